@@ -1,0 +1,1 @@
+"""Ports: typing.Protocol interfaces between the core and the outside world."""

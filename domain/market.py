@@ -1,0 +1,287 @@
+"""Market vocabulary: symbols, timeframes, candles and trading sessions.
+
+Candle timestamps are bar OPEN times in epoch milliseconds, UTC. Everything here is pure and
+vectorised: no loops over bars.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Final
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from domain.errors import UserError
+
+MS_PER_MINUTE: Final = 60_000
+MS_PER_HOUR: Final = 3_600_000
+MS_PER_DAY: Final = 86_400_000
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class InvalidTimeframe(UserError):
+    """A timeframe string is not one of the supported ones."""
+
+
+class InvalidSymbol(UserError):
+    """A symbol is not of the form BASE/QUOTE (e.g. BTC/USDT)."""
+
+
+class Timeframe(enum.Enum):
+    """A candle period; the value is its canonical string ("1m", "1h", ...)."""
+
+    M1 = "1m"
+    M5 = "5m"
+    M15 = "15m"
+    H1 = "1h"
+    H4 = "4h"
+    D1 = "1d"
+
+    @property
+    def minutes(self) -> int:
+        return _TF_MINUTES[self.value]
+
+    @property
+    def ms(self) -> int:
+        return self.minutes * MS_PER_MINUTE
+
+    @classmethod
+    def parse(cls, text: str | Timeframe) -> Timeframe:
+        """Parse "1m", "5m", "15m", "1h", "4h", "1d" (case-insensitive, surrounding spaces ignored)."""
+        if isinstance(text, Timeframe):
+            return text
+        key = str(text).strip().lower()
+        for tf in cls:
+            if tf.value == key:
+                return tf
+        valid = ", ".join(tf.value for tf in cls)
+        raise InvalidTimeframe(f"unknown timeframe {text!r}; valid timeframes: {valid}")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_TF_MINUTES: Final[dict[str, int]] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
+
+_SYMBOL_RE: Final = re.compile(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$")
+
+
+def validate_symbol(symbol: str) -> str:
+    """Return the canonical upper-case symbol "BASE/QUOTE" or raise `InvalidSymbol`."""
+    canon = str(symbol).strip().upper()
+    if not _SYMBOL_RE.match(canon):
+        raise InvalidSymbol(f"invalid symbol {symbol!r}; expected BASE/QUOTE such as BTC/USDT")
+    return canon
+
+
+def _as_i64(value: object) -> IntArray:
+    return np.ascontiguousarray(np.asarray(value, dtype=np.int64))
+
+
+def _as_f64(value: object) -> FloatArray:
+    return np.ascontiguousarray(np.asarray(value, dtype=np.float64))
+
+
+@attrs.frozen(eq=False)
+class Candles:
+    """OHLCV bars of one symbol and timeframe, column arrays of equal length, ts strictly increasing.
+
+    `eq=False` because numpy arrays do not compare to a single bool; use `equals()`.
+    """
+
+    symbol: str
+    timeframe: Timeframe
+    ts: IntArray = attrs.field(converter=_as_i64)
+    open: FloatArray = attrs.field(converter=_as_f64)
+    high: FloatArray = attrs.field(converter=_as_f64)
+    low: FloatArray = attrs.field(converter=_as_f64)
+    close: FloatArray = attrs.field(converter=_as_f64)
+    volume: FloatArray = attrs.field(converter=_as_f64)
+
+    def __attrs_post_init__(self) -> None:
+        n = self.ts.shape[0]
+        for name in ("open", "high", "low", "close", "volume"):
+            arr = getattr(self, name)
+            if arr.ndim != 1 or arr.shape[0] != n:
+                raise ValueError(f"Candles.{name} has shape {arr.shape}, expected ({n},)")
+        if self.ts.ndim != 1:
+            raise ValueError("Candles.ts must be one-dimensional")
+        if n > 1 and not bool(np.all(np.diff(self.ts) > 0)):
+            raise ValueError("Candles.ts must be strictly increasing")
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    @classmethod
+    def empty(cls, symbol: str, timeframe: Timeframe) -> Candles:
+        z = np.zeros(0)
+        return cls(symbol, timeframe, np.zeros(0, dtype=np.int64), z, z, z, z, z)
+
+    def _take(self, sl: slice) -> Candles:
+        return Candles(
+            self.symbol,
+            self.timeframe,
+            self.ts[sl],
+            self.open[sl],
+            self.high[sl],
+            self.low[sl],
+            self.close[sl],
+            self.volume[sl],
+        )
+
+    def slice_until(self, ts_ms: int) -> Candles:
+        """Bars whose open time is <= ts_ms (what was known at or before that instant's bar)."""
+        end = int(np.searchsorted(self.ts, ts_ms, side="right"))
+        return self._take(slice(0, end))
+
+    def closed_before(self, now_ms: int) -> Candles:
+        """Bars fully closed at now_ms: open time + period <= now_ms (no look-ahead in live use)."""
+        end = int(np.searchsorted(self.ts + self.timeframe.ms, now_ms, side="right"))
+        return self._take(slice(0, end))
+
+    def between(self, start_ms: int | None = None, end_ms: int | None = None) -> Candles:
+        """Bars with start_ms <= ts < end_ms (either bound optional)."""
+        lo = 0 if start_ms is None else int(np.searchsorted(self.ts, start_ms, side="left"))
+        hi = len(self) if end_ms is None else int(np.searchsorted(self.ts, end_ms, side="left"))
+        return self._take(slice(lo, max(lo, hi)))
+
+    def tail(self, n: int) -> Candles:
+        return self._take(slice(max(0, len(self) - n), len(self)))
+
+    @property
+    def last_ts(self) -> int | None:
+        return int(self.ts[-1]) if len(self) else None
+
+    def equals(self, other: Candles) -> bool:
+        return (
+            self.symbol == other.symbol
+            and self.timeframe is other.timeframe
+            and all(
+                np.array_equal(getattr(self, f), getattr(other, f))
+                for f in ("ts", "open", "high", "low", "close", "volume")
+            )
+        )
+
+
+class Session(enum.Enum):
+    """The three FX/crypto trading sessions by their financial centre."""
+
+    TOKYO = "tokyo"
+    LONDON = "london"
+    NEW_YORK = "new_york"
+
+
+@attrs.frozen
+class SessionHours:
+    """UTC opening hours [start, end) of each session; end < start wraps past midnight."""
+
+    tokyo: tuple[int, int] = (0, 9)
+    london: tuple[int, int] = (7, 16)
+    new_york: tuple[int, int] = (12, 21)
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("tokyo", "london", "new_york"):
+            start, end = getattr(self, name)
+            if not (0 <= start <= 23 and 0 <= end <= 24 and start != end):
+                raise ValueError(f"session {name} hours {start}-{end} invalid (0..24, start != end)")
+
+    def of(self, session: Session) -> tuple[int, int]:
+        return {Session.TOKYO: self.tokyo, Session.LONDON: self.london, Session.NEW_YORK: self.new_york}[
+            session
+        ]
+
+
+DEFAULT_SESSION_HOURS: Final = SessionHours()
+
+
+def utc_hour(ts_ms: object) -> IntArray:
+    """Hour of day 0..23 (UTC) for each epoch-ms timestamp."""
+    ts = _as_i64(ts_ms)
+    return np.asarray((ts % MS_PER_DAY) // MS_PER_HOUR, dtype=np.int64)
+
+
+def day_of_week(ts_ms: object) -> IntArray:
+    """ISO-like weekday 0=Monday .. 6=Sunday (UTC). Epoch day 0 (1970-01-01) was a Thursday."""
+    ts = _as_i64(ts_ms)
+    return np.asarray((ts // MS_PER_DAY + 3) % 7, dtype=np.int64)
+
+
+def session_masks(
+    ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS
+) -> dict[Session, BoolArray]:
+    """Boolean mask per session: True where the bar's UTC hour is within that session's hours.
+
+    Sessions may overlap (London+New York); a bar can be in several sessions or in none.
+    """
+    h = utc_hour(ts_ms)
+    out: dict[Session, BoolArray] = {}
+    for s in Session:
+        start, end = hours.of(s)
+        if start < end:
+            out[s] = (h >= start) & (h < end)
+        else:
+            out[s] = (h >= start) | (h < end)
+    return out
+
+
+def overlap_mask(masks: dict[Session, BoolArray], a: Session, b: Session) -> BoolArray:
+    """Where sessions a and b are both open (e.g. the London+New York overlap)."""
+    return masks[a] & masks[b]
+
+
+def primary_session(ts_ms: int, hours: SessionHours = DEFAULT_SESSION_HOURS) -> Session | None:
+    """The latest-opened session active at ts_ms (New York over London over Tokyo), or None."""
+    masks = session_masks(np.array([ts_ms]), hours)
+    for s in (Session.NEW_YORK, Session.LONDON, Session.TOKYO):
+        if bool(masks[s][0]):
+            return s
+    return None
+
+
+class VolRegime(enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """True range per bar; the first bar uses high-low."""
+    prev = np.concatenate(([close[0]], close[:-1])) if close.shape[0] else close
+    return np.asarray(
+        np.maximum.reduce([high - low, np.abs(high - prev), np.abs(low - prev)]), dtype=np.float64
+    )
+
+
+def atr(high: FloatArray, low: FloatArray, close: FloatArray, window: int = 14) -> FloatArray:
+    """Simple moving average of the true range; NaN for the first window-1 bars."""
+    tr = true_range(high, low, close)
+    out = np.full(tr.shape, np.nan)
+    if tr.shape[0] >= window:
+        c = np.cumsum(np.concatenate(([0.0], tr)))
+        out[window - 1 :] = (c[window:] - c[:-window]) / window
+    return out
+
+
+def volatility_regime(
+    atr_values: FloatArray, low_pct: float = 33.3, high_pct: float = 66.7
+) -> tuple[VolRegime, float, float]:
+    """Regime of the last ATR value against percentiles of the history (NaNs ignored).
+
+    Returns (regime, low_cut, high_cut). An empty/NaN history is MEDIUM.
+    """
+    valid = atr_values[~np.isnan(atr_values)]
+    if valid.shape[0] == 0 or np.isnan(atr_values[-1]):
+        return VolRegime.MEDIUM, float("nan"), float("nan")
+    lo, hi = np.percentile(valid, [low_pct, high_pct])
+    last = float(atr_values[-1])
+    if last < lo:
+        return VolRegime.LOW, float(lo), float(hi)
+    if last > hi:
+        return VolRegime.HIGH, float(lo), float(hi)
+    return VolRegime.MEDIUM, float(lo), float(hi)

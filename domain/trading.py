@@ -1,0 +1,116 @@
+"""Broker-side vocabulary: account, positions, orders, fills and symbol specifications.
+
+Prices are in the instrument's quote currency; money amounts in the account currency. Volumes are
+in lots (1 lot = contract_size units of the base asset).
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from domain.signals import Direction
+
+
+@attrs.frozen
+class AccountState:
+    """Balance excludes floating P&L; equity includes it (plus commissions and swaps)."""
+
+    balance: float
+    equity: float
+    margin: float = 0.0
+    currency: str = "USD"
+    initial_balance: float = 100_000.0
+
+    @property
+    def floating_pnl(self) -> float:
+        return self.equity - self.balance
+
+
+@attrs.frozen
+class SymbolSpec:
+    """How a pair trades at a broker: its name there, contract size and lot granularity."""
+
+    pair: str
+    broker_symbol: str
+    contract_size: float = 1.0
+    min_lot: float = 0.01
+    lot_step: float = 0.01
+    digits: int = 2
+    max_lot: float = 100.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.contract_size <= 0 or self.min_lot <= 0 or self.lot_step <= 0:
+            raise ValueError(f"{self.pair}: contract_size, min_lot and lot_step must be positive")
+
+    def round_price(self, price: float) -> float:
+        return round(price, self.digits)
+
+    def floor_volume(self, volume: float) -> float:
+        """Round a volume down to the lot step (tolerant of float noise), 0.0 if below min_lot."""
+        steps = math.floor(volume / self.lot_step + 1e-9)
+        vol = round(steps * self.lot_step, 10)
+        vol = min(vol, self.max_lot)
+        return vol if vol + 1e-12 >= self.min_lot else 0.0
+
+
+@attrs.frozen
+class Position:
+    """An open position. `sl` is mandatory: the guard's worst case relies on it."""
+
+    position_id: str
+    pair: str
+    direction: Direction
+    volume: float
+    entry: float
+    sl: float
+    tp: float | None
+    opened_at_ms: int
+    client_order_id: str = ""
+
+    def loss_at_sl(self, contract_size: float) -> float:
+        """Money lost (positive) if the stop is hit; negative if the stop locks in profit."""
+        return self.direction.sign * (self.entry - self.sl) * self.volume * contract_size
+
+    def pnl_at(self, price: float, contract_size: float) -> float:
+        return self.direction.sign * (price - self.entry) * self.volume * contract_size
+
+
+@attrs.frozen
+class OrderRequest:
+    """A market order with protective stops. `client_order_id` makes placement idempotent."""
+
+    client_order_id: str
+    pair: str
+    direction: Direction
+    volume: float
+    sl: float
+    tp: float | None = None
+    entry_hint: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.volume <= 0:
+            raise ValueError(f"order {self.client_order_id}: volume must be positive")
+
+
+@attrs.frozen
+class Fill:
+    """The execution of an order (or of a close)."""
+
+    client_order_id: str
+    pair: str
+    requested_price: float
+    fill_price: float
+    volume: float
+    at_ms: int
+    latency_ms: float = 0.0
+    position_id: str = ""
+    direction: Direction | None = None
+
+    def slippage_bps(self, direction: Direction | None = None) -> float:
+        """Adverse slippage in basis points (positive = worse than requested)."""
+        d = direction or self.direction or Direction.LONG
+        if self.requested_price == 0:
+            return 0.0
+        return d.sign * (self.fill_price - self.requested_price) / self.requested_price * 1e4

@@ -1,0 +1,109 @@
+"""OperatorCommands: the driving port Telegram and the CLI call (check, stats, ftmo_status, ...)."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from domain.signals import Block, Direction, Signal, Tier
+
+
+@attrs.frozen
+class CheckReport:
+    """System status for /check."""
+
+    mode: str
+    now_ms: int
+    kill_switch: bool
+    halted: bool
+    halt_reason: str
+    broker_ok: bool
+    open_positions: int
+    thresholds: tuple[tuple[str, float], ...]
+    last_scan_ms: int | None = None
+    detail: str = ""
+
+
+@attrs.frozen
+class StatsRow:
+    """Win rate and R for one group (a tier, session, pair or model version)."""
+
+    group: str
+    key: str
+    trades: int
+    wins: int
+    win_rate: float | None
+    avg_r: float | None
+    total_r: float
+
+
+@attrs.frozen
+class StatsReport:
+    """Performance over the last `days` days (closed trades only)."""
+
+    days: int
+    mode: str
+    trades: int
+    wins: int
+    win_rate: float | None
+    total_r: float
+    rows: tuple[StatsRow, ...] = ()
+
+
+@attrs.frozen
+class FtmoStatusReport:
+    """Account against the FTMO floors for /ftmo_status (money in account currency)."""
+
+    balance: float
+    equity: float
+    initial_balance: float
+    day_start_balance: float
+    daily_floor: float
+    total_floor: float
+    daily_headroom: float
+    total_headroom: float
+    profit: float
+    profit_target: float
+    trading_days: int
+    min_trading_days: int
+    halted: bool
+    halt_reason: str = ""
+
+
+@attrs.frozen
+class RetrainRequest:
+    request_id: str
+    requested_at_ms: int
+    reason: str
+
+
+@runtime_checkable
+class OperatorCommands(Protocol):
+    """What an operator can ask of the running system.
+
+    Contract:
+    - Read commands (`check`, `stats`, `ftmo_status`) have no side effects.
+    - `set_threshold(tier, value)` changes one tier's confidence threshold (value in [0, 1]);
+      a value breaking low <= medium <= high raises `domain.errors.ConfigError` and changes nothing.
+      Returns the new thresholds as ((tier name, value), ...).
+    - `kill_switch(on)` sets the switch and returns its new state; idempotent. While on, nothing
+      is emitted or executed.
+    - `request_retrain(reason)` records a retrain request and returns it (training runs elsewhere).
+    - `force_signal(pair, direction)` runs the full policy and guard for that pair now, bypassing
+      only the confidence tiering; returns the Signal or the Block that stopped it.
+    """
+
+    def check(self) -> CheckReport: ...
+
+    def stats(self, days: int = 7) -> StatsReport: ...
+
+    def ftmo_status(self) -> FtmoStatusReport: ...
+
+    def set_threshold(self, tier: Tier, value: float) -> tuple[tuple[str, float], ...]: ...
+
+    def kill_switch(self, on: bool) -> bool: ...
+
+    def request_retrain(self, reason: str = "") -> RetrainRequest: ...
+
+    def force_signal(self, pair: str, direction: Direction | None = None) -> Signal | Block: ...

@@ -1,0 +1,102 @@
+"""Storage repositories: risk book, patterns, model deployments, signal/block log."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from domain.deployment import Deployment
+from domain.risk_book import PatternStat, TradeRecord
+from domain.signals import Block, Mode, Signal
+
+
+@runtime_checkable
+class RiskBookRepository(Protocol):
+    """Contract:
+    - `add(record)`: insert; signal_id is unique. Adding an identical record again is a no-op
+      (idempotent); a different record with the same signal_id raises `ports.errors.DuplicateRecord`.
+    - `update(record)`: replace the record with the same signal_id (e.g. to close it); unknown
+      signal_id raises `ports.errors.StorageError`.
+    - `get(signal_id)` returns the record or None.
+    - `records(since_ms=None, mode=None)` returns records with entry_time_ms >= since_ms (and the
+      given mode), ordered by entry_time_ms then signal_id.
+    - `open_records(mode=None)` returns records whose result is None, same order.
+    - Failures raise `StorageError`; an out-of-date schema raises `StaleSchema`.
+    """
+
+    def add(self, record: TradeRecord) -> None: ...
+
+    def update(self, record: TradeRecord) -> None: ...
+
+    def get(self, signal_id: str) -> TradeRecord | None: ...
+
+    def records(self, since_ms: int | None = None, mode: Mode | None = None) -> list[TradeRecord]: ...
+
+    def open_records(self, mode: Mode | None = None) -> list[TradeRecord]: ...
+
+
+@runtime_checkable
+class PatternRepository(Protocol):
+    """Contract:
+    - `get(pattern_hash)` returns the stat or None.
+    - `record_outcome(name, pattern_hash, won)` increments total (and wins if won), creating the
+      pattern at 0/0 first; returns the updated stat.
+    - `upsert(stat)` replaces the counts.
+    - `all(min_total=0)` returns stats with total >= min_total ordered by pattern_hash.
+    """
+
+    def get(self, pattern_hash: str) -> PatternStat | None: ...
+
+    def record_outcome(self, name: str, pattern_hash: str, won: bool) -> PatternStat: ...
+
+    def upsert(self, stat: PatternStat) -> None: ...
+
+    def all(self, min_total: int = 0) -> list[PatternStat]: ...
+
+
+@runtime_checkable
+class DeploymentRepository(Protocol):
+    """Contract:
+    - `record(deployment)` appends one deployment (an audit trail: nothing is ever deleted).
+    - `current()` returns the latest deployment that was not rolled back, or None.
+    - `history()` returns all deployments ordered by deployed_at_ms then version.
+    - `mark_rolled_back(version, reason)` sets rollback_reason on that version's latest
+      deployment; unknown version raises `StorageError`.
+    """
+
+    def record(self, deployment: Deployment) -> None: ...
+
+    def current(self) -> Deployment | None: ...
+
+    def history(self) -> list[Deployment]: ...
+
+    def mark_rolled_back(self, version: str, reason: str) -> None: ...
+
+
+@runtime_checkable
+class SignalLogRepository(Protocol):
+    """The outbox of emitted signals and the log of blocks.
+
+    Contract:
+    - `log_signal(signal)` stores it with status "pending"; logging the same signal_id again is a
+      no-op (idempotent) and keeps its status.
+    - `mark_sent(signal_id)` moves pending -> "sent" (idempotent); unknown id raises `StorageError`.
+    - `status(signal_id)` returns "pending", "sent" or None.
+    - `pending()` lists pending signals ordered by created_at_ms then signal_id.
+    - `signals(since_ms=0)` lists signals with created_at_ms >= since_ms in that order.
+    - `log_block(block)` appends; `blocks(since_ms=0)` lists blocks with at_ms >= since_ms in
+      insertion order.
+    """
+
+    def log_signal(self, signal: Signal) -> None: ...
+
+    def mark_sent(self, signal_id: str) -> None: ...
+
+    def status(self, signal_id: str) -> str | None: ...
+
+    def pending(self) -> list[Signal]: ...
+
+    def signals(self, since_ms: int = 0) -> list[Signal]: ...
+
+    def log_block(self, block: Block) -> None: ...
+
+    def blocks(self, since_ms: int = 0) -> list[Block]: ...
