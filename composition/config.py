@@ -1,0 +1,341 @@
+"""Configuration: attrs classes structured by cattrs, validated at boot.
+
+Sources, later wins: defaults < TOML file (`--config PATH`) < `.env` < process environment.
+Every field can be set by `TRADING_AI_<SECTION>_<FIELD>` (e.g. `TRADING_AI_RISK_KILL_SWITCH`);
+some also by the plan's short names (`KILL_SWITCH`, `MAX_SIGNALS_PER_HOUR`, ...) declared with `env=`.
+A bad value raises `ConfigError` naming the variable, the value given and what is allowed, before
+anything starts. Fields marked `secret=True` are redacted by `config show` and in every log line.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from domain.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+MODES = ("demo", "dryrun", "live", "backtest")
+BROKERS = ("paper", "mt5", "shim", "metaapi", "mock")
+CHALLENGES = ("two-step", "one-step")
+
+
+def setting(default: Any, *, env: tuple[str, ...] = (), secret: bool = False, allowed: str = "",
+            validator: Any = None) -> Any:
+    """An attrs field carrying its extra env names, secrecy and a human description of allowed values."""
+    factory = default if callable(default) and not isinstance(default, (str, int, float, bool, tuple)) else None
+    kwargs: dict[str, Any] = {"metadata": {"env": env, "secret": secret, "allowed": allowed}}
+    if validator is not None:
+        kwargs["validator"] = validator
+    if factory is not None:
+        return attrs.field(factory=factory, **kwargs)
+    return attrs.field(default=default, **kwargs)
+
+
+def _one_of(options: tuple[str, ...]) -> Any:
+    def check(_inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+        if value not in options:
+            raise ValueError(f"one of {', '.join(options)}")
+
+    return check
+
+
+def _in_range(lo: float, hi: float) -> Any:
+    def check(_inst: Any, attr: attrs.Attribute[Any], value: Any) -> None:
+        if not lo <= value <= hi:
+            raise ValueError(f"a number from {lo:g} to {hi:g}")
+
+    return check
+
+
+@attrs.frozen
+class DataConfig:
+    candles_dir: str = setting(str(DEFAULT_SHARED_DATA / "candles" / "binance"), env=("CANDLES_DIR",))
+    store_dir: str = setting("data", env=("DATA_DIR",))
+    exchange: str = setting("binance")
+    symbols: tuple[str, ...] = setting(("BTC/USDT", "ETH/USDT", "BNB/USDT"), env=("SYMBOLS",),
+                                       allowed="comma-separated pairs like BTC/USDT")
+    timeframe: str = setting("5m", env=("TIMEFRAME",))
+    fetch_since: str = setting("2020-01-01", allowed="a date YYYY-MM-DD")
+
+
+@attrs.frozen
+class RiskConfig:
+    kill_switch: bool = setting(False, env=("KILL_SWITCH",))
+    max_signals_per_hour: int = setting(10, env=("MAX_SIGNALS_PER_HOUR",), validator=_in_range(0, 1000))
+    max_signals_per_hour_high: int = setting(5, env=("MAX_SIGNALS_PER_HOUR_HIGH",), validator=_in_range(0, 1000))
+    challenge: str = setting("two-step", env=("FTMO_CHALLENGE",), validator=_one_of(CHALLENGES))
+    initial_balance: float = setting(100_000.0, env=("FTMO_INITIAL_BALANCE",), validator=_in_range(1, 1e9))
+    daily_loss_limit_pct: float = setting(5.0, validator=_in_range(0.1, 100))
+    max_loss_limit_pct: float = setting(10.0, validator=_in_range(0.1, 100))
+    daily_buffer_pct: float = setting(4.5, env=("DAILY_LOSS_BUFFER_PCT",), validator=_in_range(0.1, 100))
+    total_buffer_pct: float = setting(9.0, env=("TOTAL_LOSS_BUFFER_PCT",), validator=_in_range(0.1, 100))
+    risk_per_trade_pct: float = setting(0.5, env=("RISK_PER_TRADE_PCT",), validator=_in_range(0.0, 5))
+    backoff_losses: int = setting(2, validator=_in_range(1, 100))
+    backoff_window_minutes: int = setting(60, validator=_in_range(1, 1440))
+    backoff_risk_reduction_pct: float = setting(50.0, env=("BACKOFF_RISK_REDUCTION_PCT",),
+                                                validator=_in_range(0, 100))
+
+
+@attrs.frozen
+class ConfidenceConfig:
+    ensemble_weights: str = setting("lstm=0.5,transformer=0.5", env=("ENSEMBLE_WEIGHTS",),
+                                    allowed="comma-separated name=weight, e.g. lstm=0.5,transformer=0.5")
+    conservative_bias: float = setting(0.05, validator=_in_range(0, 0.5))
+    threshold: float = setting(0.55, env=("CONFIDENCE_THRESHOLD",), validator=_in_range(0.5, 1.0))
+    tier_low: float = setting(0.55, validator=_in_range(0.5, 1.0))
+    tier_medium: float = setting(0.60, validator=_in_range(0.5, 1.0))
+    tier_high: float = setting(0.68, validator=_in_range(0.5, 1.0))
+    hysteresis_scans: int = setting(2, validator=_in_range(1, 10))
+    pattern_sample_floor: int = setting(30, validator=_in_range(1, 100000))
+
+
+@attrs.frozen
+class TelegramConfig:
+    bot_token: str = setting("", env=("TELEGRAM_BOT_TOKEN",), secret=True)
+    allowed_chat_ids: tuple[int, ...] = setting((), env=("TELEGRAM_ALLOWED_CHAT_IDS",),
+                                                allowed="comma-separated integer chat ids")
+    base_url: str = setting("https://api.telegram.org/bot", env=("TELEGRAM_BASE_URL",))
+
+
+@attrs.frozen
+class DatabaseConfig:
+    url: str = setting("sqlite:///var/trading_ai.sqlite3", env=("DATABASE_URL",), secret=False)
+
+
+@attrs.frozen
+class BrokerConfig:
+    kind: str = setting("paper", env=("BROKER",), validator=_one_of(BROKERS))
+    shim_url: str = setting("http://127.0.0.1:8765", env=("SHIM_URL",))
+    shim_token: str = setting("", env=("SHIM_TOKEN",), secret=True)
+    metaapi_token: str = setting("", env=("METAAPI_TOKEN",), secret=True)
+    metaapi_account_id: str = setting("", env=("METAAPI_ACCOUNT_ID",))
+    mt5_login: str = setting("", env=("MT5_LOGIN",))
+    mt5_password: str = setting("", env=("MT5_PASSWORD",), secret=True)
+    mt5_server: str = setting("", env=("MT5_SERVER",))
+    readonly_login: str = setting("", env=("MT5_READONLY_LOGIN",))
+    readonly_password: str = setting("", env=("MT5_READONLY_PASSWORD",), secret=True)
+    live_confirm: str = setting("", env=("LIVE_CONFIRM",), allowed="'yes' to allow live trading")
+
+
+@attrs.frozen
+class RuntimeConfig:
+    scan_interval_seconds: int = setting(120, env=("SCAN_INTERVAL_SECONDS",), validator=_in_range(1, 86400))
+    health_host: str = setting("127.0.0.1", env=("HEALTH_HOST",))
+    health_port: int = setting(8080, env=("HEALTH_PORT",), validator=_in_range(0, 65535))
+    latency_sla_ms: int = setting(500, env=("LATENCY_SLA_MS",), validator=_in_range(1, 600000))
+
+
+@attrs.frozen
+class LoggingConfig:
+    level: str = setting("INFO", env=("LOG_LEVEL",), validator=_one_of(("DEBUG", "INFO", "WARNING", "ERROR")))
+    format: str = setting("auto", env=("LOG_FORMAT",), validator=_one_of(("auto", "json", "console")))
+    file: str = setting("", env=("LOG_FILE",), allowed="a path for JSON log lines, or empty")
+
+
+@attrs.frozen
+class TrainingConfig:
+    models_dir: str = setting("models", env=("MODELS_DIR",))
+    runs_dir: str = setting("runs", env=("RUNS_DIR",))
+    device: str = setting("auto", env=("TORCH_DEVICE",), validator=_one_of(("auto", "cpu", "cuda")))
+
+
+@attrs.frozen
+class Config:
+    mode: str = setting("demo", env=("MODE",), validator=_one_of(MODES))
+    seed: int = setting(42, env=("SEED",), validator=_in_range(0, 2**32 - 1))
+    data: DataConfig = attrs.field(factory=DataConfig)
+    risk: RiskConfig = attrs.field(factory=RiskConfig)
+    confidence: ConfidenceConfig = attrs.field(factory=ConfidenceConfig)
+    telegram: TelegramConfig = attrs.field(factory=TelegramConfig)
+    database: DatabaseConfig = attrs.field(factory=DatabaseConfig)
+    broker: BrokerConfig = attrs.field(factory=BrokerConfig)
+    runtime: RuntimeConfig = attrs.field(factory=RuntimeConfig)
+    logging: LoggingConfig = attrs.field(factory=LoggingConfig)
+    training: TrainingConfig = attrs.field(factory=TrainingConfig)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _is_section(tp: Any) -> bool:
+    return attrs.has(tp)
+
+
+def _env_names(section: str | None, field: attrs.Attribute[Any]) -> list[str]:
+    prefix = "TRADING_AI_" + (f"{section.upper()}_" if section else "")
+    return [prefix + field.name.upper(), *field.metadata.get("env", ())]
+
+
+def _coerce(raw: Any, tp: Any, where: str, allowed: str) -> Any:
+    """Turn a raw value (a TOML value or an env string) into the field's type, or fail naming `where`."""
+    origin = typing.get_origin(tp)
+    try:
+        if tp is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError
+        if tp is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(str(raw).strip())
+        if tp is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(str(raw).strip())
+        if tp is str:
+            return str(raw)
+        if origin is tuple:
+            (item_tp, _ellipsis) = typing.get_args(tp)
+            items = raw if isinstance(raw, (list, tuple)) else [p for p in str(raw).split(",") if p.strip()]
+            try:
+                return tuple(_coerce(i.strip() if isinstance(i, str) else i, item_tp, where, allowed) for i in items)
+            except ConfigError:
+                raise ValueError from None
+    except (TypeError, ValueError):
+        pass
+    else:
+        raise AssertionError(f"unsupported config type {tp!r}")  # a bug in this module, not user input
+    expected = allowed or {bool: "true or false", int: "an integer", float: "a number"}.get(tp, str(tp))
+    raise ConfigError(f"{where}={raw!r} is invalid: expected {expected}")
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    """Minimal .env reader: KEY=VALUE lines, optional quotes, # comments; never executes anything."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.startswith("export "):
+            stripped = stripped[len("export "):]
+        if "=" not in stripped:
+            raise ConfigError(f"{path}:{lineno}: expected KEY=VALUE, got {stripped[:40]!r}")
+        key, value = stripped.split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _merge_section(cls: Any, section: str | None, file_values: Mapping[str, Any], env: Mapping[str, str],
+                   dotenv: Mapping[str, str]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    out: dict[str, Any] = {}
+    unknown = set(file_values) - {f.name for f in attrs.fields(cls)}
+    if unknown:
+        where = f"[{section}]" if section else "top level"
+        valid = ", ".join(f.name for f in attrs.fields(cls))
+        raise ConfigError(f"config file {where}: unknown key(s) {', '.join(sorted(unknown))}; valid: {valid}")
+    for field in attrs.fields(cls):
+        tp = hints[field.name]
+        if _is_section(tp):
+            sub = file_values.get(field.name, {})
+            if not isinstance(sub, Mapping):
+                raise ConfigError(f"config file: [{field.name}] must be a table")
+            out[field.name] = _merge_section(tp, field.name, sub, env, dotenv)
+            continue
+        allowed = field.metadata.get("allowed", "")
+        label = f"{section}.{field.name}" if section else field.name
+        where, raw = "", None
+        if field.name in file_values:
+            where, raw = f"config {label}", file_values[field.name]
+        for source in (dotenv, env):
+            for name in _env_names(section, field):
+                if name in source:
+                    where, raw = name, source[name]
+        if not where:
+            continue
+        value = _coerce(raw, tp, where, allowed)
+        if field.validator is not None:
+            try:
+                field.validator(None, field, value)
+            except ValueError as exc:
+                raise ConfigError(f"{where}={raw!r} is invalid: expected {exc}") from None
+        out[field.name] = value
+    return out
+
+
+_converter = cattrs.Converter()
+
+
+def load_config(config_path: str | os.PathLike[str] | None = None, env_file: str | os.PathLike[str] | None = ".env",
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Build the effective Config; raise ConfigError naming the first bad value."""
+    env = dict(os.environ if environ is None else environ)
+    file_values = _read_toml(Path(config_path)) if config_path else {}
+    dotenv = _read_dotenv(Path(env_file)) if env_file else {}
+    merged = _merge_section(Config, None, file_values, env, dotenv)
+    return _converter.structure(merged, Config)
+
+
+# --- presentation ---------------------------------------------------------------------------------
+
+REDACTED = "***redacted***"
+
+
+def secret_values(config: Config) -> list[str]:
+    """Every non-empty secret in the config, for the log redactor."""
+    found: list[str] = []
+
+    def visit(obj: Any) -> None:
+        for field in attrs.fields(type(obj)):
+            value = getattr(obj, field.name)
+            if attrs.has(type(value)):
+                visit(value)
+            elif field.metadata.get("secret") and value:
+                found.append(str(value))
+
+    visit(config)
+    return found
+
+
+def redacted_dict(config: Config) -> dict[str, Any]:
+    """The effective config as a plain dict with secrets replaced; passwords in URLs masked too."""
+    from composition.redaction import redact_text
+
+    def visit(obj: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(obj)):
+            value = getattr(obj, field.name)
+            if attrs.has(type(value)):
+                out[field.name] = visit(value)
+            elif field.metadata.get("secret"):
+                out[field.name] = REDACTED if value else ""
+            elif isinstance(value, str):
+                out[field.name] = redact_text(value)
+            else:
+                out[field.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    return visit(config)

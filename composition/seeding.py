@@ -1,0 +1,25 @@
+"""One seed from config for random, numpy and torch (and cuDNN's flags when CUDA is present)."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+
+def seed_everything(seed: int) -> np.random.Generator:
+    """Seed the global generators and return a fresh numpy Generator for code that takes one."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - legacy global state some libraries still read
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    try:
+        import torch
+    except ImportError:  # torch is optional for commands that never train or predict
+        return np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    return np.random.default_rng(seed)
