@@ -1,17 +1,16 @@
-"""`trading-ai observe`: not built yet (its issue fills this module)."""
+"""`trading-ai observe`: judge a dry-run period (`report`) and the micro-lot acceptance gate (`acceptance`)."""
 
 from __future__ import annotations
 
-import argparse
+import importlib
 from typing import Any
 
-from domain.errors import UserError
+# Each subcommand lives in its own module exposing `register(inner_subparsers)`.
+SUBCOMMANDS = ("observe_report", "observe_acceptance")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("observe", help="(observe: not available yet)")
-    p.set_defaults(handler=_not_yet)
-
-
-def _not_yet(args: argparse.Namespace, ctx: object) -> int:
-    raise UserError("'observe' is not available in this version yet")
+    p = sub.add_parser("observe", help="score a dry-run observation period; the micro-lot acceptance gate")
+    inner = p.add_subparsers(dest="observe_command", metavar="SUBCOMMAND", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f"composition.cli.{name}").register(inner)
