@@ -14,7 +14,7 @@ MASK = "***"
 
 _PATTERNS: tuple[re.Pattern[str], ...] = (
     # Telegram bot tokens: <bot id>:<secret>, also inside /bot<token>/ URLs.
-    re.compile(r"(?<![\w])(\d{5,}):[A-Za-z0-9_-]{8,}"),
+    re.compile(r"(?<!\d)(\d{5,}):[A-Za-z0-9_-]{8,}"),
     # Credentials in URLs: scheme://user:password@host
     re.compile(r"(?<=://)([^/\s:@]+):[^@\s/]+(?=@)"),
     # key=value / key: value pairs whose key names a secret.

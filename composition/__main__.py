@@ -1,0 +1,5 @@
+"""`python -m composition` runs the trading-ai CLI."""
+
+from composition.cli import entrypoint
+
+entrypoint()
