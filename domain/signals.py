@@ -71,9 +71,9 @@ def _check_thresholds(inst: TierThresholds, _a: object, _v: object) -> None:
 class TierThresholds:
     """Minimum confidence for each tier (inclusive)."""
 
-    low: float = attrs.field(default=0.60, converter=float)
-    medium: float = attrs.field(default=0.70, converter=float)
-    high: float = attrs.field(default=0.80, converter=float, validator=_check_thresholds)
+    low: float = attrs.field(default=0.55, converter=float)
+    medium: float = attrs.field(default=0.60, converter=float)
+    high: float = attrs.field(default=0.68, converter=float, validator=_check_thresholds)
 
     def tier_of(self, confidence: float) -> Tier:
         """The raw tier of one confidence value (no hysteresis)."""

@@ -1,0 +1,218 @@
+"""FTMO prop-firm rules: daily and total loss floors, profit target, trading days, best-day rule.
+
+Two-step challenge (default):
+- Max daily loss: equity (incl. floating P&L, commissions, swaps) must stay above
+  `balance at the previous midnight Europe/Prague - limit% x initial balance`.
+- Max loss: equity must stay above `initial x (1 - limit%)`.
+- Profit target 10% (challenge) / 5% (verification); at least 4 trading days, a day counting when a
+  position was opened on it.
+One-step (optional): 3% daily; the max-loss floor trails the highest end-of-day balance (it is
+recomputed at midnight and stops trailing once it reaches the initial balance); best day <= 50% of
+the total profit.
+
+We trade against our own stricter buffers (4.5% / 9% by default), never FTMO's own limits.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from domain.prague_time import day_start_ms, prague_day
+
+
+class ChallengeKind(enum.StrEnum):
+    TWO_STEP = "two-step"
+    ONE_STEP = "one-step"
+
+
+class Phase(enum.StrEnum):
+    CHALLENGE = "challenge"
+    VERIFICATION = "verification"
+    FUNDED = "funded"
+
+
+@attrs.frozen
+class FtmoRules:
+    """Limits in percent of the initial balance. `*_buffer_pct` are ours and must be <= FTMO's."""
+
+    initial_balance: float = 100_000.0
+    kind: ChallengeKind = ChallengeKind.TWO_STEP
+    phase: Phase = Phase.CHALLENGE
+    daily_loss_limit_pct: float = 5.0
+    max_loss_limit_pct: float = 10.0
+    daily_buffer_pct: float = 4.5
+    total_buffer_pct: float = 9.0
+    min_trading_days: int = 4
+    best_day_max_share: float = 0.5
+
+    def __attrs_post_init__(self) -> None:
+        if self.initial_balance <= 0:
+            raise ValueError("initial balance must be positive")
+        if not 0 < self.daily_buffer_pct <= self.daily_loss_limit_pct:
+            raise ValueError("daily buffer must be in (0, FTMO daily limit]")
+        if not 0 < self.total_buffer_pct <= self.max_loss_limit_pct:
+            raise ValueError("total buffer must be in (0, FTMO max loss limit]")
+
+    @classmethod
+    def two_step(cls, initial_balance: float = 100_000.0, **kw: object) -> FtmoRules:
+        return cls(initial_balance=initial_balance, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def one_step(cls, initial_balance: float = 100_000.0, **kw: object) -> FtmoRules:
+        base: dict[str, object] = {
+            "kind": ChallengeKind.ONE_STEP,
+            "daily_loss_limit_pct": 3.0,
+            "daily_buffer_pct": 2.7,
+            "max_loss_limit_pct": 10.0,
+            "total_buffer_pct": 9.0,
+            "min_trading_days": 0,
+        }
+        base.update(kw)
+        return cls(initial_balance=initial_balance, **base)  # type: ignore[arg-type]
+
+    @property
+    def profit_target_pct(self) -> float:
+        if self.phase is Phase.FUNDED:
+            return 0.0
+        if self.kind is ChallengeKind.ONE_STEP:
+            return 10.0
+        return 10.0 if self.phase is Phase.CHALLENGE else 5.0
+
+    @property
+    def profit_target(self) -> float:
+        return self.initial_balance * self.profit_target_pct / 100.0
+
+    def daily_floor(self, day_start_balance: float, *, buffered: bool = True) -> float:
+        """Lowest allowed equity today: previous-midnight balance minus pct x initial balance."""
+        pct = self.daily_buffer_pct if buffered else self.daily_loss_limit_pct
+        return day_start_balance - pct / 100.0 * self.initial_balance
+
+    def total_floor(self, max_eod_balance: float | None = None, *, buffered: bool = True) -> float:
+        """Lowest allowed equity ever. One-step: trails the highest end-of-day balance, capped at initial."""
+        pct = self.total_buffer_pct if buffered else self.max_loss_limit_pct
+        static = self.initial_balance * (1.0 - pct / 100.0)
+        if self.kind is ChallengeKind.TWO_STEP or max_eod_balance is None:
+            return static
+        trailed = max_eod_balance - pct / 100.0 * self.initial_balance
+        return max(static, min(trailed, self.initial_balance))
+
+
+@attrs.frozen
+class FtmoState:
+    """What the rules need to remember between ticks (replaced, never mutated)."""
+
+    day_start_ms: int
+    day_start_balance: float
+    max_eod_balance: float
+    trading_days: frozenset[int] = frozenset()
+    day_profits: tuple[tuple[int, float], ...] = ()  # (prague day, closed P&L that day)
+
+    @classmethod
+    def start(cls, now_ms: int, balance: float) -> FtmoState:
+        return cls(day_start_ms=day_start_ms(now_ms), day_start_balance=balance, max_eod_balance=balance)
+
+    def roll(self, now_ms: int, balance_at_midnight: float) -> FtmoState:
+        """Advance to the Prague day containing now_ms; a no-op within the same day.
+
+        `balance_at_midnight` is the balance at the reset (positions are not closed by the reset, so
+        the account balance at the first tick after midnight is that balance when no trade closed
+        in between; callers replaying history pass the exact one).
+        """
+        start = day_start_ms(now_ms)
+        if start <= self.day_start_ms:
+            return self
+        return attrs.evolve(
+            self,
+            day_start_ms=start,
+            day_start_balance=balance_at_midnight,
+            max_eod_balance=max(self.max_eod_balance, balance_at_midnight),
+        )
+
+    def with_trade_opened(self, at_ms: int) -> FtmoState:
+        return attrs.evolve(self, trading_days=self.trading_days | {prague_day(at_ms)})
+
+    def with_closed_pnl(self, at_ms: int, pnl: float) -> FtmoState:
+        day = prague_day(at_ms)
+        profits = dict(self.day_profits)
+        profits[day] = profits.get(day, 0.0) + pnl
+        return attrs.evolve(self, day_profits=tuple(sorted(profits.items())))
+
+
+@attrs.frozen
+class FtmoCheck:
+    """The account against our floors (and FTMO's) at one instant."""
+
+    equity: float
+    daily_floor: float
+    total_floor: float
+    ftmo_daily_floor: float
+    ftmo_total_floor: float
+
+    @property
+    def floor(self) -> float:
+        """The binding (highest) of our two floors."""
+        return max(self.daily_floor, self.total_floor)
+
+    @property
+    def binding(self) -> str:
+        return "daily_loss" if self.daily_floor >= self.total_floor else "max_loss"
+
+    @property
+    def daily_headroom(self) -> float:
+        return self.equity - self.daily_floor
+
+    @property
+    def total_headroom(self) -> float:
+        return self.equity - self.total_floor
+
+    @property
+    def breached(self) -> bool:
+        return self.equity < self.floor
+
+    @property
+    def ftmo_breached(self) -> bool:
+        return self.equity < max(self.ftmo_daily_floor, self.ftmo_total_floor)
+
+
+def check(rules: FtmoRules, state: FtmoState, equity: float) -> FtmoCheck:
+    return FtmoCheck(
+        equity=equity,
+        daily_floor=rules.daily_floor(state.day_start_balance),
+        total_floor=rules.total_floor(state.max_eod_balance),
+        ftmo_daily_floor=rules.daily_floor(state.day_start_balance, buffered=False),
+        ftmo_total_floor=rules.total_floor(state.max_eod_balance, buffered=False),
+    )
+
+
+@attrs.frozen
+class Progress:
+    profit: float
+    target: float
+    trading_days: int
+    min_trading_days: int
+    best_day_ok: bool
+    passed: bool
+
+
+def best_day_ok(day_profits: tuple[tuple[int, float], ...], share: float) -> bool:
+    """Best-day rule: the best day's profit is at most `share` of the total profit (if any profit)."""
+    total = sum(p for _, p in day_profits)
+    if total <= 0:
+        return True
+    best = max(p for _, p in day_profits)
+    return best <= share * total + 1e-9
+
+
+def progress(rules: FtmoRules, state: FtmoState, balance: float) -> Progress:
+    profit = balance - rules.initial_balance
+    days = len(state.trading_days)
+    bd_ok = rules.kind is ChallengeKind.TWO_STEP or best_day_ok(state.day_profits, rules.best_day_max_share)
+    passed = (
+        rules.phase is not Phase.FUNDED
+        and profit >= rules.profit_target
+        and days >= rules.min_trading_days
+        and bd_ok
+    )
+    return Progress(profit, rules.profit_target, days, rules.min_trading_days, bd_ok, passed)
