@@ -234,6 +234,8 @@ def _read_dotenv(path: Path) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        elif " #" in value or value.startswith("#"):
+            value = value.split("#", 1)[0].rstrip() if value.startswith("#") else value.split(" #", 1)[0].rstrip()
         values[key.strip()] = value
     return values
 
@@ -339,3 +341,50 @@ def redacted_dict(config: Config) -> dict[str, Any]:
         return out
 
     return visit(config)
+
+
+def env_example_text() -> str:
+    """The documented `.env.example`: every variable, its default, what is allowed, its other names."""
+    lines = [
+        "# trading-ai environment variables. Copy to .env and edit; the environment wins over .env,",
+        "# .env wins over a --config TOML file, which wins over the defaults shown here.",
+        "# Every field can also be set as TRADING_AI_<SECTION>_<FIELD> (e.g. TRADING_AI_RISK_KILL_SWITCH).",
+        "# Secrets are read only from here or the environment and are redacted in every log line.",
+        "# Regenerate with: trading-ai config env-example > .env.example",
+        "",
+    ]
+
+    def visit(cls: Any, section: str | None) -> None:
+        hints = typing.get_type_hints(cls)
+        for field in attrs.fields(cls):
+            tp = hints[field.name]
+            if attrs.has(tp):
+                lines.append(f"# --- [{field.name}] ---")
+                visit(tp, field.name)
+                lines.append("")
+                continue
+            names = _env_names(section, field)
+            name = names[-1] if len(names) > 1 else names[0]
+            default = field.default.factory() if isinstance(field.default, attrs.Factory) else field.default  # type: ignore[attr-defined]
+            if isinstance(default, bool):
+                value = "true" if default else "false"
+            elif isinstance(default, tuple):
+                value = ",".join(str(v) for v in default)
+            else:
+                value = str(default)
+            if field.metadata.get("secret"):
+                value = ""
+            if value.startswith(str(PROJECT_ROOT.parent)):
+                value = "../shared/data/candles/binance"
+            notes = []
+            if field.metadata.get("secret"):
+                notes.append("secret")
+            if field.metadata.get("allowed"):
+                notes.append(field.metadata["allowed"])
+            others = [n for n in names if n != name]
+            if others:
+                notes.append("also " + ", ".join(others))
+            lines.append(f"{name}={value}" + (f"  # {'; '.join(notes)}" if notes else ""))
+
+    visit(Config, None)
+    return "\n".join(lines).rstrip() + "\n"

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from composition.cli.context import Context
-from composition.config import redacted_dict
+from composition.config import env_example_text, redacted_dict
 
 
 def register(sub: Any) -> None:
@@ -16,6 +16,8 @@ def register(sub: Any) -> None:
     show = inner.add_parser("show", help="print the effective config (defaults < file < .env < env), secrets redacted")
     show.add_argument("--json", action="store_true", help="print JSON instead of TOML-like text")
     show.set_defaults(handler=_show)
+    example = inner.add_parser("env-example", help="print the documented .env.example for the current code")
+    example.set_defaults(handler=_env_example)
 
 
 def _show(args: argparse.Namespace, ctx: Context) -> int:
@@ -31,4 +33,9 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
             print(f"\n[{section}]")
             for key, value in values.items():
                 print(f"{key} = {json.dumps(value)}")
+    return 0
+
+
+def _env_example(args: argparse.Namespace, ctx: Context) -> int:
+    print(env_example_text(), end="")
     return 0

@@ -91,3 +91,21 @@ def test_ci_smoke_config_loads_if_present() -> None:
         pytest.skip("configs/ci-smoke.toml is written by the backtest issue")
     cfg = load_config(path, None, environ={})
     assert cfg.seed >= 0
+
+
+def test_env_example_documents_every_variable_and_loads_cleanly() -> None:
+    from composition.config import env_example_text
+
+    path = Path(__file__).resolve().parents[3] / ".env.example"
+    assert path.read_text() == env_example_text(), "regenerate: trading-ai config env-example > .env.example"
+    cfg = load_config(env_file=path, environ={})
+    defaults = load_config(env_file=None, environ={})
+    assert cfg.risk == defaults.risk and cfg.mode == defaults.mode and cfg.runtime == defaults.runtime
+
+
+def test_dotenv_inline_comments_and_quotes(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text('MODE=dryrun  # the mode\nTELEGRAM_BOT_TOKEN="12345:abc#def"\n')
+    cfg = load_config(env_file=dotenv, environ={})
+    assert cfg.mode == "dryrun"
+    assert cfg.telegram.bot_token == "12345:abc#def"
