@@ -1,0 +1,117 @@
+"""RuntimeStateStore on SQLAlchemy (SQLite file or PostgreSQL): one JSON row per mode.
+
+The table is created on first use when missing, so the runtime can start on a fresh SQLite file;
+its shape is tiny and stable (mode, payload, updated_at_ms), the payload carries a version.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from domain.policy import PolicyState
+from domain.signals import Tier, TierThresholds
+from ports.errors import StorageError
+from ports.runtime_state import HysteresisStreak, RuntimeState
+
+PAYLOAD_VERSION = 1
+
+_metadata = sa.MetaData()
+runtime_state_table = sa.Table(
+    "runtime_state_snapshot",
+    _metadata,
+    sa.Column("mode", sa.String(16), primary_key=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+)
+
+
+def state_to_json(state: RuntimeState) -> str:
+    p = state.policy
+    payload: dict[str, Any] = {
+        "v": PAYLOAD_VERSION,
+        "mode": state.mode,
+        "thresholds": [state.thresholds.low, state.thresholds.medium, state.thresholds.high],
+        "policy": {
+            "kill_switch": p.kill_switch,
+            "emitted": [[t, tier.name] for t, tier in p.emitted],
+            "losses": list(p.losses),
+            "backoff_until_ms": p.backoff_until_ms,
+            "halted_reason": p.halted_reason,
+            "halted_until_ms": p.halted_until_ms,
+        },
+        "hysteresis": [[h.pair, h.tier.name, h.streak] for h in state.hysteresis],
+        "last_cycle_ms": state.last_cycle_ms,
+        "cycles": state.cycles,
+        "updated_at_ms": state.updated_at_ms,
+    }
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def state_from_json(text: str) -> RuntimeState:
+    d = json.loads(text)
+    if d.get("v") != PAYLOAD_VERSION:
+        raise StorageError(f"runtime state payload version {d.get('v')!r} is not {PAYLOAD_VERSION}")
+    p = d["policy"]
+    low, medium, high = d["thresholds"]
+    return RuntimeState(
+        mode=d["mode"],
+        thresholds=TierThresholds(low, medium, high),
+        policy=PolicyState(
+            kill_switch=bool(p["kill_switch"]),
+            emitted=tuple((int(t), Tier[name]) for t, name in p["emitted"]),
+            losses=tuple(int(t) for t in p["losses"]),
+            backoff_until_ms=p["backoff_until_ms"],
+            halted_reason=p["halted_reason"],
+            halted_until_ms=p["halted_until_ms"],
+        ),
+        hysteresis=tuple(HysteresisStreak(pair, Tier[tier], int(n)) for pair, tier, n in d["hysteresis"]),
+        last_cycle_ms=d["last_cycle_ms"],
+        cycles=int(d["cycles"]),
+        updated_at_ms=int(d["updated_at_ms"]),
+    )
+
+
+class SqlRuntimeStateStore:
+    """Saves each mode's state in one transaction (upsert by delete + insert)."""
+
+    def __init__(self, url_or_engine: str | sa.Engine) -> None:
+        self.engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        try:
+            _metadata.create_all(self.engine, tables=[runtime_state_table])
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot prepare runtime state table: {exc}") from exc
+
+    def load(self, mode: str) -> RuntimeState | None:
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(runtime_state_table.c.payload).where(runtime_state_table.c.mode == mode)
+                ).first()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot load runtime state: {exc}") from exc
+        return None if row is None else state_from_json(row[0])
+
+    def save(self, state: RuntimeState) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(runtime_state_table.delete().where(runtime_state_table.c.mode == state.mode))
+                conn.execute(runtime_state_table.insert().values(
+                    mode=state.mode, payload=state_to_json(state), updated_at_ms=state.updated_at_ms,
+                ))
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot save runtime state: {exc}") from exc
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except SQLAlchemyError:
+            return False
+
+    def close(self) -> None:
+        self.engine.dispose()
