@@ -14,7 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from domain.market import Session, SessionHours, DEFAULT_SESSION_HOURS, session_masks
+from domain.market import DEFAULT_SESSION_HOURS, Session, SessionHours, session_masks
 from domain.signals import Tier, TierThresholds
 
 FloatArray = npt.NDArray[np.float64]
