@@ -265,7 +265,8 @@ def signal_expectancy(
     pp, r = _f(p), _f(future_return)
     _check(pp, r)
     m = np.asarray(emit, dtype=bool).ravel()
-    cost = np.broadcast_to(_f(cost_bps) if np.ndim(cost_bps) else np.float64(cost_bps), pp.shape)
+    c = _f(cost_bps)
+    cost = np.broadcast_to(c if c.shape[0] != 1 else c[0], pp.shape)
     sign = np.where(pp >= 0.5, 1.0, -1.0)
     gross = sign[m] * r[m] * 1e4
     net = gross - cost[m]
