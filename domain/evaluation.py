@@ -40,7 +40,7 @@ def correct(y: object, p: object) -> npt.NDArray[np.bool_]:
     """Whether each call (up when p >= 0.5) matched the realised direction."""
     yy, pp = _f(y), _f(p)
     _check(yy, pp)
-    return (pp >= 0.5) == (yy > 0.5)
+    return np.asarray((pp >= 0.5) == (yy > 0.5), dtype=np.bool_)
 
 
 def accuracy(y: object, p: object) -> float:
