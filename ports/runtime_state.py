@@ -13,16 +13,16 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from domain.policy import PolicyState
-from domain.signals import Tier, TierThresholds
+from domain.signals import TierThresholds
 
 
 @attrs.frozen
-class HysteresisStreak:
-    """A pair's current tier and how many consecutive scans it has stayed at or above the next one."""
+class PairHysteresis:
+    """A pair's tier-hysteresis memory: its last scans as (direction sign, raw tier value), oldest first
+    (the shape of `domain.tiering.Hysteresis.history`)."""
 
     pair: str
-    tier: Tier
-    streak: int = 0
+    history: tuple[tuple[int, int], ...] = ()
 
 
 @attrs.frozen
@@ -32,7 +32,7 @@ class RuntimeState:
     mode: str
     thresholds: TierThresholds = attrs.field(factory=TierThresholds)
     policy: PolicyState = attrs.field(factory=PolicyState)
-    hysteresis: tuple[HysteresisStreak, ...] = ()
+    hysteresis: tuple[PairHysteresis, ...] = ()
     last_cycle_ms: int | None = None
     cycles: int = 0
     updated_at_ms: int = 0

@@ -1,7 +1,9 @@
 """RuntimeStateStore on SQLAlchemy (SQLite file or PostgreSQL): one JSON row per mode.
 
-The table is created on first use when missing, so the runtime can start on a fresh SQLite file;
-its shape is tiny and stable (mode, payload, updated_at_ms), the payload carries a version.
+It uses the storage schema's key/value `runtime_state` table (key, value, updated_at) under the key
+`runtime:<mode>`. The table is created when missing (checkfirst) so the store also works on a bare
+file in tests; the runtime runs the migrations first, so alembic normally owns it. The JSON payload
+carries a version number.
 """
 
 from __future__ import annotations
@@ -15,18 +17,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from domain.policy import PolicyState
 from domain.signals import Tier, TierThresholds
 from ports.errors import StorageError
-from ports.runtime_state import HysteresisStreak, RuntimeState
+from ports.runtime_state import PairHysteresis, RuntimeState
 
 PAYLOAD_VERSION = 1
 
 _metadata = sa.MetaData()
+# Same shape as adapters/storage/tables.py's `runtime_state` (owned by the storage schema).
 runtime_state_table = sa.Table(
-    "runtime_state_snapshot",
+    "runtime_state",
     _metadata,
-    sa.Column("mode", sa.String(16), primary_key=True),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
+
+
+def _key(mode: str) -> str:
+    return f"runtime:{mode}"
 
 
 def state_to_json(state: RuntimeState) -> str:
@@ -43,7 +50,7 @@ def state_to_json(state: RuntimeState) -> str:
             "halted_reason": p.halted_reason,
             "halted_until_ms": p.halted_until_ms,
         },
-        "hysteresis": [[h.pair, h.tier.name, h.streak] for h in state.hysteresis],
+        "hysteresis": [[h.pair, [list(x) for x in h.history]] for h in state.hysteresis],
         "last_cycle_ms": state.last_cycle_ms,
         "cycles": state.cycles,
         "updated_at_ms": state.updated_at_ms,
@@ -68,7 +75,9 @@ def state_from_json(text: str) -> RuntimeState:
             halted_reason=p["halted_reason"],
             halted_until_ms=p["halted_until_ms"],
         ),
-        hysteresis=tuple(HysteresisStreak(pair, Tier[tier], int(n)) for pair, tier, n in d["hysteresis"]),
+        hysteresis=tuple(
+            PairHysteresis(pair, tuple((int(a), int(b)) for a, b in hist)) for pair, hist in d["hysteresis"]
+        ),
         last_cycle_ms=d["last_cycle_ms"],
         cycles=int(d["cycles"]),
         updated_at_ms=int(d["updated_at_ms"]),
@@ -81,7 +90,7 @@ class SqlRuntimeStateStore:
     def __init__(self, url_or_engine: str | sa.Engine) -> None:
         self.engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         try:
-            _metadata.create_all(self.engine, tables=[runtime_state_table])
+            _metadata.create_all(self.engine, tables=[runtime_state_table], checkfirst=True)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot prepare runtime state table: {exc}") from exc
 
@@ -89,7 +98,7 @@ class SqlRuntimeStateStore:
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(
-                    sa.select(runtime_state_table.c.payload).where(runtime_state_table.c.mode == mode)
+                    sa.select(runtime_state_table.c.value).where(runtime_state_table.c.key == _key(mode))
                 ).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot load runtime state: {exc}") from exc
@@ -98,9 +107,9 @@ class SqlRuntimeStateStore:
     def save(self, state: RuntimeState) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(runtime_state_table.delete().where(runtime_state_table.c.mode == state.mode))
+                conn.execute(runtime_state_table.delete().where(runtime_state_table.c.key == _key(state.mode)))
                 conn.execute(runtime_state_table.insert().values(
-                    mode=state.mode, payload=state_to_json(state), updated_at_ms=state.updated_at_ms,
+                    key=_key(state.mode), value=state_to_json(state), updated_at=state.updated_at_ms,
                 ))
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot save runtime state: {exc}") from exc

@@ -11,7 +11,7 @@ from adapters.mocks.runtime_state import InMemoryRuntimeStateStore
 from adapters.storage.runtime_state import SqlRuntimeStateStore
 from domain.policy import PolicyState
 from domain.signals import Tier, TierThresholds
-from ports.runtime_state import HysteresisStreak, RuntimeState, RuntimeStateStore
+from ports.runtime_state import PairHysteresis, RuntimeState, RuntimeStateStore
 
 
 def _pg_url() -> str | None:
@@ -35,9 +35,21 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RuntimeSta
         url = _pg_url()
         if url is None:
             pytest.skip("PostgreSQL on 127.0.0.1:5432 not reachable")
+        import sqlalchemy as sa
+
+        existed = sa.inspect(sa.create_engine(url)).has_table("runtime_state")
         s = SqlRuntimeStateStore(url)
         with s.engine.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM runtime_state_snapshot")
+            conn.execute(sa.text("DELETE FROM runtime_state WHERE key LIKE 'runtime:%'"))
+        yield s
+        with s.engine.begin() as conn:
+            # Leave the shared test database as found: alembic must be able to create the table itself.
+            if existed:
+                conn.execute(sa.text("DELETE FROM runtime_state WHERE key LIKE 'runtime:%'"))
+            else:
+                conn.execute(sa.text("DROP TABLE runtime_state"))
+        s.close()
+        return
     yield s
     s.close()
 
@@ -54,7 +66,7 @@ def _rich_state(mode: str = "dryrun") -> RuntimeState:
             halted_reason="daily_loss floor",
             halted_until_ms=86_400_000,
         ),
-        hysteresis=(HysteresisStreak("BTC/USDT", Tier.MEDIUM, 1), HysteresisStreak("ETH/USDT", Tier.NONE, 0)),
+        hysteresis=(PairHysteresis("BTC/USDT", ((1, 2),)), PairHysteresis("ETH/USDT", ((-1, 0),))),
         last_cycle_ms=2_400_000,
         cycles=20,
         updated_at_ms=2_400_001,
