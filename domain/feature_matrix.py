@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +11,10 @@ import numpy.typing as npt
 
 def _i64(v: object) -> npt.NDArray[np.int64]:
     return np.ascontiguousarray(np.asarray(v, dtype=np.int64))
+
+
+def _names(v: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(x) for x in v)
 
 
 def _f64_2d(v: object) -> npt.NDArray[np.float64]:
@@ -24,7 +30,7 @@ class FeatureMatrix:
     timeframe: str
     version: str
     ts: npt.NDArray[np.int64] = attrs.field(converter=_i64)
-    names: tuple[str, ...] = attrs.field(converter=tuple)
+    names: tuple[str, ...] = attrs.field(converter=_names)
     values: npt.NDArray[np.float64] = attrs.field(converter=_f64_2d)
 
     def __attrs_post_init__(self) -> None:
