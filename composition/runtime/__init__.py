@@ -1,0 +1,1 @@
+"""The long-running service: the scan loop, its clocks, the per-cycle glue and the replay driver."""
