@@ -6,6 +6,7 @@ from typing import Protocol, runtime_checkable
 
 from domain.deployment import Deployment
 from domain.risk_book import PatternStat, TradeRecord
+from domain.risk_stats import GroupStats
 from domain.signals import Block, Mode, Signal
 
 
@@ -100,3 +101,57 @@ class SignalLogRepository(Protocol):
     def log_block(self, block: Block) -> None: ...
 
     def blocks(self, since_ms: int = 0) -> list[Block]: ...
+
+
+@runtime_checkable
+class RiskBookQueries(Protocol):
+    """The plan's query patterns over closed risk-book records, aggregated by the store.
+
+    Contract (every result equals `domain.risk_stats` over the same closed records):
+    - A record counts when it is closed (result not None), its entry_time_ms is in
+      [since_ms, until_ms) (bounds optional) and it has the given mode (if any).
+    - `performance(since_ms, until_ms=None, mode=None)` -> one `GroupStats` keyed "all" (zero
+      trades when nothing matches): the /stats numbers for the last 7/30 days.
+    - `by_model_version(since_ms=None, mode=None)` and `by_session(since_ms=None, mode=None)` ->
+      one `GroupStats` per version / session, ordered by key; an empty version or session is
+      keyed "-" (as `domain.risk_stats.group_stats`).
+    Pattern win rates above the sample floor are `PatternRepository.all(min_total=floor)`.
+    """
+
+    def performance(self, since_ms: int, until_ms: int | None = None, mode: Mode | None = None) -> GroupStats: ...
+
+    def by_model_version(self, since_ms: int | None = None, mode: Mode | None = None) -> list[GroupStats]: ...
+
+    def by_session(self, since_ms: int | None = None, mode: Mode | None = None) -> list[GroupStats]: ...
+
+
+@runtime_checkable
+class StorageUnitOfWork(Protocol):
+    """Several repository writes committed as ONE transaction (a signal and its risk-book row).
+
+    Contract:
+    - Used as a context manager; the repositories it exposes write inside its transaction.
+    - `commit()` makes everything durable at once; leaving the block without `commit()` (or by an
+      exception) rolls everything back, so nothing half-written is ever visible.
+    - The emit path is: in a unit, `signal_log.log_signal` (pending) + `risk_book.add`, `commit()`;
+      then notify; then `signal_log.mark_sent`. A crash between commit and notify leaves the
+      signal pending (recorded, re-sendable), never lost.
+    """
+
+    @property
+    def risk_book(self) -> RiskBookRepository: ...
+
+    @property
+    def signal_log(self) -> SignalLogRepository: ...
+
+    @property
+    def patterns(self) -> PatternRepository: ...
+
+    @property
+    def deployments(self) -> DeploymentRepository: ...
+
+    def commit(self) -> None: ...
+
+    def __enter__(self) -> StorageUnitOfWork: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
