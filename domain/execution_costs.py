@@ -130,6 +130,24 @@ class ExecutionProfile:
 
 
 @attrs.frozen
+class QuoteSample:
+    """A recorded bid/ask snapshot of one pair."""
+
+    pair: str = attrs.field(converter=validate_symbol)
+    at_ms: int
+    bid: float
+    ask: float
+
+    def __attrs_post_init__(self) -> None:
+        if not (self.bid > 0 and self.ask >= self.bid):
+            raise InvalidCostModel(f"quote {self.pair} at {self.at_ms}: need 0 < bid <= ask, got {self.bid}/{self.ask}")
+
+    @property
+    def spread_bps(self) -> float:
+        return (self.ask - self.bid) / ((self.ask + self.bid) / 2) * 1e4
+
+
+@attrs.frozen
 class CostDraw:
     """Costs for one order, in bps of price."""
 
@@ -366,19 +384,29 @@ class FixedCostModel:
 
 # Order in which an active session is chosen when sessions overlap: the one opened last.
 _SESSION_PRIORITY: Final = (Session.NEW_YORK, Session.LONDON, Session.TOKYO)
-_SESSION_ORDER: Final = tuple(Session)
+SESSION_ORDER: Final = tuple(Session)
 
 
-def cost_sessions(ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS) -> list[Session]:
-    """The session whose costs apply at each timestamp (vectorised).
+def cost_session_codes(ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS) -> IntArray:
+    """Index into `SESSION_ORDER` of the session whose costs apply at each timestamp.
 
     Overlaps resolve to the most recently opened session (New York over London over Tokyo), as
-    `domain.market.primary_session` does. Hours in no session (21-24 UTC by default) use the
-    Tokyo profile: it is the thin-liquidity Asia session that opens next, a conservative choice.
+    `domain.market.primary_session` does. Hours in no session (21-24 UTC by default) use the New
+    York profile: they are the late US afternoon, and the paper broker treats them the same way.
     """
     masks = session_masks(ts_ms, hours)
     n = utc_hour(ts_ms).shape[0]
-    code = np.full(n, _SESSION_ORDER.index(Session.TOKYO), dtype=np.int64)
+    code = np.full(n, SESSION_ORDER.index(Session.NEW_YORK), dtype=np.int64)
     for s in reversed(_SESSION_PRIORITY):
-        code = np.where(masks[s], _SESSION_ORDER.index(s), code)
-    return [_SESSION_ORDER[i] for i in code.tolist()]
+        code = np.where(masks[s], SESSION_ORDER.index(s), code)
+    return np.asarray(code, dtype=np.int64)
+
+
+def cost_sessions(ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS) -> list[Session]:
+    """`cost_session_codes` as Session members (one per timestamp; for order lists, not bars)."""
+    return [SESSION_ORDER[i] for i in cost_session_codes(ts_ms, hours).tolist()]
+
+
+def cost_session(ts_ms: int, hours: SessionHours = DEFAULT_SESSION_HOURS) -> Session:
+    """The cost session of one instant (what the paper broker and the runtime use)."""
+    return cost_sessions([ts_ms], hours)[0]

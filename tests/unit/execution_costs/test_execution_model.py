@@ -21,6 +21,7 @@ from domain.execution_costs import (
     FixedCostModel,
     InvalidCostModel,
     UnknownCostCell,
+    cost_session,
     cost_sessions,
 )
 from domain.market import MS_PER_HOUR, Session
@@ -145,7 +146,9 @@ def test_unknown_cell_and_missing_session() -> None:
 def test_cost_sessions() -> None:
     hours = np.array([1, 8, 13, 22])
     got = cost_sessions(hours * MS_PER_HOUR)
-    assert got == [Session.TOKYO, Session.LONDON, Session.NEW_YORK, Session.TOKYO]
+    assert got == [Session.TOKYO, Session.LONDON, Session.NEW_YORK, Session.NEW_YORK]
+    # 8 UTC is Tokyo and London: the later-opened London applies; 22 UTC is off-hours -> New York
+    assert cost_session(8 * MS_PER_HOUR) is Session.LONDON
 
 
 @st.composite
