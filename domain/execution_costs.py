@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Protocol
 
 import attrs
@@ -219,11 +219,15 @@ def _latency_array(latency_ms: object, n: int) -> FloatArray:
     return np.asarray(lat, dtype=np.float64)
 
 
+def _profile_tuple(value: Iterable[ExecutionProfile]) -> tuple[ExecutionProfile, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(eq=False)
 class ExecutionModel:
     """Measured execution profiles for every pair x session, versioned and dated."""
 
-    profiles: tuple[ExecutionProfile, ...] = attrs.field(converter=tuple)
+    profiles: tuple[ExecutionProfile, ...] = attrs.field(converter=_profile_tuple)
     source: str
     as_of: dt.date
     schema_version: int = SCHEMA_VERSION
