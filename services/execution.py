@@ -1,0 +1,178 @@
+"""The only way an order reaches a Broker: kill switch, latched halt and the FTMO guard first.
+
+Shared by the scan cycle, the operator's forced signal and the broker runtime. `RiskDesk` is the
+mutable holder of the risk state those paths share (FTMO day state, policy state, thresholds).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+
+from domain import policy as pol
+from domain.ftmo import FtmoCheck, FtmoRules, FtmoState, check
+from domain.guard import GuardDecision, Verdict, guard_order
+from domain.policy import PolicyConfig
+from domain.prague_time import next_day_start_ms
+from domain.signals import Block, BlockReason, Direction, Mode, Tier, TierThresholds
+from domain.sizing import position_size
+from domain.trading import Fill, OrderRequest
+from ports.broker import Broker
+from ports.errors import BrokerError
+from ports.notifier import Notifier
+from ports.runtime_state import RuntimeState
+
+log = logging.getLogger(__name__)
+
+
+@attrs.define
+class RiskDesk:
+    """Risk state shared by every path that can emit or execute."""
+
+    rules: FtmoRules
+    policy_cfg: PolicyConfig
+    runtime: RuntimeState
+    risk_per_trade_pct: float = 0.5
+    ftmo: FtmoState | None = None
+
+    @property
+    def mode(self) -> Mode:
+        return Mode(self.runtime.mode)
+
+    @property
+    def thresholds(self) -> TierThresholds:
+        return self.runtime.thresholds
+
+    @property
+    def policy(self) -> pol.PolicyState:
+        return self.runtime.policy
+
+    def set_policy(self, state: pol.PolicyState) -> None:
+        self.runtime = attrs.evolve(self.runtime, policy=state)
+
+    def set_thresholds(self, th: TierThresholds) -> None:
+        self.runtime = attrs.evolve(self.runtime, thresholds=th)
+
+
+def refresh_ftmo(desk: RiskDesk, broker: Broker, now_ms: int, notifier: Notifier | None = None) -> FtmoCheck:
+    """Roll the FTMO day at Prague midnight, check equity; an actual floor breach latches a halt."""
+    acc = broker.account()
+    if desk.ftmo is None:
+        desk.ftmo = FtmoState.start(now_ms, acc.balance)
+    else:
+        desk.ftmo = desk.ftmo.roll(now_ms, acc.balance)
+    chk = check(desk.rules, desk.ftmo, acc.equity)
+    if chk.breached and not desk.policy.is_halted(now_ms):
+        reason = f"{chk.binding} floor breached: equity {chk.equity:.2f} < {chk.floor:.2f}"
+        desk.set_policy(pol.latch_halt(desk.policy, reason, next_day_start_ms(now_ms)))
+        log.warning("guardrail breach, halted until next daily reset: %s", reason)
+        if notifier is not None:
+            _alert(notifier, "guardrail_breach", reason)
+    return chk
+
+
+def _alert(notifier: Notifier, kind: str, text: str) -> None:
+    try:
+        notifier.send_alert(kind, text)
+    except Exception:  # an alert failure must never unblock or crash the guarded path
+        log.exception("could not send %s alert", kind)
+
+
+@attrs.frozen
+class PreTradeCheck:
+    """Outcome of the guard for a proposed trade (no order sent)."""
+
+    volume: float
+    decision: GuardDecision | None
+    block: Block | None
+    risk_multiplier: float = 1.0
+
+
+def pre_trade(
+    desk: RiskDesk,
+    broker: Broker,
+    now_ms: int,
+    pair: str,
+    direction: Direction,
+    entry: float,
+    sl: float,
+    tier: Tier,
+    *,
+    volume: float | None = None,
+    notifier: Notifier | None = None,
+    check_rate_limit: bool = True,
+) -> PreTradeCheck:
+    """Kill switch, halt, (rate limit), FTMO guard and sizing for one proposed trade."""
+
+    def blocked(reason: BlockReason, detail: str) -> PreTradeCheck:
+        return PreTradeCheck(0.0, None, Block(pair, reason, detail, now_ms, tier, None, desk.mode))
+
+    decision = pol.check(desk.policy_cfg, desk.policy, tier, now_ms)
+    if not decision.allowed and (check_rate_limit or decision.reason in (BlockReason.KILL_SWITCH, BlockReason.HALTED)):
+        if decision.alert and notifier is not None:
+            _alert(notifier, "kill_switch", f"blocked {pair} {direction.value}: kill switch is on")
+        return blocked(decision.reason or BlockReason.HALTED, decision.detail)
+    chk = refresh_ftmo(desk, broker, now_ms, notifier)
+    if desk.policy.is_halted(now_ms):
+        return blocked(BlockReason.HALTED, desk.policy.halted_reason)
+    spec = broker.symbol_info(pair)
+    acc = broker.account()
+    mult = decision.risk_multiplier
+    if volume is None:
+        volume = position_size(acc.equity, desk.risk_per_trade_pct, entry, sl, spec, mult)
+        if volume <= 0:
+            return blocked(BlockReason.BELOW_MIN_LOT, f"risk budget buys less than {spec.min_lot} lots")
+    positions = broker.positions()
+    specs = {p.pair: broker.symbol_info(p.pair) for p in positions}
+    specs[pair] = spec
+    marks: dict[str, float] = {}
+    for p in positions:
+        bid, ask = broker.quote(p.pair)
+        marks[p.pair] = bid if p.direction is Direction.LONG else ask
+    g = guard_order(chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks)
+    if g.verdict is Verdict.BLOCK:
+        reason = g.reason or BlockReason.DAILY_LOSS
+        return PreTradeCheck(0.0, g, Block(pair, reason, g.detail, now_ms, tier, None, desk.mode), mult)
+    return PreTradeCheck(g.volume, g, None, mult)
+
+
+@attrs.frozen
+class ExecutionResult:
+    fill: Fill | None
+    block: Block | None
+    volume: float = 0.0
+
+
+def execute_guarded(
+    desk: RiskDesk,
+    broker: Broker,
+    now_ms: int,
+    client_order_id: str,
+    pair: str,
+    direction: Direction,
+    entry: float,
+    sl: float,
+    tp: float | None,
+    tier: Tier,
+    *,
+    volume: float | None = None,
+    notifier: Notifier | None = None,
+    check_rate_limit: bool = False,
+) -> ExecutionResult:
+    """Place an order through the Broker port only after the guard allows it (size may be reduced)."""
+    pt = pre_trade(
+        desk, broker, now_ms, pair, direction, entry, sl, tier,
+        volume=volume, notifier=notifier, check_rate_limit=check_rate_limit,
+    )
+    if pt.block is not None:
+        return ExecutionResult(None, pt.block)
+    req = OrderRequest(client_order_id, pair, direction, pt.volume, sl, tp, entry_hint=entry)
+    try:
+        fill = broker.place_order(req)
+    except BrokerError as e:
+        return ExecutionResult(None, Block(pair, BlockReason.BROKER_ERROR, f"{type(e).__name__}: {e}", now_ms,
+                                           tier, None, desk.mode))
+    if desk.ftmo is not None:
+        desk.ftmo = desk.ftmo.with_trade_opened(fill.at_ms)
+    return ExecutionResult(fill, None, pt.volume)

@@ -1,0 +1,103 @@
+"""OperatorCommands over the ports: what Telegram and the CLI drive."""
+
+from __future__ import annotations
+
+import attrs
+
+from domain import policy as pol
+from domain.confidence import ConfidenceResult
+from domain.ftmo import progress
+from domain.risk_stats import closed_in_window, group_stats, summarise
+from domain.signals import Block, BlockReason, Direction, Signal, Tier
+from ports.errors import BrokerError
+from ports.operator import CheckReport, FtmoStatusReport, RetrainRequest, StatsReport, StatsRow
+from services.execution import refresh_ftmo
+from services.scan_cycle import ScanCycle
+
+
+@attrs.define
+class OperatorService:
+    """Implements `ports.operator.OperatorCommands` on top of a scan cycle's ports and risk desk."""
+
+    cycle: ScanCycle
+    retrain_requests: list[RetrainRequest] = attrs.field(factory=list)
+
+    def _thresholds(self) -> tuple[tuple[str, float], ...]:
+        th = self.cycle.desk.thresholds
+        return (("LOW", th.low), ("MEDIUM", th.medium), ("HIGH", th.high))
+
+    def check(self) -> CheckReport:
+        desk = self.cycle.desk
+        now = self.cycle.clock.now_ms()
+        try:
+            n_pos = len(self.cycle.broker.positions())
+            ok, detail = True, ""
+        except BrokerError as e:
+            n_pos, ok, detail = 0, False, f"broker: {type(e).__name__}: {e}"
+        return CheckReport(
+            desk.mode.value, now, desk.policy.kill_switch, desk.policy.is_halted(now), desk.policy.halted_reason,
+            ok, n_pos, self._thresholds(), desk.runtime.last_cycle_ms, detail,
+        )
+
+    def stats(self, days: int = 7) -> StatsReport:
+        desk = self.cycle.desk
+        now = self.cycle.clock.now_ms()
+        recs = closed_in_window(self.cycle.risk_book.records(mode=desk.mode), now, days, desk.mode)
+        s = summarise(recs)
+        rows = tuple(
+            StatsRow(by, g.key, g.trades, g.wins, g.win_rate, g.avg_r, g.total_r)
+            for by in ("tier", "session", "pair", "model_version")
+            for g in group_stats(recs, by)
+        )
+        return StatsReport(days, desk.mode.value, s.trades, s.wins, s.win_rate, s.total_r, rows)
+
+    def ftmo_status(self) -> FtmoStatusReport:
+        desk = self.cycle.desk
+        now = self.cycle.clock.now_ms()
+        chk = refresh_ftmo(desk, self.cycle.broker, now, self.cycle.notifier)
+        acc = self.cycle.broker.account()
+        st = desk.ftmo
+        if st is None:  # refresh_ftmo always sets it; keeps the type checker honest
+            raise RuntimeError("FTMO state missing after refresh")
+        pr = progress(desk.rules, st, acc.balance)
+        return FtmoStatusReport(
+            acc.balance, acc.equity, desk.rules.initial_balance, st.day_start_balance, chk.daily_floor,
+            chk.total_floor, chk.daily_headroom, chk.total_headroom, pr.profit, pr.target, pr.trading_days,
+            pr.min_trading_days, desk.policy.is_halted(now), desk.policy.halted_reason,
+        )
+
+    def set_threshold(self, tier: Tier, value: float) -> tuple[tuple[str, float], ...]:
+        desk = self.cycle.desk
+        desk.set_thresholds(desk.thresholds.with_threshold(Tier.parse(tier), value))
+        return self._thresholds()
+
+    def kill_switch(self, on: bool) -> bool:
+        desk = self.cycle.desk
+        desk.set_policy(pol.set_kill_switch(desk.policy, on))
+        self.cycle.bus.publish("alerts", {"kind": "kill_switch", "on": bool(on), "at_ms": self.cycle.clock.now_ms()})
+        return desk.policy.kill_switch
+
+    def request_retrain(self, reason: str = "") -> RetrainRequest:
+        now = self.cycle.clock.now_ms()
+        req = RetrainRequest(f"retrain-{now}-{len(self.retrain_requests) + 1}", now, reason)
+        self.retrain_requests.append(req)
+        self.cycle.bus.publish("metrics", {"kind": "retrain_request", "request_id": req.request_id,
+                                           "reason": reason, "at_ms": now})
+        return req
+
+    def force_signal(self, pair: str, direction: Direction | None = None) -> Signal | Block:
+        """Emit for `pair` now through the full policy and guard, bypassing only the tiering."""
+        cy = self.cycle
+        now = cy.clock.now_ms()
+        tf = cy.settings.timeframe
+        c = cy.market.candles(pair, tf, now - cy.settings.lookback_bars * tf.ms, now).closed_before(now)
+        if len(c) == 0:
+            b = Block(pair, BlockReason.NO_DATA, "no closed bars", now, mode=cy.desk.mode)
+            cy._block(b, [])
+            return b
+        d = direction or Direction.LONG
+        res = ConfidenceResult(0.5, d, 0.0, ("operator:forced",))
+        out = cy.emit(pair, c, res, Tier.LOW, (), now, extra_reasons=(f"forced:{d.value}",))
+        if isinstance(out, Block):
+            cy._block(out, [])
+        return out

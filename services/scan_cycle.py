@@ -1,0 +1,210 @@
+"""One scan: candles -> features -> predictions -> confidence -> tier -> policy + guard -> emit.
+
+Every emitted signal is logged (outbox: pending -> sent), recorded in the risk book, notified and
+published; every block is logged with its reason and published on "blocks".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from domain import policy as pol
+from domain.confidence import BoosterInputs, ConfidenceParams, ConfidenceResult, score
+from domain.market import Candles, Timeframe, atr, primary_session, volatility_regime
+from domain.risk_book import TradeRecord
+from domain.signals import Block, BlockReason, Direction, Signal, Tier, reward_risk
+from domain.tiering import Hysteresis
+from ports.broker import Broker
+from ports.clock import Clock
+from ports.event_bus import EventBus
+from ports.market_data import MarketData
+from ports.notifier import Notifier
+from ports.predictor import Predictor
+from ports.runtime_state import PairHysteresis
+from ports.storage import RiskBookRepository, SignalLogRepository
+from services.execution import RiskDesk, execute_guarded, pre_trade
+
+log = logging.getLogger(__name__)
+
+FeaturesFn = Callable[[Candles], Any]
+
+
+@attrs.frozen
+class ScanSettings:
+    pairs: tuple[str, ...]
+    timeframe: Timeframe = Timeframe.M5
+    lookback_bars: int = 300
+    sl_atr_mult: float = 1.5
+    reward_risk: float = 2.0
+    fallback_sl_pct: float = 1.0  # when ATR is not yet defined
+    atr_window: int = 14
+    hysteresis_scans: int = 2
+    execute: bool = False  # place orders through the broker (live/paper execution)
+
+
+@attrs.frozen
+class CycleReport:
+    at_ms: int
+    signals: tuple[Signal, ...]
+    blocks: tuple[Block, ...]
+    quiet: tuple[str, ...]  # pairs whose tier was NONE
+
+
+def signal_payload(s: Signal) -> dict[str, Any]:
+    return {
+        "signal_id": s.signal_id, "pair": s.pair, "direction": s.direction.value, "tier": s.tier.name,
+        "conf": s.confidence, "entry": s.entry, "tp": s.tp, "sl": s.sl, "rr": s.rr,
+        "created_at_ms": s.created_at_ms, "mode": s.mode.value, "models": list(s.model_versions),
+        "reasons": list(s.reasons),
+    }
+
+
+def block_payload(b: Block) -> dict[str, Any]:
+    return {"pair": b.pair, "reason": b.reason.value, "detail": b.detail, "at_ms": b.at_ms,
+            "tier": b.tier.name, "mode": b.mode.value}
+
+
+@attrs.define
+class ScanCycle:
+    settings: ScanSettings
+    desk: RiskDesk
+    market: MarketData
+    predictors: Sequence[Predictor]
+    features: FeaturesFn
+    broker: Broker
+    notifier: Notifier
+    risk_book: RiskBookRepository
+    signal_log: SignalLogRepository
+    bus: EventBus
+    clock: Clock
+    confidence: ConfidenceParams = attrs.field(factory=ConfidenceParams)
+
+    # ------------------------------------------------------------ helpers shared with operator
+    def _hysteresis(self, pair: str) -> Hysteresis:
+        for h in self.desk.runtime.hysteresis:
+            if h.pair == pair:
+                return Hysteresis(self.settings.hysteresis_scans, h.history[-(self.settings.hysteresis_scans - 1):]
+                                  if self.settings.hysteresis_scans > 1 else ())
+        return Hysteresis(self.settings.hysteresis_scans)
+
+    def _store_hysteresis(self, pair: str, h: Hysteresis) -> None:
+        others = tuple(x for x in self.desk.runtime.hysteresis if x.pair != pair)
+        self.desk.runtime = attrs.evolve(
+            self.desk.runtime, hysteresis=tuple(sorted((*others, PairHysteresis(pair, h.history)),
+                                                       key=lambda x: x.pair))
+        )
+
+    def levels(self, candles: Candles, direction: Direction, entry: float) -> tuple[float, float]:
+        """(tp, sl) from ATR: SL at sl_atr_mult x ATR, TP at reward_risk x that distance."""
+        a = atr(candles.high, candles.low, candles.close, self.settings.atr_window)
+        dist = float(a[-1]) * self.settings.sl_atr_mult if len(a) and not math.isnan(a[-1]) else math.nan
+        if not dist > 0:
+            dist = entry * self.settings.fallback_sl_pct / 100.0
+        s = direction.sign
+        return entry + s * dist * self.settings.reward_risk, entry - s * dist
+
+    def _block(self, b: Block, out: list[Block]) -> None:
+        out.append(b)
+        self.signal_log.log_block(b)
+        self.bus.publish("blocks", block_payload(b))
+        log.info("blocked %s: %s (%s)", b.pair, b.reason.value, b.detail)
+
+    # ------------------------------------------------------------ the use case
+    def run_once(self) -> CycleReport:
+        now = self.clock.now_ms()
+        tf = self.settings.timeframe
+        signals: list[Signal] = []
+        blocks: list[Block] = []
+        quiet: list[str] = []
+        candles: dict[str, Candles] = {}
+        for pair in self.settings.pairs:
+            c = self.market.candles(pair, tf, now - self.settings.lookback_bars * tf.ms, now).closed_before(now)
+            if len(c) == 0:
+                self._block(Block(pair, BlockReason.NO_DATA, "no closed bars", now, mode=self.desk.mode), blocks)
+                continue
+            candles[pair] = c
+        inputs = {p: self.features(c) for p, c in candles.items()}
+        probs: dict[str, dict[str, float]] = {p: {} for p in candles}
+        versions: dict[str, list[str]] = {p: [] for p in candles}
+        for pred in self.predictors:
+            for pr in pred.predict(inputs):
+                if pr.pair in probs:
+                    probs[pr.pair][pr.model_name] = pr.prob_up
+                    versions[pr.pair].append(f"{pr.model_name}:{pr.model_version}")
+        for pair, c in candles.items():
+            res = score(probs[pair], self.confidence, self._booster_inputs(c, now))
+            h = self._hysteresis(pair)
+            if res is None:
+                self._store_hysteresis(pair, h.skip())
+                self._block(Block(pair, BlockReason.NO_PREDICTION, "no model scored this pair", now,
+                                  mode=self.desk.mode), blocks)
+                continue
+            raw = self.desk.thresholds.tier_of(res.confidence)
+            h, tier = h.step(res.direction, raw)
+            self._store_hysteresis(pair, h)
+            if tier is Tier.NONE:
+                if raw is Tier.NONE:
+                    quiet.append(pair)
+                else:
+                    self._block(Block(pair, BlockReason.HYSTERESIS,
+                                      f"raw tier {raw.name} needs {self.settings.hysteresis_scans} scans",
+                                      now, raw, res.confidence, self.desk.mode), blocks)
+                continue
+            out = self.emit(pair, c, res, tier, tuple(versions[pair]), now)
+            if isinstance(out, Signal):
+                signals.append(out)
+            else:
+                self._block(out, blocks)
+        self.desk.runtime = attrs.evolve(self.desk.runtime, last_cycle_ms=now, cycles=self.desk.runtime.cycles + 1)
+        return CycleReport(now, tuple(signals), tuple(blocks), tuple(quiet))
+
+    def _booster_inputs(self, c: Candles, now: int) -> BoosterInputs:
+        a = atr(c.high, c.low, c.close, self.settings.atr_window)
+        regime = volatility_regime(a)[0] if len(a) else None
+        return BoosterInputs(ts_ms=now, regime=regime)
+
+    def emit(
+        self, pair: str, c: Candles, res: ConfidenceResult, tier: Tier, versions: tuple[str, ...], now: int,
+        *, extra_reasons: tuple[str, ...] = (), check_rate_limit: bool = True,
+    ) -> Signal | Block:
+        """Policy + guard, then (on allow) log, record, notify, publish. Returns the Signal or the Block."""
+        direction = res.direction
+        bid, ask = self.broker.quote(pair)
+        entry = ask if direction is Direction.LONG else bid
+        tp, sl = self.levels(c, direction, entry)
+        sid = f"{pair.replace('/', '')}-{now}-{direction.value}"
+        if self.settings.execute:
+            ex = execute_guarded(self.desk, self.broker, now, sid, pair, direction, entry, sl, tp, tier,
+                                 notifier=self.notifier, check_rate_limit=check_rate_limit)
+            if ex.block is not None:
+                return attrs.evolve(ex.block, confidence=res.confidence)
+            if ex.fill is not None:
+                entry = ex.fill.fill_price
+        else:
+            pt = pre_trade(self.desk, self.broker, now, pair, direction, entry, sl, tier,
+                           notifier=self.notifier, check_rate_limit=check_rate_limit)
+            if pt.block is not None:
+                return attrs.evolve(pt.block, confidence=res.confidence)
+        sig = Signal(
+            sid, pair, direction, tier, res.confidence, entry, tp, sl, reward_risk(entry, tp, sl), now,
+            versions, (*res.reasons, *extra_reasons), self.desk.mode,
+        )
+        self.desk.set_policy(pol.record_emit(self.desk.policy_cfg, self.desk.policy, tier, now))
+        self.signal_log.log_signal(sig)
+        session = primary_session(now)
+        self.risk_book.add(TradeRecord(
+            sig.signal_id, pair, tier, now, entry, tp, sl, sig.rr, mode=self.desk.mode,
+            model_version=",".join(versions), session=session.value if session else "",
+        ))
+        try:
+            self.notifier.send_signal(sig)
+            self.signal_log.mark_sent(sig.signal_id)
+        except Exception:  # stays "pending" in the outbox; the runtime resends it
+            log.exception("could not send signal %s; left pending", sig.signal_id)
+        self.bus.publish("signals", signal_payload(sig))
+        return sig
