@@ -8,6 +8,7 @@ bot sent back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -57,10 +58,8 @@ class FakeBotApi:
             if remaining <= 0:
                 raise AssertionError(f"expected {n} sent messages, got {len(self.sent)}: {self.sent}")
             self._sent_event.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sent_event.wait(), timeout=remaining)
-            except TimeoutError:
-                pass
         return self.sent
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
@@ -90,10 +89,8 @@ class FakeBotApi:
             pending = [u for u in self.updates if u["update_id"] >= offset]
             if not pending and timeout > 0:
                 self._new.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._new.wait(), timeout=timeout)
-                except TimeoutError:
-                    pass
                 pending = [u for u in self.updates if u["update_id"] >= offset]
             return self._ok(pending)
         if method == "sendMessage":
