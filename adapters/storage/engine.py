@@ -57,11 +57,11 @@ def normalize_url(url: str | URL, base_dir: Path | None = None) -> URL:
 
 
 def redacted(url: str | URL) -> str:
+    """The URL for messages: password hidden, SQLite path made absolute."""
     try:
-        u = make_url(url) if isinstance(url, str) else url
-    except sa.exc.ArgumentError:
+        return normalize_url(url).render_as_string(hide_password=True)
+    except DatabaseUnavailable:
         return "<unparseable url>"
-    return u.render_as_string(hide_password=True)
 
 
 def sqlite_path(url: str | URL) -> Path | None:
@@ -127,6 +127,9 @@ def current_revision(conn: sa.Connection) -> str | None:
 def check_schema(engine: Engine) -> str:
     """The database's revision if it is the code's head; otherwise SchemaOutdated naming the fix."""
     head = head_revision()
+    path = sqlite_path(engine.url)
+    if path is not None and not path.exists():
+        raise SchemaOutdated(f"no database file at {path}; run `trading-ai db upgrade` to create it")
     try:
         with engine.connect() as conn:
             current = current_revision(conn)

@@ -19,6 +19,7 @@ from adapters.storage.engine import (
     head_revision,
     redacted,
     script_directory,
+    sqlite_path,
 )
 from domain.errors import UserError
 
@@ -80,6 +81,10 @@ def downgrade(url: str, revision: str) -> tuple[str | None, str | None]:
 
 
 def current(url: str) -> str | None:
+    """The database's revision; None for an empty database or a SQLite file that does not exist yet."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
     with _connection(url) as conn:
         return current_revision(conn)
 

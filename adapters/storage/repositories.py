@@ -138,7 +138,7 @@ def trade_to_row(r: TradeRecord) -> dict[str, Any]:
     }
 
 
-def trade_from_row(m: Mapping[str, Any]) -> TradeRecord:
+def trade_from_row(m: Mapping[Any, Any]) -> TradeRecord:
     return TradeRecord(
         signal_id=m["signal_id"], pair=m["pair"], tier=Tier[m["tier"]], entry_time_ms=int(m["entry_time"]),
         entry_price=float(m["entry_price"]), tp_price=float(m["tp_price"]), sl_price=float(m["sl_price"]),
@@ -160,7 +160,7 @@ def signal_to_row(s: Signal) -> dict[str, Any]:
     }
 
 
-def signal_from_row(m: Mapping[str, Any]) -> Signal:
+def signal_from_row(m: Mapping[Any, Any]) -> Signal:
     return Signal(
         signal_id=m["signal_id"], pair=m["pair"], direction=Direction(m["direction"]), tier=Tier[m["tier"]],
         confidence=float(m["confidence"]), entry=float(m["entry"]), tp=float(m["tp"]), sl=float(m["sl"]),
@@ -177,14 +177,14 @@ def block_to_row(b: Block) -> dict[str, Any]:
     }
 
 
-def block_from_row(m: Mapping[str, Any]) -> Block:
+def block_from_row(m: Mapping[Any, Any]) -> Block:
     return Block(
         pair=m["pair"], reason=BlockReason(m["reason"]), detail=m["detail"], at_ms=int(m["at"]),
         tier=Tier[m["tier"]], confidence=_opt_float(m["confidence"]), mode=Mode(m["mode"]),
     )
 
 
-def deployment_from_row(m: Mapping[str, Any]) -> Deployment:
+def deployment_from_row(m: Mapping[Any, Any]) -> Deployment:
     return Deployment(
         version=m["version"], model_path=m["model_path"], deployed_at_ms=int(m["deployed_at"]),
         metrics_json=m["metrics_json"], rollback_reason=m["rollback_reason"],
@@ -290,7 +290,7 @@ class SqlPatternRepository:
         self._now = now_ms
 
     @staticmethod
-    def _stat(m: Mapping[str, Any]) -> PatternStat:
+    def _stat(m: Mapping[Any, Any]) -> PatternStat:
         return PatternStat(name=m["name"], pattern_hash=m["pattern_hash"], wins=int(m["wins"]), total=int(m["total"]))
 
     def get(self, pattern_hash: str) -> PatternStat | None:
