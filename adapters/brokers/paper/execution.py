@@ -1,0 +1,285 @@
+"""PaperBroker: a Broker that fills through the empirical execution model.
+
+Each order draws (spread, slippage, latency penalty) from the injected cost model with a seeded
+generator, so a dry-run with the same seed and prices fills the same way the backtest would.
+Prices are the latest candle closes (mid); the quote is mid +/- half the pair's last drawn spread.
+Open positions are marked at the quote side they would close on (long at bid, short at ask) and
+their stops are checked on every call, so equity always includes floating P&L and a stop hit
+between two calls closes the position at its stop (slipped by a fresh cost draw).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+
+from adapters.brokers.paper.config import PaperConfig
+from adapters.brokers.paper.data import PriceSource
+from domain.market import Session, primary_session
+from domain.signals import Direction
+from domain.trading import AccountState, Fill, OrderRequest, Position, SymbolSpec
+from ports.clock import Clock
+from ports.errors import InsufficientMargin, OrderRejected, UnknownPosition, UnknownSymbol
+
+
+class CostDrawLike(Protocol):
+    spread_bps: float
+    slippage_bps: float
+    latency_penalty_bps: float
+
+
+class CostModel(Protocol):
+    """domain.execution_costs.ExecutionModel satisfies this."""
+
+    def sample(self, pair: str, session: Any, rng: np.random.Generator, latency_ms: float) -> CostDrawLike: ...
+
+
+def default_session(at_ms: int) -> Session:
+    # Hours outside every session (21-24 UTC by default) trade like the late US session.
+    return primary_session(at_ms) or Session.NEW_YORK
+
+
+class PaperBroker:
+    """See the module docstring. Thread-safe: one lock around every operation."""
+
+    def __init__(self, config: PaperConfig, price_source: PriceSource, cost_model: CostModel, clock: Clock,
+                 session_of: Callable[[int], Any] = default_session) -> None:
+        self._cfg = config
+        self._prices = price_source
+        self._costs = cost_model
+        self._clock = clock
+        self._session_of = session_of
+        self._lock = threading.RLock()
+        seeds = np.random.SeedSequence(config.seed).spawn(2)
+        self._fill_rng = np.random.default_rng(seeds[0])
+        self._quote_rng = np.random.default_rng(seeds[1])
+        self._balance = config.initial_balance
+        self._positions: dict[str, Position] = {}
+        self._fills: list[Fill] = []
+        self._orders: dict[str, Fill] = {}  # client_order_id -> opening fill (idempotence)
+        self._spread_bps: dict[str, float] = {}
+        self._next_id = 1
+        if config.state_path and Path(config.state_path).is_file():
+            self._load(Path(config.state_path))
+
+    # --- Broker port -------------------------------------------------------------------------------
+
+    def account(self) -> AccountState:
+        with self._lock:
+            self._check_stops()
+            floating = 0.0
+            margin = 0.0
+            for pos in self._positions.values():
+                spec = self.symbol_info(pos.pair)
+                floating += pos.pnl_at(self._exit_price(pos), spec.contract_size)
+                margin += pos.entry * pos.volume * spec.contract_size / self._cfg.leverage
+            return AccountState(balance=self._balance, equity=self._balance + floating, margin=margin,
+                                currency=self._cfg.currency, initial_balance=self._cfg.initial_balance)
+
+    def positions(self) -> list[Position]:
+        with self._lock:
+            self._check_stops()
+            return sorted(self._positions.values(), key=lambda p: (p.opened_at_ms, p.position_id))
+
+    def place_order(self, req: OrderRequest) -> Fill:
+        with self._lock:
+            if req.client_order_id in self._orders:
+                return self._orders[req.client_order_id]
+            spec = self.symbol_info(req.pair)
+            volume = spec.floor_volume(req.volume)
+            if volume <= 0 or abs(volume - req.volume) > 1e-9:
+                raise OrderRejected(f"{req.pair}: volume {req.volume} is not a multiple of {spec.lot_step} "
+                                    f"within [{spec.min_lot}, {spec.max_lot}]")
+            mid, _ = self._prices(req.pair)
+            now = self._clock.now_ms()
+            draw = self._costs.sample(req.pair, self._session_of(now), self._fill_rng, self._cfg.latency_ms)
+            self._spread_bps[req.pair] = float(draw.spread_bps)
+            adverse_bps = draw.spread_bps / 2 + draw.slippage_bps + draw.latency_penalty_bps
+            fill_price = spec.round_price(mid * (1 + req.direction.sign * adverse_bps / 1e4))
+            _check_stops_side(req.direction, fill_price, req.sl, req.tp, req.pair)
+            acct = self.account()
+            needed = fill_price * volume * spec.contract_size / self._cfg.leverage
+            if needed > acct.equity - acct.margin:
+                raise InsufficientMargin(f"{req.pair}: {volume} lots need {needed:.2f} margin, free "
+                                         f"{acct.equity - acct.margin:.2f}")
+            requested = req.entry_hint if req.entry_hint is not None else mid
+            pos = Position(position_id=f"P{self._next_id}", pair=req.pair, direction=req.direction,
+                           volume=volume, entry=fill_price, sl=req.sl, tp=req.tp, opened_at_ms=now,
+                           client_order_id=req.client_order_id)
+            self._next_id += 1
+            fill = Fill(client_order_id=req.client_order_id, pair=req.pair, requested_price=requested,
+                        fill_price=fill_price, volume=volume, at_ms=now, latency_ms=self._cfg.latency_ms,
+                        position_id=pos.position_id, direction=req.direction)
+            self._balance -= self._cfg.commission_per_lot * volume
+            self._positions[pos.position_id] = pos
+            self._orders[req.client_order_id] = fill
+            self._fills.append(fill)
+            self._save()
+            return fill
+
+    def close_position(self, position_id: str) -> Fill:
+        with self._lock:
+            self._check_stops()
+            pos = self._positions.get(position_id)
+            if pos is None:
+                raise UnknownPosition(f"no open position {position_id!r}")
+            requested = self._exit_price(pos)
+            draw = self._draw(pos.pair)
+            spec = self.symbol_info(pos.pair)
+            price = spec.round_price(requested * (1 - pos.direction.sign * (draw.slippage_bps
+                                                                             + draw.latency_penalty_bps) / 1e4))
+            return self._close(pos, requested, price, self._cfg.latency_ms)
+
+    def modify_position(self, position_id: str, sl: float | None, tp: float | None) -> None:
+        with self._lock:
+            self._check_stops()
+            pos = self._positions.get(position_id)
+            if pos is None:
+                raise UnknownPosition(f"no open position {position_id!r}")
+            new_sl = pos.sl if sl is None else sl
+            _check_stops_side(pos.direction, self._exit_price(pos), new_sl, tp, pos.pair)
+            self._positions[position_id] = _evolve(pos, sl=new_sl, tp=tp)
+            self._save()
+
+    def symbol_info(self, pair: str) -> SymbolSpec:
+        try:
+            return self._cfg.specs[pair]
+        except KeyError:
+            served = ", ".join(sorted(self._cfg.specs))
+            raise UnknownSymbol(f"paper broker does not trade {pair!r}; it trades {served}") from None
+
+    def quote(self, pair: str) -> tuple[float, float]:
+        with self._lock:
+            self.symbol_info(pair)
+            mid, _ = self._prices(pair)
+            half = self._spread_for(pair) / 2e4
+            return mid * (1 - half), mid * (1 + half)
+
+    def fills(self, since_ms: int = 0) -> list[Fill]:
+        with self._lock:
+            self._check_stops()
+            return [f for f in self._fills if f.at_ms >= since_ms]
+
+    # --- extra (not in the port) --------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Apply the latest prices now: close positions whose stop or target was crossed."""
+        with self._lock:
+            self._check_stops()
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _draw(self, pair: str) -> CostDrawLike:
+        draw = self._costs.sample(pair, self._session_of(self._clock.now_ms()), self._fill_rng,
+                                  self._cfg.latency_ms)
+        self._spread_bps[pair] = float(draw.spread_bps)
+        return draw
+
+    def _spread_for(self, pair: str) -> float:
+        if pair not in self._spread_bps:
+            draw = self._costs.sample(pair, self._session_of(self._clock.now_ms()), self._quote_rng, 0.0)
+            self._spread_bps[pair] = float(draw.spread_bps)
+        return self._spread_bps[pair]
+
+    def _exit_price(self, pos: Position) -> float:
+        bid, ask = self.quote(pos.pair)
+        return bid if pos.direction is Direction.LONG else ask
+
+    def _check_stops(self) -> None:
+        for pos in sorted(self._positions.values(), key=lambda p: (p.opened_at_ms, p.position_id)):
+            price = self._exit_price(pos)
+            s = pos.direction.sign
+            if s * (price - pos.sl) <= 0:
+                # The stop is a market order once touched: it fills at the stop, slipped adversely.
+                draw = self._draw(pos.pair)
+                spec = self.symbol_info(pos.pair)
+                fill = spec.round_price(pos.sl * (1 - s * draw.slippage_bps / 1e4))
+                self._close(pos, pos.sl, fill, 0.0)
+            elif pos.tp is not None and s * (price - pos.tp) >= 0:
+                self._close(pos, pos.tp, pos.tp, 0.0)  # a limit order fills at its price
+
+    def _close(self, pos: Position, requested: float, price: float, latency_ms: float) -> Fill:
+        spec = self.symbol_info(pos.pair)
+        self._balance += pos.pnl_at(price, spec.contract_size) - self._cfg.commission_per_lot * pos.volume
+        del self._positions[pos.position_id]
+        fill = Fill(client_order_id=pos.client_order_id, pair=pos.pair, requested_price=requested,
+                    fill_price=price, volume=pos.volume, at_ms=max(self._clock.now_ms(), pos.opened_at_ms),
+                    latency_ms=latency_ms, position_id=pos.position_id, direction=pos.direction.opposite)
+        self._fills.append(fill)
+        self._save()
+        return fill
+
+    # --- persistence (optional) ------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        if not self._cfg.state_path:
+            return
+        state = {
+            "balance": self._balance,
+            "next_id": self._next_id,
+            "positions": [_pos_to_dict(p) for p in self._positions.values()],
+            "fills": [_fill_to_dict(f) for f in self._fills],
+            "orders": sorted(self._orders),
+            "spread_bps": self._spread_bps,
+            "rng": [self._fill_rng.bit_generator.state, self._quote_rng.bit_generator.state],
+        }
+        path = Path(self._cfg.state_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(state, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # atomic: a crash leaves the old or the new state, never half of one
+
+    def _load(self, path: Path) -> None:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        self._balance = float(state["balance"])
+        self._next_id = int(state["next_id"])
+        self._positions = {d["position_id"]: _pos_from_dict(d) for d in state["positions"]}
+        self._fills = [_fill_from_dict(d) for d in state["fills"]]
+        opening = {f.client_order_id: f for f in reversed(self._fills)}
+        self._orders = {coid: opening[coid] for coid in state["orders"] if coid in opening}
+        self._spread_bps = {k: float(v) for k, v in state["spread_bps"].items()}
+        self._fill_rng.bit_generator.state = state["rng"][0]
+        self._quote_rng.bit_generator.state = state["rng"][1]
+
+
+def _check_stops_side(direction: Direction, price: float, sl: float, tp: float | None, pair: str) -> None:
+    s = direction.sign
+    if not s * (price - sl) > 0:
+        raise OrderRejected(f"{pair}: stop loss {sl} is on the wrong side of {price} for a {direction.value}")
+    if tp is not None and not s * (tp - price) > 0:
+        raise OrderRejected(f"{pair}: take profit {tp} is on the wrong side of {price} for a {direction.value}")
+
+
+def _evolve(pos: Position, **changes: Any) -> Position:
+    return attrs.evolve(pos, **changes)
+
+
+def _pos_to_dict(p: Position) -> dict[str, Any]:
+    return {"position_id": p.position_id, "pair": p.pair, "direction": p.direction.value, "volume": p.volume,
+            "entry": p.entry, "sl": p.sl, "tp": p.tp, "opened_at_ms": p.opened_at_ms,
+            "client_order_id": p.client_order_id}
+
+
+def _pos_from_dict(d: dict[str, Any]) -> Position:
+    return Position(**{**d, "direction": Direction(d["direction"])})
+
+
+def _fill_to_dict(f: Fill) -> dict[str, Any]:
+    return {"client_order_id": f.client_order_id, "pair": f.pair, "requested_price": f.requested_price,
+            "fill_price": f.fill_price, "volume": f.volume, "at_ms": f.at_ms, "latency_ms": f.latency_ms,
+            "position_id": f.position_id, "direction": f.direction.value if f.direction else None}
+
+
+def _fill_from_dict(d: dict[str, Any]) -> Fill:
+    return Fill(**{**d, "direction": Direction(d["direction"]) if d["direction"] else None})
