@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - fixed argv lists, no shell
+import subprocess  # nosec B404
 import time
 from pathlib import Path
 
@@ -67,7 +67,10 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
     tool = shutil.which(argv[0])
     if tool is None:
         raise BackupError(f"{argv[0]} not found on PATH; install the PostgreSQL client tools")
-    res = subprocess.run([tool, *argv[1:]], env=env, capture_output=True, text=True, check=False)  # nosec B603
+    # A fixed argv built here (tool found on PATH, options we chose); no shell.
+    res = subprocess.run(  # noqa: S603  # nosec B603
+        [tool, *argv[1:]], env=env, capture_output=True, text=True, check=False
+    )
     if res.returncode != 0:
         lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()] or [f"exit code {res.returncode}"]
         raise BackupError(f"{argv[0]} failed: {lines[0]}")
