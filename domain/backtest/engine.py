@@ -11,7 +11,6 @@ candidate needs their mark-to-market or when they close.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -48,13 +47,13 @@ REASON_OF_CODE: dict[int, BlockReason] = {v: k for k, v in BLOCK_CODES.items()}
 
 @attrs.frozen
 class EngineConfig:
-    thresholds: TierThresholds = TierThresholds()
+    thresholds: TierThresholds = attrs.field(factory=TierThresholds)
     hysteresis_scans: int = 2
-    confidence: ConfidenceParams = ConfidenceParams()
-    policy: policy.PolicyConfig = policy.PolicyConfig()
-    rules: ftmo.FtmoRules = ftmo.FtmoRules()
+    confidence: ConfidenceParams = attrs.field(factory=ConfidenceParams)
+    policy: policy.PolicyConfig = attrs.field(factory=policy.PolicyConfig)
+    rules: ftmo.FtmoRules = attrs.field(factory=ftmo.FtmoRules)
     risk_pct: float = 0.5
-    levels: LevelRule = LevelRule()
+    levels: LevelRule = attrs.field(factory=LevelRule)
     horizon_bars: int = 3
     fee_bps: float = 0.0  # commission per side, bps of notional
     latency_ms: float = 0.0  # decision-to-order latency; above the cost model's SLA the fill is degraded
@@ -126,8 +125,8 @@ class EngineResult:
     blocks: dict[str, npt.NDArray[np.generic]]  # stage-2 blocks (policy, sizing, guard)
     trades: dict[str, npt.NDArray[np.generic]]  # one row per emitted signal, its fill and exit
     final_balance: float
-    guardrail_breaches: int  # our buffered floors crossed (equity at a decision or a close)
-    ftmo_breaches: int  # FTMO's own floors crossed
+    guardrail_breaches: int  # episodes of equity below our buffered floor at a decision (each latches a halt)
+    ftmo_breaches: int  # of those, how many were below FTMO's own floor too
 
 
 @attrs.frozen
@@ -139,89 +138,124 @@ class _Open:
     pnl: float
 
 
-def run(
-    pairs: Sequence[PairData],
-    cfg: EngineConfig,
-    costs: CostModel,
-    rng: np.random.Generator,
-    *,
-    start_balance: float | None = None,
-) -> EngineResult:
-    s1 = [stage1(p, cfg) for p in pairs]
-    names = [p.pair for p in pairs]
-    specs: dict[str, SymbolSpec] = {p.pair: p.spec for p in pairs}
-    rules = cfg.rules
-    # decision time of each candidate: the close of its bar
-    t_all = np.concatenate([p.bars.ts[s.cand] + p.bars.timeframe.ms for p, s in zip(pairs, s1, strict=True)])
-    rank_all = np.concatenate([np.full(s.cand.shape[0], r, dtype=np.int64) for r, s in enumerate(s1)])
-    local_all = np.concatenate([np.arange(s.cand.shape[0], dtype=np.int64) for s in s1])
-    order = np.lexsort((rank_all, t_all))
-    ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
+# Bulk classification is only worth its numpy overhead over enough events.
+BULK_MIN = 24
+BULK_MAX = 8192
+_UNSURE = -1
+_ALLOW = 0
 
-    def mark(rank: int, now: int) -> float | None:
+
+class _Kernel:
+    """Stage 2. The scalar path calls the real domain functions for every event that can change the
+    state (an emitted order, a latched halt). Runs of events that the current state certainly blocks
+    are classified in bulk with the same arithmetic; anything within a rounding margin of a boundary
+    is left to the scalar path, so the bulk path can only ever agree with it (tests prove it)."""
+
+    def __init__(self, pairs: Sequence[PairData], s1: Sequence[Stage1], cfg: EngineConfig, costs: CostModel,
+                 rng: np.random.Generator, start_balance: float) -> None:
+        self.pairs, self.s1, self.cfg, self.costs, self.rng = pairs, s1, cfg, costs, rng
+        self.specs: dict[str, SymbolSpec] = {p.pair: p.spec for p in pairs}
+        t_all = np.concatenate(
+            [np.zeros(0, np.int64)] + [p.bars.ts[s.cand] + p.bars.timeframe.ms for p, s in zip(pairs, s1, strict=True)]
+        )
+        rank_all = np.concatenate(
+            [np.zeros(0, np.int64)] + [np.full(s.cand.shape[0], r, dtype=np.int64) for r, s in enumerate(s1)]
+        )
+        local_all = np.concatenate([np.zeros(0, np.int64)] + [np.arange(s.cand.shape[0], dtype=np.int64) for s in s1])
+        order = np.lexsort((rank_all, t_all))
+        self.t = t_all[order]
+        self.rank = rank_all[order]
+        self.local = local_all[order]
+        self.t_l: list[int] = self.t.tolist()
+        self.rank_l: list[int] = self.rank.tolist()
+        self.local_l: list[int] = self.local.tolist()
+        self.ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
+        # Per candidate: session code and the expected round-trip cost (bps) of its cell.
+        self.sess: list[IntArray] = []
+        self.cost_bps: list[FloatArray] = []
+        for p, s in zip(pairs, s1, strict=True):
+            ss = cost_sessions(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else []
+            codes = np.fromiter((_SESSIONS.index(x) for x in ss), dtype=np.int64, count=len(ss))
+            table = np.array([
+                costs.expected_round_trip_cost_bps(p.pair, x, cfg.latency_ms) + 2 * cfg.fee_bps for x in _SESSIONS
+            ])
+            self.sess.append(codes)
+            self.cost_bps.append(table[codes] if codes.shape[0] else np.zeros(0))
+        self.balance = float(start_balance)
+        t0 = self.t_l[0] if self.t_l else 0
+        self.fstate = ftmo.FtmoState.start(t0, self.balance)
+        self.next_midnight = next_day_start_ms(t0)
+        self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
+        self.opened: list[_Open] = []
+        self.seq = 0
+        self.breaches = 0
+        self.ftmo_breaches = 0
+        self.sig_rows: list[tuple[object, ...]] = []
+        self.blk_rows: list[tuple[object, ...]] = []
+        self.blk_bulk: list[tuple[IntArray, IntArray]] = []  # (event positions, reason codes)
+        self.trade_rows: list[tuple[object, ...]] = []
+
+    # ------------------------------------------------------------------ state upkeep
+    def mark(self, rank: int, now: int) -> float | None:
         """Close of the last bar of that pair that closed at or before `now`."""
-        k = int(np.searchsorted(ends[rank], now, side="right")) - 1
-        return float(pairs[rank].bars.close[k]) if k >= 0 else None
-    sess_all = [cost_sessions(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else [] for p, s in zip(pairs, s1, strict=True)]
+        k = int(np.searchsorted(self.ends[rank], now, side="right")) - 1
+        return float(self.pairs[rank].bars.close[k]) if k >= 0 else None
 
-    balance = float(start_balance if start_balance is not None else rules.initial_balance)
-    t0 = int(t_all[order[0]]) if order.shape[0] else 0
-    fstate = ftmo.FtmoState.start(t0, balance)
-    next_midnight = next_day_start_ms(t0)
-    pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
-    opened: list[_Open] = []
-    seq = 0
-    breaches = 0
-    ftmo_breaches = 0
-
-    sig_rows: list[tuple[object, ...]] = []
-    blk_rows: list[tuple[object, ...]] = []
-    trade_rows: list[tuple[object, ...]] = []
-
-    def close_until(now: int) -> None:
-        nonlocal balance, fstate, next_midnight, pstate
-        while opened:
-            o = min(opened, key=lambda x: (x.exit_at, x.seq))
+    def settle(self, now: int) -> None:
+        """Close every trade that ended at or before `now`, in exit order; roll the FTMO day."""
+        cfg = self.cfg
+        while self.opened:
+            o = min(self.opened, key=lambda x: (x.exit_at, x.seq))
             if o.exit_at > now:
-                return
-            if o.exit_at >= next_midnight:
-                fstate = fstate.roll(o.exit_at, balance)
-                next_midnight = next_day_start_ms(o.exit_at)
-            opened.remove(o)
-            balance += o.pnl
-            fstate = fstate.with_closed_pnl(o.exit_at, o.pnl)
+                break
+            if o.exit_at >= self.next_midnight:
+                self.fstate = self.fstate.roll(o.exit_at, self.balance)
+                self.next_midnight = next_day_start_ms(o.exit_at)
+            self.opened.remove(o)
+            self.balance += o.pnl
+            self.fstate = self.fstate.with_closed_pnl(o.exit_at, o.pnl)
             if o.pnl < 0:
-                pstate = policy.record_loss(cfg.policy, pstate, o.exit_at, next_day_start_ms(o.exit_at))
+                self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, next_day_start_ms(o.exit_at))
+        if now >= self.next_midnight:
+            self.fstate = self.fstate.roll(now, self.balance)
+            self.next_midnight = next_day_start_ms(now)
 
-    for e in order.tolist():
-        r = int(rank_all[e])
-        j = int(local_all[e])
-        now = int(t_all[e])
-        s = s1[r]
-        pd = pairs[r]
+    def next_change(self, now: int) -> int:
+        """The first instant after `now` at which the state changes by itself (no event needed)."""
+        ps = self.pstate
+        cands = [self.next_midnight]
+        cands += [o.exit_at for o in self.opened]
+        cands += [e[0] + self.cfg.policy.window_ms for e in ps.emitted if e[0] + self.cfg.policy.window_ms > now]
+        for u in (ps.halted_until_ms, ps.backoff_until_ms):
+            if u is not None and u > now:
+                cands.append(u)
+        return min(cands)
+
+    # ------------------------------------------------------------------ the scalar path (the real rules)
+    def scalar(self, k: int) -> None:
+        cfg = self.cfg
+        r = self.rank_l[k]
+        j = self.local_l[k]
+        now = self.t_l[k]
+        s = self.s1[r]
+        pd = self.pairs[r]
         pair = pd.pair
-        close_until(now)
-        if now >= next_midnight:
-            fstate = fstate.roll(now, balance)
-            next_midnight = next_day_start_ms(now)
+        specs = self.specs
         marks: dict[str, float] = {}
         floating = 0.0
-        positions = [o.position for o in opened]
-        for o in opened:
+        for o in self.opened:
             m = marks.get(o.position.pair)
             if m is None:
-                m = mark(o.rank, now)
-                if m is None:
-                    m = o.position.entry
-                marks[o.position.pair] = m
-            floating += o.position.pnl_at(m, specs[o.position.pair].contract_size)
-        equity = balance + floating
-        chk = ftmo.check(rules, fstate, equity)
-        if chk.breached:
-            breaches += 1
-            pstate = policy.latch_halt(pstate, f"{chk.binding} floor crossed", next_midnight)
-        if chk.ftmo_breached:
-            ftmo_breaches += 1
+                m = self.mark(o.rank, now)
+                marks[o.position.pair] = o.position.entry if m is None else m
+            floating += o.position.pnl_at(marks[o.position.pair], specs[o.position.pair].contract_size)
+        equity = self.balance + floating
+        chk = ftmo.check(cfg.rules, self.fstate, equity)
+        if chk.breached and not self.pstate.is_halted(now):
+            # one breach episode: count it and latch the halt until the next daily reset
+            self.breaches += 1
+            self.ftmo_breaches += int(chk.ftmo_breached)
+            self.pstate = policy.latch_halt(self.pstate, f"{chk.binding} floor crossed", self.next_midnight)
         i = int(s.cand[j])
         tier = Tier(int(s.tier[i]))
         conf = float(s.confidence[i])
@@ -229,26 +263,26 @@ def run(
         entry = float(s.entry_ref[j])
         sl = float(s.sl[j])
         tp = float(s.tp[j])
-        dec = policy.check(cfg.policy, pstate, tier, now)
+        dec = policy.check(cfg.policy, self.pstate, tier, now)
         if not dec.allowed:
-            blk_rows.append((now, r, i, BLOCK_CODES[dec.reason or BlockReason.HALTED], int(tier), conf))
-            continue
+            self.blk_rows.append((k, BLOCK_CODES[dec.reason or BlockReason.HALTED]))
+            return
         spec = specs[pair]
         vol = position_size(equity, cfg.risk_pct, entry, sl, spec, dec.risk_multiplier)
         if vol <= 0:
-            blk_rows.append((now, r, i, BLOCK_CODES[BlockReason.BELOW_MIN_LOT], int(tier), conf))
-            continue
-        session = sess_all[r][j]
-        cost_bps = costs.expected_round_trip_cost_bps(pair, session, cfg.latency_ms) + 2 * cfg.fee_bps
-        extra = cost_bps / 1e4 * entry * vol * spec.contract_size
-        g = guard_order(chk, balance, positions, specs, pair, entry, sl, vol, marks=marks, extra_cost=extra)
+            self.blk_rows.append((k, BLOCK_CODES[BlockReason.BELOW_MIN_LOT]))
+            return
+        extra = float(self.cost_bps[r][j]) / 1e4 * entry * vol * spec.contract_size
+        positions = [o.position for o in self.opened]
+        g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks, extra_cost=extra)
         if g.verdict is Verdict.BLOCK:
-            blk_rows.append((now, r, i, BLOCK_CODES[g.reason or BlockReason.BROKER_ERROR], int(tier), conf))
-            continue
+            self.blk_rows.append((k, BLOCK_CODES[g.reason or BlockReason.BROKER_ERROR]))
+            return
         vol = g.volume
-        pstate = policy.record_emit(cfg.policy, pstate, tier, now)
-        fstate = fstate.with_trade_opened(now)
-        draw = costs.sample(pair, session, rng, cfg.latency_ms)
+        self.pstate = policy.record_emit(cfg.policy, self.pstate, tier, now)
+        self.fstate = self.fstate.with_trade_opened(now)
+        session = _SESSIONS[int(self.sess[r][j])]
+        draw = self.costs.sample(pair, session, self.rng, cfg.latency_ms)
         open_px = float(pd.bars.open[i + 1])
         entry_fill = open_px * (1.0 + sign * draw.one_way_bps / 1e4)
         reason = int(s.exit_reason[j])
@@ -260,20 +294,171 @@ def run(
         pnl = sign * (exit_fill - entry_fill) * vol * cs - fee
         risk_money = abs(entry - sl) * vol * cs
         direction = Direction.LONG if sign > 0 else Direction.SHORT
-        pos = Position(f"bt-{seq}", pair, direction, vol, entry_fill, sl, tp, now, f"bt-{seq}")
-        opened.append(_Open(int(s.exit_at[j]), seq, r, pos, pnl))
-        sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(g.verdict is Verdict.REDUCE)))
-        trade_rows.append((
+        sid = f"bt-{self.seq}"
+        pos = Position(sid, pair, direction, vol, entry_fill, sl, tp, now, sid)
+        self.opened.append(_Open(int(s.exit_at[j]), self.seq, r, pos, pnl))
+        self.sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(g.verdict is Verdict.REDUCE)))
+        self.trade_rows.append((
             now, r, i, sign, int(tier), conf, vol, entry, sl, tp, entry_fill, int(s.exit_at[j]), int(s.exit_bar[j]),
             exit_fill, reason, pnl, pnl / risk_money if risk_money > 0 else 0.0, equity,
-            draw.spread_bps, draw.slippage_bps, draw.latency_penalty_bps, session_code(session),
+            draw.spread_bps, draw.slippage_bps, draw.latency_penalty_bps, int(self.sess[r][j]),
         ))
-        seq += 1
-    close_until(np.iinfo(np.int64).max)
+        self.seq += 1
+
+    # ------------------------------------------------------------------ the bulk path
+    def classify(self, k0: int, k1: int) -> IntArray:
+        """Reason code for events k0..k1-1 that the current (frozen) state certainly blocks,
+        _UNSURE where the scalar path must decide. Valid while no event changes the state."""
+        cfg = self.cfg
+        ps = self.pstate
+        n = k1 - k0
+        t = self.t[k0:k1]
+        now = self.t_l[k0]
+        out = np.full(n, _UNSURE, dtype=np.int64)
+        if ps.kill_switch:
+            return np.full(n, BLOCK_CODES[BlockReason.KILL_SWITCH], dtype=np.int64)
+        if ps.is_halted(now):  # the interval ends where the halt does
+            return np.full(n, BLOCK_CODES[BlockReason.HALTED], dtype=np.int64)
+        rank = self.rank[k0:k1]
+        local = self.local[k0:k1]
+        tier = np.empty(n, dtype=np.int64)
+        entry = np.empty(n)
+        sl = np.empty(n)
+        cost = np.empty(n)
+        for r, s in enumerate(self.s1):
+            sel = rank == r
+            if not bool(sel.any()):
+                continue
+            jj = local[sel]
+            tier[sel] = s.tier[s.cand[jj]]
+            entry[sel] = s.entry_ref[jj]
+            sl[sel] = s.sl[jj]
+            cost[sel] = self.cost_bps[r][jj]
+        recent = [e for e in ps.emitted if now - e[0] < cfg.policy.window_ms]
+        if len(recent) >= cfg.policy.max_per_hour:
+            return np.full(n, BLOCK_CODES[BlockReason.RATE_LIMIT], dtype=np.int64)
+        for tr in Tier:
+            lim = cfg.policy.tier_limit(tr)
+            if lim is not None and sum(1 for _, x in recent if x is tr) >= lim:
+                out[tier == int(tr)] = BLOCK_CODES[BlockReason.RATE_LIMIT_TIER]
+        mult = 1.0 - cfg.policy.backoff_risk_reduction_pct / 100.0 if ps.in_backoff(now) else 1.0
+        # equity and worst case at each event's marks, summed in the scalar path's order
+        floating = np.zeros(n)
+        drop = np.zeros(n)
+        for o in self.opened:
+            p = o.position
+            cs = self.specs[p.pair].contract_size
+            idx = np.searchsorted(self.ends[o.rank], t, side="right") - 1
+            m = np.where(idx >= 0, self.pairs[o.rank].bars.close[np.maximum(idx, 0)], p.entry)
+            pnl_m = p.direction.sign * (m - p.entry) * p.volume * cs
+            floating = floating + pnl_m
+            drop = drop + np.maximum(0.0, pnl_m - p.pnl_at(p.sl, cs))
+        equity = self.balance + floating
+        chk = ftmo.check(cfg.rules, self.fstate, self.balance)
+        floor = chk.floor
+        tol = 1e-7 * max(1.0, abs(floor))
+        safe = equity > floor + tol  # certainly no breach (a breach latches a halt: scalar path)
+        guard_code = BLOCK_CODES[BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS]
+        todo = safe & (out == _UNSURE)
+        specs = [self.pairs[r].spec for r in range(len(self.pairs))]
+        cs_a = np.array([sp.contract_size for sp in specs])[rank]
+        min_lot = np.array([sp.min_lot for sp in specs])[rank]
+        step = np.array([sp.lot_step for sp in specs])[rank]
+        max_lot = np.array([sp.max_lot for sp in specs])[rank]
+        per_lot = np.abs(entry - sl) * cs_a
+        budget = equity * cfg.risk_pct / 100.0 * mult
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.where(per_lot > 0, budget / per_lot, np.inf)
+        lo, hi = min_lot * (1 - 1e-6), min_lot * (1 + 1e-6)
+        out[todo & (per_lot > 0) & (v < lo)] = BLOCK_CODES[BlockReason.BELOW_MIN_LOT]
+        sized = todo & (per_lot > 0) & (v >= hi)
+        vol = np.minimum(np.floor(v / step + 1e-9) * step, max_lot)
+        worst = equity - drop
+        extra = cost / 1e4 * entry * vol * cs_a
+        head = worst - floor - extra
+        htol = 1e-6 * max(1.0, abs(floor))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = np.where(per_lot > 0, head / per_lot, 0.0)
+        blocked = sized & ((head <= -htol) | ((head > htol) & (fit < lo) & (vol * per_lot > head + htol)))
+        out[blocked] = guard_code
+        return out
+
+    def run(self) -> None:
+        m = len(self.t_l)
+        k = 0
+        cache: IntArray | None = None
+        cache_k0 = 0
+        cache_end = 0
+        while k < m:
+            now = self.t_l[k]
+            if cache is not None and k < cache_end:
+                code = int(cache[k - cache_k0])
+                if code != _UNSURE:
+                    # a run of certain blocks: take it whole
+                    seg = cache[k - cache_k0 : cache_end - cache_k0]
+                    run_len = int(np.argmax(seg == _UNSURE)) if bool((seg == _UNSURE).any()) else seg.shape[0]
+                    self.blk_bulk.append((np.arange(k, k + run_len), seg[:run_len].copy()))
+                    k += run_len
+                    continue
+            else:
+                cache = None
+                self.settle(now)
+                horizon = self.next_change(now)
+                kend = min(int(np.searchsorted(self.t, horizon, side="left")), k + BULK_MAX)
+                if kend - k >= BULK_MIN:
+                    cache, cache_k0, cache_end = self.classify(k, kend), k, kend
+                    continue
+            self.settle(now)
+            before = (self.seq, self.pstate.halted_until_ms)
+            self.scalar(k)
+            if (self.seq, self.pstate.halted_until_ms) != before:
+                cache = None
+            k += 1
+        self.settle(np.iinfo(np.int64).max)
+
+
+def run(
+    pairs: Sequence[PairData],
+    cfg: EngineConfig,
+    costs: CostModel,
+    rng: np.random.Generator,
+    *,
+    start_balance: float | None = None,
+    bulk: bool = True,
+) -> EngineResult:
+    """Run the backtest. `bulk=False` sends every candidate through the scalar path (same result)."""
+    s1 = [stage1(p, cfg) for p in pairs]
+    kern = _Kernel(pairs, s1, cfg, costs, rng, cfg.rules.initial_balance if start_balance is None else start_balance)
+    if not bulk:
+        global BULK_MIN
+        saved, BULK_MIN = BULK_MIN, 1 << 62
+        try:
+            kern.run()
+        finally:
+            BULK_MIN = saved
+    else:
+        kern.run()
+    # blocks in event order, with their event's time, pair, bar, tier and confidence
+    pos = [np.array([b[0] for b in kern.blk_rows], dtype=np.int64)] + [b[0] for b in kern.blk_bulk]
+    codes = [np.array([b[1] for b in kern.blk_rows], dtype=np.int64)] + [b[1] for b in kern.blk_bulk]
+    bp = np.concatenate(pos)
+    bc = np.concatenate(codes)
+    o = np.argsort(bp, kind="stable")
+    bp, bc = bp[o], bc[o]
+    br = kern.rank[bp]
+    bar = np.zeros(bp.shape[0], dtype=np.int64)
+    tier = np.zeros(bp.shape[0], dtype=np.int64)
+    conf = np.zeros(bp.shape[0])
+    for r, s in enumerate(s1):
+        sel = br == r
+        bar[sel] = s.cand[kern.local[bp[sel]]]
+        tier[sel] = s.tier[bar[sel]]
+        conf[sel] = s.confidence[bar[sel]]
+    blocks: dict[str, npt.NDArray[np.generic]] = {"at_ms": kern.t[bp], "pair": br, "bar": bar, "reason": bc, "tier": tier, "confidence": conf}
     return EngineResult(
-        tuple(names), tuple(s1),
-        _columns(sig_rows, SIGNAL_COLUMNS), _columns(blk_rows, BLOCK_COLUMNS), _columns(trade_rows, TRADE_COLUMNS),
-        balance, breaches, ftmo_breaches,
+        tuple(p.pair for p in pairs), tuple(s1),
+        _columns(kern.sig_rows, SIGNAL_COLUMNS), blocks, _columns(kern.trade_rows, TRADE_COLUMNS),
+        kern.balance, kern.breaches, kern.ftmo_breaches,
     )
 
 
@@ -310,5 +495,3 @@ def _columns(rows: list[tuple[object, ...]], spec: tuple[tuple[str, type], ...])
     return {name: np.asarray(col, dtype=dt) for (name, dt), col in zip(spec, cols, strict=True)}
 
 
-def is_finite(x: float) -> bool:
-    return math.isfinite(x)

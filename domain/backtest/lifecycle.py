@@ -41,7 +41,7 @@ class Exits:
 
 
 def _first_true(mask: npt.NDArray[np.bool_]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
-    any_ = mask.any(axis=1)
+    any_ = np.asarray(mask.any(axis=1), dtype=np.bool_)
     return np.asarray(mask.argmax(axis=1), dtype=np.int64), any_
 
 
@@ -75,7 +75,7 @@ def resolve_exits(
     idx = entry_bar[:, None] + np.arange(horizon, dtype=np.int64)[None, :]
     h = hi[idx]
     lo_w = lo[idx]
-    long = (np.asarray(sign) > 0)[:, None]
+    long = (np.asarray(sign, dtype=np.int64) > 0)[:, None]
     slc = sl[:, None]
     tpc = tp[:, None]
     sl_hit = np.where(long, lo_w <= slc, h >= slc)
