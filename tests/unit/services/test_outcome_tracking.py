@@ -24,7 +24,8 @@ def bars(highs: list[float], lows: list[float], closes: list[float] | None = Non
     return Candles("BTC/USDT", Timeframe.M5, ts, closes, highs, lows, closes, np.ones(n))
 
 
-def rec(sid: str = "s1", entry: float = 100.0, tp: float = 104.0, sl: float = 98.0, at: int = T0 + 2_000) -> TradeRecord:
+def rec(sid: str = "s1", entry: float = 100.0, tp: float = 104.0, sl: float = 98.0,
+        at: int = T0 + 2_000) -> TradeRecord:
     return TradeRecord(sid, "BTC/USDT", Tier.HIGH, at, entry, tp, sl, 2.0, mode=Mode.DRYRUN, session="london")
 
 
