@@ -145,3 +145,11 @@ def test_civil_roundtrip(day: int) -> None:
     y, m, d = pt.civil_from_days(day)
     assert pt.days_from_civil(y, m, d) == day
     assert dt.date(1970, 1, 1) + dt.timedelta(days=day) == dt.date(y, m, d) if 1 <= y <= 9999 else True
+
+
+def test_docs_walkthrough_mentions_the_asserted_numbers() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "docs" / "ftmo-rules.md").read_text()
+    for number in ("105,000", "**100,000**", "**100,500**", "**91,000**"):
+        assert number in text
