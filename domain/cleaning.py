@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from domain.market import BoolArray, IntArray, Timeframe
+from domain.market import BoolArray, Candles, FloatArray, IntArray, Timeframe
 
 
 def gap_flags(ts: IntArray, timeframe: Timeframe) -> BoolArray:
@@ -84,3 +84,138 @@ def sort_dedupe_order(ts: IntArray) -> tuple[IntArray, int]:
     keep = np.ones(st.shape[0], dtype=np.bool_)
     keep[:-1] = st[1:] != st[:-1]
     return np.asarray(order[keep], dtype=np.int64), int(st.shape[0] - int(keep.sum()))
+
+
+@attrs.frozen
+class QualityReport:
+    """What cleaning found in one symbol/timeframe series (counts; gaps listed)."""
+
+    symbol: str
+    timeframe: str
+    rows_in: int
+    rows_out: int
+    first_ms: int | None
+    last_ms: int | None
+    was_unsorted: bool
+    duplicates: int
+    dropped_invalid: int
+    ohlc_violations: int
+    zero_volume: int
+    spikes: int
+    spike_ts: tuple[int, ...]
+    gaps: tuple[Gap, ...]
+
+    @property
+    def missing_bars(self) -> int:
+        return sum(g.missing_bars for g in self.gaps)
+
+    @property
+    def expected_rows(self) -> int:
+        return self.rows_out + self.missing_bars
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "symbol": self.symbol,
+            "timeframe": self.timeframe,
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "first_ms": self.first_ms,
+            "last_ms": self.last_ms,
+            "was_unsorted": self.was_unsorted,
+            "duplicates": self.duplicates,
+            "dropped_invalid": self.dropped_invalid,
+            "ohlc_violations": self.ohlc_violations,
+            "zero_volume": self.zero_volume,
+            "spikes": self.spikes,
+            "spike_ts": list(self.spike_ts),
+            "missing_bars": self.missing_bars,
+            "gaps": [
+                {"after_ms": g.after_ms, "before_ms": g.before_ms, "missing_bars": g.missing_bars}
+                for g in self.gaps
+            ],
+        }
+
+
+@attrs.frozen
+class CleaningParams:
+    """Spike: a close-to-close log return beyond `spike_mads` robust deviations (MAD x 1.4826)."""
+
+    spike_mads: float = 25.0
+    max_spikes_listed: int = 20
+
+
+def spike_mask(close: FloatArray, mads: float) -> BoolArray:
+    """Bars whose log return from the previous close is an outlier against the series' MAD."""
+    c = np.asarray(close, dtype=np.float64)
+    out = np.zeros(c.shape[0], dtype=np.bool_)
+    if c.shape[0] < 3:
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.diff(np.log(c))
+    finite = np.isfinite(r)
+    if not finite.any():
+        return out
+    med = float(np.median(r[finite]))
+    mad = float(np.median(np.abs(r[finite] - med))) * 1.4826
+    if mad <= 0:
+        return out
+    out[1:] = finite & (np.abs(r - med) > mads * mad)
+    return out
+
+
+def clean_candles(
+    symbol: str,
+    timeframe: Timeframe,
+    ts: object,
+    open_: object,
+    high: object,
+    low: object,
+    close: object,
+    volume: object,
+    params: CleaningParams = CleaningParams(),
+) -> tuple[Candles, QualityReport]:
+    """Sort, drop duplicate timestamps (last wins) and unusable rows; report everything else.
+
+    Dropped: rows with a non-finite or non-positive price or a negative/non-finite volume (they
+    become gaps, reported as such). Kept but reported: OHLC inconsistencies (high below open/close
+    or low above them), zero-volume bars and price spikes (a real crash is a spike too).
+    """
+    t = np.asarray(ts, dtype=np.int64)
+    arrays = [np.asarray(a, dtype=np.float64) for a in (open_, high, low, close, volume)]
+    rows_in = int(t.shape[0])
+    was_unsorted = bool(rows_in > 1 and np.any(np.diff(t) < 0))
+    order, duplicates = sort_dedupe_order(t)
+    t = t[order]
+    o, h, lo, c, v = (a[order] for a in arrays)
+    prices = np.vstack((o, h, lo, c))
+    usable = np.isfinite(prices).all(axis=0) & (prices > 0).all(axis=0) & np.isfinite(v) & (v >= 0)
+    dropped = int((~usable).sum())
+    t, o, h, lo, c, v = (a[usable] for a in (t, o, h, lo, c, v))
+    ohlc_bad = (h < np.maximum(o, c)) | (lo > np.minimum(o, c)) | (h < lo)
+    spikes = spike_mask(c, params.spike_mads)
+    candles = Candles(symbol, timeframe, t, o, h, lo, c, v)
+    report = QualityReport(
+        symbol=symbol,
+        timeframe=timeframe.value,
+        rows_in=rows_in,
+        rows_out=len(candles),
+        first_ms=None if len(candles) == 0 else int(t[0]),
+        last_ms=candles.last_ts,
+        was_unsorted=was_unsorted,
+        duplicates=duplicates,
+        dropped_invalid=dropped,
+        ohlc_violations=int(ohlc_bad.sum()),
+        zero_volume=int((v == 0).sum()),
+        spikes=int(spikes.sum()),
+        spike_ts=tuple(int(x) for x in t[spikes][: params.max_spikes_listed]),
+        gaps=tuple(find_gaps(t, timeframe)),
+    )
+    return candles, report
+
+
+def quality_report(candles: Candles, params: CleaningParams = CleaningParams()) -> QualityReport:
+    """The report for candles that are already sorted and unique (e.g. loaded from a store)."""
+    return clean_candles(
+        candles.symbol, candles.timeframe, candles.ts, candles.open, candles.high, candles.low,
+        candles.close, candles.volume, params,
+    )[1]
