@@ -90,6 +90,7 @@ class Stage1:
     exit_price: FloatArray
     exit_reason: npt.NDArray[np.int8]
     exit_at: IntArray
+    worst: FloatArray
 
 
 def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
@@ -113,7 +114,7 @@ def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
     ex = resolve_exits(b, cand + 1, sign, sl, tp, cfg.horizon_bars, pd.fine)
     return Stage1(
         pd.pair, cb.prob_up, cb.direction_sign, cb.confidence, raw, eff, outcome, cand,
-        entry_ref, sl, tp, ex.bar, ex.price, ex.reason, ex.at_ms,
+        entry_ref, sl, tp, ex.bar, ex.price, ex.reason, ex.at_ms, ex.worst,
     )
 
 
@@ -293,6 +294,7 @@ class _Kernel:
         fee = cfg.fee_bps / 1e4 * (entry_fill + exit_fill) * vol * cs
         pnl = sign * (exit_fill - entry_fill) * vol * cs - fee
         risk_money = abs(entry - sl) * vol * cs
+        worst_pnl = sign * (float(s.worst[j]) - entry_fill) * vol * cs - cfg.fee_bps / 1e4 * entry_fill * vol * cs
         direction = Direction.LONG if sign > 0 else Direction.SHORT
         sid = f"bt-{self.seq}"
         pos = Position(sid, pair, direction, vol, entry_fill, sl, tp, now, sid)
@@ -301,7 +303,7 @@ class _Kernel:
         self.trade_rows.append((
             now, r, i, sign, int(tier), conf, vol, entry, sl, tp, entry_fill, int(s.exit_at[j]), int(s.exit_bar[j]),
             exit_fill, reason, pnl, pnl / risk_money if risk_money > 0 else 0.0, equity,
-            draw.spread_bps, draw.slippage_bps, draw.latency_penalty_bps, int(self.sess[r][j]),
+            draw.spread_bps, draw.slippage_bps, draw.latency_penalty_bps, int(self.sess[r][j]), min(worst_pnl, pnl),
         ))
         self.seq += 1
 
@@ -484,7 +486,7 @@ TRADE_COLUMNS = (
     ("tp", np.float64), ("entry_fill", np.float64), ("exit_ms", np.int64), ("exit_bar", np.int64),
     ("exit_fill", np.float64), ("exit_reason", np.int64), ("pnl", np.float64), ("r", np.float64),
     ("equity_at_entry", np.float64), ("spread_bps", np.float64), ("slippage_bps", np.float64),
-    ("latency_penalty_bps", np.float64), ("session", np.int64),
+    ("latency_penalty_bps", np.float64), ("session", np.int64), ("worst_pnl", np.float64),
 )
 
 

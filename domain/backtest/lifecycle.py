@@ -38,6 +38,7 @@ class Exits:
     price: FloatArray
     reason: npt.NDArray[np.int8]
     at_ms: IntArray
+    worst: FloatArray  # most adverse price while open (low for a long, high for a short), capped at a stop fill
 
 
 def _first_true(mask: npt.NDArray[np.bool_]) -> tuple[IntArray, npt.NDArray[np.bool_]]:
@@ -66,7 +67,7 @@ def resolve_exits(
     period = bars.timeframe.ms
     if m == 0:
         z = np.zeros(0, dtype=np.int64)
-        return Exits(z, np.zeros(0), np.zeros(0, dtype=np.int8), z.copy())
+        return Exits(z, np.zeros(0), np.zeros(0, dtype=np.int8), z.copy(), np.zeros(0))
     if int(entry_bar.min()) < 0 or int(entry_bar.max()) >= n:
         raise ValueError("entry bar out of range")
     pad = np.full(horizon, np.nan)
@@ -109,7 +110,17 @@ def resolve_exits(
     price = np.where(
         reason == ExitReason.STOP_LOSS, gap_sl, np.where(reason == ExitReason.TAKE_PROFIT, tp, bars.close[exit_bar])
     )
-    return Exits(exit_bar.astype(np.int64), price.astype(np.float64), reason, at_ms.astype(np.int64))
+    held = np.arange(horizon)[None, :] <= (exit_bar - entry_bar)[:, None]
+    worst = np.where(
+        long[:, 0],
+        np.where(held, lo_w, np.inf).min(axis=1),
+        np.where(held, h, -np.inf).max(axis=1),
+    )
+    is_stop = reason == ExitReason.STOP_LOSS
+    worst = np.where(is_stop, np.where(long[:, 0], np.maximum(worst, price), np.minimum(worst, price)), worst)
+    return Exits(
+        exit_bar.astype(np.int64), price.astype(np.float64), reason, at_ms.astype(np.int64), worst.astype(np.float64)
+    )
 
 
 def _resolve_in_fine_bars(
