@@ -136,6 +136,10 @@ def ohlc_block_samples(
     )
 
 
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
 def _dist(samples: FloatArray, what: str, min_samples: int) -> Distribution:
     x = samples[np.isfinite(samples)]
     if x.shape[0] < min_samples:
@@ -173,7 +177,7 @@ def model_from_ohlc(
                 "abdi_ranaldo": float(np.nanmean(blocks.abdi_ranaldo_bps[m])),
             }
             profiles.append(ExecutionProfile(pair, s, spread, slip, SOURCE_OHLC, comps))
-        spans.append(f"{pair} {candles.timeframe} {int(candles.ts[0])}..{int(candles.ts[-1])} ms")
+        spans.append(f"{pair} {candles.timeframe} {_iso(int(candles.ts[0]))} .. {_iso(int(candles.ts[-1]))}")
     metadata = {
         "spread_method": "mean of Corwin-Schultz (2012, negatives->0) and Abdi-Ranaldo (2017, "
         "window form) per 1-hour block of bars",
