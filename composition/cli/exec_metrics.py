@@ -30,7 +30,7 @@ from adapters.execution_metrics.json_store import (
 )
 from composition.cli.context import Context
 from domain.errors import UserError
-from domain.execution_costs import ExecutionModel
+from domain.execution_costs import SESSION_ORDER, ExecutionModel
 from domain.market import SessionHours, Timeframe
 from ports.broker import Broker
 from ports.clock import Clock
@@ -205,7 +205,7 @@ def _print_model(model: ExecutionModel, where: str) -> None:
         "samples",
     ):
         table.add_column(col, justify="left" if col in ("pair", "session") else "right")
-    for p in sorted(model.profiles, key=lambda p: (p.pair, list(type(p.session)).index(p.session))):
+    for p in sorted(model.profiles, key=lambda p: (p.pair, SESSION_ORDER.index(p.session))):
         comps = p.spread_components
         table.add_row(
             p.pair,
