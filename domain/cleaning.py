@@ -190,7 +190,8 @@ def clean_candles(
     prices = np.vstack((o, h, lo, c))
     usable = np.isfinite(prices).all(axis=0) & (prices > 0).all(axis=0) & np.isfinite(v) & (v >= 0)
     dropped = int((~usable).sum())
-    t, o, h, lo, c, v = (a[usable] for a in (t, o, h, lo, c, v))
+    t = t[usable]
+    o, h, lo, c, v = (a[usable] for a in (o, h, lo, c, v))
     ohlc_bad = (h < np.maximum(o, c)) | (lo > np.minimum(o, c)) | (h < lo)
     spikes = spike_mask(c, params.spike_mads)
     candles = Candles(symbol, timeframe, t, o, h, lo, c, v)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -111,7 +112,7 @@ class BinanceCcxtMarketData:
         for attempt in range(s.max_retries + 1):
             try:
                 return await call()
-            except (ccxt.NetworkError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ccxt.NetworkError) as exc:
                 # NetworkError covers 429 (RateLimitExceeded), 418 (DDoSProtection), timeouts,
                 # maintenance and refused connections: all worth a bounded wait and retry.
                 if attempt == s.max_retries:
@@ -178,10 +179,9 @@ class BinanceCcxtMarketData:
             stop = horizon if until_ms is None else min(until_ms, horizon)
             if cursor >= stop:
                 break
-            page_since = cursor
             rows = await self._retrying(
                 f"klines {symbol} {tf}",
-                lambda: ex.fetch_ohlcv(symbol, tf.value, since=page_since, limit=s.page_limit),
+                functools.partial(ex.fetch_ohlcv, symbol, tf.value, since=cursor, limit=s.page_limit),
             )
             pages += 1
             if not rows:

@@ -149,7 +149,7 @@ class FakeBinance:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 parsed = urlparse(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
                 code, body, delay = fake.handle(parsed.path, query)
@@ -165,7 +165,7 @@ class FakeBinance:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and went away, as intended
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
