@@ -1,0 +1,250 @@
+"""The composition root: dependency-injector containers that pick adapters from the config.
+
+`RuntimeContainer` builds the dry-run/live service: clock (wall or replay), market data (Binance
+via ccxt, or the bundled real candles replayed under a fake clock), broker (paper, REST shim, MT5,
+MetaAPI via the brokers factory; mock only outside live), SQL storage, runtime-state store,
+notifier (Telegram when a token is set, else console), predictors (the promoted models when the
+training side provides them, else the named momentum baseline), and the services over them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+from dependency_injector import containers, providers
+
+from composition.config import Config
+from domain.errors import UserError
+from domain.ftmo import FtmoRules
+from domain.market import MS_PER_DAY, Timeframe
+from domain.policy import PolicyConfig
+from domain.signals import Mode, Tier, TierThresholds
+
+BASELINE_NOTE = "no promoted model available: using the untrained momentum baseline (momentum:baseline-1)"
+
+
+class LiveRefused(UserError):
+    """Live mode's preconditions are not met; the message says which."""
+
+
+@attrs.frozen
+class RunOptions:
+    mode: str = "dryrun"
+    replay_from_ms: int | None = None
+    replay_to_ms: int | None = None
+    speed: float | None = None  # None = as fast as possible (replay only)
+    broker: str | None = None
+    shim_url: str | None = None
+    cycles: int | None = None
+    database_url: str | None = None
+    cost_model: str = "empirical"
+    spread_bps: float | None = None
+    slippage_bps: float | None = None
+    health: bool = True
+    health_port: int | None = None
+    telegram: bool = True
+    allow_ungated_model: bool = False
+    console_signals: bool = True
+    stale_after_s: float | None = None
+
+    @property
+    def replay(self) -> bool:
+        return self.replay_from_ms is not None
+
+
+def parse_date_ms(text: str, what: str) -> int:
+    try:
+        d = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise UserError(f"{what} {text!r} is not a date YYYY-MM-DD") from None
+    return int(d.timestamp() * 1000)
+
+
+# --- factories (small, each one adapter choice) --------------------------------------------------------
+
+
+def make_clock(options: RunOptions) -> Any:
+    from composition.runtime.clocks import ReplayClock, SystemClock
+
+    if options.replay_from_ms is not None:
+        return ReplayClock(options.replay_from_ms, options.speed)
+    return SystemClock()
+
+
+def make_candle_source(config: Config, options: RunOptions) -> Any:
+    if options.replay:
+        from adapters.market_data.bundled import BundledCandles
+
+        return BundledCandles(config.data.candles_dir)
+    from adapters.market_data.binance_ccxt import BinanceCcxtMarketData
+
+    return BinanceCcxtMarketData()
+
+
+def make_market(options: RunOptions, source: Any, clock: Any) -> Any:
+    from adapters.market_data.replay import ReplayMarketData
+
+    # Live data too goes through the closed-bar filter against our own clock.
+    return ReplayMarketData(source, clock)
+
+
+def replay_window(config: Config, options: RunOptions, source: Any) -> tuple[int, int]:
+    """(start, end) of the replay, checked against the candles actually present."""
+    tf = Timeframe.parse(config.data.timeframe)
+    start = options.replay_from_ms
+    assert start is not None
+    ends = []
+    for pair in config.data.symbols:
+        c = source.candles(pair, tf)
+        if len(c) == 0:
+            raise UserError(f"no {tf} candles for {pair} in {config.data.candles_dir}")
+        ends.append(int(c.ts[-1]) + tf.ms)
+        if start < int(c.ts[0]) or start >= ends[-1]:
+            first = datetime.fromtimestamp(int(c.ts[0]) / 1000, UTC).date()
+            last = datetime.fromtimestamp(int(c.ts[-1]) / 1000, UTC).date()
+            raise UserError(f"--replay-from is outside the {tf} candles of {pair} ({first} .. {last})")
+    end = min(ends)
+    if options.replay_to_ms is not None:
+        end = min(end, options.replay_to_ms + MS_PER_DAY)
+    return start, end
+
+
+def make_engine(config: Config, options: RunOptions) -> Any:
+    from adapters.storage.engine import create_engine_for
+    from adapters.storage.migrate import upgrade
+
+    url = options.database_url or config.database.url
+    upgrade(url)  # idempotent: a fresh SQLite file gets the schema, an up-to-date one is untouched
+    return create_engine_for(url)
+
+
+def make_broker(config: Config, options: RunOptions, market: Any, clock: Any) -> Any:
+    kind = options.broker or config.broker.kind
+    if kind == "paper":
+        from adapters.brokers.paper.data import LatestClose
+        from adapters.brokers.paper.factories import make_paper_broker
+        from adapters.execution_metrics.cost_model import load_cost_model
+
+        tf = Timeframe.parse(config.data.timeframe)
+        costs = load_cost_model(config, options.cost_model, options.spread_bps, options.slippage_bps)
+
+        def latest(pair: str) -> Any:
+            now = clock.now_ms()
+            return market.candles(pair, tf, now - 3 * tf.ms, now)
+
+        return make_paper_broker(config, price_source=LatestClose(latest), cost_model=costs, clock=clock)
+    if kind == "mock":
+        if options.mode == "live":
+            raise LiveRefused("live mode refuses the mock broker; set BROKER=paper|shim|mt5|metaapi")
+        from adapters.brokers.symbols import DEFAULT_SPECS
+        from adapters.mocks.broker import MockBroker
+
+        return MockBroker(DEFAULT_SPECS.values(), clock, config.risk.initial_balance)
+    try:
+        from adapters.brokers.factory import make_broker as factory_make_broker
+    except ImportError:
+        raise UserError(f"broker {kind!r} is not available in this build (adapters.brokers.factory missing)") from None
+    cfg = config
+    if options.shim_url:
+        cfg = attrs.evolve(config, broker=attrs.evolve(config.broker, kind=kind, shim_url=options.shim_url))
+    elif kind != config.broker.kind:
+        cfg = attrs.evolve(config, broker=attrs.evolve(config.broker, kind=kind))
+    return factory_make_broker(cfg)
+
+
+def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any, bool, str]:
+    """(predictors, features fn, gates passed, description). The promoted models when the training
+    side can load them; otherwise the named momentum baseline (never passes gates)."""
+    try:
+        from training.predictor import load_runtime_predictors  # provided by the models issue
+    except ImportError:
+        load_runtime_predictors = None
+    if load_runtime_predictors is not None:
+        try:
+            loaded = load_runtime_predictors(config)
+        except UserError as exc:
+            log.warning("models_unavailable", extra={"ctx": {"reason": str(exc)}})
+        else:
+            if loaded is not None:
+                return loaded
+    from domain.backtest.baseline import MomentumSignPredictor
+
+    log.warning("model_fallback", extra={"ctx": {"reason": BASELINE_NOTE}})
+    return [MomentumSignPredictor()], (lambda candles: candles), False, BASELINE_NOTE
+
+
+def initial_state(config: Config, store: Any, mode: Mode, log: logging.Logger) -> Any:
+    """The persisted state if any (operator changes survive restarts), else one from config.
+    KILL_SWITCH=true in the environment always wins (it can only switch emission off)."""
+    from domain import policy as pol
+    from ports.runtime_state import RuntimeState
+
+    c = config.confidence
+    state = store.load(mode.value)
+    if state is None:
+        state = RuntimeState(mode.value, TierThresholds(max(c.tier_low, c.threshold), c.tier_medium, c.tier_high))
+        log.info("state_fresh", extra={"ctx": {"mode": mode.value}})
+    else:
+        log.info("state_restored", extra={"ctx": {
+            "mode": mode.value, "kill_switch": state.policy.kill_switch, "cycles": state.cycles,
+            "thresholds": [state.thresholds.low, state.thresholds.medium, state.thresholds.high],
+            "halted_until_ms": state.policy.halted_until_ms,
+        }})
+    if config.risk.kill_switch and not state.policy.kill_switch:
+        state = attrs.evolve(state, policy=pol.set_kill_switch(state.policy, True))
+        log.warning("kill_switch_set", extra={"ctx": {"on": True, "by": "environment"}})
+    return state
+
+
+def make_rules(config: Config) -> FtmoRules:
+    r = config.risk
+    kw = dict(daily_loss_limit_pct=r.daily_loss_limit_pct, max_loss_limit_pct=r.max_loss_limit_pct,
+              daily_buffer_pct=r.daily_buffer_pct, total_buffer_pct=r.total_buffer_pct)
+    if r.challenge == "one-step":
+        return FtmoRules.one_step(r.initial_balance)
+    return FtmoRules.two_step(r.initial_balance, **kw)
+
+
+def make_policy_cfg(config: Config) -> PolicyConfig:
+    r = config.risk
+    return PolicyConfig(max_per_hour=r.max_signals_per_hour,
+                        max_per_hour_by_tier={Tier.HIGH: r.max_signals_per_hour_high},
+                        backoff_losses=r.backoff_losses, backoff_window_ms=r.backoff_window_minutes * 60_000,
+                        backoff_risk_reduction_pct=r.backoff_risk_reduction_pct)
+
+
+class RuntimeContainer(containers.DeclarativeContainer):
+    """Adapters for the scan service, chosen from Config + RunOptions."""
+
+    config = providers.Dependency(instance_of=Config)
+    options = providers.Dependency(instance_of=RunOptions)
+    log = providers.Dependency(instance_of=logging.Logger)
+
+    clock = providers.Singleton(make_clock, options)
+    candle_source = providers.Singleton(make_candle_source, config, options)
+    market = providers.Singleton(make_market, options, candle_source, clock)
+    engine = providers.Singleton(make_engine, config, options)
+    broker = providers.Singleton(make_broker, config, options, market, clock)
+    lock = providers.Singleton(threading.RLock)
+
+
+def build_storage(engine: Any, now_ms: Any) -> dict[str, Any]:
+    from adapters.storage.repositories import (
+        EngineScope,
+        SqlPatternRepository,
+        SqlRiskBookRepository,
+        SqlSignalLogRepository,
+    )
+    from adapters.storage.runtime_state import SqlRuntimeStateStore
+
+    scope = EngineScope(engine)
+    return {
+        "risk_book": SqlRiskBookRepository(scope),
+        "patterns": SqlPatternRepository(scope, now_ms),
+        "signal_log": SqlSignalLogRepository(scope, now_ms),
+        "state": SqlRuntimeStateStore(engine),
+    }

@@ -1,0 +1,33 @@
+"""One launcher per environment (demo, backtest, dryrun, live): each builds its composition and runs it.
+
+The runtime ones live in composition/runtime/launch.py; these are the entry points the CLI calls.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from composition.config import Config
+from composition.containers import RunOptions
+from composition.runtime.launch import RunSummary, run_service
+
+
+def run_dryrun(config: Config, options: RunOptions, log: logging.Logger) -> RunSummary:
+    """Scan, log, notify and track outcomes; never sends an order (live replay of history included)."""
+    if options.mode != "dryrun":
+        options = RunOptions(**{**_fields(options), "mode": "dryrun"})
+    return run_service(config, options, log)
+
+
+def run_live(config: Config, options: RunOptions, log: logging.Logger) -> RunSummary:
+    """Trade through the configured broker; refuses (exit 2) unless LIVE_CONFIRM=yes, a real broker and a
+    model that passed its gates (or the explicit, logged override)."""
+    if options.mode != "live":
+        options = RunOptions(**{**_fields(options), "mode": "live"})
+    return run_service(config, options, log)
+
+
+def _fields(options: RunOptions) -> dict[str, object]:
+    import attrs
+
+    return attrs.asdict(options)

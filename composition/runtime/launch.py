@@ -1,0 +1,200 @@
+"""Assemble and run the scan service for dry-run or live (the launchers call these)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import statistics
+import sys
+from typing import Any
+
+import attrs
+
+from composition.config import Config
+from composition.containers import (
+    LiveRefused,
+    RunOptions,
+    RuntimeContainer,
+    build_storage,
+    initial_state,
+    load_predictors,
+    make_policy_cfg,
+    make_rules,
+    replay_window,
+)
+from composition.runtime.loop import ScanLoop
+from composition.runtime.service import (
+    AlertingNotifier,
+    PersistingOperator,
+    RuntimeCycle,
+    ServiceParts,
+    health_probe,
+    serve,
+)
+from domain.confidence import ConfidenceParams, EnsembleWeights
+from domain.market import Timeframe
+from domain.signals import Mode
+from services.execution import RiskDesk
+from services.operator_commands import OperatorService
+from services.outcome_tracking import OutcomeSettings, OutcomeTracker
+from services.scan_cycle import ScanCycle, ScanSettings
+
+
+@attrs.frozen
+class RunSummary:
+    mode: str
+    replay: bool
+    start_ms: int | None
+    end_ms: int | None
+    cycles: int
+    failed: int
+    skipped_ticks: int
+    signals: int
+    tiers: dict[str, int]
+    blocks: dict[str, int]
+    wins: int
+    losses: int
+    open_trades: int
+    r_total: float
+    alerts: dict[str, int]
+    cycle_p50_ms: float
+    cycle_p99_ms: float
+    wall_s: float
+    database: str
+    log_file: str
+    models: str
+    exit_code: int
+
+
+def check_live_preconditions(config: Config, options: RunOptions, gates_passed: bool, log: logging.Logger) -> None:
+    """Live needs LIVE_CONFIRM=yes, a real broker and a gated model (or an explicit, logged override)."""
+    reasons = []
+    if config.broker.live_confirm.strip().lower() != "yes":
+        reasons.append("LIVE_CONFIRM is not 'yes'")
+    kind = options.broker or config.broker.kind
+    if kind in ("mock", "paper"):
+        reasons.append(f"broker {kind!r} is not a real account (use shim, mt5 or metaapi)")
+    if options.replay:
+        reasons.append("live mode cannot replay history")
+    if not gates_passed:
+        if options.allow_ungated_model:
+            log.warning("live_model_override", extra={"ctx": {
+                "reason": "--allow-ungated-model: running live on a model that did not pass its gates"}})
+        else:
+            reasons.append("no promoted model passed its gates (override: --allow-ungated-model, logged)")
+    if reasons:
+        raise LiveRefused("live mode refused: " + "; ".join(reasons))
+
+
+def build_service(config: Config, options: RunOptions, log: logging.Logger) -> tuple[ServiceParts, dict[str, Any]]:
+    mode = Mode(options.mode)
+    predictors, features, gates_passed, models_desc = load_predictors(config, log)
+    if mode is Mode.LIVE:
+        check_live_preconditions(config, options, gates_passed, log)
+    c = RuntimeContainer(config=config, options=options, log=log)
+    clock = c.clock()
+    start_ms = end_ms = None
+    if options.replay:
+        start_ms, end_ms = replay_window(config, options, c.candle_source())
+    engine = c.engine()
+    repos = build_storage(engine, clock.now_ms)
+    broker = c.broker()
+    market = c.market()
+    lock = c.lock()
+
+    inner_notifier: Any
+    bot = None
+    if options.telegram and config.telegram.bot_token and not options.replay:
+        from adapters.notifiers.telegram.bot import TelegramBot, TelegramNotifier
+
+        bot = TelegramBot(config.telegram.bot_token, config.telegram.allowed_chat_ids, None,  # type: ignore[arg-type]
+                          mode=mode, base_url=config.telegram.base_url, log=log)
+        inner_notifier = TelegramNotifier(bot)
+    else:
+        from adapters.notifiers.console import ConsoleNotifier
+
+        inner_notifier = ConsoleNotifier(sys.stdout, mode, quiet=not options.console_signals)
+    notifier = AlertingNotifier(inner_notifier, log, clock)
+
+    from adapters.mocks.event_bus import InMemoryEventBus  # in-process bus (Kafka is a V2 option)
+
+    bus = InMemoryEventBus()
+    policy_cfg = make_policy_cfg(config)
+    desk = RiskDesk(make_rules(config), policy_cfg, initial_state(config, repos["state"], mode, log),
+                    risk_per_trade_pct=config.risk.risk_per_trade_pct)
+    weights = EnsembleWeights.parse(config.confidence.ensemble_weights)
+    names = [getattr(p, "name", "") for p in predictors]
+    if not any(dict(weights.weights).get(n, 0) > 0 for n in names):
+        weights = EnsembleWeights({n: 1.0 / len(names) for n in names})  # the baseline alone
+    params = ConfidenceParams(weights=weights, bias=config.confidence.conservative_bias)
+    tf = Timeframe.parse(config.data.timeframe)
+    scan = ScanCycle(
+        ScanSettings(tuple(config.data.symbols), tf, hysteresis_scans=config.confidence.hysteresis_scans,
+                     execute=mode is Mode.LIVE),
+        desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
+        params,
+    )
+    operator = PersistingOperator(OperatorService(scan), desk, repos["state"], clock, lock)
+    if bot is not None:
+        bot.operator = operator
+    tracker = OutcomeTracker(repos["risk_book"], repos["patterns"], market, clock, mode, OutcomeSettings(tf))
+    cycle = RuntimeCycle(scan=scan, tracker=tracker, desk=desk, state_store=repos["state"], notifier=notifier,
+                         signal_log=repos["signal_log"], broker=broker, clock=clock, log=log, lock=lock,
+                         policy_cfg=policy_cfg, data_dir=os.path.dirname(config.logging.file or ".") or ".")
+    interval = config.runtime.scan_interval_seconds
+    loop = ScanLoop(cycle, clock, log, interval_s=interval, bar_ms=tf.ms, grace_ms=0 if options.replay else 2_000,
+                    max_cycles=options.cycles, until_ms=end_ms)
+    health = None
+    if options.health:
+        from adapters.http.healthz import HealthServer
+
+        port = config.runtime.health_port if options.health_port is None else options.health_port
+        health = HealthServer(lambda: probe(), config.runtime.health_host, port, log)
+    checks: dict[str, Any] = {
+        "db": repos["state"].ping,
+        "broker": lambda: _broker_ok(broker, config.data.symbols[0]),
+        "telegram": (lambda: bot.healthy) if bot is not None else (lambda: None),
+    }
+    parts = ServiceParts(cycle=cycle, loop=loop, clock=clock, log=log, health=health, bot=bot, checks=checks,
+                         stale_after_s=options.stale_after_s or (2 * interval + 60),
+                         closers=[engine.dispose])
+    probe = health_probe(parts, interval)
+    extras = {"start_ms": start_ms, "end_ms": end_ms, "models": models_desc, "gates_passed": gates_passed,
+              "notifier": notifier, "operator": operator, "desk": desk, "repos": repos, "bot": bot,
+              "engine": engine, "scan": scan}
+    return parts, extras
+
+
+def _broker_ok(broker: Any, pair: str) -> bool:
+    broker.account()
+    return True
+
+
+def run_service(config: Config, options: RunOptions, log: logging.Logger) -> RunSummary:
+    import time
+
+    t0 = time.monotonic()
+    parts, extras = build_service(config, options, log)
+    log.info("run_started", extra={"ctx": {
+        "mode": options.mode, "replay_from_ms": extras["start_ms"], "replay_to_ms": extras["end_ms"],
+        "models": extras["models"], "broker": options.broker or config.broker.kind,
+    }})
+    code = asyncio.run(serve(parts))
+    stats = parts.loop.stats
+    n = parts.cycle.n
+    durs = sorted(stats.durations_ms) or [0.0]
+    p99 = durs[min(len(durs) - 1, round(0.99 * (len(durs) - 1)))]
+    open_trades = len(extras["repos"]["risk_book"].open_records(Mode(options.mode)))
+    summary = RunSummary(
+        mode=options.mode, replay=options.replay, start_ms=extras["start_ms"], end_ms=parts.clock.now_ms(),
+        cycles=stats.cycles, failed=stats.failed, skipped_ticks=stats.skipped_ticks, signals=n.signals,
+        tiers=dict(n.tiers), blocks=dict(n.blocks), wins=n.wins, losses=n.losses, open_trades=open_trades,
+        r_total=n.r_total, alerts=dict(extras["notifier"].counts), cycle_p50_ms=statistics.median(durs),
+        cycle_p99_ms=p99, wall_s=time.monotonic() - t0,
+        database=options.database_url or config.database.url, log_file=config.logging.file,
+        models=extras["models"], exit_code=code,
+    )
+    log.info("run_summary", extra={"ctx": attrs.asdict(summary)})
+    return summary
+

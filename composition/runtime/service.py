@@ -1,0 +1,348 @@
+"""The running service: the per-tick cycle (scan, log, alert, track outcomes, persist) and the async
+main that runs the loop beside the health endpoint and the Telegram bot.
+
+Every signal, block and closed trade becomes one JSON log line with the plan's fields (pair, tier,
+conf, entry, tp, sl, rr, lat_ms, spread_bps, slip_bps, mode). Exactly two alert kinds reach the
+operator: `kill_switch` (a signal attempted while the switch is on) and `guardrail_breach` (an
+attempt to emit past the daily or total loss limit, or an actual floor breach); both are logged too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal as signal_mod
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from adapters.http.healthz import HealthInputs, HealthServer
+from composition.runtime.loop import ScanLoop
+from composition.runtime.resources import cpu_seconds, disk_free_mb, rss_mb
+from domain.policy import PolicyConfig
+from domain.signals import Block, BlockReason, Direction, Signal, Tier
+from ports.broker import Broker
+from ports.clock import Clock
+from ports.notifier import Notifier
+from ports.operator import CheckReport, FtmoStatusReport, OperatorCommands, RetrainRequest, StatsReport
+from ports.runtime_state import RuntimeStateStore
+from ports.storage import SignalLogRepository
+from services.execution import RiskDesk
+from services.outcome_tracking import Outcome, OutcomeTracker, apply_losses
+from services.scan_cycle import ScanCycle
+
+GUARD_REASONS = (BlockReason.DAILY_LOSS, BlockReason.MAX_LOSS)
+ALERT_KINDS = ("kill_switch", "guardrail_breach")
+
+
+class AlertingNotifier:
+    """Logs every alert as an `alert` JSON line; repeats of one kind reach Telegram at most once per
+    `throttle_s` (the log keeps them all, with the number held back)."""
+
+    def __init__(self, inner: Notifier, log: logging.Logger, clock: Clock, throttle_s: float = 900.0) -> None:
+        self.inner = inner
+        self.log = log
+        self.clock = clock
+        self.throttle_ms = int(throttle_s * 1000)
+        self.last_sent: dict[str, int] = {}
+        self.held_back: Counter[str] = Counter()
+        self.counts: Counter[str] = Counter()
+
+    def send_signal(self, signal: Signal) -> None:
+        self.inner.send_signal(signal)
+
+    def send_text(self, text: str, chat_id: str | None = None) -> None:
+        self.inner.send_text(text, chat_id)
+
+    def send_alert(self, kind: str, text: str) -> None:
+        now = self.clock.now_ms()
+        self.counts[kind] += 1
+        last = self.last_sent.get(kind)
+        forward = last is None or now - last >= self.throttle_ms
+        self.log.warning("alert", extra={"ctx": {"kind": kind, "text": text, "at_ms": now, "sent": forward,
+                                                  "held_back": self.held_back[kind]}})
+        if not forward:
+            self.held_back[kind] += 1
+            return
+        held = self.held_back.pop(kind, 0)
+        self.last_sent[kind] = now
+        self.inner.send_alert(kind, text + (f" (+{held} similar since the last alert)" if held else ""))
+
+
+@attrs.define
+class CycleCounters:
+    cycles: int = 0
+    signals: int = 0
+    blocks: Counter[str] = attrs.field(factory=Counter)
+    tiers: Counter[str] = attrs.field(factory=Counter)
+    wins: int = 0
+    losses: int = 0
+    r_total: float = 0.0
+    resent: int = 0
+    last_cycle_ms: int | None = None
+    last_duration_ms: float = 0.0
+    last_bar_ms: int | None = None
+
+
+class RuntimeCycle:
+    """One tick: resend pending signals, scan, log and alert, track outcomes, persist the state.
+
+    Holds `lock` throughout so operator commands (from Telegram) never interleave with a cycle."""
+
+    def __init__(self, *, scan: ScanCycle, tracker: OutcomeTracker, desk: RiskDesk, state_store: RuntimeStateStore,
+                 notifier: Notifier, signal_log: SignalLogRepository, broker: Broker, clock: Clock,
+                 log: logging.Logger, lock: threading.RLock, policy_cfg: PolicyConfig,
+                 resource_every: int = 30, data_dir: str = ".") -> None:
+        self.scan = scan
+        self.tracker = tracker
+        self.desk = desk
+        self.state_store = state_store
+        self.notifier = notifier
+        self.signal_log = signal_log
+        self.broker = broker
+        self.clock = clock
+        self.log = log
+        self.lock = lock
+        self.policy_cfg = policy_cfg
+        self.resource_every = resource_every
+        self.data_dir = data_dir
+        self.n = CycleCounters()
+        self._cpu0 = cpu_seconds()
+        self._wall0 = time.monotonic()
+
+    @property
+    def mode(self) -> str:
+        return self.desk.mode.value
+
+    def __call__(self, tick_ms: int) -> None:
+        with self.lock:
+            t0 = time.perf_counter()
+            self._resend_pending()
+            report = self.scan.run_once()
+            lat_ms = (time.perf_counter() - t0) * 1000.0
+            for s in report.signals:
+                self._on_signal(s, lat_ms)
+            for b in report.blocks:
+                self._on_block(b, lat_ms)
+            outcomes = self.tracker.run_once()
+            if outcomes:
+                self.desk.set_policy(apply_losses(self.policy_cfg, self.desk.policy, outcomes))
+                for o in outcomes:
+                    self._on_outcome(o)
+            now = self.clock.now_ms()
+            self.desk.runtime = attrs.evolve(self.desk.runtime, updated_at_ms=now)
+            self.state_store.save(self.desk.runtime)
+            duration_ms = (time.perf_counter() - t0) * 1000.0
+        self.n.cycles += 1
+        self.n.last_cycle_ms = tick_ms
+        self.n.last_duration_ms = duration_ms
+        self.log.info("cycle_done", extra={"ctx": {
+            "at_ms": report.at_ms, "signals": len(report.signals), "blocks": len(report.blocks),
+            "quiet": len(report.quiet), "closed": len(outcomes), "lat_ms": round(lat_ms, 2),
+            "duration_ms": round(duration_ms, 2),
+        }})
+        if self.n.cycles % self.resource_every == 1:
+            self.sample_resources()
+
+    def sample_resources(self) -> None:
+        wall = max(1e-9, time.monotonic() - self._wall0)
+        self.log.info("resource_sample", extra={"ctx": {
+            "rss_mb": round(rss_mb(), 1), "cpu_pct": round(100.0 * (cpu_seconds() - self._cpu0) / wall, 1),
+            "disk_free_mb": round(disk_free_mb(self.data_dir), 1), "cycles": self.n.cycles,
+        }})
+
+    def _resend_pending(self) -> None:
+        for s in self.signal_log.pending():
+            try:
+                self.notifier.send_signal(s)
+                self.signal_log.mark_sent(s.signal_id)
+                self.n.resent += 1
+                self.log.info("signal_resent", extra={"ctx": {"signal_id": s.signal_id, "pair": s.pair}})
+            except Exception:
+                self.log.exception("signal_resend_failed", extra={"ctx": {"signal_id": s.signal_id}})
+                return
+
+    def _spread_bps(self, pair: str) -> float | None:
+        try:
+            bid, ask = self.broker.quote(pair)
+        except Exception:
+            return None
+        mid = (bid + ask) / 2
+        return round((ask - bid) / mid * 1e4, 3) if mid > 0 else None
+
+    def _slip_bps(self, s: Signal) -> float | None:
+        if not self.scan.settings.execute:
+            return None  # dry-run: no order, no fill, no slippage
+        for f in self.broker.fills(s.created_at_ms):
+            if f.client_order_id == s.signal_id:
+                return round(f.slippage_bps(s.direction), 3)
+        return None
+
+    def _on_signal(self, s: Signal, lat_ms: float) -> None:
+        self.n.signals += 1
+        self.n.tiers[s.tier.name] += 1
+        ctx = {
+            "signal_id": s.signal_id, "pair": s.pair, "direction": s.direction.value, "tier": s.tier.name,
+            "conf": round(s.confidence, 4), "entry": s.entry, "tp": s.tp, "sl": s.sl, "rr": round(s.rr, 3),
+            "lat_ms": round(lat_ms, 2), "spread_bps": self._spread_bps(s.pair), "slip_bps": self._slip_bps(s),
+            "mode": s.mode.value, "at_ms": s.created_at_ms, "models": list(s.model_versions),
+        }
+        self.log.info("signal", extra={"ctx": ctx})
+        if self.scan.settings.execute:
+            self.log.info("trade_opened", extra={"ctx": ctx})
+
+    def _on_block(self, b: Block, lat_ms: float) -> None:
+        self.n.blocks[b.reason.value] += 1
+        self.log.info("block", extra={"ctx": {
+            "pair": b.pair, "reason": b.reason.value, "detail": b.detail, "tier": b.tier.name,
+            "conf": None if b.confidence is None else round(b.confidence, 4), "lat_ms": round(lat_ms, 2),
+            "spread_bps": None, "slip_bps": None, "mode": b.mode.value, "at_ms": b.at_ms,
+        }})
+        if b.reason in GUARD_REASONS:
+            self.notifier.send_alert(
+                "guardrail_breach", f"blocked {b.pair} {b.tier.name}: would breach the {b.reason.value} limit "
+                f"({b.detail})")
+
+    def _on_outcome(self, o: Outcome) -> None:
+        r = o.record
+        if r.result == "W":
+            self.n.wins += 1
+        else:
+            self.n.losses += 1
+        self.n.r_total += r.r_realized or 0.0
+        self.log.info("trade_closed", extra={"ctx": {
+            "signal_id": r.signal_id, "pair": r.pair, "tier": r.tier.name, "result": r.result, "how": o.how,
+            "entry": r.entry_price, "tp": r.tp_price, "sl": r.sl_price, "rr": round(r.rr_expected, 3),
+            "exit": r.exit_price, "r": None if r.r_realized is None else round(r.r_realized, 4),
+            "time_to_tp_sl_s": r.time_to_tp_sl_seconds, "mode": r.mode.value, "at_ms": r.exit_time_ms,
+            "lat_ms": None, "spread_bps": r.spread_bps, "slip_bps": r.slippage_bps,
+        }})
+
+
+class PersistingOperator:
+    """OperatorCommands that waits for a running cycle (shared lock) and saves the state after a change."""
+
+    def __init__(self, inner: OperatorCommands, desk: RiskDesk, store: RuntimeStateStore, clock: Clock,
+                 lock: threading.RLock) -> None:
+        self.inner = inner
+        self.desk = desk
+        self.store = store
+        self.clock = clock
+        self.lock = lock
+
+    def _save(self) -> None:
+        self.desk.runtime = attrs.evolve(self.desk.runtime, updated_at_ms=self.clock.now_ms())
+        self.store.save(self.desk.runtime)
+
+    def check(self) -> CheckReport:
+        with self.lock:
+            return self.inner.check()
+
+    def stats(self, days: int = 7) -> StatsReport:
+        with self.lock:
+            return self.inner.stats(days)
+
+    def ftmo_status(self) -> FtmoStatusReport:
+        with self.lock:
+            return self.inner.ftmo_status()
+
+    def set_threshold(self, tier: Tier, value: float) -> tuple[tuple[str, float], ...]:
+        with self.lock:
+            out = self.inner.set_threshold(tier, value)
+            self._save()
+            return out
+
+    def kill_switch(self, on: bool) -> bool:
+        with self.lock:
+            out = self.inner.kill_switch(on)
+            self._save()
+            return out
+
+    def request_retrain(self, reason: str = "") -> RetrainRequest:
+        with self.lock:
+            return self.inner.request_retrain(reason)
+
+    def force_signal(self, pair: str, direction: Direction | None = None) -> Signal | Block:
+        with self.lock:
+            out = self.inner.force_signal(pair, direction)
+            self._save()
+            return out
+
+
+@attrs.define
+class ServiceParts:
+    """What `serve` runs; built by composition.containers."""
+
+    cycle: RuntimeCycle
+    loop: ScanLoop
+    clock: Any
+    log: logging.Logger
+    health: HealthServer | None = None
+    bot: Any = None  # adapters.notifiers.telegram.bot.TelegramBot | None
+    checks: dict[str, Callable[[], bool | None]] = attrs.field(factory=dict)
+    stale_after_s: float = 300.0
+    started_at_ms: int = 0
+    closers: list[Callable[[], None]] = attrs.field(factory=list)
+
+
+def health_probe(parts: ServiceParts, interval_s: float) -> Callable[[], HealthInputs]:
+    def probe() -> HealthInputs:
+        checks: dict[str, bool | None] = {}
+        for name, fn in parts.checks.items():
+            try:
+                checks[name] = fn()
+            except Exception:
+                checks[name] = False
+        c = parts.cycle.n
+        return HealthInputs(
+            now_ms=parts.clock.now_ms(), started_at_ms=parts.started_at_ms, last_cycle_at_ms=c.last_cycle_ms,
+            interval_s=interval_s, stale_after_s=parts.stale_after_s, checks=checks,
+            detail={"mode": parts.cycle.mode, "cycles": c.cycles, "last_cycle_ms_taken": round(c.last_duration_ms, 1),
+                    "kill_switch": parts.cycle.desk.policy.kill_switch},
+        )
+
+    return probe
+
+
+async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
+    """Run until the loop ends (cycles/replay exhausted) or SIGTERM/SIGINT; then flush and close. Exit 0."""
+    loop = asyncio.get_running_loop()
+    if install_signals:
+        for sig in (signal_mod.SIGTERM, signal_mod.SIGINT):
+            loop.add_signal_handler(sig, parts.loop.request_stop, sig.name)
+    parts.started_at_ms = parts.clock.now_ms()
+    parts.log.info("service_started", extra={"ctx": {"mode": parts.cycle.mode}})
+    try:
+        if parts.health is not None:
+            await parts.health.start()
+        if parts.bot is not None:
+            await parts.bot.start()
+        stats = await parts.loop.run()
+    finally:
+        if parts.bot is not None:
+            try:
+                await parts.bot.stop()
+            except Exception:
+                parts.log.exception("telegram_stop_failed")
+        if parts.health is not None:
+            await parts.health.stop()
+        parts.cycle.sample_resources()
+        for close in parts.closers:
+            try:
+                close()
+            except Exception:
+                parts.log.exception("close_failed")
+        if install_signals:
+            for sig in (signal_mod.SIGTERM, signal_mod.SIGINT):
+                loop.remove_signal_handler(sig)
+    parts.log.info("service_stopped", extra={"ctx": {
+        "cycles": stats.cycles, "failed": stats.failed, "skipped_ticks": stats.skipped_ticks,
+        "by_signal": stats.stopped_by_signal,
+    }})
+    return 0
+
+
