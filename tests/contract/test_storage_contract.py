@@ -24,6 +24,17 @@ PATTERNS: list[Any] = [pytest.param(lambda tmp_path: InMemoryPatterns(), id="moc
 DEPLOYMENTS: list[Any] = [pytest.param(lambda tmp_path: InMemoryDeployments(), id="mock")]
 SIGNAL_LOGS: list[Any] = [pytest.param(lambda tmp_path: InMemorySignalLog(), id="mock")]
 
+# SQL adapters (issue 8): a SQLite file in WAL mode and PostgreSQL in a throwaway schema.
+from tests.integration.storage import factories as _sql  # noqa: E402
+
+RISK_BOOKS += _sql.params("risk_book")
+PATTERNS += _sql.params("patterns")
+DEPLOYMENTS += _sql.params("deployments")
+SIGNAL_LOGS += _sql.params("signal_log")
+# RiskBookQueries and StorageUnitOfWork have no in-memory mock yet: SQL adapters only.
+QUERIES: list[Any] = _sql.params("risk_book")
+STORES: list[Any] = _sql.params(None)
+
 
 def _build(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     factory: Callable[[Path], Any] = request.param
@@ -126,3 +137,94 @@ def test_signal_log(signal_log: SignalLogRepository) -> None:
     signal_log.log_block(b1)
     signal_log.log_block(b2)
     assert signal_log.blocks() == [b1, b2] and signal_log.blocks(10) == [b2]
+
+
+# --- RiskBookQueries: the plan's query patterns (issue 8) ------------------------------------------
+
+DAY = 86_400_000
+
+
+@pytest.fixture(params=QUERIES)
+def queries(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    return _build(request, tmp_path)
+
+
+def _book() -> list[TradeRecord]:
+    """Closed and open records over 40 days in two modes, three sessions and two model versions."""
+    out = []
+    for i in range(40):
+        mode = Mode.LIVE if i % 4 == 0 else Mode.DRYRUN
+        r = TradeRecord(f"q{i:02d}", "ETH/USDT" if i % 3 else "BTC/USDT", Tier.MEDIUM, 1_000 * DAY + i * DAY,
+                        100.0, 110.0, 95.0, 2.0, mode=mode, model_version=("v1", "v2", "")[i % 3],
+                        session=("tokyo", "london", "new_york", "")[i % 4])
+        if i % 5 != 4:  # every fifth stays open
+            r = r.close(r.entry_time_ms + 3_600_000, 110.0 if i % 3 != 1 else 96.0)
+        out.append(r)
+    return out
+
+
+def test_queries_match_domain_risk_stats(queries: Any) -> None:
+    from domain.risk_stats import group_stats, summarise
+    from ports.storage import RiskBookQueries
+
+    assert isinstance(queries, RiskBookQueries)
+    book = _book()
+    for r in book:
+        queries.add(r)
+    now = 1_040 * DAY
+    for days in (7, 30):
+        since = now - days * DAY
+        for mode in (None, Mode.DRYRUN, Mode.LIVE):
+            closed = [r for r in book if r.result and r.entry_time_ms >= since and (mode is None or r.mode == mode)]
+            got = queries.performance(since, mode=mode)
+            want = summarise(closed)
+            assert (got.key, got.trades, got.wins) == (want.key, want.trades, want.wins)
+            assert got.total_r == pytest.approx(want.total_r)
+    bounded = queries.performance(1_010 * DAY, until_ms=1_020 * DAY)
+    assert bounded.trades == len([r for r in book if r.result and 1_010 * DAY <= r.entry_time_ms < 1_020 * DAY])
+    assert queries.performance(now + DAY).trades == 0
+    closed_all = [r for r in book if r.result]
+    for got_groups, by in ((queries.by_model_version(), "model_version"), (queries.by_session(), "session")):
+        want_groups = group_stats(closed_all, by)
+        assert [(g.key, g.trades, g.wins) for g in got_groups] == [(g.key, g.trades, g.wins) for g in want_groups]
+        assert [g.total_r for g in got_groups] == pytest.approx([g.total_r for g in want_groups])
+    live_v = queries.by_model_version(since_ms=1_020 * DAY, mode=Mode.LIVE)
+    want_v = group_stats([r for r in closed_all if r.mode == Mode.LIVE and r.entry_time_ms >= 1_020 * DAY],
+                         "model_version")
+    assert [(g.key, g.trades, g.wins) for g in live_v] == [(g.key, g.trades, g.wins) for g in want_v]
+
+
+# --- StorageUnitOfWork: a signal and its risk-book row in one transaction (issue 8) ------------------
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    return _build(request, tmp_path)
+
+
+def test_unit_of_work_commits_signal_and_record_together(store: Any) -> None:
+    from ports.storage import StorageUnitOfWork
+
+    s1, r1 = sig("u1", 10), rec("u1", 10)
+    with store.unit_of_work() as uow:
+        assert isinstance(uow, StorageUnitOfWork)
+        uow.signal_log.log_signal(s1)
+        uow.risk_book.add(r1)
+        uow.commit()
+    assert store.signal_log.status("u1") == "pending" and store.risk_book.get("u1") == r1
+    store.signal_log.mark_sent("u1")
+    assert store.signal_log.status("u1") == "sent"
+
+
+def test_unit_of_work_without_commit_or_failing_writes_nothing(store: Any) -> None:
+    with store.unit_of_work() as uow:
+        uow.signal_log.log_signal(sig("u2", 10))
+        uow.risk_book.add(rec("u2", 10))
+    assert store.signal_log.status("u2") is None and store.risk_book.get("u2") is None
+    store.risk_book.add(rec("u3", 10))
+    with pytest.raises(DuplicateRecord), store.unit_of_work() as uow:
+        uow.signal_log.log_signal(sig("u3", 10))
+        uow.risk_book.add(rec("u3", 99))  # differs from the stored u3
+        uow.commit()
+    assert store.signal_log.status("u3") is None
+    assert store.risk_book.get("u3") == rec("u3", 10)

@@ -78,3 +78,31 @@ def fresh_schema(prefix: str = "test") -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+_shared: dict[str, str] = {}
+
+
+def shared_schema_url() -> str:
+    """A migrated schema shared by this process's contract tests, dropped when the process exits."""
+    require_pg()
+    if "url" not in _shared:
+        import atexit
+
+        from adapters.storage import migrate
+
+        schema = f"test_{secrets.token_hex(6)}"
+        admin = sa.create_engine(_driver_url(base_url()))
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+
+        def _drop() -> None:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            admin.dispose()
+
+        atexit.register(_drop)
+        url = in_schema(base_url(), schema)
+        migrate.upgrade(url)
+        _shared["url"] = url
+    return _shared["url"]
