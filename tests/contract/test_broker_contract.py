@@ -27,6 +27,12 @@ def _mock(tmp_path: Path, clock: Clock) -> Broker:
 
 BROKERS: list[Any] = [pytest.param(_mock, id="mock")]
 
+# The broker adapters (paper, MT5 over a fake MetaTrader5 module, REST shim over real HTTP, MetaAPI with
+# respx at the SDK's REST boundary); see tests/integration/brokers/harness.py.
+from tests.integration.brokers.harness import BROKER_FACTORIES  # noqa: E402
+
+BROKERS.extend(BROKER_FACTORIES)
+
 
 @pytest.fixture(params=BROKERS)
 def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Broker:

@@ -111,7 +111,7 @@ class PaperBroker:
                 raise InsufficientMargin(f"{req.pair}: {volume} lots need {needed:.2f} margin, free "
                                          f"{acct.equity - acct.margin:.2f}")
             requested = req.entry_hint if req.entry_hint is not None else mid
-            pos = Position(position_id=f"P{self._next_id}", pair=req.pair, direction=req.direction,
+            pos = Position(position_id=f"P{self._next_id:08d}", pair=req.pair, direction=req.direction,
                            volume=volume, entry=fill_price, sl=req.sl, tp=req.tp, opened_at_ms=now,
                            client_order_id=req.client_order_id)
             self._next_id += 1
@@ -169,6 +169,14 @@ class PaperBroker:
             return [f for f in self._fills if f.at_ms >= since_ms]
 
     # --- extra (not in the port) --------------------------------------------------------------------
+
+    def note_spread(self, pair: str, spread_bps: float) -> None:
+        """Record an externally observed spread (e.g. a bid/ask snapshot); quotes use it until the next
+        fill draws a new one."""
+        if spread_bps < 0:
+            raise ValueError(f"{pair}: spread must be >= 0 bps, got {spread_bps}")
+        with self._lock:
+            self._spread_bps[pair] = float(spread_bps)
 
     def refresh(self) -> None:
         """Apply the latest prices now: close positions whose stop or target was crossed."""

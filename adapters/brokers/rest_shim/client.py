@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import attrs
 import httpx
 
 from adapters.brokers.rest_shim import wire
@@ -35,6 +36,7 @@ class ShimBroker:
         self._http = httpx.Client(base_url=config.url.rstrip("/") + wire.API, timeout=config.timeout_s,
                                   headers={"Authorization": f"Bearer {config.token}"}, transport=transport)
         self.requests_sent = 0
+        self._placed: dict[str, Fill] = {}  # client order id -> fill as first returned (latency included)
 
     def close(self) -> None:
         self._http.close()
@@ -48,15 +50,17 @@ class ShimBroker:
         return [wire.position_from(d) for d in self._call("GET", "/positions")]
 
     def place_order(self, req: OrderRequest) -> Fill:
+        if req.client_order_id in self._placed:
+            return self._placed[req.client_order_id]
         started = time.perf_counter()
         fill = wire.fill_from(self._call("POST", "/orders", json=wire.order_to(req)))
         if fill.client_order_id != req.client_order_id:
             raise BrokerError(f"shim answered order {req.client_order_id} with {fill.client_order_id}")
         # Latency as the runtime sees it: request out to fill back, HTTP and terminal included.
         rtt = (time.perf_counter() - started) * 1000
-        return Fill(client_order_id=fill.client_order_id, pair=fill.pair, requested_price=fill.requested_price,
-                    fill_price=fill.fill_price, volume=fill.volume, at_ms=fill.at_ms,
-                    latency_ms=max(rtt, fill.latency_ms), position_id=fill.position_id, direction=fill.direction)
+        fill = attrs.evolve(fill, latency_ms=max(rtt, fill.latency_ms))
+        self._placed[req.client_order_id] = fill
+        return fill
 
     def close_position(self, position_id: str) -> Fill:
         return wire.fill_from(self._call("POST", f"/positions/{position_id}/close", idempotent=False))
