@@ -311,3 +311,19 @@ def feature_names(params: FeatureParams = DEFAULT_PARAMS, timeframe: Timeframe =
         np.ones(2), np.ones(2), np.ones(2), np.ones(2), np.ones(2),
     )
     return compute_features(probe, params).names
+
+
+def input_fingerprint(candles: Candles) -> str:
+    """sha256 of the candles' identity and every value (what the features were computed from)."""
+    h = hashlib.sha256(f"{candles.symbol}|{candles.timeframe.value}|{len(candles)}".encode())
+    for arr in (candles.ts, candles.open, candles.high, candles.low, candles.close, candles.volume):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def build_key(params: FeatureParams, inputs: list[Candles]) -> str:
+    """The feature-store version: hash of (code version, parameters, input data), 16 hex digits."""
+    h = hashlib.sha256(params.key().encode())
+    for c in sorted(inputs, key=lambda c: (c.symbol, c.timeframe.ms)):
+        h.update(input_fingerprint(c).encode())
+    return h.hexdigest()[:16]
