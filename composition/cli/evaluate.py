@@ -1,17 +1,97 @@
-"""`trading-ai evaluate`: not built yet (its issue fills this module)."""
+"""`trading-ai evaluate`: the recorded out-of-sample figures of a training run and its gate table.
+
+Every number comes from the run's report (runs/<run_id>/report.json), computed by the training run
+on the walk-forward test split of the real candles; nothing is recomputed or rounded up here.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
+from composition.cli.context import Context
 from domain.errors import UserError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="(evaluate: not available yet)")
-    p.set_defaults(handler=_not_yet)
+    p = sub.add_parser("evaluate", help="per-coin test metrics, calibration, tiers, baselines and gates of a run")
+    p.add_argument("--run", help="run id (default: the latest run, or the run of --tag)")
+    p.add_argument("--tag", help="registry tag whose training run to show")
+    p.add_argument("--folds", action="store_true", help="also show every walk-forward fold's test accuracy")
+    p.set_defaults(handler=handle)
 
 
-def _not_yet(args: argparse.Namespace, ctx: object) -> int:
-    raise UserError("'evaluate' is not available in this version yet")
+def _f(x: Any, pct: bool = False, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{100 * x:.1f}%" if pct else f"{x:.{digits}f}"
+
+
+TIERS = ("LOW", "MEDIUM", "HIGH")
+ORDER = ("ensemble", "lstm", "transformer", "majority", "persistence", "logistic", "lightgbm")
+
+
+def render_report(report: dict[str, Any], console: Any, tag: str | None = None, folds: bool = False) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    final = report["final"]
+    console.print(f"[bold]run {report.get('run_id', '?')}[/bold] tag {tag or report.get('tag', '?')} - "
+                  f"{report['profile']} profile, {report['timeframe']} bars, horizon {report['horizon_bars']} bars "
+                  f"({report['horizon_minutes']} min), window {report['seq_len']}, "
+                  f"{len(report['folds'])} walk-forward fold(s); figures below: final fold TEST split; costs: "
+                  + escape(str(report['cost_model']['description'])))
+    for pair, d in final["pairs"].items():
+        sp = d["split"]
+        t = Table(title=f"{pair} - test n={sp['test']['n']} (up share {_f(sp['test']['up_share'], True)}), "
+                        f"val n={sp['val']['n']}, train n={sp['train']['n']}, embargo {sp['embargo_bars']} bars")
+        for col in ("model", "val acc", "test acc", "AUC", "Brier", "ECE raw", "ECE cal", "cal",
+                    *(f"{x} prec/cov" for x in TIERS)):
+            t.add_column(col, justify="right" if col != "model" else "left")
+        for name in ORDER:
+            e = d["models"].get(name)
+            if e is None:
+                continue
+            cal = e.get("test_calibrated")
+            tiers = (cal or e["test"])["tiers"]
+            t.add_row(name, _f(e["val"]["accuracy"]), _f(e["test"]["accuracy"]), _f(e["test"]["auc"]),
+                      _f(e["test"]["brier"], digits=4), _f(e["test"]["ece"], True),
+                      _f(cal["ece"], True) if cal else "-", e.get("calibration", {}).get("kind", "-"),
+                      *(f"{_f(tiers[x]['precision'])}/{_f(tiers[x]['coverage'], True)}" for x in TIERS))
+        console.print(t)
+        g = Table(title=f"{pair} - promotion gates (calibrated, test split; baselines compared on validation)")
+        for col in ("model", "gate", "result", "reason"):
+            g.add_column(col)
+        for name in ("ensemble", "lstm", "transformer"):
+            for gate in d["models"][name]["gates"]:
+                g.add_row(name, gate["name"], "[green]PASS[/green]" if gate["passed"] else "[red]FAIL[/red]",
+                          escape(gate["reason"]))
+        console.print(g)
+    if folds and len(report["folds"]) > 1:
+        ft = Table(title="Walk-forward: test accuracy per fold (raw probabilities)")
+        ft.add_column("fold")
+        ft.add_column("pair")
+        for name in ORDER:
+            ft.add_column(name)
+        for fold in report["folds"]:
+            for pair, d in fold["pairs"].items():
+                ft.add_row(str(fold["fold"]), pair, *(_f(d["models"][n]["test"]["accuracy"]) for n in ORDER))
+        console.print(ft)
+
+
+def handle(args: argparse.Namespace, ctx: Context) -> int:
+    from rich.console import Console
+
+    from training.experiments import latest_report
+    from training.registry import FileModelRegistry
+
+    run_id = args.run
+    if args.tag:
+        run_id = FileModelRegistry(ctx.config.training.models_dir).entry(args.tag)["run_id"]
+    report = latest_report(ctx.config.training.runs_dir, run_id)
+    if report is None:
+        where = f"run {run_id}" if run_id else "any run"
+        raise UserError(f"no report for {where} in {ctx.config.training.runs_dir}; run `trading-ai train` first")
+    render_report(report, Console(width=200), tag=args.tag, folds=args.folds)
+    return 0

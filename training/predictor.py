@@ -1,0 +1,148 @@
+"""The runtime Predictor (implements `ports.predictor.Predictor`): loads a registry bundle's networks
+and scores the pairs of one scan cycle on CPU under `torch.inference_mode`.
+
+Inputs per pair are `FeatureMatrix` rows from `domain.features.compute_features` (the same code
+the model was trained on). The last `seq_len` rows must be consecutive bars with finite values;
+a pair without that is left out, not guessed. The Transformer scores all pairs of a cycle in one
+batch; LSTMs are one network per coin, so each runs once on its own window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from domain.calibration import CalibrationMap, calibration_from_dict
+from domain.feature_matrix import FeatureMatrix
+from domain.features import FeatureParams
+from domain.market import Timeframe
+from domain.normalisation import Standardiser
+from domain.signals import Prediction
+from training.networks import build_network
+from training.registry import FileModelRegistry, UnknownTag, load_model_file
+
+
+class _Member:
+    """One pair's share of a network: its standardiser, calibration map and symbol id."""
+
+    def __init__(self, d: Mapping[str, Any]) -> None:
+        self.std = Standardiser.from_dict(d["standardiser"])
+        self.calibration: CalibrationMap = calibration_from_dict(d["calibration"])
+        self.ensemble_calibration: CalibrationMap = calibration_from_dict(d["ensemble_calibration"])
+        self.symbol_id = int(d["symbol_id"])
+        self.reference = np.asarray(d.get("reference_sample", []), dtype=np.float64)
+
+
+class TorchPredictor:
+    def __init__(self, name: str, version: str, nets: dict[str, torch.nn.Module], meta: dict[str, dict[str, Any]],
+                 calibrated: bool = True) -> None:
+        self._name, self._version = name, version
+        self._nets = nets  # pair -> net (the same Transformer object for every pair)
+        any_meta = next(iter(meta.values()))
+        self.seq_len = int(any_meta["seq_len"])
+        self.horizon_bars = int(any_meta["horizon_bars"])
+        self.timeframe = Timeframe.parse(any_meta["timeframe"])
+        self.feature_names: tuple[str, ...] = tuple(any_meta["feature_names"])
+        self.feature_params = FeatureParams.from_dict(any_meta["feature_params"])
+        self.members = {pair: _Member(m["pairs"][pair]) for pair, m in meta.items()}
+        self.calibrated = calibrated
+        for net in {id(n): n for n in nets.values()}.values():
+            net.eval()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def pairs(self) -> tuple[str, ...]:
+        return tuple(self.members)
+
+    def window(self, pair: str, fm: FeatureMatrix) -> np.ndarray | None:
+        """The standardised (L, F) window ending at the matrix's last row, or None if unusable."""
+        L = self.seq_len
+        if len(fm) < L or pair not in self.members:
+            return None
+        try:
+            cols = [fm.names.index(n) for n in self.feature_names]
+        except ValueError:
+            return None
+        rows = fm.values[-L:][:, cols]
+        if not np.all(np.isfinite(rows)) or not np.all(np.diff(fm.ts[-L:]) == self.timeframe.ms):
+            return None
+        return self.members[pair].std.apply(rows).astype(np.float32)
+
+    def predict(self, inputs: Mapping[str, Any]) -> list[Prediction]:
+        ready: list[tuple[str, np.ndarray]] = []
+        for pair, fm in inputs.items():
+            if isinstance(fm, FeatureMatrix):
+                w = self.window(pair, fm)
+                if w is not None:
+                    ready.append((pair, w))
+        if not ready:
+            return []
+        probs = self._forward(ready)
+        out = []
+        for (pair, _), p in zip(ready, probs, strict=True):
+            q = self.members[pair].calibration.apply(float(p)) if self.calibrated else float(p)
+            out.append(Prediction(pair, q, self._name, self._version))
+        return out
+
+    @torch.inference_mode()
+    def _forward(self, ready: list[tuple[str, np.ndarray]]) -> list[float]:
+        nets = [self._nets[p] for p, _ in ready]
+        if all(n is nets[0] for n in nets):  # one shared network (Transformer): one batch for the cycle
+            x = torch.from_numpy(np.stack([w for _, w in ready]))
+            sym = torch.tensor([self.members[p].symbol_id for p, _ in ready], dtype=torch.long)
+            return torch.sigmoid(nets[0](x, sym)["direction"]).tolist()
+        res = []
+        for (pair, w), net in zip(ready, nets, strict=True):
+            sym = torch.tensor([self.members[pair].symbol_id], dtype=torch.long)
+            res.append(float(torch.sigmoid(net(torch.from_numpy(w[None]), sym)["direction"])[0]))
+        return res
+
+    def predict_unbatched(self, inputs: Mapping[str, Any]) -> list[Prediction]:
+        """Same results one pair at a time (the benchmark's baseline)."""
+        out: list[Prediction] = []
+        for pair, fm in inputs.items():
+            out.extend(self.predict({pair: fm}))
+        return out
+
+
+def load_predictors(models_dir: str | Path, tag: str | None = None, calibrated: bool = True) -> list[TorchPredictor]:
+    """The LSTM and Transformer predictors of `tag`, or of the promoted bundle when tag is None."""
+    reg = FileModelRegistry(models_dir)
+    if tag is None:
+        tag_file = Path(models_dir) / "promoted" / "TAG"
+        if not tag_file.is_file():
+            raise UnknownTag(f"no promoted model in {models_dir}; train one and run `trading-ai models promote TAG`")
+        tag = tag_file.read_text(encoding="utf-8").strip()
+        files = {role: Path(models_dir) / "promoted" / f"{role.replace(':', '_').replace('/', '_').lower()}.pt"
+                 for role in reg.entry(tag)["files"]}
+    else:
+        files = {role: Path(models_dir) / f["file"] for role, f in reg.entry(tag)["files"].items()}
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    lstm_nets: dict[str, torch.nn.Module] = {}
+    lstm_meta: dict[str, dict[str, Any]] = {}
+    out: list[TorchPredictor] = []
+    for _role, path in sorted(files.items()):
+        state, meta = load_model_file(path.resolve())
+        net = build_network(meta["kind"], meta["hparams"])
+        net.load_state_dict(state)
+        if meta["kind"] == "lstm":
+            pair = next(iter(meta["pairs"]))
+            lstm_nets[pair], lstm_meta[pair] = net, meta
+        else:
+            pairs = list(meta["pairs"])
+            out.append(TorchPredictor("transformer", tag, {p: net for p in pairs}, {p: meta for p in pairs},
+                                      calibrated))
+    if lstm_nets:
+        out.insert(0, TorchPredictor("lstm", tag, lstm_nets, lstm_meta, calibrated))
+    return out
