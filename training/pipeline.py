@@ -23,7 +23,7 @@ from domain import evaluation as ev
 from domain.calibration import CalibrationMap, calibration_to_dict
 from domain.execution_costs import CostModel, FixedCostModel, cost_sessions
 from domain.feature_matrix import FeatureMatrix
-from domain.features import FeatureParams, compute_features
+from domain.features import FeatureParams, compute_features, warmup_bars
 from domain.market import Candles, Timeframe
 from domain.normalisation import Standardiser
 from domain.signals import TierThresholds
@@ -173,10 +173,10 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
 
     leak: dict[str, LeakageResult] = {}
     for pair in pairs:
-        c, m, _ = data[pair]
-        leak[pair] = check_feature_causality(c, m, lambda cc, p=pair: compute_features(
-            cc, settings.feature_params, (higher or {}).get(p)), rng, cuts=settings.leakage_cuts,
-            min_history=min(2000, len(c) // 2))
+        hp = (higher or {}).get(pair)
+        leak[pair] = check_feature_causality(
+            data[pair][0], lambda cc, hp=hp: compute_features(cc, settings.feature_params, hp), rng,
+            cuts=settings.leakage_cuts, warmup=warmup_bars(settings.feature_params, tf))
 
     folds = {p: walk_forward_folds(data[p][2], settings.n_folds, settings.val_frac, settings.test_frac,
                                    settings.seq_len, h) for p in pairs}
