@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 from composition.cli.context import Context
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="run the whole pipeline on the bundled real candles (dry-run, SQLite)")
+    p = sub.add_parser("demo", help="the whole V1 story on the real candles: import, costs, features, "
+                                    "quick training, gate table, replayed dry-run, backtest report")
+    p.add_argument("--replay-days", type=int, default=5, help="days of the replayed dry-run (default 5)")
+    p.add_argument("--timeframe", default="5m", help="candle timeframe (default 5m)")
     p.set_defaults(handler=_demo, log_mode="demo")
 
 
 def _demo(args: argparse.Namespace, ctx: Context) -> int:
-    from composition.launchers import run_demo
+    from composition.cli import main
+    from composition.demo import run_demo
 
-    return run_demo(ctx)
+    prefix: list[str] = []
+    if args.config:
+        prefix += ["--config", args.config]
+    prefix += ["--env-file", args.env_file]
+
+    def run_cli(argv: Sequence[str]) -> int:
+        return main([*prefix, *argv])
+
+    return run_demo(ctx, run_cli, replay_days=args.replay_days, timeframe=args.timeframe)

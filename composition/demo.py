@@ -1,0 +1,112 @@
+"""`trading-ai demo`: the whole V1 story on the embedded defaults, as a user would run it by hand.
+
+Each step is the very CLI command a user runs (same code, same config), executed in this process:
+import the real candles -> measure execution costs -> build features -> a quick training run and
+its gate table -> a replayed dry-run that writes signals to SQLite -> a backtest HTML report.
+It ends with where each output is. Nothing here computes anything of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import attrs
+from rich.console import Console
+from rich.rule import Rule
+from rich.table import Table
+
+from composition.cli.context import Context
+from domain.errors import UserError
+
+
+@attrs.frozen
+class Step:
+    title: str
+    argv: tuple[str, ...]
+    why: str
+
+
+def demo_steps(ctx: Context, replay_days: int, timeframe: str) -> list[Step]:
+    cfg = ctx.config
+    symbols = ",".join(cfg.data.symbols)
+    last_bar = _last_bar_date(cfg.data.candles_dir, cfg.data.symbols[0], timeframe)
+    replay_from = (last_bar - timedelta(days=replay_days)).strftime("%Y-%m-%d")
+    return [
+        Step("Import the real candles", ("data", "import"),
+             "bundled Binance candles, cleaned into the raw store with a data-quality report"),
+        Step("Data status", ("data", "status"), "coverage, rows, last bar and the exchange outages as gaps"),
+        Step("Execution costs", ("exec-metrics", "update", "--source", "ohlc"),
+             "spread/slippage distributions per pair and session, estimated from OHLC (no broker yet)"),
+        Step("Features", ("features", "build", "--timeframe", timeframe),
+             "the one feature code path for training, backtest and live, cached by version"),
+        Step("Quick training", ("train", "--symbols", symbols, "--timeframe", timeframe, "--quick"),
+             "a small walk-forward run on the real candles (the full one: trading-ai train)"),
+        Step("Gate table", ("evaluate",), "out-of-sample figures next to the baselines; failing gates say why"),
+        Step("Replayed dry-run", ("run", "--mode", "dryrun", "--replay-from", replay_from, "--speed", "max"),
+             f"the live scan service over the last {replay_days} days of real {timeframe} candles"),
+        Step("Backtest report", ("backtest", "--timeframe", timeframe, "--from", replay_from),
+             "the same scan rules in batch form over the same period, with the empirical costs"),
+    ]
+
+
+def _last_bar_date(candles_dir: str, symbol: str, timeframe: str) -> datetime:
+    """The date of the last bundled bar, so the replay covers real data whatever today is."""
+    from adapters.market_data.bundled import BundledCandles
+    from domain.market import Timeframe
+
+    source = BundledCandles(candles_dir)
+    candles = source.candles(symbol, Timeframe.parse(timeframe))
+    last = candles.last_ts()
+    if last is None:
+        raise UserError(f"no {timeframe} candles for {symbol} in {candles_dir}")
+    return datetime.fromtimestamp(last / 1000, UTC)
+
+
+def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_days: int = 5,
+             timeframe: str = "5m", console: Console | None = None) -> int:
+    console = console or Console()
+    steps = demo_steps(ctx, replay_days, timeframe)
+    results: list[tuple[Step, int, float]] = []
+    t_start = time.monotonic()
+    for i, step in enumerate(steps, 1):
+        console.print(Rule(f"[bold]{i}/{len(steps)} {step.title}[/bold]"))
+        console.print(f"[dim]$ trading-ai {' '.join(step.argv)}    # {step.why}[/dim]")
+        t0 = time.monotonic()
+        code = run_cli(step.argv)
+        results.append((step, code, time.monotonic() - t0))
+        if code != 0:
+            console.print(f"[red]step '{step.title}' failed with exit code {code}; stopping the demo[/red]")
+            _print_summary(console, ctx, results, time.monotonic() - t_start)
+            return code
+    _print_summary(console, ctx, results, time.monotonic() - t_start)
+    return 0
+
+
+def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int, float]], total_s: float) -> None:
+    cfg = ctx.config
+    table = Table(title=f"trading-ai demo: {total_s:.0f} s in all")
+    table.add_column("step")
+    table.add_column("exit", justify="right")
+    table.add_column("seconds", justify="right")
+    for step, code, seconds in results:
+        table.add_row(step.title, str(code), f"{seconds:.1f}")
+    console.print(table)
+    store = Path(cfg.data.store_dir)
+    outputs = Table(title="Where each output is")
+    outputs.add_column("output")
+    outputs.add_column("path")
+    db = cfg.database.url.removeprefix("sqlite:///") if cfg.database.url.startswith("sqlite:///") else cfg.database.url
+    for name, path in (
+        ("raw candles + quality.json", store / "raw"),
+        ("execution metrics", store / "execution_metrics.json"),
+        ("feature store", store / "features"),
+        ("models and registry", Path(cfg.training.models_dir) / "registry.json"),
+        ("experiment index", Path(cfg.training.runs_dir) / "index.csv"),
+        ("signals, blocks, risk book (SQLite)", Path(db)),
+        ("backtest reports", Path("reports")),
+    ):
+        outputs.add_row(name, str(path))
+    console.print(outputs)
