@@ -12,17 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
-from adapters.storage import backup as backups
-from adapters.storage import migrate
-from adapters.storage.engine import open_engine, redacted
-from adapters.storage.retention import DEFAULT_RETENTION_DAYS, archive
 from composition.cli.context import Context
 from composition.config import PROJECT_ROOT
 from domain.errors import UserError
 
+# Storage modules (sqlalchemy, alembic, pyarrow) load inside the handlers: `trading-ai --help` and
+# the other command groups do not pay for them.
+DEFAULT_RETENTION_DAYS = 90
 DEFAULT_BACKUP_DIR = PROJECT_ROOT / "var" / "backups"
 DEFAULT_ARCHIVE_DIR = PROJECT_ROOT / "var" / "archive"
 
@@ -64,29 +60,47 @@ def _url(ctx: Context) -> str:
     return ctx.config.database.url
 
 
+def _redacted(url: str) -> str:
+    from adapters.storage.engine import redacted
+
+    return redacted(url)
+
+
 def _upgrade(args: argparse.Namespace, ctx: Context) -> int:
+    from adapters.storage import migrate
+
     before, after = migrate.upgrade(_url(ctx), args.revision)
-    print(f"{redacted(_url(ctx))}: {before or 'base'} -> {after or 'base'}")
+    print(f"{_redacted(_url(ctx))}: {before or 'base'} -> {after or 'base'}")
     return 0
 
 
 def _downgrade(args: argparse.Namespace, ctx: Context) -> int:
+    from adapters.storage import migrate
+
     before, after = migrate.downgrade(_url(ctx), args.revision)
-    print(f"{redacted(_url(ctx))}: {before or 'base'} -> {after or 'base'}")
+    print(f"{_redacted(_url(ctx))}: {before or 'base'} -> {after or 'base'}")
     return 0
 
 
 def _current(args: argparse.Namespace, ctx: Context) -> int:
+    from adapters.storage import migrate
+
     cur = migrate.current(_url(ctx))
     head = migrate.head()
     state = "up to date" if cur == head else "outdated: run `trading-ai db upgrade`"
-    print(f"{redacted(_url(ctx))}: current {cur or 'base'}, head {head} ({state})")
+    print(f"{_redacted(_url(ctx))}: current {cur or 'base'}, head {head} ({state})")
     return 0
 
 
 def _archive(args: argparse.Namespace, ctx: Context) -> int:
     if args.days < 1:
         raise UserError(f"--days must be at least 1, got {args.days}")
+    from rich.console import Console
+    from rich.table import Table
+
+    from adapters.storage.engine import open_engine
+    from adapters.storage.retention import archive
+
     engine = open_engine(_url(ctx))
     try:
         report = archive(engine, now_ms=time.time_ns() // 1_000_000, out_dir=args.out, days=args.days,
@@ -104,16 +118,21 @@ def _archive(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _backup(args: argparse.Namespace, ctx: Context) -> int:
+    from adapters.storage import backup as backups
+
     out = backups.backup(_url(ctx), args.out)
     print(out)
     return 0
 
 
 def _restore(args: argparse.Namespace, ctx: Context) -> int:
+    from adapters.storage import backup as backups
+    from adapters.storage import migrate
+
     if not args.yes:
         if not sys.stdin.isatty():
             raise UserError("restore replaces the whole database; pass --yes to confirm")
-        answer = input(f"Replace {redacted(_url(ctx))} with {args.file}? [y/N] ")
+        answer = input(f"Replace {_redacted(_url(ctx))} with {args.file}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("restore cancelled")
             return 1
@@ -122,5 +141,5 @@ def _restore(args: argparse.Namespace, ctx: Context) -> int:
         print(f"previous database saved to {saved}")
     cur, head = migrate.current(_url(ctx)), migrate.head()
     hint = "" if cur == head else "; run `trading-ai db upgrade`"
-    print(f"restored {args.file} into {redacted(_url(ctx))} (revision {cur or 'base'}, head {head}{hint})")
+    print(f"restored {args.file} into {_redacted(_url(ctx))} (revision {cur or 'base'}, head {head}{hint})")
     return 0
