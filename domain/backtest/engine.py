@@ -18,12 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from domain import ftmo, policy
-from domain.backtest.levels import LevelRule
 from domain.backtest.lifecycle import ExitReason, resolve_exits
-from domain.confidence import ConfidenceParams, score_batch
+from domain.backtest.windowed import window_atr_last_and_regime
+from domain.confidence import ConfidenceParams, regime_booster_batch, score_batch
 from domain.execution_costs import CostModel, cost_sessions
 from domain.guard import Verdict, guard_order
-from domain.market import Candles, Session, atr
+from domain.market import DEFAULT_SESSION_HOURS, MS_PER_HOUR, Candles, Session, primary_session
 from domain.prague_time import next_day_start_ms
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
 from domain.sizing import position_size
@@ -53,7 +53,11 @@ class EngineConfig:
     policy: policy.PolicyConfig = attrs.field(factory=policy.PolicyConfig)
     rules: ftmo.FtmoRules = attrs.field(factory=ftmo.FtmoRules)
     risk_pct: float = 0.5
-    levels: LevelRule = attrs.field(factory=LevelRule)
+    lookback_bars: int = 300  # the live scan's window (ATR for stops and the regime booster)
+    atr_window: int = 14
+    sl_atr_mult: float = 1.5
+    reward_risk: float = 2.0
+    fallback_sl_pct: float = 1.0  # stop distance when the window's ATR is undefined
     horizon_bars: int = 3
     fee_bps: float = 0.0  # commission per side, bps of notional
     latency_ms: float = 0.0  # decision-to-order latency; above the cost model's SLA the fill is degraded
@@ -94,28 +98,57 @@ class Stage1:
 
 
 def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
+    """Every bar as the live scan at its close would see it, in array form."""
     b = pd.bars
     n = len(b)
-    cb = score_batch(pd.probs, cfg.confidence)
+    now = b.ts + b.timeframe.ms
+    params = cfg.confidence
+    table = regime_booster_batch(np.arange(3, dtype=np.int64), params.boosters)
+    best = int(np.argmax(table))
+    codes = np.full(n, best, dtype=np.int64)
+    if float(table.max()) != float(table.min()):
+        # The regime only matters where the most favourable regime could reach a tier.
+        hi = score_batch(pd.probs, params, ts_ms=now, regime_codes=codes)
+        rows = np.flatnonzero(raw_tiers_batch(hi.confidence, cfg.thresholds) > 0).astype(np.int64)
+        _, reg = window_atr_last_and_regime(b, rows, cfg.lookback_bars, cfg.atr_window)
+        codes[rows] = reg
+    cb = score_batch(pd.probs, params, ts_ms=now, regime_codes=codes)
     raw = raw_tiers_batch(cb.confidence, cfg.thresholds)
     eff = hysteresis_batch(cb.direction_sign, raw, cfg.hysteresis_scans)
-    a = atr(b.high, b.low, b.close, cfg.levels.atr_window) if n else np.zeros(0)
     has_next = np.arange(n) + 1 < n
-    ok_levels = np.isfinite(a) & (a > 0)
     outcome = np.full(n, CANDIDATE, dtype=np.int8)
-    outcome[~ok_levels | ~has_next] = BLOCK_CODES[BlockReason.NO_DATA]
+    outcome[~has_next] = BLOCK_CODES[BlockReason.NO_DATA]  # no next bar to enter on
     outcome[(eff == 0) & (raw > 0)] = BLOCK_CODES[BlockReason.HYSTERESIS]
-    outcome[raw == 0] = BLOCK_CODES[BlockReason.TIER_NONE]
+    outcome[raw == 0] = BLOCK_CODES[BlockReason.TIER_NONE]  # "quiet": the live scan records no block
     outcome[cb.direction_sign == 0] = BLOCK_CODES[BlockReason.NO_PREDICTION]
     cand = np.flatnonzero(outcome == CANDIDATE).astype(np.int64)
     sign = cb.direction_sign[cand]
-    entry_ref = b.close[cand]
-    sl, tp = cfg.levels.levels_batch(entry_ref, a[cand], sign)
+    entry_ref = b.close[cand]  # the simulated broker quotes the last close (costs come at the fill)
+    last_atr, _ = window_atr_last_and_regime(
+        b, cand, cfg.lookback_bars, cfg.atr_window, need_regime=np.zeros(cand.shape[0], dtype=bool)
+    )
+    dist = last_atr * cfg.sl_atr_mult
+    with np.errstate(invalid="ignore"):
+        dist = np.where(dist > 0, dist, entry_ref * cfg.fallback_sl_pct / 100.0)
+    sl = entry_ref - sign * dist
+    tp = entry_ref + sign * dist * cfg.reward_risk
     ex = resolve_exits(b, cand + 1, sign, sl, tp, cfg.horizon_bars, pd.fine)
     return Stage1(
         pd.pair, cb.prob_up, cb.direction_sign, cb.confidence, raw, eff, outcome, cand,
         entry_ref, sl, tp, ex.bar, ex.price, ex.reason, ex.at_ms, ex.worst,
     )
+
+
+def session_end_ms(at_ms: int) -> int:
+    """End of the trading session active at at_ms (the latest-opened one), or one hour later if none:
+    how long the loss backoff lasts (the same rule as the live outcome tracker's)."""
+    s = primary_session(at_ms)
+    if s is None:
+        return at_ms + MS_PER_HOUR
+    day = at_ms - at_ms % (24 * MS_PER_HOUR)
+    _start, end = DEFAULT_SESSION_HOURS.of(s)
+    end_ms = day + end * MS_PER_HOUR
+    return end_ms if end_ms > at_ms else end_ms + 24 * MS_PER_HOUR
 
 
 @attrs.frozen(eq=False)
@@ -143,7 +176,8 @@ class _Open:
 BULK_MIN = 24
 BULK_MAX = 8192
 _UNSURE = -1
-_ALLOW = 0
+# blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
+_REFRESHED = np.array([BLOCK_CODES[r] for r in (BlockReason.BELOW_MIN_LOT, BlockReason.DAILY_LOSS, BlockReason.MAX_LOSS)])
 
 
 class _Kernel:
@@ -183,9 +217,7 @@ class _Kernel:
             self.sess.append(codes)
             self.cost_bps.append(table[codes] if codes.shape[0] else np.zeros(0))
         self.balance = float(start_balance)
-        t0 = self.t_l[0] if self.t_l else 0
-        self.fstate = ftmo.FtmoState.start(t0, self.balance)
-        self.next_midnight = next_day_start_ms(t0)
+        self.fstate: ftmo.FtmoState | None = None  # started and rolled at refresh, as the live desk does
         self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
         self.opened: list[_Open] = []
         self.seq = 0
@@ -203,28 +235,27 @@ class _Kernel:
         return float(self.pairs[rank].bars.close[k]) if k >= 0 else None
 
     def settle(self, now: int) -> None:
-        """Close every trade that ended at or before `now`, in exit order; roll the FTMO day."""
+        """Close every trade that ended at or before `now`, in exit order; losses feed the backoff."""
         cfg = self.cfg
         while self.opened:
             o = min(self.opened, key=lambda x: (x.exit_at, x.seq))
             if o.exit_at > now:
                 break
-            if o.exit_at >= self.next_midnight:
-                self.fstate = self.fstate.roll(o.exit_at, self.balance)
-                self.next_midnight = next_day_start_ms(o.exit_at)
             self.opened.remove(o)
             self.balance += o.pnl
-            self.fstate = self.fstate.with_closed_pnl(o.exit_at, o.pnl)
             if o.pnl < 0:
-                self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, next_day_start_ms(o.exit_at))
-        if now >= self.next_midnight:
-            self.fstate = self.fstate.roll(now, self.balance)
-            self.next_midnight = next_day_start_ms(now)
+                self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, session_end_ms(o.exit_at))
+
+    def refreshed(self, now: int) -> ftmo.FtmoState:
+        """The FTMO state as the live desk's refresh would leave it at `now` (start or roll)."""
+        if self.fstate is None:
+            return ftmo.FtmoState.start(now, self.balance)
+        return self.fstate.roll(now, self.balance)
 
     def next_change(self, now: int) -> int:
         """The first instant after `now` at which the state changes by itself (no event needed)."""
         ps = self.pstate
-        cands = [self.next_midnight]
+        cands = [next_day_start_ms(now)]
         cands += [o.exit_at for o in self.opened]
         cands += [e[0] + self.cfg.policy.window_ms for e in ps.emitted if e[0] + self.cfg.policy.window_ms > now]
         for u in (ps.halted_until_ms, ps.backoff_until_ms):
@@ -251,15 +282,8 @@ class _Kernel:
                 marks[o.position.pair] = o.position.entry if m is None else m
             floating += o.position.pnl_at(marks[o.position.pair], specs[o.position.pair].contract_size)
         equity = self.balance + floating
-        chk = ftmo.check(cfg.rules, self.fstate, equity)
-        if chk.breached and not self.pstate.is_halted(now):
-            # one breach episode: count it and latch the halt until the next daily reset
-            self.breaches += 1
-            self.ftmo_breaches += int(chk.ftmo_breached)
-            self.pstate = policy.latch_halt(self.pstate, f"{chk.binding} floor crossed", self.next_midnight)
         i = int(s.cand[j])
         tier = Tier(int(s.tier[i]))
-        conf = float(s.confidence[i])
         sign = int(s.direction[i])
         entry = float(s.entry_ref[j])
         sl = float(s.sl[j])
@@ -268,20 +292,30 @@ class _Kernel:
         if not dec.allowed:
             self.blk_rows.append((k, BLOCK_CODES[dec.reason or BlockReason.HALTED]))
             return
+        self.fstate = self.refreshed(now)
+        chk = ftmo.check(cfg.rules, self.fstate, equity)
+        if chk.breached and not self.pstate.is_halted(now):
+            # one breach episode: count it and latch the halt until the next daily reset
+            self.breaches += 1
+            self.ftmo_breaches += int(chk.ftmo_breached)
+            self.pstate = policy.latch_halt(self.pstate, f"{chk.binding} floor crossed", next_day_start_ms(now))
+        if self.pstate.is_halted(now):
+            self.blk_rows.append((k, BLOCK_CODES[BlockReason.HALTED]))
+            return
         spec = specs[pair]
         vol = position_size(equity, cfg.risk_pct, entry, sl, spec, dec.risk_multiplier)
         if vol <= 0:
             self.blk_rows.append((k, BLOCK_CODES[BlockReason.BELOW_MIN_LOT]))
             return
-        extra = float(self.cost_bps[r][j]) / 1e4 * entry * vol * spec.contract_size
         positions = [o.position for o in self.opened]
-        g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks, extra_cost=extra)
+        g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks)
         if g.verdict is Verdict.BLOCK:
             self.blk_rows.append((k, BLOCK_CODES[g.reason or BlockReason.BROKER_ERROR]))
             return
         vol = g.volume
         self.pstate = policy.record_emit(cfg.policy, self.pstate, tier, now)
         self.fstate = self.fstate.with_trade_opened(now)
+        conf = float(s.confidence[i])
         session = _SESSIONS[int(self.sess[r][j])]
         draw = self.costs.sample(pair, session, self.rng, cfg.latency_ms)
         open_px = float(pd.bars.open[i + 1])
@@ -296,7 +330,7 @@ class _Kernel:
         risk_money = abs(entry - sl) * vol * cs
         worst_pnl = sign * (float(s.worst[j]) - entry_fill) * vol * cs - cfg.fee_bps / 1e4 * entry_fill * vol * cs
         direction = Direction.LONG if sign > 0 else Direction.SHORT
-        sid = f"bt-{self.seq}"
+        sid = f"bt-{self.seq:09d}"
         pos = Position(sid, pair, direction, vol, entry_fill, sl, tp, now, sid)
         self.opened.append(_Open(int(s.exit_at[j]), self.seq, r, pos, pnl))
         self.sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(g.verdict is Verdict.REDUCE)))
@@ -356,7 +390,7 @@ class _Kernel:
             floating = floating + pnl_m
             drop = drop + np.maximum(0.0, pnl_m - p.pnl_at(p.sl, cs))
         equity = self.balance + floating
-        chk = ftmo.check(cfg.rules, self.fstate, self.balance)
+        chk = ftmo.check(cfg.rules, self.refreshed(now), self.balance)
         floor = chk.floor
         tol = 1e-7 * max(1.0, abs(floor))
         safe = equity > floor + tol  # certainly no breach (a breach latches a halt: scalar path)
@@ -376,8 +410,7 @@ class _Kernel:
         sized = todo & (per_lot > 0) & (v >= hi)
         vol = np.minimum(np.floor(v / step + 1e-9) * step, max_lot)
         worst = equity - drop
-        extra = cost / 1e4 * entry * vol * cs_a
-        head = worst - floor - extra
+        head = worst - floor
         htol = 1e-6 * max(1.0, abs(floor))
         with np.errstate(divide="ignore", invalid="ignore"):
             fit = np.where(per_lot > 0, head / per_lot, 0.0)
@@ -400,6 +433,8 @@ class _Kernel:
                     seg = cache[k - cache_k0 : cache_end - cache_k0]
                     run_len = int(np.argmax(seg == _UNSURE)) if bool((seg == _UNSURE).any()) else seg.shape[0]
                     self.blk_bulk.append((np.arange(k, k + run_len), seg[:run_len].copy()))
+                    if bool(np.isin(seg[:run_len], _REFRESHED).any()):
+                        self.fstate = self.refreshed(self.t_l[k + run_len - 1])
                     k += run_len
                     continue
             else:
