@@ -150,6 +150,22 @@ class TrainingConfig:
 
 
 @attrs.frozen
+class BacktestConfig:
+    start: str = setting("", allowed="a date YYYY-MM-DD, or empty for the first bar")
+    end: str = setting("", allowed="a date YYYY-MM-DD (exclusive), or empty for the last bar")
+    horizon_bars: int = setting(3, validator=_in_range(1, 100000))
+    fee_bps: float = setting(3.25, validator=_in_range(0, 1000))
+    latency_ms: float = setting(250.0, validator=_in_range(0, 600000))
+    cost_model: str = setting("empirical", validator=_one_of(("empirical", "fixed")))
+    spread_bps: float = setting(-1.0, allowed="bps >= 0 (with cost_model = fixed)")
+    slippage_bps: float = setting(-1.0, allowed="bps >= 0 (with cost_model = fixed)")
+    reports_dir: str = setting("reports")
+    run_name: str = setting("", allowed="the report folder's name; empty = derived from the settings")
+    periods: int = setting(1, validator=_in_range(1, 64))
+    workers: int = setting(1, validator=_in_range(1, 64))
+
+
+@attrs.frozen
 class Config:
     mode: str = setting("demo", env=("MODE",), validator=_one_of(MODES))
     seed: int = setting(42, env=("SEED",), validator=_in_range(0, 2**32 - 1))
@@ -162,6 +178,7 @@ class Config:
     runtime: RuntimeConfig = attrs.field(factory=RuntimeConfig)
     logging: LoggingConfig = attrs.field(factory=LoggingConfig)
     training: TrainingConfig = attrs.field(factory=TrainingConfig)
+    backtest: BacktestConfig = attrs.field(factory=BacktestConfig)
 
 
 # --- loading -------------------------------------------------------------------------------------
