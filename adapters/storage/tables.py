@@ -70,6 +70,8 @@ risk_book = sa.Table(
     sa.Index(None, "mode"),
     # Accuracy by model version groups on it.
     sa.Index(None, "model_version"),
+    # /stats: one mode over the last 7/30 days (migration 0003).
+    sa.Index(None, "mode", "entry_time"),
 )
 
 model_deployments = sa.Table(
