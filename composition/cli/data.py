@@ -1,17 +1,215 @@
-"""`trading-ai data`: not built yet (its issue fills this module)."""
+"""`trading-ai data fetch | import | status`: the raw candle store.
+
+- `fetch`: Binance spot via ccxt into `<data.store_dir>/raw/binance`, all symbols in parallel,
+  resuming after the last stored bar (only new bars are appended).
+- `import`: the bundled real candles (config `data.candles_dir`) cleaned into the same store, with
+  a data-quality report (printed table + `quality.json` beside the files).
+- `status`: per symbol/timeframe coverage, rows, last bar and the gaps (exchange outages).
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 from typing import Any
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from adapters.market_data.binance_ccxt import BinanceCcxtMarketData, FetchSettings
+from adapters.market_data.bundled import BundledCandles
+from adapters.market_data.parquet_store import ParquetCandleStore
+from composition.cli.context import Context
+from domain.cleaning import QualityReport, clean_candles, quality_report
 from domain.errors import UserError
+from domain.market import Timeframe, validate_symbol
+
+QUALITY_FILE = "quality.json"
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("data", help="(data: not available yet)")
-    p.set_defaults(handler=_not_yet)
+    p = sub.add_parser("data", help="fetch, import and inspect raw candles")
+    p.add_argument("--store-dir", metavar="DIR", help="data root (default: config data.store_dir)")
+    s = p.add_subparsers(dest="data_cmd", metavar="ACTION", required=True)
+
+    f = s.add_parser("fetch", help="download Binance spot candles (resumes after the last stored bar)")
+    f.add_argument("--symbols", help="comma-separated pairs (default: config data.symbols)")
+    f.add_argument("--timeframe", default="1m", help="candle timeframe (default 1m)")
+    f.add_argument("--since", help="first day YYYY-MM-DD when nothing is stored (default: config data.fetch_since)")
+    f.add_argument("--api-url", help="Binance REST base URL (default api.binance.com; tests point it at a fake)")
+    f.add_argument("--retries", type=int, default=5, help="retries per request before giving up (default 5)")
+    f.set_defaults(handler=_fetch)
+
+    i = s.add_parser("import", help="clean the bundled real candles into the raw store, with a quality report")
+    i.add_argument("--candles-dir", help="bundled parquet folder (default: config data.candles_dir)")
+    i.add_argument("--json", action="store_true", help="print the quality report as JSON instead of a table")
+    i.set_defaults(handler=_import)
+
+    st = s.add_parser("status", help="coverage, rows, last bar and gaps per symbol/timeframe")
+    st.add_argument("--source", choices=("store", "bundled"), default="store",
+                    help="the raw store (default) or the bundled files")
+    st.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    st.set_defaults(handler=_status)
 
 
-def _not_yet(args: argparse.Namespace, ctx: object) -> int:
-    raise UserError("'data' is not available in this version yet")
+def store_of(args: argparse.Namespace, ctx: Context) -> ParquetCandleStore:
+    return ParquetCandleStore(getattr(args, "store_dir", None) or ctx.config.data.store_dir, ctx.config.data.exchange)
+
+
+def _utc(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _parse_day(text: str) -> int:
+    try:
+        d = dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
+    except ValueError as exc:
+        raise UserError(f"invalid date {text!r}; expected YYYY-MM-DD such as 2020-01-01") from exc
+    return int(d.timestamp() * 1000)
+
+
+def _symbols(text: str | None, default: tuple[str, ...]) -> list[str]:
+    raw = [s for s in (text.split(",") if text else default) if s.strip()]
+    return [validate_symbol(s) for s in raw]
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )
+
+
+def _out() -> Console:
+    """Tables on stdout; wide enough to stay readable when piped (rich assumes 80 columns then)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+# ---------------------------------------------------------------------------------- fetch
+
+
+def _fetch(args: argparse.Namespace, ctx: Context) -> int:
+    console = Console(stderr=True)
+    store = store_of(args, ctx)
+    symbols = _symbols(args.symbols, ctx.config.data.symbols)
+    since = _parse_day(args.since or ctx.config.data.fetch_since)
+    settings = FetchSettings(api_url=args.api_url or None, max_retries=max(0, args.retries))
+    adapter = BinanceCcxtMarketData(store, settings)
+    tf_text = str(args.timeframe).strip()
+    try:
+        tf_ms: int | None = Timeframe.parse(tf_text).ms
+    except UserError:
+        tf_ms = None  # the adapter reports unknown timeframes with Binance's valid list
+    with _progress(console) as progress:
+        tasks: dict[str, Any] = {}
+        for s in symbols:
+            last = store.last_ts(s, Timeframe.parse(tf_text)) if tf_ms else None
+            start = since if last is None else last + (tf_ms or 0)
+            now_ms = int(dt.datetime.now(tz=dt.UTC).timestamp() * 1000)
+            expected = max(1, (now_ms - start) // tf_ms) if tf_ms else None
+            tasks[s] = progress.add_task(f"{s} {tf_text}", total=expected)
+
+        def on_page(symbol: str, bars: int, _last: int) -> None:
+            progress.update(tasks[symbol], completed=bars)
+
+        results = adapter.update(symbols, tf_text, since, progress=on_page)
+        for r in results:
+            progress.update(tasks[r.symbol], total=max(1, r.added), completed=max(1, r.added))
+    table = Table(title=f"fetched into {store.root}")
+    for col in ("symbol", "timeframe", "new bars", "rows", "first new bar", "last bar"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r.symbol, r.timeframe, str(r.added), str(r.rows), _utc(r.first_new_ms), _utc(r.last_ms))
+    _out().print(table)
+    if adapter.retries:
+        ctx.log.info("fetch needed %d retried requests", adapter.retries)
+    return 0
+
+
+# ---------------------------------------------------------------------------------- import
+
+
+def _quality_table(reports: list[QualityReport], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("symbol", "tf", "rows", "first bar", "last bar", "dupes", "dropped", "ohlc bad", "zero vol",
+                "spikes", "gaps", "missing bars"):
+        table.add_column(col, justify="right" if col not in ("symbol", "tf", "first bar", "last bar") else "left")
+    for r in reports:
+        table.add_row(
+            r.symbol, r.timeframe, f"{r.rows_out:,}", _utc(r.first_ms), _utc(r.last_ms), str(r.duplicates),
+            str(r.dropped_invalid), str(r.ohlc_violations), str(r.zero_volume), str(r.spikes),
+            str(len(r.gaps)), str(r.missing_bars),
+        )
+    return table
+
+
+def _import(args: argparse.Namespace, ctx: Context) -> int:
+    bundled = BundledCandles(args.candles_dir or ctx.config.data.candles_dir)
+    store = store_of(args, ctx)
+    pairs = [(s, tf) for s in bundled.symbols() for tf in bundled.timeframes_of(s)]
+    if not pairs:
+        raise UserError(f"no candle files (BASE_QUOTE-TF.parquet) in {bundled.directory}")
+    reports: list[QualityReport] = []
+    with _progress(Console(stderr=True)) as progress:
+        task = progress.add_task("importing", total=len(pairs))
+        for symbol, tf in pairs:
+            raw = bundled.candles(symbol, tf)
+            candles, report = clean_candles(symbol, tf, raw.ts, raw.open, raw.high, raw.low, raw.close, raw.volume)
+            store.replace(candles)
+            reports.append(report)
+            progress.advance(task)
+    out = store.root / QUALITY_FILE
+    out.write_text(json.dumps([r.to_dict() for r in reports], indent=1))
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=1))
+    else:
+        _out().print(_quality_table(reports, f"imported {len(pairs)} files into {store.root}"))
+        print(f"quality report: {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- status
+
+
+def _status(args: argparse.Namespace, ctx: Context) -> int:
+    if args.source == "bundled":
+        bundled = BundledCandles(ctx.config.data.candles_dir)
+        entries = [(s, tf) for s in bundled.symbols() for tf in bundled.timeframes_of(s)]
+        load = bundled.candles
+        where = str(bundled.directory)
+    else:
+        store = store_of(args, ctx)
+        entries = store.entries()
+        load = store.candles
+        where = str(store.root)
+        if not entries:
+            raise UserError(f"no candles in {where}; run `trading-ai data import` or `trading-ai data fetch`")
+    reports = [quality_report(load(s, tf)) for s, tf in entries]
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], indent=1))
+        return 0
+    console = _out()
+    cov = Table(title=f"candles in {where}")
+    for col in ("symbol", "tf", "rows", "first bar", "last bar", "coverage", "gaps", "missing bars"):
+        cov.add_column(col)
+    for r in reports:
+        pct = 100.0 * r.rows_out / r.expected_rows if r.expected_rows else 0.0
+        cov.add_row(r.symbol, r.timeframe, f"{r.rows_out:,}", _utc(r.first_ms), _utc(r.last_ms),
+                    f"{pct:.3f}%", str(len(r.gaps)), str(r.missing_bars))
+    console.print(cov)
+    gaps = Table(title="gaps (bars missing at the exchange; never filled)")
+    for col in ("symbol", "tf", "first missing bar", "next bar", "missing bars"):
+        gaps.add_column(col)
+    for r in reports:
+        for g in r.gaps:
+            gaps.add_row(r.symbol, r.timeframe, _utc(g.first_missing_ms), _utc(g.before_ms), str(g.missing_bars))
+    if gaps.row_count:
+        console.print(gaps)
+    else:
+        console.print("no gaps")
+    return 0
