@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import attrs
 import numpy as np
@@ -71,3 +72,118 @@ def replay_live(
                 desk.set_policy(pol.record_loss(desk.policy_cfg, desk.policy, exit_at, session_end_ms(exit_at)))
         reports.append(scan.run_once())
     return reports
+
+
+# ---------------------------------------------------------------------------------- summary
+
+
+def build_summary(
+    pairs: Sequence[PairData], cfg: EngineConfig, res: EngineResult, costs: CostModel, *, model: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary, curves): every figure of the report, from the engine result and the bars."""
+    from domain import evaluation as ev
+    from domain import performance as perf
+    from domain.backtest.engine import REASON_OF_CODE
+    from domain.signals import Tier
+
+    tr = res.trades
+    initial = cfg.rules.initial_balance
+    t0 = int(min(int(p.bars.ts[0]) for p in pairs))
+    t1 = int(max(int(p.bars.ts[-1]) + p.bars.timeframe.ms for p in pairs))
+    curve = perf.equity_curve(initial, t0, tr["exit_ms"], tr["pnl"])  # type: ignore[arg-type]
+    dd = perf.drawdown(curve)
+    won = np.asarray(tr["pnl"]) > 0
+    rdist = perf.r_distribution(tr["r"])  # type: ignore[arg-type]
+    # model quality over every bar with a prediction: did price rise over the horizon?
+    ys, ps = [], []
+    for p, s in zip(pairs, res.stage1, strict=True):
+        c = p.bars.close
+        h = cfg.horizon_bars
+        ok = ~np.isnan(s.prob_up[: len(c) - h])
+        ys.append((c[h:] > c[:-h])[ok].astype(np.float64))
+        ps.append(s.prob_up[: len(c) - h][ok])
+    y = np.concatenate(ys) if ys else np.zeros(0)
+    pp = np.concatenate(ps) if ps else np.zeros(0)
+    rel = ev.reliability_curve(y, pp) if y.shape[0] else None
+    tiers = ev.tier_stats(y, pp, cfg.thresholds) if y.shape[0] else ()
+    # naive baselines over the same period and the same holding periods, latency-adjusted costs
+    bh = {p.pair: perf.buy_and_hold_pct(float(p.bars.open[0]), float(p.bars.close[-1])) for p in pairs}
+    one_way = np.asarray(tr["spread_bps"]) / 2 + np.asarray(tr["slippage_bps"]) + np.asarray(tr["latency_penalty_bps"])
+    ours_bps = perf.net_return_bps(tr["sign"], tr["entry_fill"], tr["exit_fill"], cfg.fee_bps)  # type: ignore[arg-type]
+    pers = np.zeros(0)
+    for r, p in enumerate(pairs):
+        sel = np.asarray(tr["pair"]) == r
+        if not bool(sel.any()):
+            continue
+        bars_i = np.asarray(tr["bar"])[sel]
+        sign = perf.persistence_sign(p.bars.close, bars_i)  # type: ignore[arg-type]
+        exit_px = p.bars.close[np.asarray(tr["exit_bar"])[sel]]
+        pers = np.concatenate((pers, perf.same_trades_return_bps(
+            sign, p.bars.open[bars_i + 1], exit_px, one_way[sel], cfg.fee_bps)))
+    reasons: dict[str, int] = {}
+    for code in np.asarray(res.blocks["reason"]).tolist():
+        k = REASON_OF_CODE[int(code)].value
+        reasons[k] = reasons.get(k, 0) + 1
+    from domain.backtest.engine import BLOCK_CODES
+    from domain.signals import BlockReason
+    for s in res.stage1:
+        for code in (BlockReason.NO_PREDICTION, BlockReason.HYSTERESIS):
+            reasons[code.value] = reasons.get(code.value, 0) + int((s.outcome == BLOCK_CODES[code]).sum())
+    bars_total = int(sum(len(p.bars) for p in pairs))
+    final = res.final_balance
+    summary: dict[str, Any] = {
+        "headline": f"{len(pairs)} pairs, {bars_total} bars, {tr['pnl'].shape[0]} trades, model {model}, "
+                    f"costs: {costs.description}",
+        "model": model,
+        "cost_model": {"kind": costs.kind, "description": costs.description},
+        "pairs": [p.pair for p in pairs],
+        "timeframe": pairs[0].bars.timeframe.value if pairs else "",
+        "period": {"start_ms": t0, "end_ms": t1},
+        "bars": bars_total,
+        "candidates": int(sum(s.cand.shape[0] for s in res.stage1)),
+        "signals": int(tr["pnl"].shape[0]),
+        "blocks_by_reason": dict(sorted(reasons.items())),
+        "trades": int(tr["pnl"].shape[0]),
+        "initial_balance": initial,
+        "final_balance": final,
+        "return_pct": (final / initial - 1) * 100,
+        "max_drawdown_pct": dd.max_pct,
+        "avg_drawdown_pct": dd.avg_pct,
+        "max_drawdown_duration_h": dd.max_duration_ms / 3_600_000,
+        "exposure": perf.exposure(tr["entry_ms"], tr["exit_ms"], t0, t1),  # type: ignore[arg-type]
+        "r_distribution": attrs.asdict(rdist),
+        "hit_rate": float(won.mean()) if won.shape[0] else None,
+        "hit_rate_by_session": {k: {"hit_rate": v[0], "trades": v[1]}
+                                for k, v in perf.hit_rate_by_session(tr["entry_ms"], won).items()},  # type: ignore[arg-type]
+        "hit_rate_by_tier": {k: {"hit_rate": v[0], "trades": v[1]} for k, v in perf.hit_rate_by_group(
+            tr["tier"], won, {int(t): t.name for t in Tier if t is not Tier.NONE}).items()},  # type: ignore[arg-type]
+        "latency": {"decision_latency_ms": cfg.latency_ms, "penalised_trades": int((np.asarray(
+            tr["latency_penalty_bps"]) > 0).sum()), "mean_penalty_bps": float(np.mean(tr["latency_penalty_bps"]))
+            if tr["pnl"].shape[0] else 0.0},
+        "pnl_vs_baselines_bps_per_trade": {
+            "strategy_latency_adjusted": float(ours_bps.mean()) if ours_bps.shape[0] else None,
+            "persistence_same_trades": float(pers.mean()) if pers.shape[0] else None,
+        },
+        "buy_and_hold_pct": bh,
+        "model_quality": {
+            "bars_scored": int(y.shape[0]),
+            "accuracy": ev.accuracy(y, pp) if y.shape[0] else None,
+            "brier": ev.brier(y, pp) if y.shape[0] else None,
+            "ece": ev.expected_calibration_error(y, pp) if y.shape[0] else None,
+            "tiers": [{"tier": t.tier.name, "count": t.count, "precision": t.precision, "recall": t.recall,
+                       "mean_confidence": t.mean_confidence} for t in tiers],
+        },
+        "guardrail_breaches": res.guardrail_breaches,
+        "ftmo_breaches": res.ftmo_breaches,
+        "settings": {"horizon_bars": cfg.horizon_bars, "fee_bps_per_side": cfg.fee_bps, "risk_pct": cfg.risk_pct,
+                     "sl_atr_mult": cfg.sl_atr_mult, "reward_risk": cfg.reward_risk,
+                     "hysteresis_scans": cfg.hysteresis_scans, "challenge": cfg.rules.kind.value},
+    }
+    ddp = perf.drawdown_series(curve.balance)
+    curves = {
+        "equity": {"t": curve.at_ms.tolist(), "balance": curve.balance.tolist()},
+        "drawdown": {"t": curve.at_ms.tolist(), "pct": ddp.tolist()},
+        "calibration": {"predicted": rel.mean_predicted.tolist() if rel else [],
+                        "observed": rel.observed.tolist() if rel else []},
+    }
+    return summary, curves
