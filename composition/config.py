@@ -140,6 +140,9 @@ class LoggingConfig:
     level: str = setting("INFO", env=("LOG_LEVEL",), validator=_one_of(("DEBUG", "INFO", "WARNING", "ERROR")))
     format: str = setting("auto", env=("LOG_FORMAT",), validator=_one_of(("auto", "json", "console")))
     file: str = setting("", env=("LOG_FILE",), allowed="a path for JSON log lines, or empty")
+    console_level: str = setting("", env=("LOG_CONSOLE_LEVEL",),
+                                 validator=_one_of(("", "DEBUG", "INFO", "WARNING", "ERROR")),
+                                 allowed="empty (same as LOG_LEVEL) or DEBUG, INFO, WARNING, ERROR")
 
 
 @attrs.frozen

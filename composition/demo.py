@@ -8,6 +8,7 @@ It ends with where each output is. Nothing here computes anything of its own.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,9 @@ from rich.table import Table
 
 from composition.cli.context import Context
 from domain.errors import UserError
+
+
+DEMO_LOG = "var/logs/demo.jsonl"
 
 
 @attrs.frozen
@@ -59,15 +63,19 @@ def _last_bar_date(candles_dir: str, symbol: str, timeframe: str) -> datetime:
 
     source = BundledCandles(candles_dir)
     candles = source.candles(symbol, Timeframe.parse(timeframe))
-    last = candles.last_ts()
+    last = candles.last_ts
     if last is None:
         raise UserError(f"no {timeframe} candles for {symbol} in {candles_dir}")
     return datetime.fromtimestamp(last / 1000, UTC)
 
 
-def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_days: int = 5,
+def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_days: int = 2,
              timeframe: str = "5m", console: Console | None = None) -> int:
     console = console or Console()
+    # Every step's JSON log lines go to a file; the console shows the tables and warnings only.
+    # A user's own LOG_FILE / LOG_CONSOLE_LEVEL win.
+    os.environ.setdefault("LOG_FILE", DEMO_LOG)
+    os.environ.setdefault("LOG_CONSOLE_LEVEL", "WARNING")
     steps = demo_steps(ctx, replay_days, timeframe)
     results: list[tuple[Step, int, float]] = []
     t_start = time.monotonic()
@@ -107,6 +115,7 @@ def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int
         ("experiment index", Path(cfg.training.runs_dir) / "index.csv"),
         ("signals, blocks, risk book (SQLite)", Path(db)),
         ("backtest reports", Path("reports")),
+        ("JSON log of every step", Path(os.environ.get("LOG_FILE", DEMO_LOG))),
     ):
         outputs.add_row(name, str(path))
     console.print(outputs)

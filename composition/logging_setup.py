@@ -76,6 +76,7 @@ def configure_logging(config: Config, mode: str | None = None, stream: TextIO | 
         log.removeHandler(handler)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter(mode) if use_json else ConsoleFormatter(mode))
+    handler.setLevel(config.logging.console_level or config.logging.level)
     log.addHandler(handler)
     if config.logging.file:
         from pathlib import Path
