@@ -1,17 +1,91 @@
-"""`trading-ai challenge`: not built yet (its issue fills this module)."""
+"""`trading-ai challenge simulate`: FTMO challenge attempts over the backtest's trade stream."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+import numpy as np
+
+from composition.cli.context import Context
 from domain.errors import UserError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("challenge", help="(challenge: not available yet)")
-    p.set_defaults(handler=_not_yet)
+    p = sub.add_parser("challenge", help="FTMO challenge simulation over the strategy's trade stream")
+    csub = p.add_subparsers(dest="challenge_command", metavar="SUBCOMMAND")
+    s = csub.add_parser("simulate", help="historical rolling starts + day-block bootstrap; pass rate, breaches")
+    s.add_argument("--runs", type=int, default=20, help="attempts per method (default 20)")
+    s.add_argument("--one-step", action="store_true", help="one-step rules instead of two-step")
+    s.add_argument("--timeframe", default=None, help="candle timeframe (default: data.timeframe)")
+    s.add_argument("--max-days", type=int, default=60, help="calendar days an attempt may take (default 60)")
+    s.add_argument("--block-days", type=int, default=5, help="bootstrap block length in days (default 5)")
+    s.add_argument("--cost-model", choices=("empirical", "fixed"), default=None)
+    s.add_argument("--spread-bps", type=float, default=None)
+    s.add_argument("--slippage-bps", type=float, default=None)
+    s.set_defaults(handler=_simulate, log_mode="backtest")
+    p.set_defaults(handler=_usage)
 
 
-def _not_yet(args: argparse.Namespace, ctx: object) -> int:
-    raise UserError("'challenge' is not available in this version yet")
+def _usage(args: argparse.Namespace, ctx: Context) -> int:
+    raise UserError("usage: trading-ai challenge simulate [--runs N] [--one-step]")
+
+
+def _simulate(args: argparse.Namespace, ctx: Context) -> int:
+    import attrs
+    from rich.console import Console
+    from rich.table import Table
+
+    from adapters.execution_metrics.cost_model import load_cost_model
+    from composition.cli.backtest import engine_config, load_pairs
+    from domain.challenge import ChallengeSettings, DayTable, TradeStream, bootstrap_attempts, historical_attempts
+    from domain.challenge import summarise as summarise_attempts
+    from domain.ftmo import FtmoRules
+    from domain.market import Timeframe
+    from services.backtest import run_batch
+
+    if args.runs < 1:
+        raise UserError(f"--runs must be at least 1, got {args.runs}")
+    config = ctx.config
+    b = config.backtest
+    kind = args.cost_model or b.cost_model
+    spread = args.spread_bps if args.spread_bps is not None else (b.spread_bps if b.spread_bps >= 0 else None)
+    slip = args.slippage_bps if args.slippage_bps is not None else (b.slippage_bps if b.slippage_bps >= 0 else None)
+    costs = load_cost_model(config, kind, spread, slip)
+    cfg = engine_config(config)
+    r = config.risk
+    if args.one_step:
+        cfg = attrs.evolve(cfg, rules=FtmoRules.one_step(r.initial_balance))
+    pairs = load_pairs(config, Timeframe.parse(args.timeframe or config.data.timeframe))
+    res = run_batch(pairs, cfg, costs, config.seed)
+    stream = TradeStream.from_trades(res.trades)
+    t0 = min(int(p.bars.ts[0]) for p in pairs)
+    t1 = max(int(p.bars.ts[-1]) for p in pairs)
+    table = DayTable.build(stream, t0, t1)
+    settings = ChallengeSettings(rules=cfg.rules, max_days=args.max_days, block_days=args.block_days)
+    hist = summarise_attempts("historical", historical_attempts(table, args.runs, settings), cfg.rules)
+    boot = summarise_attempts(
+        "bootstrap", bootstrap_attempts(table, args.runs, settings, np.random.default_rng(config.seed)), cfg.rules
+    )
+    t = Table(title=f"FTMO {cfg.rules.kind.value} challenge simulation: {len(stream.ret)} backtest trades over "
+                    f"{table.n_days} days, model momentum (baseline), {costs.description}")
+    t.add_column("figure")
+    for s in (hist, boot):
+        t.add_column(s.method, justify="right")
+
+    def f(v: float) -> str:
+        return "n/a" if v != v else f"{v:.2f}"
+
+    t.add_row("runs", *(str(s.runs) for s in (hist, boot)))
+    t.add_row("pass rate", *(f"{s.pass_rate:.0%}" for s in (hist, boot)))
+    t.add_row("avg days to pass", *(f(s.avg_days_to_pass) for s in (hist, boot)))
+    t.add_row("avg trading days to pass", *(f(s.avg_trading_days_to_pass) for s in (hist, boot)))
+    for o in ("daily_loss", "max_loss", "timeout", "end_of_data"):
+        label = f"breaches: {o}" if o in ("daily_loss", "max_loss") else f"not passed: {o}"
+        t.add_row(label, *(str(dict(s.outcomes)[o]) for s in (hist, boot)))
+    t.add_row("best-day share (mean)", *(f(s.best_day_share_mean) for s in (hist, boot)))
+    t.add_row("guardrail violations (our buffers)", *(str(s.guardrail_violations) for s in (hist, boot)))
+    t.add_row("gate: pass rate >= 70%", *("PASS" if s.gate_pass_rate else "FAIL" for s in (hist, boot)))
+    t.add_row("gate: zero guardrail violations", *("PASS" if s.gate_guardrails else "FAIL" for s in (hist, boot)))
+    Console().print(t)
+    return 0
