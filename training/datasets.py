@@ -70,7 +70,7 @@ def build_series(candles: Candles, matrix: FeatureMatrix, seq_len: int, horizon:
 
     finite_row = np.all(np.isfinite(matrix.values), axis=1) & np.isfinite(trend)
     # rolling "all finite and consecutive" over the L rows of the window
-    c = np.concatenate(([0], np.cumsum(~np.isfinite(matrix.values).any(axis=1))))
+    c = np.concatenate(([0], np.cumsum((~np.isfinite(matrix.values)).any(axis=1))))
     bad_in_window = np.zeros(n, dtype=np.int64)
     if n >= seq_len:
         bad_in_window[seq_len - 1:] = c[seq_len:] - c[: n - seq_len + 1]

@@ -154,6 +154,8 @@ def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, che
         if bad > cfg.patience:
             break
         model.train()
+        # dropout draws from torch's global generator: seed it per epoch so a resumed run matches
+        torch.manual_seed(cfg.seed * 10_007 + epoch)
         t0 = time.perf_counter()
         run_loss, seen = 0.0, 0
         opt.zero_grad(set_to_none=True)
