@@ -37,7 +37,7 @@ def test_choose_keeps_identity_for_already_calibrated_noise() -> None:
     rng = np.random.default_rng(4)
     p = rng.uniform(0.45, 0.55, 4000)
     y = (rng.random(4000) < p).astype(float)
-    kind, scores = choose(p, y)
+    _kind, scores = choose(p, y)
     assert set(scores) == {"identity", "platt", "isotonic"}
     assert scores["isotonic"] > scores["identity"]  # held-out: isotonic overfits pure noise
     kind2, _ = choose(*_overconfident(8000, 5))

@@ -33,7 +33,7 @@ def test_tags_are_semver_and_unknown_tag_is_a_user_error(tmp_path: Path) -> None
     assert _bundle(reg, b"a", True) == "v1.0.0"
     assert _bundle(reg, b"b", True) == "v1.1.0"
     assert reg.tags() == ["v1.0.0", "v1.1.0"]
-    with pytest.raises(UnknownTag, match="known tags: v1.0.0, v1.1.0"):
+    with pytest.raises(UnknownTag, match=r"known tags: v1\.0\.0, v1\.1\.0"):
         reg.entry("v9.9.9")
 
 
