@@ -17,23 +17,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.brokers.symbols import DEFAULT_SPECS  # noqa: E402
-from adapters.market_data.bundled import BundledCandles  # noqa: E402
-from adapters.mocks.broker import MockBroker  # noqa: E402
-from adapters.mocks.clock import FakeClock  # noqa: E402
-from adapters.mocks.event_bus import InMemoryEventBus  # noqa: E402
-from adapters.mocks.market_data import InMemoryMarketData  # noqa: E402
-from adapters.mocks.notifier import RecordingNotifier  # noqa: E402
-from adapters.mocks.storage import InMemoryRiskBook, InMemorySignalLog  # noqa: E402
-from composition.config import load_config  # noqa: E402
-from composition.containers import load_predictors, make_policy_cfg, make_rules, parse_date_ms  # noqa: E402
-from composition.runtime.resources import peak_rss_mb, rss_mb  # noqa: E402
-from domain.confidence import ConfidenceParams, EnsembleWeights  # noqa: E402
-from domain.market import Timeframe  # noqa: E402
-from domain.signals import TierThresholds  # noqa: E402
-from ports.runtime_state import RuntimeState  # noqa: E402
-from services.execution import RiskDesk  # noqa: E402
-from services.scan_cycle import ScanCycle, ScanSettings  # noqa: E402
+from adapters.brokers.symbols import DEFAULT_SPECS
+from adapters.market_data.bundled import BundledCandles
+from adapters.mocks.broker import MockBroker
+from adapters.mocks.clock import FakeClock
+from adapters.mocks.event_bus import InMemoryEventBus
+from adapters.mocks.market_data import InMemoryMarketData
+from adapters.mocks.notifier import RecordingNotifier
+from adapters.mocks.storage import InMemoryRiskBook, InMemorySignalLog
+from composition.config import load_config
+from composition.containers import load_predictors, make_policy_cfg, make_rules, parse_date_ms
+from composition.runtime.resources import peak_rss_mb, rss_mb
+from domain.confidence import ConfidenceParams, EnsembleWeights
+from domain.market import Timeframe
+from domain.signals import TierThresholds
+from ports.runtime_state import RuntimeState
+from services.execution import RiskDesk
+from services.scan_cycle import ScanCycle, ScanSettings
 
 
 def pct(xs: list[float], q: float) -> float:
