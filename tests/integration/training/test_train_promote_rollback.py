@@ -19,7 +19,6 @@ from domain.features import compute_features
 from domain.market import Timeframe
 from domain.signals import Prediction
 from ports.predictor import Predictor
-from training.loop import LoopConfig
 from training.pipeline import quick_settings
 from training.predictor import load_predictors
 from training.registry import FileModelRegistry
