@@ -22,26 +22,42 @@ def gap_flags(ts: IntArray, timeframe: Timeframe) -> BoolArray:
     return out
 
 
+class WindowValidity:
+    """`valid_window_mask` for many window lengths over one series, sharing one pass over the gaps."""
+
+    def __init__(self, ts: IntArray, timeframe: Timeframe) -> None:
+        t = np.asarray(ts, dtype=np.int64)
+        self._n = int(t.shape[0])
+        flags = gap_flags(t, timeframe)
+        self._any_gap = bool(flags.any())
+        self._g = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(flags, dtype=np.int64)))
+        self._memo: dict[int, BoolArray] = {}
+
+    def mask(self, window: int) -> BoolArray:
+        if window < 1:
+            raise ValueError(f"window must be >= 1, got {window}")
+        hit = self._memo.get(window)
+        if hit is not None:
+            return hit
+        n = self._n
+        out = np.zeros(n, dtype=np.bool_)
+        if n >= window:
+            if window == 1 or not self._any_gap:
+                out[window - 1 :] = True
+            else:
+                # The window ending at t is clean when no difference ts[k]-ts[k-1], k in (t-w+1, t], is a gap.
+                g = self._g
+                out[window - 1 :] = (g[window:] - g[1 : n - window + 2]) == 0
+        self._memo[window] = out
+        return out
+
+
 def valid_window_mask(ts: IntArray, timeframe: Timeframe, window: int) -> BoolArray:
     """True at bar t when bars t-window+1 .. t exist and are consecutive (no gap inside).
 
     The first window-1 bars are False (warm-up). A window of 1 is always valid.
     """
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
-    t = np.asarray(ts, dtype=np.int64)
-    n = t.shape[0]
-    out = np.zeros(n, dtype=np.bool_)
-    if n < window:
-        return out
-    if window == 1:
-        out[:] = True
-        return out
-    # A window ending at t is clean when none of the differences ts[k]-ts[k-1], k in (t-w+1, t], is a gap.
-    g = np.concatenate((np.zeros(1, dtype=np.int64), np.cumsum(gap_flags(t, timeframe), dtype=np.int64)))
-    gaps_in = g[window:] - g[1 : n - window + 2]
-    out[window - 1 :] = gaps_in == 0
-    return out
+    return WindowValidity(ts, timeframe).mask(window)
 
 
 @attrs.frozen

@@ -34,11 +34,11 @@ from typing import Final
 import attrs
 import numpy as np
 
-from domain.cleaning import valid_window_mask
+from domain.cleaning import WindowValidity
 from domain.feature_matrix import FeatureMatrix
 from domain.market import (
     MS_PER_DAY,
-    MS_PER_HOUR,
+    MS_PER_MINUTE,
     BoolArray,
     Candles,
     FloatArray,
@@ -52,7 +52,7 @@ from domain.resample import align_closed, resample
 from domain.spread_estimators import rolling_abdi_ranaldo, rolling_corwin_schultz
 
 # Bump when the feature code changes what it computes: it is part of every feature-store key.
-FEATURE_CODE_VERSION: Final = "1"
+FEATURE_CODE_VERSION: Final = "2"
 
 
 def _positive_ints(_inst: object, attr: attrs.Attribute[tuple[int, ...]], value: tuple[int, ...]) -> None:
@@ -180,8 +180,14 @@ def _masked(values: FloatArray, valid: BoolArray) -> FloatArray:
     return np.where(valid, values, np.nan)
 
 
+# Below this magnitude a trend/momentum counts as flat. Prefix sums over different history lengths
+# (a live tail vs a full backfill) differ by ~1e-12 relative, which must not flip a sign.
+_FLAT: Final = 1e-9
+
+
 def _sign(x: FloatArray) -> FloatArray:
-    return np.sign(x)  # NaN stays NaN
+    """-1, 0, +1 (NaN stays NaN), with |x| < 1e-9 counted as 0."""
+    return np.where(np.abs(x) < _FLAT, 0.0, np.sign(x))
 
 
 # ---------------------------------------------------------------- per-timeframe trend/momentum
@@ -192,9 +198,10 @@ def _trend_momentum(c: Candles, params: FeatureParams) -> tuple[FloatArray, Floa
     sma = _rolling_sum(close, params.trend_window) / params.trend_window
     with np.errstate(divide="ignore", invalid="ignore"):
         trend = close / sma - 1.0
-    trend = _masked(trend, valid_window_mask(c.ts, c.timeframe, params.trend_window))
+    win = WindowValidity(c.ts, c.timeframe).mask
+    trend = _masked(trend, win(params.trend_window))
     k = params.momentum_lookback
-    mom = _masked(_log_return(close, k), valid_window_mask(c.ts, c.timeframe, k + 1))
+    mom = _masked(_log_return(close, k), win(k + 1))
     return trend, mom
 
 
@@ -205,6 +212,12 @@ def _take(values: FloatArray, idx: np.ndarray) -> FloatArray:
 
 
 # ---------------------------------------------------------------- the feature set
+
+# Calendar encodings by table lookup (7 weekdays, 1440 minutes of the day).
+_DOW_SIN: Final = np.sin(np.arange(7) * (2.0 * math.pi / 7.0))
+_DOW_COS: Final = np.cos(np.arange(7) * (2.0 * math.pi / 7.0))
+_HOUR_SIN: Final = np.sin(np.arange(1440) / 60.0 * (2.0 * math.pi / 24.0))
+_HOUR_COS: Final = np.cos(np.arange(1440) / 60.0 * (2.0 * math.pi / 24.0))
 
 
 def compute_features(
@@ -222,8 +235,7 @@ def compute_features(
     h, lo, c, v = candles.high, candles.low, candles.close, candles.volume
     cols: dict[str, FloatArray] = {}
 
-    def win(w: int) -> BoolArray:
-        return valid_window_mask(ts, tf, w)
+    win = WindowValidity(ts, tf).mask
 
     for k in params.return_lookbacks:
         cols[f"ret_{k}"] = _masked(_log_return(c, k), win(k + 1))
@@ -260,13 +272,13 @@ def compute_features(
     masks = session_masks(ts)
     for s in Session:
         cols[f"session_{s.value}"] = masks[s].astype(np.float64)
-    dow = day_of_week(ts).astype(np.float64)
-    cols["dow_sin"] = np.sin(dow * (2.0 * math.pi / 7.0))
-    cols["dow_cos"] = np.cos(dow * (2.0 * math.pi / 7.0))
+    dow = day_of_week(ts)
+    cols["dow_sin"] = _DOW_SIN[dow]
+    cols["dow_cos"] = _DOW_COS[dow]
     # Time of day at the bar's close, in hours, so a 4h bar is placed when it is known.
-    hour = ((ts + tf.ms) % MS_PER_DAY) / MS_PER_HOUR
-    cols["hour_sin"] = np.sin(hour * (2.0 * math.pi / 24.0))
-    cols["hour_cos"] = np.cos(hour * (2.0 * math.pi / 24.0))
+    minute = ((ts + tf.ms) % MS_PER_DAY) // MS_PER_MINUTE
+    cols["hour_sin"] = _HOUR_SIN[minute]
+    cols["hour_cos"] = _HOUR_COS[minute]
 
     trend_base, mom_base = _trend_momentum(candles, params)
     cols[f"trend_{tf.value}"] = trend_base
