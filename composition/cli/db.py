@@ -110,7 +110,7 @@ def _archive(args: argparse.Namespace, ctx: Context) -> int:
     table = Table(title=f"rows older than {args.days} days, non-live" + (" (dry run)" if args.dry_run else ""))
     table.add_column("table")
     table.add_column("rows", justify="right")
-    table.add_column("archive")
+    table.add_column("archive", overflow="fold")
     for item in report:
         table.add_row(item.table, str(item.rows), item.path or "-")
     Console().print(table)
