@@ -27,24 +27,32 @@ def window_starts(bars: Candles, rows: IntArray, lookback: int) -> IntArray:
     return np.searchsorted(bars.ts, now - lookback * period, side="left").astype(np.int64)
 
 
-def _window_atr(bars: Candles, rows: IntArray, starts: IntArray, lookback: int, w: int) -> FloatArray:
+def _full_tr(bars: Candles) -> FloatArray:
+    """True range of every bar against the previous close (a window's first bar is fixed up by the caller)."""
+    h, lo, c = bars.high, bars.low, bars.close
+    prev = np.concatenate((c[:1], c[:-1]))
+    return np.asarray(np.maximum.reduce([h - lo, np.abs(h - prev), np.abs(lo - prev)]), dtype=np.float64)
+
+
+def _window_atr(
+    bars: Candles, tr_full: FloatArray, rows: IntArray, starts: IntArray, lookback: int, w: int
+) -> FloatArray:
     """(m, lookback) right-aligned window ATRs, NaN where undefined or outside the window."""
     m = rows.shape[0]
     cols = np.arange(lookback, dtype=np.int64)
     idx = rows[:, None] - (lookback - 1) + cols[None, :]
     inside = idx >= starts[:, None]
-    safe = np.maximum(idx, 0)
-    h, lo, c = bars.high[safe], bars.low[safe], bars.close[safe]
-    prev = np.concatenate((c[:, :1], c[:, :-1]), axis=1)
-    first = idx == starts[:, None]
-    tr = np.maximum.reduce([h - lo, np.abs(h - prev), np.abs(lo - prev)])
-    tr = np.where(first, h - lo, tr)
-    tr = np.where(inside, tr, 0.0)
+    tr = np.where(inside, tr_full[np.maximum(idx, 0)], 0.0)
+    first_col = starts - (rows - (lookback - 1))  # column of each window's first bar
+    rr = np.arange(m)
+    h0, l0, c0 = bars.high[starts], bars.low[starts], bars.close[starts]
+    # domain.market.true_range's first bar: its own close stands in for the previous one
+    tr[rr, first_col] = np.maximum.reduce([h0 - l0, np.abs(h0 - c0), np.abs(l0 - c0)])
     cs = np.concatenate((np.zeros((m, 1)), np.cumsum(tr, axis=1)), axis=1)  # cs[:, p+1] = sum to col p
     out = np.full((m, lookback), np.nan)
     if lookback >= w:
         val = (cs[:, w:] - cs[:, :-w]) / w  # ATR ending at col p = w-1 .. lookback-1
-        pos = cols[None, w - 1 :] - (starts - (rows - (lookback - 1)))[:, None]  # window position of col
+        pos = cols[None, w - 1 :] - first_col[:, None]  # window position of col
         out[:, w - 1 :] = np.where(pos >= w - 1, val, np.nan)
     return out
 
@@ -60,10 +68,11 @@ def window_atr_last_and_regime(
         return last, regime
     starts = window_starts(bars, rows, lookback)
     need = np.ones(m, dtype=bool) if need_regime is None else need_regime
+    tr_full = _full_tr(bars)
     for a in range(0, m, _CHUNK):
         r = rows[a : a + _CHUNK]
         st = starts[a : a + _CHUNK]
-        mat = _window_atr(bars, r, st, lookback, w)
+        mat = _window_atr(bars, tr_full, r, st, lookback, w)
         last[a : a + _CHUNK] = mat[:, -1]
         nd = need[a : a + _CHUNK]
         full = nd & (r - st + 1 == lookback)
