@@ -19,13 +19,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domain.calibration import IdentityMap, calibration_to_dict  # noqa: E402
-from domain.features import FeatureParams, compute_features  # noqa: E402
-from domain.market import Timeframe  # noqa: E402
-from domain.normalisation import Standardiser  # noqa: E402
-from training.networks import LSTMDirection, TrendTransformer  # noqa: E402
-from training.pipeline import default_settings  # noqa: E402
-from training.predictor import TorchPredictor  # noqa: E402
+from domain.calibration import IdentityMap, calibration_to_dict
+from domain.features import FeatureParams, compute_features
+from domain.market import Timeframe
+from domain.normalisation import Standardiser
+from training.networks import LSTMDirection, TrendTransformer
+from training.pipeline import default_settings
+from training.predictor import TorchPredictor
 
 PAIRS = ("BTC/USDT", "ETH/USDT", "BNB/USDT")
 
@@ -88,7 +88,7 @@ def main() -> None:
 
     lstm_pred = TorchPredictor("lstm", "bench", lstms, {p: meta((p,)) for p in PAIRS})
     tf_pred = TorchPredictor("transformer", "bench", {p: tfm for p in PAIRS}, {p: meta((p,)) for p in PAIRS})
-    assert len(tf_pred.predict(feats)) == 3, "the bench needs all 3 pairs scorable"  # noqa: S101
+    assert len(tf_pred.predict(feats)) == 3, "the bench needs all 3 pairs scorable"
     print("inference, one cycle of 3 symbols (ms):        p50     p99")
     for name, pred in (("lstm", lstm_pred), ("transformer", tf_pred)):
         b50, b99 = _latency(pred.predict_unbatched, feats)
