@@ -16,6 +16,11 @@ from ports.feature_store import FeatureStore
 
 STORES: list[Any] = [pytest.param(lambda tmp_path: InMemoryFeatureStore(), id="mock")]
 
+# The versioned parquet feature store; see the factories' module.
+from tests.integration.market_data.contract_factories import FEATURE_STORE_FACTORIES  # noqa: E402
+
+STORES.extend(FEATURE_STORE_FACTORIES)
+
 
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> FeatureStore:

@@ -24,6 +24,11 @@ FIXTURE = [
 
 MARKET_DATA: list[Any] = [pytest.param(lambda tmp_path, candles: InMemoryMarketData(candles), id="mock")]
 
+# Bundled parquet files, the raw parquet store and the replay adapter; see the factories' module.
+from tests.integration.market_data.contract_factories import MARKET_DATA_FACTORIES  # noqa: E402
+
+MARKET_DATA.extend(MARKET_DATA_FACTORIES)
+
 
 @pytest.fixture(params=MARKET_DATA)
 def md(request: pytest.FixtureRequest, tmp_path: Path) -> MarketData:
