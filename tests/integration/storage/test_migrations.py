@@ -147,3 +147,17 @@ def test_cli_outdated_schema_is_one_line_exit_2(tmp_path: Path) -> None:
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "trading-ai db upgrade" in lines[0], res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_ensemble_model_versions_and_long_ids_fit_on_both_engines(db_url: str) -> None:
+    from domain.risk_book import TradeRecord
+    from domain.signals import Tier
+
+    versions = ",".join(f"{m}:v1.2.0-20261125T120000-{'a' * 40}" for m in ("lstm", "transformer", "lightgbm"))
+    assert 200 < len(versions) <= 255
+    sid = "BTCUSDT-" + "9" * 100 + "-long"
+    storage = SqlStorage.open(db_url)
+    rec = TradeRecord(sid, "BTC/USDT", Tier.LOW, 1, 100.0, 101.0, 99.0, 1.0, model_version=versions)
+    storage.risk_book.add(rec)
+    assert storage.risk_book.get(sid) == rec
+    storage.close()
