@@ -1,0 +1,99 @@
+"""Trade lifecycle rules, bulk==scalar stage 2, walk-forward parallel==serial, challenge mechanics.
+Synthetic candles here are labelled as such: they test mechanics only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from domain.backtest.baseline import MomentumSignPredictor
+from domain.backtest.engine import EngineConfig, PairData, run
+from domain.backtest.lifecycle import ExitReason, resolve_exits
+from domain.challenge import ChallengeSettings, DayTable, TradeStream, attempt
+from domain.confidence import ConfidenceParams, EnsembleWeights
+from domain.execution_costs import FixedCostModel
+from domain.ftmo import FtmoRules
+from domain.market import Candles, Timeframe
+from domain.trading import SymbolSpec
+from services.backtest import Period, run_walk_forward
+
+T0 = 1_735_689_600_000  # 2025-01-01 UTC
+
+
+def synthetic(o, h, lo, c, tf=Timeframe.M5, t0=T0):  # SYNTHETIC candles
+    n = len(o)
+    return Candles("SYN/USDT", tf, t0 + np.arange(n) * tf.ms, o, h, lo, c, np.ones(n))
+
+
+def test_both_touched_in_one_bar_is_a_stop_unless_finer_bars_say_otherwise() -> None:
+    bars = synthetic([100, 100, 100], [100.5, 103, 101], [99.5, 97, 99], [100, 100, 100])
+    e = resolve_exits(bars, np.array([1]), np.array([1]), np.array([98.0]), np.array([102.0]), 2)
+    assert e.reason[0] == ExitReason.STOP_LOSS and e.price[0] == 98.0
+    # finer 1m bars inside bar 1: the target is hit at minute 2, the stop only at minute 4
+    fine = synthetic([100] * 5, [100.5, 102.5, 101, 100, 100], [99.9, 99.5, 99, 97, 99.5], [100] * 5,
+                     Timeframe.M1, T0 + Timeframe.M5.ms)
+    e = resolve_exits(bars, np.array([1]), np.array([1]), np.array([98.0]), np.array([102.0]), 2, fine)
+    assert e.reason[0] == ExitReason.TAKE_PROFIT and e.price[0] == 102.0
+    assert e.at_ms[0] == T0 + Timeframe.M5.ms + 2 * Timeframe.M1.ms
+
+
+def test_gap_through_stop_fills_at_open_and_time_exit_at_horizon_close() -> None:
+    bars = synthetic([100, 95, 100, 100], [100, 96, 100.5, 100.4], [99, 94, 99.8, 99.9], [100, 95, 100.2, 100.1])
+    e = resolve_exits(bars, np.array([1]), np.array([1]), np.array([98.0]), np.array([110.0]), 2)
+    assert e.reason[0] == ExitReason.STOP_LOSS and e.price[0] == 95.0  # gapped through: the open
+    e = resolve_exits(bars, np.array([2]), np.array([1]), np.array([90.0]), np.array([110.0]), 2)
+    assert e.reason[0] == ExitReason.TIME and e.price[0] == 100.1 and e.bar[0] == 3
+    e = resolve_exits(bars, np.array([3]), np.array([-1]), np.array([110.0]), np.array([90.0]), 2)
+    assert e.reason[0] == ExitReason.END_OF_DATA
+
+
+def _random_pairs(seed: int, n: int = 3000) -> list[PairData]:  # SYNTHETIC random walks
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(2):
+        c = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
+        o = np.concatenate(([100.0], c[:-1]))
+        h = np.maximum(o, c) * (1 + rng.uniform(0, 0.002, n))
+        lo = np.minimum(o, c) * (1 - rng.uniform(0, 0.002, n))
+        bars = Candles(f"S{k}/USDT", Timeframe.M5, T0 + np.arange(n) * Timeframe.M5.ms, o, h, lo, c, np.ones(n))
+        p = MomentumSignPredictor(scale=1.2).probs(c)
+        out.append(PairData(bars.symbol, bars, {"momentum": p}, SymbolSpec(bars.symbol, bars.symbol)))
+    return out
+
+
+CFG = EngineConfig(confidence=ConfidenceParams(weights=EnsembleWeights({"momentum": 1.0})), horizon_bars=6,
+                   fee_bps=3.0, latency_ms=900.0, risk_pct=1.5,
+                   rules=FtmoRules.two_step(daily_buffer_pct=2.0, total_buffer_pct=4.0))
+
+
+def test_bulk_classification_equals_the_scalar_rules_everywhere() -> None:
+    for seed in (1, 2, 3):
+        pairs = _random_pairs(seed)
+        a = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(seed), bulk=True)
+        b = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(seed), bulk=False)
+        assert a.trades["pnl"].shape[0] > 0 and a.blocks["reason"].shape[0] > 0
+        for k in a.blocks:
+            assert np.array_equal(a.blocks[k], b.blocks[k]), k
+        for k in a.trades:
+            assert np.array_equal(a.trades[k], b.trades[k]), k
+        assert (a.final_balance, a.guardrail_breaches) == (b.final_balance, b.guardrail_breaches)
+
+
+def test_walk_forward_in_processes_equals_serial() -> None:
+    periods = [Period(i, tuple(_random_pairs(10 + i, 1500))) for i in range(3)]
+    serial = run_walk_forward(periods, CFG, FixedCostModel(5, 2), seed=5, workers=1)
+    parallel = run_walk_forward(periods, CFG, FixedCostModel(5, 2), seed=5, workers=2)
+    assert [r.final_balance for r in serial] == [r.final_balance for r in parallel]
+    for s, p in zip(serial, parallel, strict=True):
+        for k in s.trades:
+            assert np.array_equal(s.trades[k], p.trades[k])
+
+
+def test_challenge_passes_on_steady_profit_and_fails_on_a_daily_loss() -> None:
+    day = 86_400_000
+    steady = TradeStream(T0 + 10 * 3_600_000 + np.arange(12) * day, np.full(12, 0.01), np.full(12, -0.002))
+    table = DayTable.build(steady)
+    a = attempt(table, np.arange(table.n_days), ChallengeSettings())
+    assert a.outcome == "passed" and a.trading_days == 10 and a.days == 10 and a.guardrail_violations == 0
+    crash = TradeStream(np.array([T0 + 10 * 3_600_000]), np.array([-0.01]), np.array([-0.06]))
+    a = attempt(DayTable.build(crash), np.arange(1), ChallengeSettings(rules=FtmoRules()))
+    assert a.outcome == "daily_loss" and a.guardrail_violations == 1
