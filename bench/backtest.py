@@ -58,7 +58,7 @@ def engine_run(bars: list[Candles], horizon: int) -> dict[str, float | int]:
     t = time.perf_counter()
     probs = [pred.probs(c.close) for c in bars]
     t_pred = time.perf_counter() - t
-    pairs = [PairData(c.symbol, c, {"momentum": p}, SymbolSpec(c.symbol, c.symbol)) for c, p in zip(bars, probs)]
+    pairs = [PairData(c.symbol, c, {"momentum": p}, SymbolSpec(c.symbol, c.symbol)) for c, p in zip(bars, probs, strict=True)]
     t = time.perf_counter()
     res = run(pairs, cfg_for(horizon), FixedCostModel(6.0, 2.0), np.random.default_rng(1))
     t_eng = time.perf_counter() - t
@@ -96,6 +96,8 @@ def backtesting_py(bars: list[Candles], res) -> tuple[float, int]:
                                        int(tr["exit_bar"][k])) for k in sel}
 
         class Replay(Strategy):
+            plan = entries
+
             def init(self) -> None:
                 self.exit_at = -1
 
@@ -103,7 +105,7 @@ def backtesting_py(bars: list[Candles], res) -> tuple[float, int]:
                 i = len(self.data) - 1
                 if self.position and i >= self.exit_at:
                     self.position.close()
-                sig = entries.get(i)
+                sig = self.plan.get(i)
                 if sig is not None and not self.position:
                     sign, sl, tp, ex = sig
                     (self.buy if sign > 0 else self.sell)(size=0.01, sl=sl, tp=tp)

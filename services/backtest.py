@@ -158,8 +158,8 @@ def build_summary(
         "hit_rate_by_tier": {k: {"hit_rate": v[0], "trades": v[1]} for k, v in perf.hit_rate_by_group(
             tr["tier"], won, {int(t): t.name for t in Tier if t is not Tier.NONE}).items()},  # type: ignore[arg-type]
         "latency": {"decision_latency_ms": cfg.latency_ms, "penalised_trades": int((np.asarray(
-            tr["latency_penalty_bps"]) > 0).sum()), "mean_penalty_bps": float(np.mean(tr["latency_penalty_bps"]))
-            if tr["pnl"].shape[0] else 0.0},
+            tr["latency_penalty_bps"]) > 0).sum()), "mean_penalty_bps": float(np.mean(np.asarray(
+                tr["latency_penalty_bps"], dtype=np.float64))) if tr["pnl"].shape[0] else 0.0},
         "pnl_vs_baselines_bps_per_trade": {
             "strategy_latency_adjusted": float(ours_bps.mean()) if ours_bps.shape[0] else None,
             "persistence_same_trades": float(pers.mean()) if pers.shape[0] else None,

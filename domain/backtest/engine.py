@@ -177,7 +177,9 @@ BULK_MIN = 24
 BULK_MAX = 8192
 _UNSURE = -1
 # blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
-_REFRESHED = np.array([BLOCK_CODES[r] for r in (BlockReason.BELOW_MIN_LOT, BlockReason.DAILY_LOSS, BlockReason.MAX_LOSS)])
+_REFRESHED = np.array(
+    [BLOCK_CODES[r] for r in (BlockReason.BELOW_MIN_LOT, BlockReason.DAILY_LOSS, BlockReason.MAX_LOSS)]
+)
 
 
 class _Kernel:
@@ -491,7 +493,9 @@ def run(
         bar[sel] = s.cand[kern.local[bp[sel]]]
         tier[sel] = s.tier[bar[sel]]
         conf[sel] = s.confidence[bar[sel]]
-    blocks: dict[str, npt.NDArray[np.generic]] = {"at_ms": kern.t[bp], "pair": br, "bar": bar, "reason": bc, "tier": tier, "confidence": conf}
+    blocks: dict[str, npt.NDArray[np.generic]] = {
+        "at_ms": kern.t[bp], "pair": br, "bar": bar, "reason": bc, "tier": tier, "confidence": conf,
+    }
     return EngineResult(
         tuple(p.pair for p in pairs), tuple(s1),
         _columns(kern.sig_rows, SIGNAL_COLUMNS), blocks, _columns(kern.trade_rows, TRADE_COLUMNS),
