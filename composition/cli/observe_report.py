@@ -182,7 +182,7 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     t.add_column("result")
     t.add_column("figures")
     for c in crit:
-        style = {"PASS": "green", "FAIL": "red"}.get(c.verdict, "yellow")
+        style = "yellow" if c.verdict == "N/A" else ("red" if c.verdict == "FAIL" else "green")
         t.add_row(c.name, f"[{style}]{c.verdict}[/{style}]", c.figures)
     Console(width=160).print(t)
     applicable = [c for c in crit if c.verdict != "N/A"]

@@ -55,7 +55,7 @@ def test_sigterm_finishes_the_cycle_and_exits_0(tmp_path: Path) -> None:
             break
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
     events = [json.loads(x) for x in log.read_text().splitlines()]
     names = [e["event"] for e in events]
