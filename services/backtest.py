@@ -108,7 +108,8 @@ def build_summary(
     tiers = ev.tier_stats(y, pp, cfg.thresholds) if y.shape[0] else ()
     # naive baselines over the same period and the same holding periods, latency-adjusted costs
     bh = {p.pair: perf.buy_and_hold_pct(float(p.bars.open[0]), float(p.bars.close[-1])) for p in pairs}
-    one_way = np.asarray(tr["spread_bps"]) / 2 + np.asarray(tr["slippage_bps"]) + np.asarray(tr["latency_penalty_bps"])
+    one_way = (np.asarray(tr["spread_bps"]) / 2 + np.asarray(tr["slippage_bps"])
+               + np.asarray(tr["latency_penalty_bps"]))
     ours_bps = perf.net_return_bps(tr["sign"], tr["entry_fill"], tr["exit_fill"], cfg.fee_bps)  # type: ignore[arg-type]
     pers = np.zeros(0)
     for r, p in enumerate(pairs):
@@ -116,7 +117,7 @@ def build_summary(
         if not bool(sel.any()):
             continue
         bars_i = np.asarray(tr["bar"])[sel]
-        sign = perf.persistence_sign(p.bars.close, bars_i)  # type: ignore[arg-type]
+        sign = perf.persistence_sign(p.bars.close, bars_i)
         exit_px = p.bars.close[np.asarray(tr["exit_bar"])[sel]]
         pers = np.concatenate((pers, perf.same_trades_return_bps(
             sign, p.bars.open[bars_i + 1], exit_px, one_way[sel], cfg.fee_bps)))
