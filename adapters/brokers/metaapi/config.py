@@ -20,5 +20,6 @@ class MetaApiConfig:
     region: str | None = None
     request_timeout_s: float = 30.0
     deploy_timeout_s: float = 300.0
+    deploy_poll_ms: int = 1000
     sync_timeout_s: float = 120.0
     symbol_map: Mapping[str, str] = attrs.field(factory=lambda: dict(FTMO_SYMBOLS))

@@ -41,6 +41,9 @@ def map_sdk_error(exc: Exception, what: str) -> Exception:
         return trade_error(str(getattr(exc, "stringCode", "")), getattr(exc, "numericCode", "?"), str(exc), what)
     if name in ("UnauthorizedException", "ForbiddenException"):
         return ConfigError(f"MetaAPI refused METAAPI_TOKEN ({name}): {exc}")
+    if name == "MethodAccessException":
+        return ConfigError(f"METAAPI_TOKEN may not do this ({exc}); deploy the account in the MetaAPI dashboard "
+                           "or use an API access token")
     if name == "NotFoundException":
         return UnknownPosition(f"{what}: MetaAPI says not found: {exc}")
     if name == "ValidationException":

@@ -83,7 +83,8 @@ class MetaApiBroker:
             raise
         if account.state != "DEPLOYED":
             await account.deploy()
-            await account.wait_deployed(timeout_in_seconds=self._cfg.deploy_timeout_s)
+            await account.wait_deployed(timeout_in_seconds=self._cfg.deploy_timeout_s,
+                                       interval_in_milliseconds=self._cfg.deploy_poll_ms)
         self.account_info = {"id": account.id, "state": account.state, "region": account.region,
                              "connection_status": account.connection_status}
         conn = self._connection_factory(account)
@@ -92,6 +93,9 @@ class MetaApiBroker:
         self._conn = conn
 
     def close(self) -> None:
+        if not self._thread.is_alive() or not self._loop.is_running():
+            return
+
         async def _close() -> None:
             if self._conn is not None:
                 await self._conn.close()

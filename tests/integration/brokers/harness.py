@@ -38,6 +38,7 @@ from tests.integration.brokers.fakes.costs import synthetic_model
 from tests.integration.brokers.fakes.metaapi_rpc import FakeRpcConnection
 
 ACCOUNT_ID = "acc-ftmo-1"
+TOKEN = "eyJhbGciOiJSUzUxMiJ9.eyJzdWIiOiJ0ZXN0In0.ZmFrZS1zaWduYXR1cmU"  # JWT-shaped, fake (API access token)
 ACCOUNT_URL = f"https://mt-provisioning-api-v1.{METAAPI_DOMAIN}/users/current/accounts/{ACCOUNT_ID}"
 
 
@@ -113,13 +114,13 @@ def shim(tmp_path: Path, clock: Clock, server: fake_engine.FakeTradeServer | Non
 
 def metaapi(tmp_path: Path, clock: Clock, server: fake_engine.FakeTradeServer | None = None) -> MetaApiHarness:
     srv = server or trade_server(clock)
-    b = MetaApiHarness(MetaApiConfig(token="metaapi-token", account_id=ACCOUNT_ID, request_timeout_s=10,
+    b = MetaApiHarness(MetaApiConfig(token=TOKEN, account_id=ACCOUNT_ID, request_timeout_s=10,
                                      deploy_timeout_s=10),
                        connection_factory=lambda account: FakeRpcConnection(srv, account))
     with respx.mock(assert_all_called=True) as router:
         route = router.get(ACCOUNT_URL).mock(return_value=httpx.Response(200, json=account_json()))
         b.connect()
-    if route.calls.last.request.headers.get("auth-token") != "metaapi-token":
+    if route.calls.last.request.headers.get("auth-token") != TOKEN:
         raise AssertionError("the SDK did not send the MetaAPI token")
     b.server = srv
     weakref.finalize(b, b.close)
