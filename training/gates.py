@@ -67,8 +67,8 @@ def evaluate_gates(cfg: GateConfig, *, emitted_precision: float, emitted_count: 
     out.append(GateResult("leakage", ok, 0.0 if ok else 1.0, 0.0, detail))
     ok = (not cfg.require_beats_baselines) or (val_accuracy > best_baseline_val_accuracy)
     out.append(GateResult("beats_baselines", ok, val_accuracy, best_baseline_val_accuracy,
-                          f"val accuracy {_fmt(val_accuracy)} vs best baseline {best_baseline} "
-                          f"{_fmt(best_baseline_val_accuracy)}"))
+                          f"val accuracy {100 * val_accuracy:.2f}% vs best baseline {best_baseline} "
+                          f"{100 * best_baseline_val_accuracy:.2f}%"))
     ok = (not cfg.require_positive_expectancy) or (not math.isnan(ci_low_bps) and ci_low_bps > 0)
     out.append(GateResult("expectancy", ok, net_bps, 0.0,
                           f"net {_fmt(net_bps, False)} bps/signal after {_fmt(cost_bps, False)} bps costs, "

@@ -93,6 +93,17 @@ class FileModelRegistry:
     def current(self) -> str | None:
         return self.load().get("current")
 
+    def promoted_status(self) -> tuple[str | None, bool, bool]:
+        """(promoted tag, whether it passed its gates, whether its promotion overrode failing gates).
+
+        Live mode refuses a bundle that never passed its gates unless the operator overrides it."""
+        reg = self.load()
+        tag = reg.get("current")
+        if tag is None:
+            return None, False, False
+        last = next((h for h in reversed(reg["history"]) if h["tag"] == tag), {})
+        return tag, bool(reg["tags"][tag]["gates_passed"]), bool(last.get("forced", False))
+
     def next_tag(self) -> str:
         tags = [t for t in self.tags() if _semver_key(t) != (-1,)]
         if not tags:

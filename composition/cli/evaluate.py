@@ -60,6 +60,11 @@ def render_report(report: dict[str, Any], console: Any, tag: str | None = None, 
                       _f(cal["ece"], True) if cal else "-", e.get("calibration", {}).get("kind", "-"),
                       *(f"{_f(tiers[x]['precision'])}/{_f(tiers[x]['coverage'], True)}" for x in TIERS))
         console.print(t)
+        ens = d["models"]["ensemble"]["test_calibrated"]["by_session"]
+        console.print(f"{pair} ensemble test accuracy by session: " + ", ".join(
+            f"{s} {_f(v['accuracy'])} (n={v['count']})" for s, v in ens.items())
+            + f"; Transformer trend-strength head, test correlation with realised ATR-move: "
+              f"{_f(d.get('transformer_trend_corr_test'))}")
         g = Table(title=f"{pair} - promotion gates (calibrated, test split; baselines compared on validation)")
         for col in ("model", "gate", "result", "reason"):
             g.add_column(col)

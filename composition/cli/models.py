@@ -71,9 +71,9 @@ def handle_promote(args: argparse.Namespace, ctx: Context) -> int:
     reg = _registry(ctx)
     reason = args.reason or "manual promotion"
     entry = reg.entry(args.tag)
-    if args.force and not entry["gates_passed"]:
-        ctx.log.warning(f"promoting {args.tag} although it FAILED its gates (operator override): {reason}")
     reg.promote(args.tag, reason, _deployments(ctx, args.no_db), force=args.force)
+    if args.force and not entry["gates_passed"]:
+        ctx.log.warning(f"promoted {args.tag} although it FAILED its gates (operator override): {reason}")
     print(f"promoted {args.tag}" + (" (gates overridden with --force)" if not entry["gates_passed"] else ""))
     return 0
 
@@ -83,9 +83,9 @@ def handle_rollback(args: argparse.Namespace, ctx: Context) -> int:
     reason = args.reason or "manual rollback"
     previous = reg.current()
     entry = reg.entry(args.tag)
-    if args.force and not entry["gates_passed"]:
-        ctx.log.warning(f"rolling back to {args.tag} although it FAILED its gates (operator override): {reason}")
     reg.rollback(args.tag, reason, _deployments(ctx, args.no_db), force=args.force)
+    if args.force and not entry["gates_passed"]:
+        ctx.log.warning(f"rolled back to {args.tag} although it FAILED its gates (operator override): {reason}")
     print(f"rolled back from {previous or 'none'} to {args.tag}")
     return 0
 

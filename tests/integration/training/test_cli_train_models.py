@@ -1,0 +1,41 @@
+"""The CLI as a user runs it: train --quick on REAL candles, evaluate, models list/promote/check-drift."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from composition.cli import main
+from composition.config import DEFAULT_SHARED_DATA
+
+pytestmark = pytest.mark.skipif(not (DEFAULT_SHARED_DATA / "candles" / "binance").is_dir(),
+                                reason="real candles not available")
+
+
+def test_train_evaluate_list_promote_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TRADING_AI_TRAINING_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("TRADING_AI_TRAINING_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("TRADING_AI_DATABASE_URL", f"sqlite:///{tmp_path}/none.sqlite3")
+    assert main(["--env-file", "", "evaluate"]) == 2  # nothing trained yet: one-line user error
+    assert main(["--env-file", "", "train", "--quick", "--symbols", "BTC,ETH", "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "registered v1.0.0" in out and "promotion gates" in out
+    assert main(["--env-file", "", "evaluate"]) == 0
+    out = capsys.readouterr().out
+    for text in ("BTC/USDT", "ETH/USDT", "lightgbm", "majority", "ECE cal", "precision", "expectancy"):
+        assert text in out
+    assert main(["--env-file", "", "models", "list"]) == 0
+    assert "v1.0.0" in capsys.readouterr().out
+    # a bundle that failed its gates is refused without --force (real data: the usual case)
+    from training.registry import FileModelRegistry
+
+    passed = FileModelRegistry(tmp_path / "models").entry("v1.0.0")["gates_passed"]
+    rc = main(["--env-file", "", "models", "promote", "v1.0.0", "--no-db"])
+    assert rc == (0 if passed else 2)
+    assert main(["--env-file", "", "models", "promote", "v1.0.0", "--no-db", "--force"]) == 0
+    assert (tmp_path / "models" / "promoted" / "TAG").read_text().strip() == "v1.0.0"
+    rc = main(["--env-file", "", "models", "check-drift"])
+    out = capsys.readouterr().out
+    assert rc in (0, 1) and "accuracy" in out and "feature_drift" in out and "calibration" in out
