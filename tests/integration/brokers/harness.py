@@ -52,6 +52,7 @@ def trade_server(clock: Clock, bid: float = 40_000.0, ask: float = 40_010.0) -> 
     srv = fake_engine.FakeTradeServer(clock=clock.now_ms)
     srv.add_symbol("BTCUSD", (bid + ask) / 2, spread=ask - bid)
     srv.add_symbol("ETHUSD", 2_000.0, spread=1.0)
+    srv.add_symbol("BNBUSD", 300.0, spread=0.1)
     return srv
 
 

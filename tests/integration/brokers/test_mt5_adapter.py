@@ -108,7 +108,7 @@ def test_server_side_stop_appears_in_fills_with_the_client_id() -> None:
 
 def test_without_the_package_the_error_names_the_alternatives(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "MetaTrader5", None)  # import fails as on Linux
-    with pytest.raises(Mt5Unavailable, match="BROKER=shim.*BROKER=metaapi"):
+    with pytest.raises(Mt5Unavailable, match=r"BROKER=shim.*BROKER=metaapi"):
         make_mt5_broker(load_config(env_file=None, environ={}))
 
 

@@ -97,7 +97,7 @@ def test_reads_are_retried_but_closes_are_not(flaky: Any) -> None:
 
 
 def test_bad_requests_and_server_down(flaky: Any) -> None:
-    _term, client, _srv, url, token = flaky
+    _term, _client, _srv, url, token = flaky
     r = httpx.post(f"{url}/v1/orders", json={"pair": "BTC/USDT"}, headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 400 and r.json()["error"] == "bad_request"
     dead = ShimBroker(ShimClientConfig(url="http://127.0.0.1:9", token="t" * 20, retries=1, backoff_s=0.0))

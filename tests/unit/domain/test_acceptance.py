@@ -48,7 +48,7 @@ def test_no_verdict_below_100_trades_even_at_a_perfect_record() -> None:
 
 
 def test_open_trades_do_not_count() -> None:
-    trades = book(80, 100) + [attrs.evolve(trade(500, True), result=None, r_realized=None)]
+    trades = [*book(80, 100), attrs.evolve(trade(500, True), result=None, r_realized=None)]
     assert evaluate(trades).n_trades == 100
 
 
