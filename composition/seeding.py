@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import numpy as np
 
@@ -13,13 +14,20 @@ def seed_everything(seed: int) -> np.random.Generator:
     random.seed(seed)
     np.random.seed(seed % 2**32)  # noqa: NPY002 - legacy global state some libraries still read
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
-    try:
-        import torch
-    except ImportError:  # torch is optional for commands that never train or predict
+    if "torch" not in sys.modules:
+        # Importing torch costs seconds; commands that never touch it should not pay. Code that
+        # trains calls seed_torch (training seeds from the same config seed), and inference has no
+        # randomness.
         return np.random.default_rng(seed)
+    seed_torch(seed)
+    return np.random.default_rng(seed)
+
+
+def seed_torch(seed: int) -> None:
+    import torch
+
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    return np.random.default_rng(seed)
