@@ -54,7 +54,7 @@ def _well_formed(e: dict[str, Any]) -> bool:
 
 
 def score(events: list[dict[str, Any]], *, db_signal_count: int | None, max_per_hour: int,
-          telegram_configured: bool, interval_s: float) -> list[Criterion]:
+          telegram_configured: bool, interval_s: float, db_error: str = "") -> list[Criterion]:
     by = defaultdict(list)
     for e in events:
         by[e["event"]].append(e)
@@ -75,8 +75,9 @@ def score(events: list[dict[str, Any]], *, db_signal_count: int | None, max_per_
 
     sigs = by["signal"]
     bad = [e for e in sigs if not _well_formed(e)]
-    logged_ok = db_signal_count is None or db_signal_count == len(sigs)
-    db_txt = "db not checked" if db_signal_count is None else f"{db_signal_count} in signal_log"
+    # Unverifiable is not a pass: the signal_log table must hold exactly the logged signals.
+    logged_ok = db_signal_count is not None and db_signal_count == len(sigs)
+    db_txt = f"signal_log not readable ({db_error})" if db_signal_count is None else f"{db_signal_count} in signal_log"
     out.append(Criterion(
         "signals well-formed and logged",
         "PASS" if sigs and not bad and logged_ok else "FAIL",
@@ -168,8 +169,9 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
         isinstance(e.get("at_ms"), int) for e in service) else max(event_ms(e) for e in service)
     start = end - args.days * MS_PER_DAY
     in_window = [e for e in service if not isinstance(e.get("at_ms"), int) or start <= e["at_ms"] <= end]
-    db_count = _db_signals(ctx, args.mode, start, end)
-    crit = score(in_window, db_signal_count=db_count, max_per_hour=ctx.config.risk.max_signals_per_hour,
+    db_count, db_error = _db_signals(ctx, args.mode, start, end)
+    crit = score(in_window, db_signal_count=db_count, db_error=db_error,
+                 max_per_hour=ctx.config.risk.max_signals_per_hour,
                  telegram_configured=bool(ctx.config.telegram.bot_token),
                  interval_s=ctx.config.runtime.scan_interval_seconds)
     from datetime import UTC, datetime
@@ -192,7 +194,7 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     return 0 if verdict else 1
 
 
-def _db_signals(ctx: Context, mode: str, start: int, end: int) -> int | None:
+def _db_signals(ctx: Context, mode: str, start: int, end: int) -> tuple[int | None, str]:
     try:
         import sqlalchemy as sa
 
@@ -203,7 +205,7 @@ def _db_signals(ctx: Context, mode: str, start: int, end: int) -> int | None:
             n = conn.execute(sa.text("SELECT count(*) FROM signal_log WHERE mode = :m AND created_at >= :a "
                                      "AND created_at <= :b"), {"m": mode, "a": start, "b": end}).scalar_one()
         engine.dispose()
-        return int(n)
+        return int(n), ""
     except Exception as exc:  # the report still scores the log; the figure says why the DB was not checked
         ctx.log.warning("observe_db_unavailable", extra={"ctx": {"error": str(exc)}})
-        return None
+        return None, str(exc)[:120]
