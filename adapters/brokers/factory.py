@@ -66,3 +66,28 @@ def make_broker(config: Any, *, price_source: Callable[[str], tuple[float, int]]
 
         broker = MicroLotBroker(broker, clock or WallClock(), risk_book=risk_book)
     return broker
+
+
+def make_measuring_broker(config: Any, *, mt5_module: Any = None,
+                          metaapi_connection_factory: Callable[[Any], Any] | None = None) -> tuple[Broker, Clock]:
+    """A read-only connection for `exec-metrics update --source broker` (kind -> (broker, clock)).
+
+    MT5 logs in with the investor (read-only) credentials MT5_READONLY_LOGIN / MT5_READONLY_PASSWORD, never
+    the trading ones; the shim and MetaAPI use their configured connection (give the shim/MetaAPI a
+    read-only account there). Paper is refused by the caller: its fills are drawn from the model itself.
+    """
+    from adapters.brokers.paper.factories import WallClock
+
+    b = config.broker
+    if b.kind == "mt5":
+        if not b.readonly_login or not b.readonly_password:
+            raise ConfigError("exec-metrics with BROKER=mt5 needs MT5_READONLY_LOGIN and MT5_READONLY_PASSWORD "
+                              "(the account's investor password)")
+        import attrs
+
+        ro = attrs.evolve(config, broker=attrs.evolve(b, mt5_login=b.readonly_login,
+                                                      mt5_password=b.readonly_password))
+        return make_broker(ro, mt5_module=mt5_module), WallClock()
+    if b.kind in ("shim", "metaapi"):
+        return make_broker(config, metaapi_connection_factory=metaapi_connection_factory), WallClock()
+    raise ConfigError(f"BROKER={b.kind!r} has no measuring connection; use --source ohlc")

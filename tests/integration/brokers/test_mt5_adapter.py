@@ -122,3 +122,18 @@ def test_factory_uses_an_injected_module_from_sys_modules(monkeypatch: pytest.Mo
 
     b = make_broker(cfg)
     assert b.symbol_info("BTC/USDT").broker_symbol == "BTCUSD"
+
+
+def test_measuring_connection_uses_the_read_only_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.brokers.factory import make_measuring_broker
+    from domain.errors import ConfigError
+
+    clock = FakeClock()
+    srv = harness.trade_server(clock)
+    srv.password = "investor-pw"  # only the investor password opens this fake account
+    env = {"BROKER": "mt5", "MT5_LOGIN": str(srv.login), "MT5_PASSWORD": "trading-pw", "MT5_SERVER": srv.server}
+    with pytest.raises(ConfigError, match="MT5_READONLY_LOGIN"):
+        make_measuring_broker(load_config(env_file=None, environ=env), mt5_module=fake_mt5.build(srv))
+    env |= {"MT5_READONLY_LOGIN": str(srv.login), "MT5_READONLY_PASSWORD": "investor-pw"}
+    broker, _clock = make_measuring_broker(load_config(env_file=None, environ=env), mt5_module=fake_mt5.build(srv))
+    assert broker.quote("BTC/USDT") == (40_000.0, 40_010.0)
