@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from domain.errors import UserError
 from training.datasets import WindowSet
 
 
@@ -138,8 +139,14 @@ def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, che
     best_state: dict[str, torch.Tensor] = copy.deepcopy(model.state_dict())
     history: list[EpochLog] = []
     resumed_from = -1
+    # more epochs may be asked for on resume; anything else changing makes the checkpoint foreign
+    hp = sorted(getattr(model, "hparams", {}).items())
+    signature = f"{label}|{len(train)}|{len(val)}|{hp}|{attrs.evolve(cfg, epochs=0)}"
     if resume and checkpoint is not None and checkpoint.is_file():
         ck = torch.load(checkpoint, map_location=device, weights_only=True)
+        if ck.get("signature") != signature:
+            raise UserError(f"checkpoint {checkpoint} is from a different run (data, model or settings changed); "
+                            "run without --resume")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         best_state = ck["best_state"]
@@ -194,7 +201,7 @@ def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, che
             tmp = checkpoint.with_suffix(".tmp")
             torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "best_state": best_state,
                         "epoch": epoch, "best_val": best_val, "best_epoch": best_epoch, "bad": bad,
-                        "history": [attrs.asdict(h) for h in history]}, tmp)
+                        "history": [attrs.asdict(h) for h in history], "signature": signature}, tmp)
             tmp.replace(checkpoint)
         if bad > cfg.patience:
             if task is not None:

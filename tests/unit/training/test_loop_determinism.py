@@ -57,3 +57,13 @@ def test_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     _train("lstm", tmp_path / "part.ckpt", attrs.evolve(CFG, epochs=2))
     resumed, lr_ = _train("lstm", tmp_path / "part.ckpt", CFG, resume=True)
     assert _same(full, resumed) and lf == lr_
+
+
+def test_resume_refuses_a_checkpoint_from_a_different_run(tmp_path: Path) -> None:
+    import pytest
+
+    from domain.errors import UserError
+
+    _train("lstm", tmp_path / "x.ckpt", attrs.evolve(CFG, epochs=1))
+    with pytest.raises(UserError, match="different run"):
+        _train("lstm", tmp_path / "x.ckpt", attrs.evolve(CFG, lr=1e-3), resume=True)
