@@ -1,21 +1,68 @@
 """The FTMO guard: may this order be placed, at this size, without risking a floor breach?
 
-Worst case = every open position and the new one stopped out at their SL. Equity in that case
-must stay >= our binding floor (daily or total). The answer is allow, reduce (to the largest
-volume that fits) or block with a reason.
+Worst case = every open position and the new one stopped out at their SL, and every fill still to
+come paying its execution costs: the new order its whole expected round trip (spread, slippage,
+latency penalty, commission on both sides), each open position the cost of leaving at its stop.
+Equity in that case must stay >= our binding floor (daily or total). The answer is allow, reduce
+(to the largest volume that fits) or block with a reason.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import attrs
 
+from domain.execution_costs import FixedCostModel
 from domain.ftmo import FtmoCheck
+from domain.market import Session
 from domain.signals import BlockReason
-from domain.sizing import loss_per_lot, volume_for_budget
+from domain.sizing import loss_per_lot
 from domain.trading import Position, SymbolSpec
+
+# What the guard charges for execution when no measured cost model is injected: 10 bps spread and
+# 5 bps slippage per side (about 4x and 18x the means measured on Binance BTC/USDT, see
+# docs/execution-costs.md) plus FTMO's crypto commission of 3.25 bps per side: 26.5 bps round trip.
+DEFAULT_COST_ALLOWANCE = FixedCostModel(spread_bps=10.0, slippage_bps=5.0)
+DEFAULT_FEE_BPS = 3.25
+
+
+class CostEstimator(Protocol):
+    """What the guard needs from an execution-cost model (`ExecutionModel`, `FixedCostModel`)."""
+
+    def expected_round_trip_cost_bps(self, pair: str, session: Session, latency_ms: float = 0.0) -> float: ...
+
+
+def round_trip_cost_bps(model: CostEstimator, pair: str, session: Session, latency_ms: float, fee_bps: float) -> float:
+    """Expected cost of opening and closing, in bps of notional: the model's round trip plus the
+    commission on both sides. Live desk and batch engine both use this one formula."""
+    return model.expected_round_trip_cost_bps(pair, session, latency_ms) + 2 * fee_bps
+
+
+def order_cost_per_lot(entry: float, sl: float, spec: SymbolSpec, cost_bps: float) -> float:
+    """Round-trip cost of one lot, charged on the larger of the entry and the stop notional."""
+    return cost_bps / 1e4 * max(abs(entry), abs(sl)) * spec.contract_size
+
+
+def exit_cost_allowance(
+    positions: Sequence[Position], specs: Mapping[str, SymbolSpec], exit_bps: Mapping[str, float]
+) -> float:
+    """Money the open positions still pay to leave at their stops (`exit_bps` per pair, missing = 0)."""
+    return sum(
+        exit_bps.get(p.pair, 0.0) / 1e4 * abs(p.sl) * p.volume * specs[p.pair].contract_size for p in positions
+    )
+
+
+def _volume_within(budget: float, per_lot: float, spec: SymbolSpec) -> float:
+    """Largest volume (lot steps, >= min_lot) with volume x per_lot <= budget; 0.0 if none."""
+    if per_lot <= 0 or budget <= 0:
+        return 0.0
+    vol = spec.floor_volume(budget / per_lot)
+    while vol > 0 and vol * per_lot > budget:  # floor_volume tolerates float noise upward
+        vol = spec.floor_volume(vol - spec.lot_step)
+    return vol
 
 
 class Verdict(enum.StrEnum):
@@ -74,19 +121,27 @@ def guard_order(
     *,
     marks: Mapping[str, float] | None = None,
     extra_cost: float = 0.0,
+    cost_bps: float = 0.0,
+    exit_bps: Mapping[str, float] | None = None,
 ) -> GuardDecision:
     """Decide on a new order of `volume` lots at `entry` with stop `sl`.
 
-    `extra_cost` is money charged on top of the stop loss (commission, expected slippage/spread).
-    The invariant: for ALLOW/REDUCE, worst_case_equity - volume*loss_per_lot - extra_cost >= floor.
+    `cost_bps`: the new order's expected round-trip cost (`round_trip_cost_bps`), charged per lot
+    on top of its loss at SL. `exit_bps`: per pair, what leaving an open position costs (half a
+    round trip), reserved from the worst case. `extra_cost`: any further money charged once.
+    The invariant: for ALLOW/REDUCE, worst_case_equity - open exit costs - extra_cost
+    - volume x (loss_per_lot + order_cost_per_lot) >= floor.
     """
     spec = specs[pair]
     floor = chk.floor
     reason = BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS
     worst = worst_case_equity(chk.equity, balance, positions, specs, marks)
+    if exit_bps:
+        worst -= exit_cost_allowance(positions, specs, exit_bps)
     headroom = worst - floor - extra_cost
-    per_lot = loss_per_lot(entry, sl, spec)
-    if per_lot <= 0:
+    stop_loss = loss_per_lot(entry, sl, spec)
+    per_lot = stop_loss + order_cost_per_lot(entry, sl, spec, cost_bps) if cost_bps else stop_loss
+    if stop_loss <= 0:
         return GuardDecision(Verdict.BLOCK, 0.0, worst, floor, BlockReason.BROKER_ERROR, "zero stop distance")
     if headroom <= 0:
         return GuardDecision(
@@ -95,12 +150,12 @@ def guard_order(
         )
     if volume * per_lot <= headroom:
         return GuardDecision(Verdict.ALLOW, volume, worst, floor)
-    reduced = min(volume_for_budget(headroom, entry, sl, spec), volume)
+    reduced = min(_volume_within(headroom, per_lot, spec), volume)
     if reduced <= 0:
         return GuardDecision(
             Verdict.BLOCK, 0.0, worst, floor, reason,
             f"headroom {headroom:.2f} above the {reason.value} floor {floor:.2f} is below one "
-            f"minimum lot's loss {spec.min_lot * per_lot:.2f}",
+            f"minimum lot's loss with costs {spec.min_lot * per_lot:.2f}",
         )
     return GuardDecision(
         Verdict.REDUCE, reduced, worst, floor, reason,

@@ -11,8 +11,17 @@ import logging
 import attrs
 
 from domain import policy as pol
+from domain.execution_costs import UnknownCostCell, cost_session
 from domain.ftmo import FtmoCheck, FtmoRules, FtmoState, check
-from domain.guard import GuardDecision, Verdict, guard_order
+from domain.guard import (
+    DEFAULT_COST_ALLOWANCE,
+    DEFAULT_FEE_BPS,
+    CostEstimator,
+    GuardDecision,
+    Verdict,
+    guard_order,
+    round_trip_cost_bps,
+)
 from domain.policy import PolicyConfig
 from domain.prague_time import next_day_start_ms
 from domain.signals import Block, BlockReason, Direction, Mode, Tier, TierThresholds
@@ -28,13 +37,30 @@ log = logging.getLogger(__name__)
 
 @attrs.define
 class RiskDesk:
-    """Risk state shared by every path that can emit or execute."""
+    """Risk state shared by every path that can emit or execute.
+
+    `costs` (an execution-cost model), `fee_bps` (commission per side) and `latency_ms` (expected
+    decision-to-order latency) give the round-trip cost the FTMO guard adds to every worst case.
+    """
 
     rules: FtmoRules
     policy_cfg: PolicyConfig
     runtime: RuntimeState
     risk_per_trade_pct: float = 0.5
     ftmo: FtmoState | None = None
+    costs: CostEstimator = DEFAULT_COST_ALLOWANCE
+    fee_bps: float = DEFAULT_FEE_BPS
+    latency_ms: float = 0.0
+
+    def round_trip_bps(self, pair: str, now_ms: int) -> float:
+        """Expected round-trip cost of `pair` at `now_ms` (bps of notional, commission included).
+        A pair the cost model has no profile for gets the default allowance."""
+        session = cost_session(now_ms)
+        try:
+            return round_trip_cost_bps(self.costs, pair, session, self.latency_ms, self.fee_bps)
+        except UnknownCostCell:
+            log.warning("no execution-cost profile for %s; the guard uses the default allowance", pair)
+            return round_trip_cost_bps(DEFAULT_COST_ALLOWANCE, pair, session, self.latency_ms, self.fee_bps)
 
     @property
     def mode(self) -> Mode:
@@ -130,7 +156,9 @@ def pre_trade(
     for p in positions:
         bid, ask = broker.quote(p.pair)
         marks[p.pair] = bid if p.direction is Direction.LONG else ask
-    g = guard_order(chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks)
+    exit_bps = {p: desk.round_trip_bps(p, now_ms) / 2 for p in marks}
+    g = guard_order(chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks,
+                    cost_bps=desk.round_trip_bps(pair, now_ms), exit_bps=exit_bps)
     if g.verdict is Verdict.BLOCK:
         reason = g.reason or BlockReason.DAILY_LOSS
         return PreTradeCheck(0.0, g, Block(pair, reason, g.detail, now_ms, tier, None, desk.mode), mult)

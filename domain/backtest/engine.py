@@ -21,8 +21,8 @@ from domain import ftmo, policy
 from domain.backtest.lifecycle import ExitReason, resolve_exits
 from domain.backtest.windowed import window_atr_last_and_regime
 from domain.confidence import ConfidenceParams, regime_booster_batch, score_batch
-from domain.execution_costs import CostModel, cost_sessions
-from domain.guard import Verdict, guard_order
+from domain.execution_costs import CostModel, UnknownCostCell, cost_session_codes
+from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, guard_order, round_trip_cost_bps
 from domain.market import DEFAULT_SESSION_HOURS, MS_PER_HOUR, Candles, Session, primary_session
 from domain.prague_time import next_day_start_ms
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
@@ -207,17 +207,15 @@ class _Kernel:
         self.rank_l: list[int] = self.rank.tolist()
         self.local_l: list[int] = self.local.tolist()
         self.ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
-        # Per candidate: session code and the expected round-trip cost (bps) of its cell.
+        # Per candidate: the cost session of its fill (what the sampled draw uses).
         self.sess: list[IntArray] = []
-        self.cost_bps: list[FloatArray] = []
         for p, s in zip(pairs, s1, strict=True):
-            ss = cost_sessions(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else []
-            codes = np.fromiter((_SESSIONS.index(x) for x in ss), dtype=np.int64, count=len(ss))
-            table = np.array([
-                costs.expected_round_trip_cost_bps(p.pair, x, cfg.latency_ms) + 2 * cfg.fee_bps for x in _SESSIONS
-            ])
-            self.sess.append(codes)
-            self.cost_bps.append(table[codes] if codes.shape[0] else np.zeros(0))
+            self.sess.append(cost_session_codes(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else np.zeros(0, np.int64))
+        # The guard's cost allowance, as the live desk computes it at decision time: per pair and
+        # cost session, the expected round trip plus commission on both sides (bps of notional).
+        self.rt_table = np.array([[_round_trip(costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
+        self.now_sess = cost_session_codes(self.t) if self.t.shape[0] else np.zeros(0, np.int64)
+        self.now_sess_l: list[int] = self.now_sess.tolist()
         self.balance = float(start_balance)
         self.fstate: ftmo.FtmoState | None = None  # started and rolled at refresh, as the live desk does
         self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
@@ -310,7 +308,10 @@ class _Kernel:
             self.blk_rows.append((k, BLOCK_CODES[BlockReason.BELOW_MIN_LOT]))
             return
         positions = [o.position for o in self.opened]
-        g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks)
+        sc = self.now_sess_l[k]
+        exit_bps = {o.position.pair: float(self.rt_table[o.rank, sc]) / 2 for o in self.opened}
+        g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks,
+                        cost_bps=float(self.rt_table[r, sc]), exit_bps=exit_bps)
         if g.verdict is Verdict.BLOCK:
             self.blk_rows.append((k, BLOCK_CODES[g.reason or BlockReason.BROKER_ERROR]))
             return
@@ -362,7 +363,8 @@ class _Kernel:
         tier = np.empty(n, dtype=np.int64)
         entry = np.empty(n)
         sl = np.empty(n)
-        cost = np.empty(n)
+        sess = self.now_sess[k0:k1]
+        cost = self.rt_table[rank, sess]  # the new order's round trip (bps)
         for r, s in enumerate(self.s1):
             sel = rank == r
             if not bool(sel.any()):
@@ -371,7 +373,6 @@ class _Kernel:
             tier[sel] = s.tier[s.cand[jj]]
             entry[sel] = s.entry_ref[jj]
             sl[sel] = s.sl[jj]
-            cost[sel] = self.cost_bps[r][jj]
         recent = [e for e in ps.emitted if now - e[0] < cfg.policy.window_ms]
         if len(recent) >= cfg.policy.max_per_hour:
             return np.full(n, BLOCK_CODES[BlockReason.RATE_LIMIT], dtype=np.int64)
@@ -383,6 +384,7 @@ class _Kernel:
         # equity and worst case at each event's marks, summed in the scalar path's order
         floating = np.zeros(n)
         drop = np.zeros(n)
+        exits = np.zeros(n)  # the open positions' exit-cost allowance
         for o in self.opened:
             p = o.position
             cs = self.specs[p.pair].contract_size
@@ -391,6 +393,7 @@ class _Kernel:
             pnl_m = p.direction.sign * (m - p.entry) * p.volume * cs
             floating = floating + pnl_m
             drop = drop + np.maximum(0.0, pnl_m - p.pnl_at(p.sl, cs))
+            exits = exits + self.rt_table[o.rank, sess] / 2 / 1e4 * abs(p.sl) * p.volume * cs
         equity = self.balance + floating
         chk = ftmo.check(cfg.rules, self.refreshed(now), self.balance)
         floor = chk.floor
@@ -411,12 +414,13 @@ class _Kernel:
         out[todo & (per_lot > 0) & (v < lo)] = BLOCK_CODES[BlockReason.BELOW_MIN_LOT]
         sized = todo & (per_lot > 0) & (v >= hi)
         vol = np.minimum(np.floor(v / step + 1e-9) * step, max_lot)
-        worst = equity - drop
+        worst = equity - drop - exits
         head = worst - floor
         htol = 1e-6 * max(1.0, abs(floor))
+        per_lot_all = per_lot + cost / 1e4 * np.maximum(np.abs(entry), np.abs(sl)) * cs_a  # stop loss + costs
         with np.errstate(divide="ignore", invalid="ignore"):
-            fit = np.where(per_lot > 0, head / per_lot, 0.0)
-        blocked = sized & ((head <= -htol) | ((head > htol) & (fit < lo) & (vol * per_lot > head + htol)))
+            fit = np.where(per_lot > 0, head / per_lot_all, 0.0)
+        blocked = sized & ((head <= -htol) | ((head > htol) & (fit < lo) & (vol * per_lot_all > head + htol)))
         out[blocked] = guard_code
         return out
 
@@ -504,6 +508,14 @@ def run(
 
 
 _SESSIONS = tuple(Session)
+
+
+def _round_trip(costs: CostModel, pair: str, session: Session, cfg: EngineConfig) -> float:
+    """`domain.guard.round_trip_cost_bps`, with the live desk's fallback for a pair the model lacks."""
+    try:
+        return round_trip_cost_bps(costs, pair, session, cfg.latency_ms, cfg.fee_bps)
+    except UnknownCostCell:
+        return round_trip_cost_bps(DEFAULT_COST_ALLOWANCE, pair, session, cfg.latency_ms, cfg.fee_bps)
 
 
 def session_code(s: Session) -> int:

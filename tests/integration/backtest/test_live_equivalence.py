@@ -67,7 +67,8 @@ def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool)
     market = ReplayMarketData(InMemoryMarketData(bars), clock)
     broker = SimulatedBroker({c.symbol: c for c in bars}, specs, clock, costs, np.random.default_rng(7),
                              horizon_bars=6, initial_balance=rules.initial_balance, fee_bps=3.0, latency_ms=800.0)
-    desk = RiskDesk(rules, pcfg, RuntimeState(mode="backtest", thresholds=th), risk_per_trade_pct=risk_pct)
+    desk = RiskDesk(rules, pcfg, RuntimeState(mode="backtest", thresholds=th), risk_per_trade_pct=risk_pct,
+                    costs=costs, fee_bps=3.0, latency_ms=800.0)  # the guard's cost allowance, as the engine's
     scan = ScanCycle(
         ScanSettings(pairs=tuple(c.symbol for c in bars), timeframe=Timeframe.M5, execute=True),
         desk, market, [PrecomputedPredictor("momentum", "baseline-1",

@@ -6,8 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.execution_costs import FixedCostModel
 from domain.ftmo import FtmoRules, FtmoState, check
-from domain.guard import Verdict, guard_order, worst_case_equity
+from domain.guard import (
+    Verdict,
+    exit_cost_allowance,
+    guard_order,
+    order_cost_per_lot,
+    round_trip_cost_bps,
+    worst_case_equity,
+)
+from domain.market import Session
 from domain.signals import BlockReason, Direction
 from domain.sizing import loss_per_lot, position_size, volume_for_budget
 from domain.trading import Position, SymbolSpec
@@ -103,6 +112,45 @@ def test_guard_extra_cost_and_no_marks_is_conservative() -> None:
     assert d.verdict is Verdict.REDUCE and d.volume == 3.0
 
 
+def test_guard_charges_the_new_orders_round_trip_cost() -> None:
+    chk = check(RULES, state(100_000), equity=100_000)  # floor 95,500 -> 4,500 of headroom
+    # 20 bps of the larger of entry/stop notional: 60,000 x 0.002 = 120 per lot on top of 1,000 at SL
+    assert order_cost_per_lot(60_000, 59_000, BTC, 20.0) == pytest.approx(120.0)
+    assert order_cost_per_lot(60_000, 61_000, BTC, 20.0) == pytest.approx(122.0)  # a short's stop is higher
+    assert guard_order(chk, 100_000, [], SPECS, "BTC/USDT", 60_000, 59_000, 4.5).verdict is Verdict.ALLOW
+    d = guard_order(chk, 100_000, [], SPECS, "BTC/USDT", 60_000, 59_000, 4.5, cost_bps=20.0)
+    # 4,500 / 1,120 = 4.017 -> 4.01 lots (4.01 x 1,120 = 4,491.2; 4.02 lots would be 4,502.4)
+    assert d.verdict is Verdict.REDUCE and d.volume == 4.01 and d.reason is BlockReason.DAILY_LOSS
+    assert guard_order(chk, 100_000, [], SPECS, "BTC/USDT", 60_000, 59_000, 4.01, cost_bps=20.0).verdict \
+        is Verdict.ALLOW
+    # costs alone can leave less than one minimum lot: block
+    tight = check(RULES, state(100_000), equity=95_511)  # 11 of headroom; 0.01 lot costs 10 + 1.2
+    assert guard_order(tight, 95_511, [], SPECS, "BTC/USDT", 60_000, 59_000, 0.01).verdict is Verdict.ALLOW
+    assert guard_order(tight, 95_511, [], SPECS, "BTC/USDT", 60_000, 59_000, 0.01, cost_bps=20.0).verdict \
+        is Verdict.BLOCK
+
+
+def test_guard_reserves_the_exit_cost_of_open_positions() -> None:
+    chk = check(RULES, state(100_000), equity=100_000)
+    open_ = [pos("p1", "ETH/USDT", Direction.LONG, 2.0, 3000, 2900)]  # 2,000 at SL
+    marks = {"ETH/USDT": 3000.0}
+    # leaving at the stop: 10 bps of 2,900 x 2 lots x 10 = 58
+    assert exit_cost_allowance(open_, SPECS, {"ETH/USDT": 10.0}) == pytest.approx(58.0)
+    assert exit_cost_allowance(open_, SPECS, {}) == 0.0
+    d = guard_order(chk, 100_000, open_, SPECS, "BTC/USDT", 60_000, 59_000, 3.0, marks=marks,
+                    exit_bps={"ETH/USDT": 10.0})
+    # 100,000 - 2,000 - 58 - 95,500 = 2,442 -> 2.44 lots of 1,000
+    assert d.verdict is Verdict.REDUCE and d.volume == 2.44
+    assert d.worst_case_equity == pytest.approx(97_942.0)
+
+
+def test_round_trip_cost_from_the_execution_cost_model() -> None:
+    m = FixedCostModel(spread_bps=6.0, slippage_bps=2.0, latency_sla_ms=500.0)
+    # spread 6 + 2 x slippage 2 + 2 x commission 3.25 = 16.5; above the SLA both sides pay the penalty (+4)
+    assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 0.0, 3.25) == pytest.approx(16.5)
+    assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(20.5)
+
+
 def test_stop_in_profit_counts_no_loss() -> None:
     p = pos("p", "BTC/USDT", Direction.LONG, 1.0, 60_000, 61_000)
     assert p.loss_at_sl(1.0) == -1_000
@@ -133,11 +181,18 @@ position_st = st.builds(
     extra=st.floats(0, 200),
     one_step=st.booleans(),
     with_marks=st.booleans(),
+    cost_bps=st.floats(0, 100),
+    exit_btc=st.floats(0, 50),
+    exit_eth=st.floats(0, 50),
+    short=st.booleans(),
 )
 def test_guard_never_allows_a_floor_breach(
     day_start: float, max_eod: float, equity_delta: float, positions: list[Position], mark_frac: float,
     entry: float, dist_frac: float, volume: float, extra: float, one_step: bool, with_marks: bool,
+    cost_bps: float, exit_btc: float, exit_eth: float, short: bool,
 ) -> None:
+    """With costs included: every open position stopped out and paying its exit cost, the new order
+    stopped out and paying its whole round trip, equity still stays on or above both floors."""
     rules = FtmoRules.one_step() if one_step else RULES
     st_ = FtmoState(0, day_start, max(max_eod, day_start))
     balance = day_start
@@ -148,8 +203,10 @@ def test_guard_never_allows_a_floor_breach(
     else:
         equity = balance + equity_delta
     chk = check(rules, st_, equity)
-    sl = entry * (1 - dist_frac)
-    d = guard_order(chk, balance, positions, SPECS, "BTC/USDT", entry, sl, volume, marks=marks, extra_cost=extra)
+    sl = entry * (1 + dist_frac) if short else entry * (1 - dist_frac)
+    exit_bps = {"BTC/USDT": exit_btc, "ETH/USDT": exit_eth}
+    d = guard_order(chk, balance, positions, SPECS, "BTC/USDT", entry, sl, volume, marks=marks, extra_cost=extra,
+                    cost_bps=cost_bps, exit_bps=exit_bps)
     # The true worst case: each open position moves from the mark (or entry) to its SL.
     if d.verdict is Verdict.BLOCK:
         assert d.reason is not None
@@ -165,7 +222,10 @@ def test_guard_never_allows_a_floor_breach(
         true_worst = min(equity, balance) + sum(
             min(0.0, p.pnl_at(p.sl, SPECS[p.pair].contract_size)) for p in positions
         )
-    after = true_worst - d.volume * loss_per_lot(entry, sl, BTC) - extra
+    # costs written out from first principles: bps of the notional traded at each fill
+    open_exits = sum(exit_bps[p.pair] / 1e4 * p.sl * p.volume * SPECS[p.pair].contract_size for p in positions)
+    new_costs = cost_bps / 1e4 * max(entry, sl) * d.volume * BTC.contract_size
+    after = true_worst - open_exits - d.volume * loss_per_lot(entry, sl, BTC) - new_costs - extra
     assert after >= chk.floor - 1e-6
     assert after >= max(chk.daily_floor, chk.total_floor) - 1e-6
 
