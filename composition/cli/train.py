@@ -122,8 +122,12 @@ def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any
             b = results["multi-TF"]["final"]["pairs"][pair]["models"][model]
 
             def prec(e: dict[str, Any]) -> float:
-                g = next((g for g in e.get("gates", []) if g["name"] == "precision"), None)
-                return float("nan") if g is None or g["value"] is None else float(g["value"])
+                # precision of every call at tier >= LOW on test (calibrated where the model has a map)
+                tiers = e.get("test_calibrated", e["test"])["tiers"]
+                n = sum(tiers[t]["count"] for t in ("LOW", "MEDIUM", "HIGH"))
+                wins = sum(tiers[t]["count"] * tiers[t]["precision"] for t in ("LOW", "MEDIUM", "HIGH")
+                           if tiers[t]["count"])
+                return wins / n if n else float("nan")
 
             diff = 100 * (b["val"]["accuracy"] - a["val"]["accuracy"])
             out[f"{model}:{pair}"] = {"val_acc_single": a["val"]["accuracy"], "val_acc_multi": b["val"]["accuracy"],
@@ -132,7 +136,7 @@ def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any
                           f"{prec(a):.3f}", f"{prec(b):.3f}", f"{a['test']['auc']:.3f}", f"{b['test']['auc']:.3f}")
     from rich.console import Console
 
-    Console().print(table)
+    Console(width=200).print(table)
     path = Path(ctx.config.training.runs_dir) / f"ablation_{new_run_id()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"rows": out, "single": results["single-TF"], "multi": results["multi-TF"]},
