@@ -78,7 +78,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=False)
 
     def log(msg: str) -> None:
-        ctx.log.info(msg)
+        ctx.log.debug(msg)  # the console line below is the human copy; the log file gets it at debug
         console.print(f"[dim]{msg}[/dim]")
 
     if progress is not None:
