@@ -1,7 +1,8 @@
 """One scan: candles -> features -> predictions -> confidence -> tier -> policy + guard -> emit.
 
-Every emitted signal is logged (outbox: pending -> sent), recorded in the risk book, notified and
-published; every block is logged with its reason and published on "blocks".
+Every emitted signal is logged (outbox: pending -> sent) and recorded in the risk book in ONE
+unit of work committed before the notification, then notified, marked sent and published; every
+block is logged with its reason and published on "blocks".
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from ports.market_data import MarketData
 from ports.notifier import Notifier
 from ports.predictor import Predictor
 from ports.runtime_state import PairHysteresis
-from ports.storage import RiskBookRepository, SignalLogRepository
+from ports.storage import RiskBookRepository, SignalLogRepository, StorageUnitOfWork
 from services.execution import RiskDesk, execute_guarded, pre_trade
 
 log = logging.getLogger(__name__)
 
 FeaturesFn = Callable[[Candles], Any]
+UnitOfWorkFactory = Callable[[], StorageUnitOfWork]
 
 
 @attrs.frozen
@@ -83,6 +85,10 @@ class ScanCycle:
     bus: EventBus
     clock: Clock
     confidence: ConfidenceParams = attrs.field(factory=ConfidenceParams)
+    # The store's `unit_of_work` (SqlStorage.unit_of_work, InMemoryStorage.unit_of_work): the signal
+    # and its risk-book row commit together. It must belong to the same store as `risk_book` and
+    # `signal_log`. None: two separate writes, for stores without transactions (not crash-atomic).
+    unit_of_work: UnitOfWorkFactory | None = None
 
     # ------------------------------------------------------------ helpers shared with operator
     def _hysteresis(self, pair: str) -> Hysteresis:
@@ -107,6 +113,17 @@ class ScanCycle:
             dist = entry * self.settings.fallback_sl_pct / 100.0
         s = direction.sign
         return entry + s * dist * self.settings.reward_risk, entry - s * dist
+
+    def _record(self, sig: Signal, record: TradeRecord) -> None:
+        """The signal (outbox: pending) and its risk-book row, durable together before any notification."""
+        if self.unit_of_work is None:
+            self.signal_log.log_signal(sig)
+            self.risk_book.add(record)
+            return
+        with self.unit_of_work() as uow:
+            uow.signal_log.log_signal(sig)
+            uow.risk_book.add(record)
+            uow.commit()
 
     def _block(self, b: Block, out: list[Block]) -> None:
         out.append(b)
@@ -195,9 +212,8 @@ class ScanCycle:
             versions, (*res.reasons, *extra_reasons), self.desk.mode,
         )
         self.desk.set_policy(pol.record_emit(self.desk.policy_cfg, self.desk.policy, tier, now))
-        self.signal_log.log_signal(sig)
         session = primary_session(now)
-        self.risk_book.add(TradeRecord(
+        self._record(sig, TradeRecord(
             sig.signal_id, pair, tier, now, entry, tp, sl, sig.rr, mode=self.desk.mode,
             model_version=",".join(versions), session=session.value if session else "",
         ))

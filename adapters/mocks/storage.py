@@ -1,11 +1,16 @@
-"""In-memory repositories: risk book, patterns, deployments, signal/block log."""
+"""In-memory repositories (risk book with its queries, patterns, deployments, signal/block log) and
+an in-memory store with units of work (`InMemoryStorage`), the mock of `StorageUnitOfWork`."""
 
 from __future__ import annotations
+
+import copy
+from typing import Any
 
 import attrs
 
 from domain.deployment import Deployment
 from domain.risk_book import PatternStat, TradeRecord
+from domain.risk_stats import GroupStats, group_stats, summarise
 from domain.signals import Block, Mode, Signal
 from ports.errors import DuplicateRecord, StorageError
 
@@ -37,6 +42,20 @@ class InMemoryRiskBook:
 
     def open_records(self, mode: Mode | None = None) -> list[TradeRecord]:
         return [r for r in self.records(mode=mode) if r.result is None]
+
+    # --- RiskBookQueries: the domain's own statistics over the matching closed records
+    def _closed(self, since_ms: int | None, until_ms: int | None, mode: Mode | None) -> list[TradeRecord]:
+        return [r for r in self.records(since_ms, mode)
+                if r.result is not None and (until_ms is None or r.entry_time_ms < until_ms)]
+
+    def performance(self, since_ms: int, until_ms: int | None = None, mode: Mode | None = None) -> GroupStats:
+        return summarise(self._closed(since_ms, until_ms, mode))
+
+    def by_model_version(self, since_ms: int | None = None, mode: Mode | None = None) -> list[GroupStats]:
+        return group_stats(self._closed(since_ms, None, mode), "model_version")
+
+    def by_session(self, since_ms: int | None = None, mode: Mode | None = None) -> list[GroupStats]:
+        return group_stats(self._closed(since_ms, None, mode), "session")
 
 
 class InMemoryPatterns:
@@ -113,3 +132,89 @@ class InMemorySignalLog:
 
     def blocks(self, since_ms: int = 0) -> list[Block]:
         return [b for b in self._blocks if b.at_ms >= since_ms]
+
+
+# Repository methods that write; a unit of work journals them and replays them on commit.
+_WRITES = frozenset({"add", "update", "record_outcome", "upsert", "record", "mark_rolled_back", "log_signal",
+                     "mark_sent", "log_block"})
+_REPOS = ("risk_book", "signal_log", "patterns", "deployments")
+
+
+def _clone(repo: Any) -> Any:
+    """A copy whose containers are independent of the original's (rows are immutable values)."""
+    c = copy.copy(repo)
+    for k, v in vars(repo).items():
+        if isinstance(v, dict | list):
+            setattr(c, k, copy.copy(v))
+    return c
+
+
+class _Journaled:
+    """A repository inside a unit of work: reads and writes a private copy, journals every write."""
+
+    def __init__(self, name: str, work: Any, journal: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]]) -> None:
+        self._name, self._work, self._journal = name, work, journal
+
+    def __getattr__(self, attr: str) -> Any:
+        fn = getattr(self._work, attr)
+        if attr not in _WRITES:
+            return fn
+
+        def write(*args: Any, **kwargs: Any) -> Any:
+            out = fn(*args, **kwargs)  # raises (DuplicateRecord, StorageError) as the repository does
+            self._journal.append((self._name, attr, args, kwargs))
+            return out
+
+        return write
+
+
+class InMemoryUnitOfWork:
+    """StorageUnitOfWork over an `InMemoryStorage`: writes stay private until `commit()`, which
+    applies all of them or (if any fails against the store's current state) none."""
+
+    def __init__(self, store: InMemoryStorage) -> None:
+        self._store = store
+        self._journal: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+        self._open = False
+
+    def __enter__(self) -> InMemoryUnitOfWork:
+        self._journal = []
+        for name in _REPOS:
+            setattr(self, name, _Journaled(name, _clone(getattr(self._store, name)), self._journal))
+        self._open = True
+        return self
+
+    def commit(self) -> None:
+        if not self._open:
+            raise RuntimeError("commit() outside the unit of work's `with` block")
+        if self._store.fail_next_commit is not None:
+            exc, self._store.fail_next_commit = self._store.fail_next_commit, None
+            raise exc
+        fresh = {name: _clone(getattr(self._store, name)) for name in _REPOS}
+        for name, attr, args, kwargs in self._journal:
+            getattr(fresh[name], attr)(*args, **kwargs)
+        for name in _REPOS:  # all replayed: install the new state in the store's own repositories
+            vars(getattr(self._store, name)).update(vars(fresh[name]))
+        self._store.commits += 1
+        self._journal = []
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._journal = []  # anything not committed is dropped
+        self._open = False
+
+
+class InMemoryStorage:
+    """The store as one object, like `adapters.storage.unit_of_work.SqlStorage`: repositories that
+    each commit on their own, plus `unit_of_work()` for atomic groups. Test controls:
+    `fail_next_commit` (an exception the next commit raises, writing nothing) and `commits`."""
+
+    def __init__(self) -> None:
+        self.risk_book = InMemoryRiskBook()
+        self.signal_log = InMemorySignalLog()
+        self.patterns = InMemoryPatterns()
+        self.deployments = InMemoryDeployments()
+        self.fail_next_commit: Exception | None = None
+        self.commits = 0
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)

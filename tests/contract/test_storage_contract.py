@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from adapters.mocks.storage import InMemoryDeployments, InMemoryPatterns, InMemoryRiskBook, InMemorySignalLog
+from adapters.mocks.storage import (
+    InMemoryDeployments,
+    InMemoryPatterns,
+    InMemoryRiskBook,
+    InMemorySignalLog,
+    InMemoryStorage,
+)
 from domain.deployment import Deployment
 from domain.risk_book import PatternStat, TradeRecord
 from domain.signals import Block, BlockReason, Direction, Mode, Signal, Tier
@@ -31,9 +37,9 @@ RISK_BOOKS += _sql.params("risk_book")
 PATTERNS += _sql.params("patterns")
 DEPLOYMENTS += _sql.params("deployments")
 SIGNAL_LOGS += _sql.params("signal_log")
-# RiskBookQueries and StorageUnitOfWork have no in-memory mock yet: SQL adapters only.
-QUERIES: list[Any] = _sql.params("risk_book")
-STORES: list[Any] = _sql.params(None)
+# RiskBookQueries and StorageUnitOfWork: the in-memory risk book / store, then the SQL adapters.
+QUERIES: list[Any] = [pytest.param(lambda tmp_path: InMemoryRiskBook(), id="mock"), *_sql.params("risk_book")]
+STORES: list[Any] = [pytest.param(lambda tmp_path: InMemoryStorage(), id="mock"), *_sql.params(None)]
 
 
 def _build(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
@@ -228,3 +234,13 @@ def test_unit_of_work_without_commit_or_failing_writes_nothing(store: Any) -> No
         uow.commit()
     assert store.signal_log.status("u3") is None
     assert store.risk_book.get("u3") == rec("u3", 10)
+
+
+def test_unit_of_work_writes_are_invisible_outside_until_commit(store: Any) -> None:
+    with store.unit_of_work() as uow:
+        uow.signal_log.log_signal(sig("u4", 10))
+        uow.risk_book.add(rec("u4", 10))
+        assert uow.signal_log.status("u4") == "pending" and uow.risk_book.get("u4") == rec("u4", 10)
+        assert store.signal_log.status("u4") is None and store.risk_book.get("u4") is None
+        uow.commit()
+    assert store.signal_log.status("u4") == "pending" and store.risk_book.get("u4") == rec("u4", 10)
