@@ -1,9 +1,13 @@
 """Follow every emitted signal until its TP or SL is hit, or it expires at the horizon, from the
 market data, and resolve it in the risk book (W/L, exit price, R realised, time to TP/SL).
 
-The same code runs in dry-run and live: it reads closed bars only, so a replay cannot peek. When one
-bar touches both TP and SL we cannot know which came first from OHLC, so the stop is assumed
-(conservative). Each outcome also feeds the pattern statistics and, for losses, the loss backoff.
+The same code runs in dry-run and live: it reads closed bars only, so a replay cannot peek, and it
+starts with the first bar that opens at or after the signal's creation: the bar in progress at entry
+(and every earlier one) already had part of its range before the entry, so its high/low could credit
+a target the trade never saw. When one bar touches both TP and SL we cannot know which came first
+from OHLC, so the stop is assumed (conservative); a bar that opens beyond the stop exits at its open
+(the stop is a market order), one that opens beyond the target exits at the target (a limit order).
+Each outcome also feeds the pattern statistics and, for losses, the loss backoff.
 """
 
 from __future__ import annotations
@@ -46,14 +50,20 @@ def pattern_key(rec: TradeRecord) -> tuple[str, str]:
     return name, hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
+def first_bar_open_ms(entry_time_ms: int, period_ms: int) -> int:
+    """Open time of the first bar that starts at or after the entry (ceil to the bar grid)."""
+    return -(-entry_time_ms // period_ms) * period_ms
+
+
 def resolve(rec: TradeRecord, bars: Candles, horizon_bars: int) -> Outcome | None:
     """Resolve one open record against closed `bars` of its pair, or None if still open.
 
-    Bars considered start with the one in progress at entry time; exits are stamped at the close
-    of the bar that hit (the earliest moment a bar-based tracker can know it).
+    Bars considered start with the first one opening at or after the entry time (never one whose range
+    began before the entry); exits are stamped at the close of the bar that hit (the earliest moment a
+    bar-based tracker can know it).
     """
     period = bars.timeframe.ms
-    first_open = (rec.entry_time_ms // period) * period
+    first_open = first_bar_open_ms(rec.entry_time_ms, period)
     lo = int(np.searchsorted(bars.ts, first_open, side="left"))
     ts = bars.ts[lo : lo + horizon_bars]
     if ts.shape[0] == 0:
@@ -67,7 +77,12 @@ def resolve(rec: TradeRecord, bars: Candles, horizon_bars: int) -> Outcome | Non
     if bool(hit.any()):
         i = int(np.argmax(hit))
         how = "sl" if bool(hit_sl[i]) else "tp"
-        price = rec.sl_price if how == "sl" else rec.tp_price
+        price = rec.tp_price
+        if how == "sl":
+            opened = float(bars.open[lo + i])
+            # Gapped through the stop: the market order fills at the open, worse than the stop.
+            gapped = opened < rec.sl_price if rec.direction_sign > 0 else opened > rec.sl_price
+            price = opened if gapped else rec.sl_price
         return Outcome(rec.close(int(ts[i]) + period, price), how)
     expiry_ms = first_open + horizon_bars * period
     if int(ts[-1]) + period >= expiry_ms:
@@ -106,7 +121,7 @@ class OutcomeTracker:
         tf = self.settings.timeframe
         out: list[Outcome] = []
         for pair, recs in by_pair.items():
-            start = min((r.entry_time_ms // tf.ms) * tf.ms for r in recs)
+            start = min(first_bar_open_ms(r.entry_time_ms, tf.ms) for r in recs)
             bars = self.market.candles(pair, tf, start, now).closed_before(now)
             for r in recs:
                 o = resolve(r, bars, self.settings.horizon_bars)
