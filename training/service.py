@@ -38,4 +38,5 @@ def train_and_record(candles: Mapping[str, Candles], settings: TrainSettings, mo
     registry = FileModelRegistry(models_dir)
     tag = save_bundle(registry, result, settings, run_id, tf)
     path = record_run(runs_dir, run_id, result.report, tag)
-    return TrainOutcome(tag, run_id, result.report, path, bool(registry.entry(tag)["gates_passed"]))
+    report = {**result.report, "run_id": run_id, "tag": tag}
+    return TrainOutcome(tag, run_id, report, path, bool(registry.entry(tag)["gates_passed"]))

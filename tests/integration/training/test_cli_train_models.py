@@ -39,3 +39,19 @@ def test_train_evaluate_list_promote_drift(tmp_path: Path, monkeypatch: pytest.M
     rc = main(["--env-file", "", "models", "check-drift"])
     out = capsys.readouterr().out
     assert rc in (0, 1) and "accuracy" in out and "feature_drift" in out and "calibration" in out
+
+
+def test_run_quick_training_for_the_demo(tmp_path: Path) -> None:
+    """The demo's entry: quick profile on REAL candles through an injected loader, registered."""
+    from types import SimpleNamespace
+
+    from adapters.market_data.bundled import BundledCandles
+    from training.quick import run_quick_training
+
+    src = BundledCandles(DEFAULT_SHARED_DATA / "candles" / "binance")
+    cfg = SimpleNamespace(seed=3, training=SimpleNamespace(models_dir=str(tmp_path / "m"), runs_dir=str(tmp_path / "r"),
+                                                           device="cpu"))
+    rep = run_quick_training(cfg, ["BTC"], "5m", load_candles=src.candles)
+    assert rep["tag"] == "v1.0.0" and Path(rep["report_path"]).is_file()
+    assert set(rep["test"]["BTC/USDT"]) >= {"lstm", "transformer", "ensemble", "lightgbm", "majority"}
+    assert 0.35 < rep["test"]["BTC/USDT"]["ensemble"]["accuracy"] < 0.65
