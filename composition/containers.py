@@ -10,6 +10,7 @@ training side provides them, else the named momentum baseline), and the services
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -136,7 +137,11 @@ def make_broker(config: Config, options: RunOptions, market: Any, clock: Any) ->
             now = clock.now_ms()
             return market.candles(pair, tf, now - 3 * tf.ms, now)
 
-        return make_paper_broker(config, price_source=LatestClose(latest), cost_model=costs, clock=clock)
+        # Outside a replay the paper account (balance, open positions, fills) survives restarts, so the
+        # FTMO floors keep measuring the same equity; a replay always starts from the initial balance.
+        state_path = "" if options.replay else os.path.join(config.data.store_dir, f"paper_broker_{options.mode}.json")
+        return make_paper_broker(config, price_source=LatestClose(latest), cost_model=costs, clock=clock,
+                                 state_path=state_path)
     if kind == "mock":
         if options.mode == "live":
             raise LiveRefused("live mode refuses the mock broker; set BROKER=paper|shim|mt5|metaapi")

@@ -13,7 +13,8 @@ from composition.runtime.launch import RunSummary, run_service
 
 
 def run_dryrun(config: Config, options: RunOptions, log: logging.Logger) -> RunSummary:
-    """Scan, log, notify and track outcomes; never sends an order (live replay of history included)."""
+    """Scan, log, notify and track outcomes. Orders go to the paper (or mock) broker only, whose equity the
+    FTMO guard measures; a real account (shim, mt5, metaapi) is never sent an order in dry-run."""
     if options.mode != "dryrun":
         options = RunOptions(**{**_fields(options), "mode": "dryrun"})
     return run_service(config, options, log)

@@ -87,6 +87,20 @@ def check_live_preconditions(config: Config, options: RunOptions, gates_passed: 
         raise LiveRefused("live mode refused: " + "; ".join(reasons))
 
 
+SIMULATED_BROKERS = ("paper", "mock")
+
+
+def places_orders(mode: Mode, broker_kind: str) -> bool:
+    """Whether the scan cycle sends orders through the guarded execution path.
+
+    Live always does. Dry-run does only on a simulated broker (paper, mock): its fills, floating P&L and
+    equity are what the FTMO guard's daily and total loss floors are measured against, so a dry-run
+    without them would never see a loss. A dry-run configured with a real account (shim, mt5,
+    metaapi) never sends it an order: the broker only quotes.
+    """
+    return mode is Mode.LIVE or broker_kind in SIMULATED_BROKERS
+
+
 def build_service(config: Config, options: RunOptions, log: logging.Logger) -> tuple[ServiceParts, dict[str, Any]]:
     mode = Mode(options.mode)
     predictors, features, gates_passed, models_desc = load_predictors(config, log)
@@ -131,7 +145,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     tf = Timeframe.parse(config.data.timeframe)
     scan = ScanCycle(
         ScanSettings(tuple(config.data.symbols), tf, hysteresis_scans=config.confidence.hysteresis_scans,
-                     execute=mode is Mode.LIVE),
+                     execute=places_orders(mode, options.broker or config.broker.kind)),
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
         params,
     )
