@@ -40,7 +40,7 @@ def save_bundle(registry: FileModelRegistry, result: RunResult, settings: TrainS
     arts, report = result.artifacts, result.report
     common = {"seq_len": settings.seq_len, "horizon_bars": report["horizon_bars"], "timeframe": timeframe,
               "feature_names": list(arts.feature_names), "feature_params": settings.feature_params.to_dict(),
-              "thresholds": attrs.asdict(settings.thresholds), "run_id": run_id}
+              "thresholds": attrs.asdict(settings.thresholds)}  # no run id: same weights -> same file
     files: dict[str, dict[str, Any]] = {}
     for pair, net in arts.lstm.items():
         coin = pair.split("/")[0]
