@@ -32,6 +32,7 @@ from composition.runtime.service import (
     health_probe,
     serve,
 )
+from composition.runtime.startup import check_quotes, compliance_findings, reconcile_at_start
 from domain.confidence import ConfidenceParams, EnsembleWeights
 from domain.market import Timeframe
 from domain.signals import Mode
@@ -152,6 +153,11 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     operator = PersistingOperator(OperatorService(scan), desk, repos["state"], clock, lock)
     if bot is not None:
         bot.operator = operator
+    kind = options.broker or config.broker.kind
+    check_quotes(broker, market, config.data.symbols, tf, clock.now_ms(), broker_kind=kind, replay=options.replay,
+                 log=log)
+    findings = compliance_findings(config, log, sys.stderr)
+    recon = reconcile_at_start(broker, repos["risk_book"], mode, log, sys.stderr) if scan.settings.execute else None
     tracker = OutcomeTracker(repos["risk_book"], repos["patterns"], market, clock, mode, OutcomeSettings(tf))
     cycle = RuntimeCycle(scan=scan, tracker=tracker, desk=desk, state_store=repos["state"], notifier=notifier,
                          signal_log=repos["signal_log"], broker=broker, clock=clock, log=log, lock=lock,
@@ -176,7 +182,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     probe = health_probe(parts, interval)
     extras = {"start_ms": start_ms, "end_ms": end_ms, "models": models_desc, "gates_passed": gates_passed,
               "notifier": notifier, "operator": operator, "desk": desk, "repos": repos, "bot": bot,
-              "engine": engine, "scan": scan}
+              "engine": engine, "scan": scan, "compliance": findings, "reconciliation": recon}
     return parts, extras
 
 
