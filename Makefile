@@ -39,8 +39,10 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+BENCHES := bench/features.py bench/models.py bench/cycle.py bench/backtest.py
+
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b; done
 
 rollback-model: $(STAMP)
 	@test -n "$(TAG)" || { echo "usage: make rollback-model TAG=v1.0.0"; exit 2; }
