@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.cleaning import valid_window_mask
+from domain.errors import DataError
 from domain.feature_matrix import FeatureMatrix
 from domain.market import Candles, atr
 
@@ -110,7 +111,7 @@ def walk_forward_folds(series: PairSeries, n_folds: int, val_frac: float, test_f
         val_start = test_start - emb - val_len
         train_end = val_start - emb
         if train_end <= emb:
-            raise ValueError(f"{series.pair}: too few bars ({n}) for {n_folds} walk-forward folds")
+            raise DataError(f"{series.pair}: too few bars ({n}) for {n_folds} walk-forward folds; use fewer --folds")
         # a sample ending at t uses labels up to t+h: keep it inside its own block
         tr = idx[(idx + horizon < train_end)]
         va = idx[(idx >= val_start) & (idx + horizon < test_start - emb)]
