@@ -40,7 +40,17 @@ MS_PER_DAY = 86_400_000
 
 # kind -> factory(config) -> (broker, clock). Deployments and tests register read-only brokers here.
 BrokerSourceFactory = Callable[[Any], tuple[Broker, Clock]]
-BROKER_SOURCES: dict[str, BrokerSourceFactory] = {}
+
+
+def _measuring_broker(config: Any) -> tuple[Broker, Clock]:
+    # Imported on use: the broker SDKs (MetaTrader5, metaapi, httpx) load only for --source broker.
+    from adapters.brokers.factory import make_measuring_broker
+
+    return make_measuring_broker(config)
+
+
+# paper is deliberately absent: its fills are drawn from the model being measured.
+BROKER_SOURCES: dict[str, BrokerSourceFactory] = {kind: _measuring_broker for kind in ("mt5", "shim", "metaapi")}
 
 
 def register(sub: Any) -> None:
