@@ -69,11 +69,14 @@ def evaluate_gates(cfg: GateConfig, *, emitted_precision: float, emitted_count: 
     out.append(GateResult("beats_baselines", ok, val_accuracy, best_baseline_val_accuracy,
                           f"val accuracy {100 * val_accuracy:.2f}% vs best baseline {best_baseline} "
                           f"{100 * best_baseline_val_accuracy:.2f}%"))
-    ok = (not cfg.require_positive_expectancy) or (not math.isnan(ci_low_bps) and ci_low_bps > 0)
+    # a CI from a handful of signals means nothing: the same signal floor as the precision gate
+    clears = not math.isnan(ci_low_bps) and ci_low_bps > 0
+    ok = (not cfg.require_positive_expectancy) or (enough and clears)
     out.append(GateResult("expectancy", ok, net_bps, 0.0,
-                          f"net {_fmt(net_bps, False)} bps/signal after {_fmt(cost_bps, False)} bps costs, "
-                          f"95% CI [{_fmt(ci_low_bps, False)}, {_fmt(ci_high_bps, False)}] "
-                          f"{'above' if ok else 'does not clear'} 0"))
+                          f"net {_fmt(net_bps, False)} bps/signal after {_fmt(cost_bps, False)} bps costs on "
+                          f"{emitted_count} signals, 95% CI [{_fmt(ci_low_bps, False)}, {_fmt(ci_high_bps, False)}] "
+                          f"{'above' if clears else 'does not clear'} 0"
+                          + ("" if enough else f"; fewer than {cfg.min_signals} signals")))
     return out
 
 

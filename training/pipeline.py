@@ -201,7 +201,7 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
         "feature_names": list(names),
         "feature_params_key": settings.feature_params.key(),
         "higher_timeframes": list(settings.feature_params.higher_timeframes),
-        "cost_model": {"kind": getattr(costs, "kind", "?"), "description": getattr(costs, "description", "")},
+        "cost_model": {"kind": getattr(costs, "kind", "?"), "description": _cost_text(costs)},
         "thresholds": attrs.asdict(settings.thresholds),
         "gate_config": {k: (v.name if hasattr(v, "name") else v) for k, v in attrs.asdict(settings.gates).items()},
         "leakage": {p: attrs.asdict(r) for p, r in leak.items()},
@@ -211,6 +211,13 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
         "torch_threads": torch.get_num_threads(),
     }
     return RunResult(report, artifacts)
+
+
+def _cost_text(costs: CostModel) -> str:
+    if costs is DEFAULT_FIXED_COSTS:
+        return ("FIXED default, not measured: 6 bps spread + 2 x 2 bps slippage = 10 bps round trip "
+                "(training.pipeline.DEFAULT_FIXED_COSTS; no execution metrics were available)")
+    return str(getattr(costs, "description", type(costs).__name__))
 
 
 def _ts_range(series: PairSeries, ends: np.ndarray) -> list[int]:

@@ -29,6 +29,12 @@ def register(sub: Any) -> None:
                    help="train base-timeframe-only vs multi-timeframe features and report the difference")
     p.add_argument("--folds", type=int, help="walk-forward folds (default: profile)")
     p.add_argument("--epochs", type=int, help="max epochs for both networks (default: profile)")
+    p.add_argument("--cost-model", choices=("auto", "empirical", "fixed"), default="auto",
+                   help="costs for the expectancy gate: measured execution metrics (empirical), --spread-bps/"
+                        "--slippage-bps (fixed), or auto = empirical when measured, else the documented 10 bps "
+                        "round trip (said so in the report)")
+    p.add_argument("--spread-bps", type=float, help="fixed cost model: full spread in bps")
+    p.add_argument("--slippage-bps", type=float, help="fixed cost model: slippage per side in bps")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(handler=handle)
 
@@ -62,6 +68,22 @@ def load_candles(ctx: Context, symbols: str | None, timeframe: str | None) -> tu
     return {p: src.candles(p, tf) for p in pairs}, tf
 
 
+def cost_model_for(args: argparse.Namespace, ctx: Context, console: Any) -> Any:
+    from adapters.execution_metrics.cost_model import CostModelRefused, load_cost_model
+    from training.pipeline import DEFAULT_FIXED_COSTS
+
+    if args.cost_model != "auto":
+        return load_cost_model(ctx.config, args.cost_model, args.spread_bps, args.slippage_bps)
+    if args.spread_bps is not None or args.slippage_bps is not None:
+        return load_cost_model(ctx.config, "fixed", args.spread_bps, args.slippage_bps)
+    try:
+        return load_cost_model(ctx.config, "empirical")
+    except CostModelRefused as exc:
+        console.print(f"[yellow]no measured execution costs ({exc}); the expectancy gate uses "
+                      f"{DEFAULT_FIXED_COSTS.description}[/yellow]")
+        return DEFAULT_FIXED_COSTS
+
+
 def handle(args: argparse.Namespace, ctx: Context) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -71,8 +93,9 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     console = Console(stderr=True)
     candles, tf = load_candles(ctx, args.symbols, args.timeframe)
     settings = _settings(args, ctx)
+    costs = cost_model_for(args, ctx, console)
     if args.ablation:
-        return _ablation(candles, settings, ctx, console)
+        return _ablation(candles, settings, ctx, console, costs)
     t0 = time.perf_counter()
     progress = None if args.no_progress else Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=False)
@@ -84,10 +107,10 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     if progress is not None:
         with progress:
             out = train_and_record(candles, settings, ctx.config.training.models_dir, ctx.config.training.runs_dir,
-                                   resume=args.resume, progress=progress, log=log)
+                                   cost_model=costs, resume=args.resume, progress=progress, log=log)
     else:
         out = train_and_record(candles, settings, ctx.config.training.models_dir, ctx.config.training.runs_dir,
-                               resume=args.resume, log=log)
+                               cost_model=costs, resume=args.resume, log=log)
     secs = time.perf_counter() - t0
     from composition.cli.evaluate import render_report
 
@@ -98,7 +121,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any) -> int:
+def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any, costs: Any) -> int:
     from rich.table import Table
 
     from training.experiments import new_run_id
@@ -110,7 +133,8 @@ def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any
     results = {}
     for label, s in (("single-TF", single), ("multi-TF", multi)):
         console.print(f"[bold]ablation: training with {label} features[/bold]")
-        results[label] = run_training(candles, s, log=lambda m: console.print(f"[dim]{m}[/dim]")).report
+        results[label] = run_training(candles, s, cost_model=costs,
+                                      log=lambda m: console.print(f"[dim]{m}[/dim]")).report
     table = Table(title="Multi-timeframe ablation (final fold; val accuracy, test emitted precision, test AUC)")
     for col in ("pair", "model", "val acc 1-TF", "val acc multi", "diff (pts)", "test prec 1-TF", "test prec multi",
                 "test AUC 1-TF", "test AUC multi"):

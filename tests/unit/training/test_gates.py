@@ -51,6 +51,9 @@ def test_must_strictly_beat_best_baseline_on_validation() -> None:
 
 def test_expectancy_needs_ci_above_zero() -> None:
     assert not _by_name(net_bps=2.0, ci_low_bps=-0.1)["expectancy"]
+    # two lucky signals with a tight "CI" are not an edge
+    assert not _by_name(net_bps=31.0, ci_low_bps=21.0, emitted_count=2)["expectancy"]
     res = evaluate_gates(GateConfig(), **_kw(net_bps=-4.0, ci_low_bps=-9.0, ci_high_bps=1.0))
     assert not all_passed(res)
-    assert any(f.startswith("expectancy: net -4.00 bps") for f in failures(res))
+    assert any(f.startswith("expectancy: net -4.00 bps/signal after 10.00 bps costs on 500 signals")
+               for f in failures(res))
