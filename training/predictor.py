@@ -146,3 +146,36 @@ def load_predictors(models_dir: str | Path, tag: str | None = None, calibrated: 
     if lstm_nets:
         out.insert(0, TorchPredictor("lstm", tag, lstm_nets, lstm_meta, calibrated))
     return out
+
+
+class RuntimeFeatures:
+    """The scan cycle's features function for these models: the training feature code on the
+    cycle's candles. `min_bars` is how many closed bars a cycle must load so that every feature is
+    past its warm-up and a full `seq_len` window exists."""
+
+    def __init__(self, params: FeatureParams, timeframe: Timeframe, seq_len: int) -> None:
+        from domain.features import warmup_bars
+
+        self.params = params
+        self.timeframe = timeframe
+        self.min_bars = warmup_bars(params, timeframe) + seq_len + 1
+
+    def __call__(self, candles: Any) -> FeatureMatrix:
+        from domain.features import compute_features
+
+        return compute_features(candles, self.params)
+
+
+def load_runtime_predictors(config: Any) -> tuple[list[TorchPredictor], RuntimeFeatures, bool, str]:
+    """What the runtime loads: the promoted bundle's predictors, their features function, whether the
+    bundle passed its gates, and a one-line description. Raises `UnknownTag` (a UserError) when no
+    bundle is promoted, so the caller can fall back to the named baseline."""
+    models_dir = config.training.models_dir
+    predictors = load_predictors(models_dir)
+    tag, passed, forced = FileModelRegistry(models_dir).promoted_status()
+    first = predictors[0]
+    features = RuntimeFeatures(first.feature_params, first.timeframe, max(p.seq_len for p in predictors))
+    verdict = "passed its gates" if passed else ("FAILED its gates, promoted with --force" if forced
+                                                  else "FAILED its gates")
+    names = "+".join(p.name for p in predictors)
+    return predictors, features, passed, f"{names} {tag} ({verdict})"

@@ -118,3 +118,28 @@ def test_same_seed_reproduces_the_run_bit_for_bit(tmp_path: Path) -> None:
     m0, m1 = (o.report["final"]["pairs"]["BTC/USDT"]["models"] for o in outs)
     # compared as JSON: empty tiers hold NaN, which never equals itself
     assert json.dumps({k: v["test"] for k, v in m0.items()}) == json.dumps({k: v["test"] for k, v in m1.items()})
+
+
+def test_runtime_loader_serves_the_promoted_bundle_on_a_cycle_window(trained: tuple, tmp_path: Path) -> None:
+    """What the runtime loads: predictors + their features fn + the gate verdict; a cycle that loads
+    `min_bars` closed bars gets a prediction for every pair."""
+    import shutil
+
+    from composition.config import load_config
+    from training.predictor import load_runtime_predictors
+
+    models, _runs, tags, extra = trained
+    copy = tmp_path / "models"
+    shutil.copytree(models, copy, symlinks=True)
+    reg = FileModelRegistry(copy)
+    reg.promote(tags[0], "runtime test", InMemoryDeployments(), force=True, now_ms=1_000)
+    cfg = load_config(env_file=None, environ={"MODELS_DIR": str(copy)})
+    predictors, features, passed, desc = load_runtime_predictors(cfg)
+    assert {p.name for p in predictors} == {"lstm", "transformer"}
+    assert passed is False and "FAILED its gates" in desc and tags[0] in desc
+    cycle_inputs = {p: features(c.tail(features.min_bars)) for p, c in extra["candles"].items()}
+    for predictor in predictors:
+        preds = predictor.predict(cycle_inputs)
+        assert sorted(x.pair for x in preds) == sorted(PAIRS), predictor.name
+    short = {p: features(c.tail(features.min_bars // 2)) for p, c in extra["candles"].items()}
+    assert all(pr.predict(short) == [] for pr in predictors)  # warm-up not done: left out, not guessed
