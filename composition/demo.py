@@ -51,8 +51,8 @@ def demo_steps(ctx: Context, replay_days: int, timeframe: str) -> list[Step]:
         Step("Gate table", ("evaluate",), "out-of-sample figures next to the baselines; failing gates say why"),
         Step("Replayed dry-run", ("run", "--mode", "dryrun", "--replay-from", replay_from, "--speed", "max"),
              f"the live scan service over the last {replay_days} days of real {timeframe} candles"),
-        Step("Backtest report", ("backtest", "--timeframe", timeframe, "--from", replay_from),
-             "the same scan rules in batch form over the same period, with the empirical costs"),
+        Step("Backtest report", ("backtest", "--timeframe", timeframe, "--run-name", "demo"),
+             "the same scan rules in batch form over the backtest period, with the measured costs"),
     ]
 
 
@@ -114,7 +114,7 @@ def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int
         ("models and registry", Path(cfg.training.models_dir) / "registry.json"),
         ("experiment index", Path(cfg.training.runs_dir) / "index.csv"),
         ("signals, blocks, risk book (SQLite)", Path(db)),
-        ("backtest reports", Path("reports")),
+        ("backtest report", Path(cfg.backtest.reports_dir) / "demo" / "report.html"),
         ("JSON log of every step", Path(os.environ.get("LOG_FILE", DEMO_LOG))),
     ):
         outputs.add_row(name, str(path))
