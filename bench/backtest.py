@@ -6,7 +6,8 @@ Data (real Binance candles from ../shared/data):
   on the same timeline (BTC-A..D, ETH-A..D) = 1,045,664 bars. Copies get the same baseline signals,
   so the sequential part sees 4x the candidates per scan: a harder case than 4 distinct coins.
 Engine: momentum baseline probabilities (computed up front, timed separately), confidence with
-boosters, tiers with hysteresis, the live window ATR stops, exits, rate limits, backoff, FTMO guard,
+boosters and volatility regime, tiers with hysteresis, ATR stops, exits, rate limits, backoff, FTMO guard
+(execution costs included),
 fixed costs of 6 bps spread + 2 bps slippage + 3.25 bps fee per side, latency 800 ms (> SLA: penalty).
 Baselines, timed in this same process on the engine's own emitted signals:
 (a) numpy: the signals' PnL from entry open to exit price, vectorised;
@@ -58,7 +59,8 @@ def engine_run(bars: list[Candles], horizon: int) -> dict[str, float | int]:
     t = time.perf_counter()
     probs = [pred.probs(c.close) for c in bars]
     t_pred = time.perf_counter() - t
-    pairs = [PairData(c.symbol, c, {"momentum": p}, SymbolSpec(c.symbol, c.symbol)) for c, p in zip(bars, probs, strict=True)]
+    pairs = [PairData(c.symbol, c, {"momentum": p}, SymbolSpec(c.symbol, c.symbol))
+             for c, p in zip(bars, probs, strict=True)]
     t = time.perf_counter()
     res = run(pairs, cfg_for(horizon), FixedCostModel(6.0, 2.0), np.random.default_rng(1))
     t_eng = time.perf_counter() - t

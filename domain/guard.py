@@ -41,6 +41,13 @@ def round_trip_cost_bps(model: CostEstimator, pair: str, session: Session, laten
     return model.expected_round_trip_cost_bps(pair, session, latency_ms) + 2 * fee_bps
 
 
+def exit_cost_bps(model: CostEstimator, pair: str, session: Session, latency_ms: float, fee_bps: float) -> float:
+    """What an open position may still cost, in bps of notional: half the model's round trip (leaving
+    it) plus the commission of BOTH sides, since a broker may book the entry commission only at the
+    close (the simulated and paper brokers do), so equity need not hold it yet."""
+    return model.expected_round_trip_cost_bps(pair, session, latency_ms) / 2 + 2 * fee_bps
+
+
 def order_cost_per_lot(entry: float, sl: float, spec: SymbolSpec, cost_bps: float) -> float:
     """Round-trip cost of one lot, charged on the larger of the entry and the stop notional."""
     return cost_bps / 1e4 * max(abs(entry), abs(sl)) * spec.contract_size

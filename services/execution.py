@@ -7,6 +7,7 @@ mutable holder of the risk state those paths share (FTMO day state, policy state
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import attrs
 
@@ -19,9 +20,11 @@ from domain.guard import (
     CostEstimator,
     GuardDecision,
     Verdict,
+    exit_cost_bps,
     guard_order,
     round_trip_cost_bps,
 )
+from domain.market import Session
 from domain.policy import PolicyConfig
 from domain.prague_time import next_day_start_ms
 from domain.signals import Block, BlockReason, Direction, Mode, Tier, TierThresholds
@@ -52,15 +55,21 @@ class RiskDesk:
     fee_bps: float = DEFAULT_FEE_BPS
     latency_ms: float = 0.0
 
-    def round_trip_bps(self, pair: str, now_ms: int) -> float:
-        """Expected round-trip cost of `pair` at `now_ms` (bps of notional, commission included).
-        A pair the cost model has no profile for gets the default allowance."""
+    def _cost(self, fn: Callable[[CostEstimator, str, Session, float, float], float], pair: str, now_ms: int) -> float:
         session = cost_session(now_ms)
         try:
-            return round_trip_cost_bps(self.costs, pair, session, self.latency_ms, self.fee_bps)
-        except UnknownCostCell:
+            return fn(self.costs, pair, session, self.latency_ms, self.fee_bps)
+        except UnknownCostCell:  # a pair the cost model has no profile for gets the default allowance
             log.warning("no execution-cost profile for %s; the guard uses the default allowance", pair)
-            return round_trip_cost_bps(DEFAULT_COST_ALLOWANCE, pair, session, self.latency_ms, self.fee_bps)
+            return fn(DEFAULT_COST_ALLOWANCE, pair, session, self.latency_ms, self.fee_bps)
+
+    def round_trip_bps(self, pair: str, now_ms: int) -> float:
+        """Expected round-trip cost of a new `pair` order at `now_ms` (bps of notional, commission included)."""
+        return self._cost(round_trip_cost_bps, pair, now_ms)
+
+    def exit_bps(self, pair: str, now_ms: int) -> float:
+        """What an open `pair` position may still cost (bps of notional): see domain.guard.exit_cost_bps."""
+        return self._cost(exit_cost_bps, pair, now_ms)
 
     @property
     def mode(self) -> Mode:
@@ -156,7 +165,7 @@ def pre_trade(
     for p in positions:
         bid, ask = broker.quote(p.pair)
         marks[p.pair] = bid if p.direction is Direction.LONG else ask
-    exit_bps = {p: desk.round_trip_bps(p, now_ms) / 2 for p in marks}
+    exit_bps = {p: desk.exit_bps(p, now_ms) for p in marks}
     g = guard_order(chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks,
                     cost_bps=desk.round_trip_bps(pair, now_ms), exit_bps=exit_bps)
     if g.verdict is Verdict.BLOCK:

@@ -13,13 +13,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from domain import policy as pol
 from domain.confidence import BoosterInputs, ConfidenceParams, ConfidenceResult, score
-from domain.market import Candles, Timeframe, atr, primary_session, volatility_regime
+from domain.errors import ConfigError
+from domain.market import Candles, Timeframe, primary_session
 from domain.risk_book import TradeRecord
 from domain.signals import Block, BlockReason, Direction, Signal, Tier, reward_risk
 from domain.tiering import Hysteresis
+from domain.volatility import REGIME_OF_CODE, regime_codes, stop_atr
 from ports.broker import Broker
 from ports.clock import Clock
 from ports.event_bus import EventBus
@@ -44,9 +48,18 @@ class ScanSettings:
     sl_atr_mult: float = 1.5
     reward_risk: float = 2.0
     fallback_sl_pct: float = 1.0  # when ATR is not yet defined
-    atr_window: int = 14
+    atr_window: int = 14  # stop ATR: mean of the last 14 true ranges (domain.volatility)
+    regime_window: int = 240  # regime: the ATR's percentile rank among its last 240 values
     hysteresis_scans: int = 2
     execute: bool = False  # place orders through the broker (live/paper execution)
+
+    def __attrs_post_init__(self) -> None:
+        # the look-back window must hold every bar the ATR and the regime depend on
+        if self.atr_window < 1 or self.regime_window < 1 or self.atr_window + self.regime_window > self.lookback_bars:
+            raise ConfigError(
+                f"scan settings: atr_window ({self.atr_window}) + regime_window ({self.regime_window}) must be "
+                f"positive and fit in lookback_bars ({self.lookback_bars})"
+            )
 
 
 @attrs.frozen
@@ -106,8 +119,8 @@ class ScanCycle:
         )
 
     def levels(self, candles: Candles, direction: Direction, entry: float) -> tuple[float, float]:
-        """(tp, sl) from ATR: SL at sl_atr_mult x ATR, TP at reward_risk x that distance."""
-        a = atr(candles.high, candles.low, candles.close, self.settings.atr_window)
+        """(tp, sl) from the stop ATR: SL at sl_atr_mult x ATR, TP at reward_risk x that distance."""
+        a = self._stop_atr(candles)
         dist = float(a[-1]) * self.settings.sl_atr_mult if len(a) and not math.isnan(a[-1]) else math.nan
         if not dist > 0:
             dist = entry * self.settings.fallback_sl_pct / 100.0
@@ -180,9 +193,13 @@ class ScanCycle:
         self.desk.runtime = attrs.evolve(self.desk.runtime, last_cycle_ms=now, cycles=self.desk.runtime.cycles + 1)
         return CycleReport(now, tuple(signals), tuple(blocks), tuple(quiet))
 
+    def _stop_atr(self, c: Candles) -> npt.NDArray[np.float64]:
+        return stop_atr(c.high, c.low, c.close, self.settings.atr_window)
+
     def _booster_inputs(self, c: Candles, now: int) -> BoosterInputs:
-        a = atr(c.high, c.low, c.close, self.settings.atr_window)
-        regime = volatility_regime(a)[0] if len(a) else None
+        a = self._stop_atr(c)
+        regime = REGIME_OF_CODE[int(regime_codes(a, self.settings.regime_window, rows=np.array([len(a) - 1]))[0])] \
+            if len(a) else None
         return BoosterInputs(ts_ms=now, regime=regime)
 
     def emit(

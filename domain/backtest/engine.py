@@ -1,7 +1,9 @@
 """The batch backtest engine.
 
-Stage 1 (vectorised, per pair): confidence from the precomputed up-probabilities, raw tiers, tiers
-with hysteresis, stop/target levels, and every candidate's exit (domain.backtest.lifecycle).
+Stage 1 (vectorised, per pair, whole-series arrays): the live stop ATR and volatility regime
+(domain.volatility), confidence from the precomputed up-probabilities, raw tiers, tiers with
+hysteresis and stop/target levels. Exits (domain.backtest.lifecycle) are resolved in blocks of
+candidates, only where a trade opens.
 Stage 2 (sequential, over candidates only): settle trades that ended, roll the FTMO day, then the
 real policy (kill switch, halt, rate limits, backoff), sizing and the FTMO guard decide; emitted
 orders draw their costs from the execution model in order, exactly as the simulated broker does.
@@ -11,24 +13,26 @@ candidate needs their mark-to-market or when they close.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from domain import ftmo, policy
-from domain.backtest.lifecycle import ExitReason, resolve_exits
-from domain.backtest.windowed import window_atr_last_and_regime
+from domain.backtest.lifecycle import ExitReason, Exits, resolve_exits
+from domain.backtest.windowed import window_starts
 from domain.confidence import ConfidenceParams, regime_booster_batch, score_batch
+from domain.errors import ConfigError
 from domain.execution_costs import CostModel, UnknownCostCell, cost_session_codes
-from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, guard_order, round_trip_cost_bps
+from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, exit_cost_bps, guard_order, round_trip_cost_bps
 from domain.market import DEFAULT_SESSION_HOURS, MS_PER_HOUR, Candles, Session, primary_session
 from domain.prague_time import next_day_start_ms
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
 from domain.sizing import position_size
 from domain.tiering import hysteresis_batch, raw_tiers_batch
 from domain.trading import Position, SymbolSpec
+from domain.volatility import MEDIUM, regime_codes, stop_atr
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -55,6 +59,7 @@ class EngineConfig:
     risk_pct: float = 0.5
     lookback_bars: int = 300  # the live scan's window (ATR for stops and the regime booster)
     atr_window: int = 14
+    regime_window: int = 240  # as services.scan_cycle.ScanSettings
     sl_atr_mult: float = 1.5
     reward_risk: float = 2.0
     fallback_sl_pct: float = 1.0  # stop distance when the window's ATR is undefined
@@ -62,6 +67,13 @@ class EngineConfig:
     fee_bps: float = 0.0  # commission per side, bps of notional
     latency_ms: float = 0.0  # decision-to-order latency; above the cost model's SLA the fill is degraded
     kill_switch: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.atr_window < 1 or self.regime_window < 1 or self.atr_window + self.regime_window > self.lookback_bars:
+            raise ConfigError(
+                f"backtest: atr_window ({self.atr_window}) + regime_window ({self.regime_window}) must be "
+                f"positive and fit in lookback_bars ({self.lookback_bars}), as in the live scan"
+            )
 
 
 @attrs.frozen(eq=False)
@@ -90,11 +102,7 @@ class Stage1:
     entry_ref: FloatArray
     sl: FloatArray
     tp: FloatArray
-    exit_bar: IntArray
-    exit_price: FloatArray
-    exit_reason: npt.NDArray[np.int8]
-    exit_at: IntArray
-    worst: FloatArray
+    sign: IntArray  # candidate direction (+1 long, -1 short)
 
 
 def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
@@ -103,15 +111,17 @@ def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
     n = len(b)
     now = b.ts + b.timeframe.ms
     params = cfg.confidence
+    # What the live scan sees on its look-back window: the stop ATR and the regime depend on a fixed
+    # number of trailing bars (domain.volatility), so one pass over the series gives every bar's live
+    # value; `span` (bars in the window before this one) says whether the window held them all.
+    a = stop_atr(b.high, b.low, b.close, cfg.atr_window)
+    span = np.arange(n, dtype=np.int64) - window_starts(b, np.arange(n, dtype=np.int64), cfg.lookback_bars)
     table = regime_booster_batch(np.arange(3, dtype=np.int64), params.boosters)
-    best = int(np.argmax(table))
-    codes = np.full(n, best, dtype=np.int64)
     if float(table.max()) != float(table.min()):
-        # The regime only matters where the most favourable regime could reach a tier.
-        hi = score_batch(pd.probs, params, ts_ms=now, regime_codes=codes)
-        rows = np.flatnonzero(raw_tiers_batch(hi.confidence, cfg.thresholds) > 0).astype(np.int64)
-        _, reg = window_atr_last_and_regime(b, rows, cfg.lookback_bars, cfg.atr_window)
-        codes[rows] = reg
+        # every bar's regime in one pass; MEDIUM where the live window could not hold its W ATRs
+        codes = np.where(span >= cfg.atr_window + cfg.regime_window - 1, regime_codes(a, cfg.regime_window), MEDIUM)
+    else:  # the regime cannot change any confidence
+        codes = np.full(n, MEDIUM, dtype=np.int64)
     cb = score_batch(pd.probs, params, ts_ms=now, regime_codes=codes)
     raw = raw_tiers_batch(cb.confidence, cfg.thresholds)
     eff = hysteresis_batch(cb.direction_sign, raw, cfg.hysteresis_scans)
@@ -124,18 +134,15 @@ def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
     cand = np.flatnonzero(outcome == CANDIDATE).astype(np.int64)
     sign = cb.direction_sign[cand]
     entry_ref = b.close[cand]  # the simulated broker quotes the last close (costs come at the fill)
-    last_atr, _ = window_atr_last_and_regime(
-        b, cand, cfg.lookback_bars, cfg.atr_window, need_regime=np.zeros(cand.shape[0], dtype=bool)
-    )
+    last_atr = np.where(span[cand] >= cfg.atr_window, a[cand], np.nan)
     dist = last_atr * cfg.sl_atr_mult
     with np.errstate(invalid="ignore"):
         dist = np.where(dist > 0, dist, entry_ref * cfg.fallback_sl_pct / 100.0)
     sl = entry_ref - sign * dist
     tp = entry_ref + sign * dist * cfg.reward_risk
-    ex = resolve_exits(b, cand + 1, sign, sl, tp, cfg.horizon_bars, pd.fine)
     return Stage1(
         pd.pair, cb.prob_up, cb.direction_sign, cb.confidence, raw, eff, outcome, cand,
-        entry_ref, sl, tp, ex.bar, ex.price, ex.reason, ex.at_ms, ex.worst,
+        entry_ref, sl, tp, sign.astype(np.int64),
     )
 
 
@@ -175,6 +182,7 @@ class _Open:
 # Bulk classification is only worth its numpy overhead over enough events.
 BULK_MIN = 24
 BULK_MAX = 8192
+EXIT_BLOCK = 256  # candidates whose exits are resolved together, on the first trade among them
 _UNSURE = -1
 # blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
 _REFRESHED = np.array(
@@ -203,9 +211,6 @@ class _Kernel:
         self.t = t_all[order]
         self.rank = rank_all[order]
         self.local = local_all[order]
-        self.t_l: list[int] = self.t.tolist()
-        self.rank_l: list[int] = self.rank.tolist()
-        self.local_l: list[int] = self.local.tolist()
         self.ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
         # Per candidate: the cost session of its fill (what the sampled draw uses).
         self.sess: list[IntArray] = []
@@ -213,9 +218,10 @@ class _Kernel:
             self.sess.append(cost_session_codes(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else np.zeros(0, np.int64))
         # The guard's cost allowance, as the live desk computes it at decision time: per pair and
         # cost session, the expected round trip plus commission on both sides (bps of notional).
-        self.rt_table = np.array([[_round_trip(costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
+        self.rt_table = np.array([[_cost(round_trip_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS]
+                                  for p in pairs])
+        self.exit_table = np.array([[_cost(exit_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
         self.now_sess = cost_session_codes(self.t) if self.t.shape[0] else np.zeros(0, np.int64)
-        self.now_sess_l: list[int] = self.now_sess.tolist()
         self.balance = float(start_balance)
         self.fstate: ftmo.FtmoState | None = None  # started and rolled at refresh, as the live desk does
         self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
@@ -227,6 +233,7 @@ class _Kernel:
         self.blk_rows: list[tuple[object, ...]] = []
         self.blk_bulk: list[tuple[IntArray, IntArray]] = []  # (event positions, reason codes)
         self.trade_rows: list[tuple[object, ...]] = []
+        self.exits: dict[tuple[int, int], Exits] = {}  # (pair, block of candidates) -> their exits
 
     # ------------------------------------------------------------------ state upkeep
     def mark(self, rank: int, now: int) -> float | None:
@@ -263,12 +270,24 @@ class _Kernel:
                 cands.append(u)
         return min(cands)
 
+    def exit_of(self, r: int, j: int) -> tuple[Exits, int]:
+        """Exits of pair r's candidate j (and its block), resolved only when a trade opens there."""
+        blk = j // EXIT_BLOCK
+        ex = self.exits.get((r, blk))
+        if ex is None:
+            s = self.s1[r]
+            sel = slice(blk * EXIT_BLOCK, (blk + 1) * EXIT_BLOCK)
+            ex = resolve_exits(self.pairs[r].bars, s.cand[sel] + 1, s.sign[sel], s.sl[sel], s.tp[sel],
+                               self.cfg.horizon_bars, self.pairs[r].fine)
+            self.exits[(r, blk)] = ex
+        return ex, j - blk * EXIT_BLOCK
+
     # ------------------------------------------------------------------ the scalar path (the real rules)
     def scalar(self, k: int) -> None:
         cfg = self.cfg
-        r = self.rank_l[k]
-        j = self.local_l[k]
-        now = self.t_l[k]
+        r = int(self.rank[k])
+        j = int(self.local[k])
+        now = int(self.t[k])
         s = self.s1[r]
         pd = self.pairs[r]
         pair = pd.pair
@@ -308,8 +327,8 @@ class _Kernel:
             self.blk_rows.append((k, BLOCK_CODES[BlockReason.BELOW_MIN_LOT]))
             return
         positions = [o.position for o in self.opened]
-        sc = self.now_sess_l[k]
-        exit_bps = {o.position.pair: float(self.rt_table[o.rank, sc]) / 2 for o in self.opened}
+        sc = int(self.now_sess[k])
+        exit_bps = {o.position.pair: float(self.exit_table[o.rank, sc]) for o in self.opened}
         g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks,
                         cost_bps=float(self.rt_table[r, sc]), exit_bps=exit_bps)
         if g.verdict is Verdict.BLOCK:
@@ -323,22 +342,23 @@ class _Kernel:
         draw = self.costs.sample(pair, session, self.rng, cfg.latency_ms)
         open_px = float(pd.bars.open[i + 1])
         entry_fill = open_px * (1.0 + sign * draw.one_way_bps / 1e4)
-        reason = int(s.exit_reason[j])
-        xp = float(s.exit_price[j])
+        ex, q = self.exit_of(r, j)
+        reason = int(ex.reason[q])
+        xp = float(ex.price[q])
         exit_cost = draw.spread_bps / 2 + (0.0 if reason == ExitReason.TAKE_PROFIT else draw.slippage_bps)
         exit_fill = xp * (1.0 - sign * exit_cost / 1e4)
         cs = spec.contract_size
         fee = cfg.fee_bps / 1e4 * (entry_fill + exit_fill) * vol * cs
         pnl = sign * (exit_fill - entry_fill) * vol * cs - fee
         risk_money = abs(entry - sl) * vol * cs
-        worst_pnl = sign * (float(s.worst[j]) - entry_fill) * vol * cs - cfg.fee_bps / 1e4 * entry_fill * vol * cs
+        worst_pnl = sign * (float(ex.worst[q]) - entry_fill) * vol * cs - cfg.fee_bps / 1e4 * entry_fill * vol * cs
         direction = Direction.LONG if sign > 0 else Direction.SHORT
         sid = f"bt-{self.seq:09d}"
         pos = Position(sid, pair, direction, vol, entry_fill, sl, tp, now, sid)
-        self.opened.append(_Open(int(s.exit_at[j]), self.seq, r, pos, pnl))
+        self.opened.append(_Open(int(ex.at_ms[q]), self.seq, r, pos, pnl))
         self.sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(g.verdict is Verdict.REDUCE)))
         self.trade_rows.append((
-            now, r, i, sign, int(tier), conf, vol, entry, sl, tp, entry_fill, int(s.exit_at[j]), int(s.exit_bar[j]),
+            now, r, i, sign, int(tier), conf, vol, entry, sl, tp, entry_fill, int(ex.at_ms[q]), int(ex.bar[q]),
             exit_fill, reason, pnl, pnl / risk_money if risk_money > 0 else 0.0, equity,
             draw.spread_bps, draw.slippage_bps, draw.latency_penalty_bps, int(self.sess[r][j]), min(worst_pnl, pnl),
         ))
@@ -352,7 +372,7 @@ class _Kernel:
         ps = self.pstate
         n = k1 - k0
         t = self.t[k0:k1]
-        now = self.t_l[k0]
+        now = int(self.t[k0])
         out = np.full(n, _UNSURE, dtype=np.int64)
         if ps.kill_switch:
             return np.full(n, BLOCK_CODES[BlockReason.KILL_SWITCH], dtype=np.int64)
@@ -393,12 +413,16 @@ class _Kernel:
             pnl_m = p.direction.sign * (m - p.entry) * p.volume * cs
             floating = floating + pnl_m
             drop = drop + np.maximum(0.0, pnl_m - p.pnl_at(p.sl, cs))
-            exits = exits + self.rt_table[o.rank, sess] / 2 / 1e4 * abs(p.sl) * p.volume * cs
+            exits = exits + self.exit_table[o.rank, sess] / 1e4 * abs(p.sl) * p.volume * cs
         equity = self.balance + floating
         chk = ftmo.check(cfg.rules, self.refreshed(now), self.balance)
         floor = chk.floor
-        tol = 1e-7 * max(1.0, abs(floor))
-        safe = equity > floor + tol  # certainly no breach (a breach latches a halt: scalar path)
+        # With no open position equity is the balance itself, bit for bit as in the scalar path, and
+        # every comparison below can be exact; otherwise keep a rounding margin (the scalar path decides).
+        exact = not self.opened
+        tol = 0.0 if exact else 1e-7 * max(1.0, abs(floor))
+        # certainly no breach (a breach latches a halt: scalar path)
+        safe = equity >= floor if exact else equity > floor + tol
         guard_code = BLOCK_CODES[BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS]
         todo = safe & (out == _UNSURE)
         specs = [self.pairs[r].spec for r in range(len(self.pairs))]
@@ -416,7 +440,7 @@ class _Kernel:
         vol = np.minimum(np.floor(v / step + 1e-9) * step, max_lot)
         worst = equity - drop - exits
         head = worst - floor
-        htol = 1e-6 * max(1.0, abs(floor))
+        htol = 0.0 if exact else 1e-6 * max(1.0, abs(floor))
         per_lot_all = per_lot + cost / 1e4 * np.maximum(np.abs(entry), np.abs(sl)) * cs_a  # stop loss + costs
         with np.errstate(divide="ignore", invalid="ignore"):
             fit = np.where(per_lot > 0, head / per_lot_all, 0.0)
@@ -425,13 +449,13 @@ class _Kernel:
         return out
 
     def run(self) -> None:
-        m = len(self.t_l)
+        m = int(self.t.shape[0])
         k = 0
         cache: IntArray | None = None
         cache_k0 = 0
         cache_end = 0
         while k < m:
-            now = self.t_l[k]
+            now = int(self.t[k])
             if cache is not None and k < cache_end:
                 code = int(cache[k - cache_k0])
                 if code != _UNSURE:
@@ -440,7 +464,7 @@ class _Kernel:
                     run_len = int(np.argmax(seg == _UNSURE)) if bool((seg == _UNSURE).any()) else seg.shape[0]
                     self.blk_bulk.append((np.arange(k, k + run_len), seg[:run_len].copy()))
                     if bool(np.isin(seg[:run_len], _REFRESHED).any()):
-                        self.fstate = self.refreshed(self.t_l[k + run_len - 1])
+                        self.fstate = self.refreshed(int(self.t[k + run_len - 1]))
                     k += run_len
                     continue
             else:
@@ -510,12 +534,13 @@ def run(
 _SESSIONS = tuple(Session)
 
 
-def _round_trip(costs: CostModel, pair: str, session: Session, cfg: EngineConfig) -> float:
-    """`domain.guard.round_trip_cost_bps`, with the live desk's fallback for a pair the model lacks."""
+def _cost(fn: Callable[[CostModel, str, Session, float, float], float], costs: CostModel, pair: str,
+          session: Session, cfg: EngineConfig) -> float:
+    """A guard cost (domain.guard) with the live desk's fallback for a pair the model lacks."""
     try:
-        return round_trip_cost_bps(costs, pair, session, cfg.latency_ms, cfg.fee_bps)
+        return fn(costs, pair, session, cfg.latency_ms, cfg.fee_bps)
     except UnknownCostCell:
-        return round_trip_cost_bps(DEFAULT_COST_ALLOWANCE, pair, session, cfg.latency_ms, cfg.fee_bps)
+        return fn(DEFAULT_COST_ALLOWANCE, pair, session, cfg.latency_ms, cfg.fee_bps)
 
 
 def session_code(s: Session) -> int:

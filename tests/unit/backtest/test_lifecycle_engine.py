@@ -78,6 +78,23 @@ def test_bulk_classification_equals_the_scalar_rules_everywhere() -> None:
         assert (a.final_balance, a.guardrail_breaches) == (b.final_balance, b.guardrail_breaches)
 
 
+def test_bulk_equals_scalar_with_the_account_a_hair_above_a_floor() -> None:
+    """Flat, a cent or less above the total floor: every candidate is a guard block, which the bulk
+    path must take whole (exactly, since equity is then the balance) and agree with the scalar path."""
+    rules = CFG.rules
+    for above in (0.0, 0.0017, 0.01, 250.0):
+        start = rules.total_floor(rules.initial_balance) + above
+        pairs = _random_pairs(4, n=1500)
+        a = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(4), start_balance=start, bulk=True)
+        b = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(4), start_balance=start, bulk=False)
+        assert a.blocks["reason"].shape[0] > 100
+        for k in a.blocks:
+            assert np.array_equal(a.blocks[k], b.blocks[k]), (above, k)
+        for k in a.trades:
+            assert np.array_equal(a.trades[k], b.trades[k]), (above, k)
+        assert (a.final_balance, a.guardrail_breaches) == (b.final_balance, b.guardrail_breaches)
+
+
 def test_walk_forward_in_processes_equals_serial() -> None:
     periods = [Period(i, tuple(_random_pairs(10 + i, 1500))) for i in range(3)]
     serial = run_walk_forward(periods, CFG, FixedCostModel(5, 2), seed=5, workers=1)

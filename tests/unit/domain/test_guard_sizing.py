@@ -11,6 +11,7 @@ from domain.ftmo import FtmoRules, FtmoState, check
 from domain.guard import (
     Verdict,
     exit_cost_allowance,
+    exit_cost_bps,
     guard_order,
     order_cost_per_lot,
     round_trip_cost_bps,
@@ -149,6 +150,10 @@ def test_round_trip_cost_from_the_execution_cost_model() -> None:
     # spread 6 + 2 x slippage 2 + 2 x commission 3.25 = 16.5; above the SLA both sides pay the penalty (+4)
     assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 0.0, 3.25) == pytest.approx(16.5)
     assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(20.5)
+    # an open position: leaving it (half the round trip) plus the commission of both sides, since the
+    # broker may book the entry commission only at the close: 10/2 + 6.5, and 14/2 + 6.5 above the SLA
+    assert exit_cost_bps(m, "BTC/USDT", Session.LONDON, 0.0, 3.25) == pytest.approx(11.5)
+    assert exit_cost_bps(m, "BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(13.5)
 
 
 def test_stop_in_profit_counts_no_loss() -> None:

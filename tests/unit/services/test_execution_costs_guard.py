@@ -30,6 +30,8 @@ def test_default_desk_carries_a_conservative_cost_allowance(live_system: Any) ->
     assert d.costs is DEFAULT_COST_ALLOWANCE and d.fee_bps == DEFAULT_FEE_BPS
     # 10 bps spread + 2 x 5 bps slippage + 2 x 3.25 bps commission
     assert d.round_trip_bps("BTC/USDT", 0) == pytest.approx(26.5)
+    # an open position still owes its exit (10/2 + 5) and, possibly, both commissions (6.5)
+    assert d.exit_bps("BTC/USDT", 0) == pytest.approx(16.5)
 
 
 def test_costs_that_do_not_fit_block_on_the_execution_path(live_system: Any) -> None:
