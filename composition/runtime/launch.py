@@ -146,7 +146,10 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     tf = Timeframe.parse(config.data.timeframe)
     scan = ScanCycle(
         ScanSettings(tuple(config.data.symbols), tf, hysteresis_scans=config.confidence.hysteresis_scans,
-                     execute=places_orders(mode, options.broker or config.broker.kind)),
+                     execute=places_orders(mode, options.broker or config.broker.kind),
+                     # trained models need their features' warm-up plus a full window each cycle
+                     lookback_bars=max(ScanSettings.__attrs_attrs__.lookback_bars.default,  # type: ignore[attr-defined]
+                                       int(getattr(features, "min_bars", 0)))),
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
         params,
     )
