@@ -22,7 +22,6 @@ from rich.table import Table
 from composition.cli.context import Context
 from domain.errors import UserError
 
-
 DEMO_LOG = "var/logs/demo.jsonl"
 
 

@@ -12,7 +12,7 @@ import numpy as np
 def seed_everything(seed: int) -> np.random.Generator:
     """Seed the global generators and return a fresh numpy Generator for code that takes one."""
     random.seed(seed)
-    np.random.seed(seed % 2**32)  # noqa: NPY002 - legacy global state some libraries still read
+    np.random.seed(seed % 2**32)
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     if "torch" not in sys.modules:
         # Importing torch costs seconds; commands that never touch it should not pay. Code that

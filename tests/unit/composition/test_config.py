@@ -60,7 +60,7 @@ def test_mode_error_lists_the_allowed_modes() -> None:
 def test_unknown_key_in_file_is_rejected_with_the_valid_ones(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
     toml.write_text("[risk]\nkill_swich = true\n")
-    with pytest.raises(ConfigError, match="kill_swich.*valid: kill_switch"):
+    with pytest.raises(ConfigError, match=r"kill_swich.*valid: kill_switch"):
         load_config(toml, None, environ={})
 
 
