@@ -123,7 +123,21 @@ def make_engine(config: Config, options: RunOptions) -> Any:
     return create_engine_for(url)
 
 
-def make_broker(config: Config, options: RunOptions, market: Any, clock: Any) -> Any:
+def make_cost_model(config: Config, options: RunOptions, log: logging.Logger) -> Any:
+    """The execution-cost model, or None when no metrics file exists and no fixed cost was given.
+
+    The paper broker cannot fill without one (it refuses, naming the fix); the FTMO guard then adds
+    its conservative default allowance instead (services.execution.DEFAULT_COST_ALLOWANCE)."""
+    from adapters.execution_metrics.cost_model import load_cost_model
+
+    try:
+        return load_cost_model(config, options.cost_model, options.spread_bps, options.slippage_bps)
+    except UserError as exc:
+        log.warning("cost_model_unavailable", extra={"ctx": {"reason": str(exc)}})
+        return None
+
+
+def make_broker(config: Config, options: RunOptions, market: Any, clock: Any, costs: Any = None) -> Any:
     kind = options.broker or config.broker.kind
     if kind == "paper":
         from adapters.brokers.paper.data import LatestClose
@@ -131,7 +145,8 @@ def make_broker(config: Config, options: RunOptions, market: Any, clock: Any) ->
         from adapters.execution_metrics.cost_model import load_cost_model
 
         tf = Timeframe.parse(config.data.timeframe)
-        costs = load_cost_model(config, options.cost_model, options.spread_bps, options.slippage_bps)
+        if costs is None:  # raises the refusal that says how to provide costs
+            costs = load_cost_model(config, options.cost_model, options.spread_bps, options.slippage_bps)
 
         def latest(pair: str) -> Any:
             now = clock.now_ms()
@@ -233,23 +248,20 @@ class RuntimeContainer(containers.DeclarativeContainer):
     candle_source = providers.Singleton(make_candle_source, config, options)
     market = providers.Singleton(make_market, options, candle_source, clock)
     engine = providers.Singleton(make_engine, config, options)
-    broker = providers.Singleton(make_broker, config, options, market, clock)
+    cost_model = providers.Singleton(make_cost_model, config, options, log)
+    broker = providers.Singleton(make_broker, config, options, market, clock, cost_model)
     lock = providers.Singleton(threading.RLock)
 
 
 def build_storage(engine: Any, now_ms: Any) -> dict[str, Any]:
-    from adapters.storage.repositories import (
-        EngineScope,
-        SqlPatternRepository,
-        SqlRiskBookRepository,
-        SqlSignalLogRepository,
-    )
     from adapters.storage.runtime_state import SqlRuntimeStateStore
+    from adapters.storage.unit_of_work import SqlStorage
 
-    scope = EngineScope(engine)
+    storage = SqlStorage(engine, now_ms)
     return {
-        "risk_book": SqlRiskBookRepository(scope),
-        "patterns": SqlPatternRepository(scope, now_ms),
-        "signal_log": SqlSignalLogRepository(scope, now_ms),
+        "risk_book": storage.risk_book,
+        "patterns": storage.patterns,
+        "signal_log": storage.signal_log,
+        "unit_of_work": storage.unit_of_work,  # a signal and its risk-book row commit together
         "state": SqlRuntimeStateStore(engine),
     }

@@ -136,8 +136,11 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
 
     bus = InMemoryEventBus()
     policy_cfg = make_policy_cfg(config)
+    costs = c.cost_model()
     desk = RiskDesk(make_rules(config), policy_cfg, initial_state(config, repos["state"], mode, log),
-                    risk_per_trade_pct=config.risk.risk_per_trade_pct)
+                    risk_per_trade_pct=config.risk.risk_per_trade_pct,
+                    **({"costs": costs} if costs is not None else {}),
+                    fee_bps=config.backtest.fee_bps)
     weights = EnsembleWeights.parse(config.confidence.ensemble_weights)
     names = [getattr(p, "name", "") for p in predictors]
     if not any(dict(weights.weights).get(n, 0) > 0 for n in names):
@@ -151,7 +154,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
                      lookback_bars=max(ScanSettings.__attrs_attrs__.lookback_bars.default,  # type: ignore[attr-defined]
                                        int(getattr(features, "min_bars", 0)))),
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
-        params,
+        params, unit_of_work=repos["unit_of_work"],
     )
     operator = PersistingOperator(OperatorService(scan), desk, repos["state"], clock, lock)
     if bot is not None:
