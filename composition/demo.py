@@ -88,8 +88,37 @@ def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_da
             console.print(f"[red]step '{step.title}' failed with exit code {code}; stopping the demo[/red]")
             _print_summary(console, ctx, results, time.monotonic() - t_start)
             return code
+    _print_signals(console, ctx, steps)
     _print_summary(console, ctx, results, time.monotonic() - t_start)
     return 0
+
+
+def _replay_start_ms(steps: list[Step]) -> int:
+    replay = next(s for s in steps if s.argv[:1] == ("run",))
+    day = replay.argv[replay.argv.index("--replay-from") + 1]
+    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def _print_signals(console: Console, ctx: Context, steps: list[Step], last: int = 12) -> None:
+    """The replayed dry-run's signals as they stand in SQLite (read back, not from memory)."""
+    from adapters.storage.unit_of_work import SqlStorage
+
+    storage = SqlStorage.open(ctx.config.database.url)
+    try:
+        signals = [s for s in storage.signal_log.signals(since_ms=_replay_start_ms(steps)) if s.mode.value == "dryrun"]
+    finally:
+        storage.close()
+    models = sorted({m for s in signals for m in s.model_versions})
+    table = Table(title=f"Dry-run signals in SQLite: {len(signals)} since the replay start (last {last} shown)",
+                  caption=f"models: {', '.join(models) or '-'}")
+    for col in ("UTC", "pair", "dir", "tier", "conf", "entry", "tp", "sl", "rr"):
+        table.add_column(col, no_wrap=True)
+    for s in signals[-last:]:
+        created = datetime.fromtimestamp(s.created_at_ms / 1000, UTC).strftime("%m-%d %H:%M")
+        table.add_row(created, s.pair.split("/")[0], s.direction.value, s.tier.name, f"{s.confidence:.3f}",
+                      f"{s.entry:.6g}", f"{s.tp:.6g}", f"{s.sl:.6g}", f"{s.rr:.2f}")
+    console.print(table)
+    console.print(f"SQLite: {ctx.config.database.url}")
 
 
 def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int, float]], total_s: float) -> None:
