@@ -159,6 +159,7 @@ class BlockReason(enum.StrEnum):
     NO_DATA = "no_data"
     MARKET_CLOSED = "market_closed"
     BROKER_ERROR = "broker_error"
+    INSUFFICIENT_MARGIN = "insufficient_margin"  # appended last: the batch engine's codes stay stable
 
 
 @attrs.frozen

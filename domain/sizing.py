@@ -1,7 +1,10 @@
-"""Position sizing from a risk budget and the stop distance."""
+"""Position sizing from a risk budget and the stop distance, capped by the free margin."""
 
 from __future__ import annotations
 
+import attrs
+
+from domain.signals import BlockReason
 from domain.trading import SymbolSpec
 
 
@@ -10,9 +13,8 @@ def loss_per_lot(entry: float, sl: float, spec: SymbolSpec) -> float:
     return abs(entry - sl) * spec.contract_size
 
 
-def volume_for_budget(budget: float, entry: float, sl: float, spec: SymbolSpec) -> float:
-    """Largest volume (a multiple of lot_step, >= min_lot) whose loss at SL is <= budget; 0.0 if none."""
-    per_lot = loss_per_lot(entry, sl, spec)
+def _volume_within(budget: float, per_lot: float, spec: SymbolSpec) -> float:
+    """Largest volume (a multiple of lot_step, >= min_lot) with volume x per_lot <= budget; 0.0 if none."""
     if per_lot <= 0 or budget <= 0:
         return 0.0
     vol = spec.floor_volume(budget / per_lot)
@@ -22,9 +24,70 @@ def volume_for_budget(budget: float, entry: float, sl: float, spec: SymbolSpec) 
     return vol
 
 
+def volume_for_budget(budget: float, entry: float, sl: float, spec: SymbolSpec) -> float:
+    """Largest volume (a multiple of lot_step, >= min_lot) whose loss at SL is <= budget; 0.0 if none."""
+    return _volume_within(budget, loss_per_lot(entry, sl, spec), spec)
+
+
 def position_size(
     equity: float, risk_pct: float, entry: float, sl: float, spec: SymbolSpec, risk_multiplier: float = 1.0
 ) -> float:
     """Volume risking `risk_pct`% of equity (times the backoff multiplier) at the stop."""
     budget = equity * risk_pct / 100.0 * risk_multiplier
     return volume_for_budget(budget, entry, sl, spec)
+
+
+def margin_price(entry: float, cost_bps: float) -> float:
+    """The price a new order's margin is charged at: the reference price worsened by the order's whole
+    expected round-trip cost, so a fill slipped by its costs still fits the free margin."""
+    return abs(entry) * (1.0 + max(cost_bps, 0.0) / 1e4)
+
+
+def volume_for_margin(free_margin: float, price: float, spec: SymbolSpec) -> float:
+    """Largest volume (lot steps, >= min_lot) whose margin at `price` is <= free_margin; 0.0 if none."""
+    return _volume_within(free_margin, spec.margin_for(1.0, price), spec)
+
+
+def cap_to_margin(volume: float, free_margin: float, price: float, spec: SymbolSpec) -> float:
+    """`volume`, reduced to what the free margin holds at `price` (0.0 below one minimum lot)."""
+    return min(volume, volume_for_margin(free_margin, price, spec))
+
+
+@attrs.frozen
+class Sizing:
+    """A sized order: its volume, or 0.0 and why (`block`, `detail`); `margin_capped` when the free
+    margin, not the risk budget, set the volume."""
+
+    volume: float
+    block: BlockReason | None = None
+    detail: str = ""
+    margin_capped: bool = False
+
+
+def size_order(
+    equity: float,
+    risk_pct: float,
+    entry: float,
+    sl: float,
+    spec: SymbolSpec,
+    *,
+    free_margin: float,
+    cost_bps: float = 0.0,
+    risk_multiplier: float = 1.0,
+) -> Sizing:
+    """The risk-budget volume (`position_size`), capped so the new position's margin fits the free
+    margin (equity - used margin) at `margin_price(entry, cost_bps)`. The live desk and the batch
+    engine both size through here."""
+    risk_vol = position_size(equity, risk_pct, entry, sl, spec, risk_multiplier)
+    if risk_vol <= 0:
+        return Sizing(0.0, BlockReason.BELOW_MIN_LOT, f"risk budget buys less than {spec.min_lot} lots")
+    price = margin_price(entry, cost_bps)
+    vol = cap_to_margin(risk_vol, free_margin, price, spec)
+    if vol <= 0:
+        return Sizing(
+            0.0, BlockReason.INSUFFICIENT_MARGIN,
+            f"free margin {free_margin:.2f} is below one minimum lot's margin "
+            f"{spec.margin_for(spec.min_lot, price):.2f} ({spec.min_lot} lots at {price:.2f}, "
+            f"rate {spec.margin_rate:g})",
+        )
+    return Sizing(vol, None, "", vol < risk_vol)

@@ -15,7 +15,8 @@ from domain.signals import Direction
 
 @attrs.frozen
 class AccountState:
-    """Balance excludes floating P&L; equity includes it (plus commissions and swaps)."""
+    """Balance excludes floating P&L; equity includes it (plus commissions and swaps). `margin` is the
+    margin the open positions hold."""
 
     balance: float
     equity: float
@@ -27,10 +28,25 @@ class AccountState:
     def floating_pnl(self) -> float:
         return self.equity - self.balance
 
+    @property
+    def free_margin(self) -> float:
+        """What a new position's margin may use: equity minus the margin already held."""
+        return self.equity - self.margin
+
+
+# Margin a symbol needs when its broker does not say: the whole notional (no leverage). The most
+# conservative choice: an adapter that knows its leverage (paper: 1/leverage; MT5/MetaAPI: the
+# terminal's own margin calculation) replaces it, and a wrong guess can only make orders smaller.
+DEFAULT_MARGIN_RATE = 1.0
+
 
 @attrs.frozen
 class SymbolSpec:
-    """How a pair trades at a broker: its name there, contract size and lot granularity."""
+    """How a pair trades at a broker: its name there, contract size, lot granularity and margin.
+
+    `margin_rate`: margin required per unit of notional (margin = rate x price x volume x contract
+    size; 1/leverage, e.g. 0.5 at 1:2).
+    """
 
     pair: str
     broker_symbol: str
@@ -39,10 +55,17 @@ class SymbolSpec:
     lot_step: float = 0.01
     digits: int = 2
     max_lot: float = 100.0
+    margin_rate: float = DEFAULT_MARGIN_RATE
 
     def __attrs_post_init__(self) -> None:
         if self.contract_size <= 0 or self.min_lot <= 0 or self.lot_step <= 0:
             raise ValueError(f"{self.pair}: contract_size, min_lot and lot_step must be positive")
+        if not 0 < self.margin_rate <= 10:
+            raise ValueError(f"{self.pair}: margin_rate must be in (0, 10], got {self.margin_rate}")
+
+    def margin_for(self, volume: float, price: float) -> float:
+        """Margin `volume` lots hold at `price` (account currency = quote currency)."""
+        return self.margin_rate * abs(price) * volume * self.contract_size
 
     def round_price(self, price: float) -> float:
         return round(price, self.digits)

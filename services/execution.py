@@ -28,7 +28,7 @@ from domain.market import Session
 from domain.policy import PolicyConfig
 from domain.prague_time import next_day_start_ms
 from domain.signals import Block, BlockReason, Direction, Mode, Tier, TierThresholds
-from domain.sizing import position_size
+from domain.sizing import cap_to_margin, margin_price, size_order
 from domain.trading import Fill, OrderRequest
 from ports.broker import Broker
 from ports.errors import BrokerError
@@ -138,7 +138,8 @@ def pre_trade(
     notifier: Notifier | None = None,
     check_rate_limit: bool = True,
 ) -> PreTradeCheck:
-    """Kill switch, halt, (rate limit), FTMO guard and sizing for one proposed trade."""
+    """Kill switch, halt, (rate limit), sizing (risk budget capped by the free margin) and the FTMO
+    guard for one proposed trade. The guard may only reduce the sized volume, so it still fits."""
 
     def blocked(reason: BlockReason, detail: str) -> PreTradeCheck:
         return PreTradeCheck(0.0, None, Block(pair, reason, detail, now_ms, tier, None, desk.mode))
@@ -154,10 +155,18 @@ def pre_trade(
     spec = broker.symbol_info(pair)
     acc = broker.account()
     mult = decision.risk_multiplier
+    cost_bps = desk.round_trip_bps(pair, now_ms)
     if volume is None:
-        volume = position_size(acc.equity, desk.risk_per_trade_pct, entry, sl, spec, mult)
+        sized = size_order(acc.equity, desk.risk_per_trade_pct, entry, sl, spec, free_margin=acc.free_margin,
+                           cost_bps=cost_bps, risk_multiplier=mult)
+        if sized.block is not None:
+            return blocked(sized.block, sized.detail)
+        volume = sized.volume
+    else:  # an operator's explicit volume must fit the free margin too
+        volume = cap_to_margin(volume, acc.free_margin, margin_price(entry, cost_bps), spec)
         if volume <= 0:
-            return blocked(BlockReason.BELOW_MIN_LOT, f"risk budget buys less than {spec.min_lot} lots")
+            return blocked(BlockReason.INSUFFICIENT_MARGIN,
+                           f"free margin {acc.free_margin:.2f} is below one minimum lot's margin")
     positions = broker.positions()
     specs = {p.pair: broker.symbol_info(p.pair) for p in positions}
     specs[pair] = spec
@@ -167,7 +176,7 @@ def pre_trade(
         marks[p.pair] = bid if p.direction is Direction.LONG else ask
     exit_bps = {p: desk.exit_bps(p, now_ms) for p in marks}
     g = guard_order(chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks,
-                    cost_bps=desk.round_trip_bps(pair, now_ms), exit_bps=exit_bps)
+                    cost_bps=cost_bps, exit_bps=exit_bps)
     if g.verdict is Verdict.BLOCK:
         reason = g.reason or BlockReason.DAILY_LOSS
         return PreTradeCheck(0.0, g, Block(pair, reason, g.detail, now_ms, tier, None, desk.mode), mult)

@@ -93,9 +93,12 @@ class SimulatedBroker:
     def account(self) -> AccountState:
         self._settle()
         floating = 0.0
-        for pos, *_ in sorted(self._open.values(), key=lambda v: (v[0].opened_at_ms, v[0].position_id)):
+        opened = [v[0] for v in sorted(self._open.values(), key=lambda v: (v[0].opened_at_ms, v[0].position_id))]
+        for pos in opened:
             floating += pos.pnl_at(self._mark(pos.pair), self._specs[pos.pair].contract_size)
-        return AccountState(self._balance, self._balance + floating, initial_balance=self._initial)
+        # margin held at the entry fill, summed in opening order as the batch engine sums it
+        margin = sum(self._specs[p.pair].margin_for(p.volume, p.entry) for p in opened)
+        return AccountState(self._balance, self._balance + floating, margin, initial_balance=self._initial)
 
     def positions(self) -> list[Position]:
         self._settle()

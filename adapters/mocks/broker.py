@@ -67,7 +67,9 @@ class MockBroker:
 
     def account(self) -> AccountState:
         floating = sum(p.pnl_at(self._mark(p), self._specs[p.pair].contract_size) for p in self._positions.values())
-        return AccountState(self._balance, self._balance + floating, 0.0, self._currency, self._initial)
+        # margin held at the open price, as MT5 and the paper broker hold it
+        margin = sum(self._specs[p.pair].margin_for(p.volume, p.entry) for p in self.positions())
+        return AccountState(self._balance, self._balance + floating, margin, self._currency, self._initial)
 
     def positions(self) -> list[Position]:
         return sorted(self._positions.values(), key=lambda p: (p.opened_at_ms, p.position_id))

@@ -29,7 +29,7 @@ from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, exit_cost_bps, guard_o
 from domain.market import DEFAULT_SESSION_HOURS, MS_PER_HOUR, Candles, Session, primary_session
 from domain.prague_time import next_day_start_ms
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
-from domain.sizing import position_size
+from domain.sizing import size_order
 from domain.tiering import hysteresis_batch, raw_tiers_batch
 from domain.trading import Position, SymbolSpec
 from domain.volatility import MEDIUM, regime_codes, stop_atr
@@ -186,7 +186,8 @@ EXIT_BLOCK = 256  # candidates whose exits are resolved together, on the first t
 _UNSURE = -1
 # blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
 _REFRESHED = np.array(
-    [BLOCK_CODES[r] for r in (BlockReason.BELOW_MIN_LOT, BlockReason.DAILY_LOSS, BlockReason.MAX_LOSS)]
+    [BLOCK_CODES[r] for r in (BlockReason.BELOW_MIN_LOT, BlockReason.INSUFFICIENT_MARGIN, BlockReason.DAILY_LOSS,
+                              BlockReason.MAX_LOSS)]
 )
 
 
@@ -322,15 +323,20 @@ class _Kernel:
             self.blk_rows.append((k, BLOCK_CODES[BlockReason.HALTED]))
             return
         spec = specs[pair]
-        vol = position_size(equity, cfg.risk_pct, entry, sl, spec, dec.risk_multiplier)
-        if vol <= 0:
-            self.blk_rows.append((k, BLOCK_CODES[BlockReason.BELOW_MIN_LOT]))
-            return
-        positions = [o.position for o in self.opened]
         sc = int(self.now_sess[k])
+        cost_bps = float(self.rt_table[r, sc])
+        # the margin the open positions hold, summed in the simulated broker's order (opening order)
+        used = sum(specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
+        sized = size_order(equity, cfg.risk_pct, entry, sl, spec, free_margin=equity - used, cost_bps=cost_bps,
+                           risk_multiplier=dec.risk_multiplier)
+        if sized.block is not None:
+            self.blk_rows.append((k, BLOCK_CODES[sized.block]))
+            return
+        vol = sized.volume
+        positions = [o.position for o in self.opened]
         exit_bps = {o.position.pair: float(self.exit_table[o.rank, sc]) for o in self.opened}
         g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks,
-                        cost_bps=float(self.rt_table[r, sc]), exit_bps=exit_bps)
+                        cost_bps=cost_bps, exit_bps=exit_bps)
         if g.verdict is Verdict.BLOCK:
             self.blk_rows.append((k, BLOCK_CODES[g.reason or BlockReason.BROKER_ERROR]))
             return
@@ -405,6 +411,7 @@ class _Kernel:
         floating = np.zeros(n)
         drop = np.zeros(n)
         exits = np.zeros(n)  # the open positions' exit-cost allowance
+        used = sum(self.specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
         for o in self.opened:
             p = o.position
             cs = self.specs[p.pair].contract_size
@@ -436,8 +443,14 @@ class _Kernel:
             v = np.where(per_lot > 0, budget / per_lot, np.inf)
         lo, hi = min_lot * (1 - 1e-6), min_lot * (1 + 1e-6)
         out[todo & (per_lot > 0) & (v < lo)] = BLOCK_CODES[BlockReason.BELOW_MIN_LOT]
-        sized = todo & (per_lot > 0) & (v >= hi)
-        vol = np.minimum(np.floor(v / step + 1e-9) * step, max_lot)
+        # the free-margin cap (domain.sizing.size_order), after the risk budget
+        rate = np.array([sp.margin_rate for sp in specs])[rank]
+        margin_lot = rate * (np.abs(entry) * (1.0 + np.maximum(cost, 0.0) / 1e4)) * cs_a
+        vm = (equity - used) / margin_lot
+        risk_sized = todo & (per_lot > 0) & (v >= hi)
+        out[risk_sized & (vm < lo)] = BLOCK_CODES[BlockReason.INSUFFICIENT_MARGIN]
+        sized = risk_sized & (vm >= hi)
+        vol = np.minimum(np.floor(np.minimum(v, vm) / step + 1e-9) * step, max_lot)
         worst = equity - drop - exits
         head = worst - floor
         htol = 0.0 if exact else 1e-6 * max(1.0, abs(floor))

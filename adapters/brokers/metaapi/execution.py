@@ -14,6 +14,7 @@ retried order is never placed twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -26,8 +27,10 @@ from adapters.brokers.metaapi.errors import map_sdk_error, trade_error
 from adapters.brokers.symbols import broker_symbol, pair_of
 from domain.errors import ConfigError
 from domain.signals import Direction
-from domain.trading import AccountState, Fill, OrderRequest, Position, SymbolSpec
-from ports.errors import BrokerDisconnected, UnknownPosition, UnknownSymbol
+from domain.trading import DEFAULT_MARGIN_RATE, AccountState, Fill, OrderRequest, Position, SymbolSpec
+from ports.errors import BrokerDisconnected, BrokerError, UnknownPosition, UnknownSymbol
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 _HISTORY_START = datetime(2000, 1, 1, tzinfo=UTC)
@@ -58,6 +61,7 @@ class MetaApiBroker:
         self.account_info: dict[str, Any] = {}
         self._ids: dict[str, str] = {}
         self._requested: dict[str, tuple[float, float]] = {}  # position id -> (requested price, latency ms)
+        self._margin_rates: dict[str, float] = {}  # broker symbol -> margin per unit of notional
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -176,9 +180,30 @@ class MetaApiBroker:
             spec = self._run(self._c().get_symbol_specification(sym), f"symbol {sym}")
         except UnknownPosition:  # NotFoundException on a symbol
             raise UnknownSymbol(f"MetaAPI account has no symbol {sym!r}") from None
-        return SymbolSpec(pair=pair, broker_symbol=sym, contract_size=float(spec["contractSize"]),
+        cs = float(spec["contractSize"])
+        return SymbolSpec(pair=pair, broker_symbol=sym, contract_size=cs,
                           min_lot=float(spec["minVolume"]), lot_step=float(spec["volumeStep"]),
-                          digits=int(spec["digits"]), max_lot=float(spec["maxVolume"]))
+                          digits=int(spec["digits"]), max_lot=float(spec["maxVolume"]),
+                          margin_rate=self._margin_rate(sym, cs))
+
+    def _margin_rate(self, sym: str, contract_size: float) -> float:
+        """Margin per unit of notional from the terminal's calculation (`calculate_margin` for one lot at
+        the ask), cached per symbol; DEFAULT_MARGIN_RATE (no leverage) when it cannot be calculated."""
+        rate = self._margin_rates.get(sym)
+        if rate is not None:
+            return rate
+        rate = DEFAULT_MARGIN_RATE
+        try:
+            ask = float(self._run(self._c().get_symbol_price(sym), f"price {sym}")["ask"])
+            order = {"symbol": sym, "type": "ORDER_TYPE_BUY", "volume": 1.0, "openPrice": ask}
+            answer = self._run(self._c().calculate_margin(order), f"margin {sym}")
+            margin = answer.get("margin") if isinstance(answer, dict) else answer
+            if margin is not None and float(margin) > 0 and ask > 0:
+                rate = min(float(margin) / (ask * contract_size), 10.0)
+        except (BrokerError, AttributeError, KeyError, TypeError, ValueError) as exc:
+            log.warning("MetaAPI margin for %s unavailable (%s); sizing assumes margin rate %s", sym, exc, rate)
+        self._margin_rates[sym] = rate
+        return rate
 
     def quote(self, pair: str) -> tuple[float, float]:
         sym = broker_symbol(pair, self._cfg.symbol_map)

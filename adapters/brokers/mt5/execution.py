@@ -8,6 +8,7 @@ adapter looks for an open position or an entry deal carrying the same tag and re
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -18,8 +19,10 @@ from adapters.brokers.mt5.config import Mt5Config
 from adapters.brokers.mt5.errors import DONE_CODES, error_for
 from adapters.brokers.symbols import broker_symbol, pair_of
 from domain.signals import Direction
-from domain.trading import AccountState, Fill, OrderRequest, Position, SymbolSpec
+from domain.trading import DEFAULT_MARGIN_RATE, AccountState, Fill, OrderRequest, Position, SymbolSpec
 from ports.errors import BrokerDisconnected, UnknownPosition, UnknownSymbol
+
+log = logging.getLogger(__name__)
 
 _HISTORY_START_MS = 946_684_800_000  # 2000-01-01: fills() and the idempotence check read the whole history
 
@@ -33,6 +36,7 @@ class Mt5Broker:
         self._connected = False
         self._requested: dict[int, tuple[float, float]] = {}  # deal ticket -> (requested price, latency ms)
         self._ids: dict[str, str] = {}  # comment tag -> the full client order id, for ids longer than a comment
+        self._margin_rates: dict[str, float] = {}  # broker symbol -> margin per unit of notional
 
     # --- connection ---------------------------------------------------------------------------------
 
@@ -145,9 +149,30 @@ class Mt5Broker:
             info = self._call("symbol_info", sym)
             if not info.visible:
                 self._mt5.symbol_select(sym, True)
-            return SymbolSpec(pair=pair, broker_symbol=sym, contract_size=float(info.trade_contract_size),
+            cs = float(info.trade_contract_size)
+            return SymbolSpec(pair=pair, broker_symbol=sym, contract_size=cs,
                               min_lot=float(info.volume_min), lot_step=float(info.volume_step),
-                              digits=int(info.digits), max_lot=float(info.volume_max))
+                              digits=int(info.digits), max_lot=float(info.volume_max),
+                              margin_rate=self._margin_rate(sym, cs))
+
+    def _margin_rate(self, sym: str, contract_size: float) -> float:
+        """Margin per unit of notional from the terminal's own calculation (`order_calc_margin` for one
+        lot at the ask: it applies the symbol's calculation mode, margin rate and the account's leverage).
+        Cached per symbol; DEFAULT_MARGIN_RATE (no leverage) when the terminal cannot tell."""
+        rate = self._margin_rates.get(sym)
+        if rate is not None:
+            return rate
+        rate = DEFAULT_MARGIN_RATE
+        calc = getattr(self._mt5, "order_calc_margin", None)
+        if calc is not None:
+            tick = self._call("symbol_info_tick", sym)
+            margin = calc(self._mt5.ORDER_TYPE_BUY, sym, 1.0, float(tick.ask))
+            if margin is not None and margin > 0 and tick.ask > 0:
+                rate = min(float(margin) / (float(tick.ask) * contract_size), 10.0)
+            else:
+                log.warning("MT5 order_calc_margin(%s) gave %r; sizing assumes margin rate %s", sym, margin, rate)
+        self._margin_rates[sym] = rate
+        return rate
 
     def quote(self, pair: str) -> tuple[float, float]:
         with self._lock:

@@ -53,6 +53,8 @@ class PaperBroker:
     def __init__(self, config: PaperConfig, price_source: PriceSource, cost_model: CostModel, clock: Clock,
                  session_of: Callable[[int], Any] = default_session) -> None:
         self._cfg = config
+        # the account's leverage sets every symbol's margin: margin = notional / leverage
+        self._specs = {p: attrs.evolve(s, margin_rate=1.0 / config.leverage) for p, s in config.specs.items()}
         self._prices = price_source
         self._costs = cost_model
         self._clock = clock
@@ -80,7 +82,7 @@ class PaperBroker:
             for pos in self._positions.values():
                 spec = self.symbol_info(pos.pair)
                 floating += pos.pnl_at(self._exit_price(pos), spec.contract_size)
-                margin += pos.entry * pos.volume * spec.contract_size / self._cfg.leverage
+                margin += spec.margin_for(pos.volume, pos.entry)
             return AccountState(balance=self._balance, equity=self._balance + floating, margin=margin,
                                 currency=self._cfg.currency, initial_balance=self._cfg.initial_balance)
 
@@ -106,7 +108,7 @@ class PaperBroker:
             fill_price = spec.round_price(mid * (1 + req.direction.sign * adverse_bps / 1e4))
             _check_stops_side(req.direction, fill_price, req.sl, req.tp, req.pair)
             acct = self.account()
-            needed = fill_price * volume * spec.contract_size / self._cfg.leverage
+            needed = spec.margin_for(volume, fill_price)
             if needed > acct.equity - acct.margin:
                 raise InsufficientMargin(f"{req.pair}: {volume} lots need {needed:.2f} margin, free "
                                          f"{acct.equity - acct.margin:.2f}")
@@ -151,9 +153,9 @@ class PaperBroker:
 
     def symbol_info(self, pair: str) -> SymbolSpec:
         try:
-            return self._cfg.specs[pair]
+            return self._specs[pair]
         except KeyError:
-            served = ", ".join(sorted(self._cfg.specs))
+            served = ", ".join(sorted(self._specs))
             raise UnknownSymbol(f"paper broker does not trade {pair!r}; it trades {served}") from None
 
     def quote(self, pair: str) -> tuple[float, float]:

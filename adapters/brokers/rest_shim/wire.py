@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.signals import Direction
-from domain.trading import AccountState, Fill, OrderRequest, Position, SymbolSpec
+from domain.trading import DEFAULT_MARGIN_RATE, AccountState, Fill, OrderRequest, Position, SymbolSpec
 from ports.errors import (
     BrokerDisconnected,
     BrokerError,
@@ -93,10 +93,13 @@ def order_from(d: dict[str, Any]) -> OrderRequest:
 
 def spec_to(s: SymbolSpec) -> dict[str, Any]:
     return {"pair": s.pair, "broker_symbol": s.broker_symbol, "contract_size": s.contract_size,
-            "min_lot": s.min_lot, "lot_step": s.lot_step, "digits": s.digits, "max_lot": s.max_lot}
+            "min_lot": s.min_lot, "lot_step": s.lot_step, "digits": s.digits, "max_lot": s.max_lot,
+            "margin_rate": s.margin_rate}
 
 
 def spec_from(d: dict[str, Any]) -> SymbolSpec:
     return SymbolSpec(pair=str(d["pair"]), broker_symbol=str(d["broker_symbol"]),
                       contract_size=float(d["contract_size"]), min_lot=float(d["min_lot"]),
-                      lot_step=float(d["lot_step"]), digits=int(d["digits"]), max_lot=float(d["max_lot"]))
+                      lot_step=float(d["lot_step"]), digits=int(d["digits"]), max_lot=float(d["max_lot"]),
+                      # a shim server older than the margin field: assume no leverage (the conservative default)
+                      margin_rate=float(d.get("margin_rate", DEFAULT_MARGIN_RATE)))

@@ -105,6 +105,8 @@ def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool)
     print("signals", len(batch_sigs), "blocks", len(batch_blocks), sorted({x[2] for x in batch_blocks}))
     assert batch_sigs == live_sigs
     assert batch_blocks == live_blocks
+    # 1:1 margin (SymbolSpec's default) with ATR stops: the free-margin cap blocks on both paths alike
+    assert "insufficient_margin" in {x[2] for x in post}
     if balance_hit:  # the tight buffers make the guard and the halt bite
         reasons = {x[2] for x in post}
         assert reasons & {"daily_loss", "max_loss", "halted"}

@@ -114,3 +114,46 @@ def test_challenge_passes_on_steady_profit_and_fails_on_a_daily_loss() -> None:
     crash = TradeStream(np.array([T0 + 10 * 3_600_000]), np.array([-0.01]), np.array([-0.06]))
     a = attempt(DayTable.build(crash), np.arange(1), ChallengeSettings(rules=FtmoRules()))
     assert a.outcome == "daily_loss" and a.guardrail_violations == 1
+
+
+def test_margin_caps_the_batch_engine_identically_in_bulk_and_scalar() -> None:
+    """Tight stops and risk 1.5%: the free margin, not the risk budget, sets the size (1:1 no leverage, and
+    a mechanics-only 2x notional), and an open position can leave no room for a second one
+    (insufficient_margin blocks). Bulk == scalar either way."""
+    import attrs
+
+    from domain.backtest.engine import BLOCK_CODES
+    from domain.signals import BlockReason
+    from domain.sizing import margin_price
+
+    costs = FixedCostModel(5, 2)
+    cfg = attrs.evolve(CFG, rules=FtmoRules())  # FTMO's own buffers: the guard leaves room for margin to bind
+    for rate in (1.0, 2.0):
+        pairs = [attrs_evolve_spec(p, rate) for p in _random_pairs(7)]
+        a = run(pairs, cfg, costs, np.random.default_rng(7), bulk=True)
+        b = run(pairs, cfg, costs, np.random.default_rng(7), bulk=False)
+        for k in a.blocks:
+            assert np.array_equal(a.blocks[k], b.blocks[k]), (rate, k)
+        for k in a.trades:
+            assert np.array_equal(a.trades[k], b.trades[k]), (rate, k)
+        margin_blocks = int((a.blocks["reason"] == BLOCK_CODES[BlockReason.INSUFFICIENT_MARGIN]).sum())
+        assert margin_blocks > 0
+        tr = a.trades
+        binding = 0
+        # every entry's margin (at the margin price) fits the equity at entry, and the risk budget holds
+        rt = 5 + 2 * 2 + 2 * 3.0  # the fixed model's round trip + commission on both sides
+        for k in range(tr["pnl"].shape[0]):
+            spec = pairs[int(tr["pair"][k])].spec
+            m = spec.margin_for(float(tr["volume"][k]), margin_price(float(tr["entry"][k]), rt))
+            assert m <= float(tr["equity_at_entry"][k]) + 1e-6
+            binding += m > 0.99 * float(tr["equity_at_entry"][k])
+            assert abs(float(tr["entry"][k]) - float(tr["sl"][k])) * float(tr["volume"][k]) <= (
+                float(tr["equity_at_entry"][k]) * CFG.risk_pct / 100 + 1e-6)
+        assert binding > 0  # the margin cap set some sizes
+
+
+def attrs_evolve_spec(p: PairData, rate: float) -> PairData:
+    import attrs
+
+    # max_lot lifted: at a price near 100 the default 100 lots would cap every size first
+    return attrs.evolve(p, spec=attrs.evolve(p.spec, margin_rate=rate, max_lot=1e6))

@@ -17,7 +17,7 @@ from domain.ftmo import FtmoRules
 from domain.market import Candles, Timeframe
 from domain.policy import PolicyConfig
 from domain.signals import Tier
-from domain.trading import SymbolSpec
+from domain.trading import DEFAULT_MARGIN_RATE, SymbolSpec
 from ports.runtime_state import RuntimeState
 from services.execution import RiskDesk
 from services.operator_commands import OperatorService
@@ -28,7 +28,7 @@ NOW = START + 400 * Timeframe.M5.ms
 
 
 class System:
-    def __init__(self, execute: bool = False) -> None:
+    def __init__(self, execute: bool = False, margin_rate: float = DEFAULT_MARGIN_RATE) -> None:
         self.clock = FakeClock(NOW)
         candles = [
             synthetic_candles("BTC/USDT", Timeframe.M5, 400, START, seed=1, start_price=40_000),
@@ -36,7 +36,8 @@ class System:
         ]
         self.market = InMemoryMarketData(candles)
         self.broker = MockBroker(
-            [SymbolSpec("BTC/USDT", "BTCUSD", 1.0), SymbolSpec("ETH/USDT", "ETHUSD", 1.0)], self.clock
+            [SymbolSpec("BTC/USDT", "BTCUSD", 1.0, margin_rate=margin_rate),
+             SymbolSpec("ETH/USDT", "ETHUSD", 1.0, margin_rate=margin_rate)], self.clock
         )
         for c in candles:
             px = float(c.close[-1])

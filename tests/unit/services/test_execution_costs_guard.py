@@ -12,6 +12,7 @@ from domain.guard import Verdict
 from domain.market import Session
 from domain.signals import BlockReason, Direction, Tier
 from services.execution import DEFAULT_COST_ALLOWANCE, DEFAULT_FEE_BPS, RiskDesk, execute_guarded, pre_trade
+from tests.unit.services.conftest import System
 
 FREE = FixedCostModel(0.0, 0.0)
 
@@ -49,8 +50,8 @@ def test_costs_that_do_not_fit_block_on_the_execution_path(live_system: Any) -> 
     assert pt.block is None and pt.volume == 0.01
 
 
-def test_open_positions_reserve_their_exit_cost(live_system: Any) -> None:
-    s = live_system
+def test_open_positions_reserve_their_exit_cost() -> None:
+    s = System(execute=True, margin_rate=0.01)  # 1:100, so margin leaves room for a second order
     s.desk.costs, s.desk.fee_bps = FREE, 0.0
     s.scan()
     rep = s.scan()

@@ -11,6 +11,7 @@ from domain.signals import Block, BlockReason, Direction, Signal, Tier
 from ports.errors import BrokerDisconnected
 from ports.operator import OperatorCommands
 from services.execution import execute_guarded
+from tests.unit.services.conftest import System
 
 
 def test_hysteresis_then_signal_logged_recorded_notified_published(system: Any) -> None:
@@ -109,8 +110,8 @@ def test_guard_blocks_without_breach_when_headroom_is_too_small(live_system: Any
     assert not s.desk.policy.is_halted(s.clock.now_ms())
 
 
-def test_execution_places_sized_orders_and_handles_broker_errors(live_system: Any) -> None:
-    s = live_system
+def test_execution_places_sized_orders_and_handles_broker_errors() -> None:
+    s = System(execute=True, margin_rate=0.05)  # 1:20, so the first position leaves margin for another
     s.scan()
     rep = s.scan()
     sig = rep.signals[0]
@@ -118,6 +119,7 @@ def test_execution_places_sized_orders_and_handles_broker_errors(live_system: An
     assert len(pos) == 1 and pos[0].client_order_id == sig.signal_id
     # 0.5% of 100,000 = 500 at risk over the SL distance
     assert pos[0].volume * abs(pos[0].entry - pos[0].sl) <= 500 + 1e-6
+    assert s.broker.account().margin <= 100_000  # ... and within the free margin
     s.broker.fail_next = BrokerDisconnected("terminal offline")
     rep3 = s.scan()
     assert rep3.blocks[0].reason is BlockReason.BROKER_ERROR and "BrokerDisconnected" in rep3.blocks[0].detail

@@ -121,6 +121,13 @@ class FakeRpcConnection:
                 "maxVolume": s.volume_max, "volumeStep": s.volume_step, "contractSize": s.contract_size,
                 "digits": s.digits, "tradeMode": "SYMBOL_TRADE_MODE_FULL"}
 
+    async def calculate_margin(self, order: dict[str, Any]) -> dict[str, Any]:
+        self._ready("calculate_margin")
+        s = self.server.symbols.get(order["symbol"])
+        if s is None:
+            raise NotFoundException(f"Symbol {order['symbol']} not found")
+        return {"margin": round(order["openPrice"] * order["volume"] * s.contract_size / self.server.leverage, 2)}
+
     async def get_symbol_price(self, symbol: str, keep_subscription: bool = False) -> dict[str, Any]:
         self._ready("get_symbol_price")
         s = self.server.symbols.get(symbol)

@@ -120,6 +120,16 @@ def build(server: e.FakeTradeServer) -> types.ModuleType:
             return None
         return Tick(s.time_msc // 1000, s.bid, s.ask, 0.0, 0, s.time_msc, 6, 0.0)
 
+    def order_calc_margin(action: int, symbol: str, volume: float, price: float) -> float | None:
+        # as the real terminal for a CFD-leverage symbol: notional / account leverage
+        if not ready():
+            return None
+        s = server.symbols.get(symbol)
+        if s is None or volume <= 0 or price <= 0:
+            state["error"] = (-2, "Terminal: Invalid params")
+            return None
+        return round(price * volume * s.contract_size / server.leverage, 2)
+
     def positions_get(symbol: str | None = None, group: str | None = None,
                       ticket: int | None = None) -> tuple[TradePosition, ...] | None:
         if not ready():
@@ -163,7 +173,7 @@ def build(server: e.FakeTradeServer) -> types.ModuleType:
         return tuple(out)
 
     for fn in (initialize, login, shutdown, last_error, account_info, terminal_info, symbol_info, symbol_select,
-               symbol_info_tick, positions_get, orders_get, order_send, history_deals_get):
+               symbol_info_tick, order_calc_margin, positions_get, orders_get, order_send, history_deals_get):
         setattr(mod, fn.__name__, fn)
     mod.__version__ = "5.0.45-fake"
     return mod
