@@ -69,6 +69,28 @@ def _bars(labels: Sequence[str], values: Sequence[float | None], w: int = 640, h
     return "".join(out)
 
 
+def _model_block(summary: Mapping[str, Any]) -> str:
+    """Which model produced the figures, and its gate verdict, above everything else."""
+    m = summary.get("models")
+    if not isinstance(m, Mapping):
+        return f"<p><b>Model:</b> {html.escape(str(summary.get('model', 'unknown')))}</p>"
+    out = f"<p><b>Model:</b> {html.escape(str(m.get('description', summary.get('model', ''))))}"
+    weights = m.get("weights") or {}
+    if weights:
+        out += " &middot; weights " + html.escape(", ".join(f"{k}={v}" for k, v in sorted(weights.items())))
+    out += "</p>"
+    if m.get("kind") == "baseline":
+        out += "<p>A named baseline, not a trained model.</p>"
+    elif m.get("gates_passed") is False:
+        out += ("<p style='color:#b00'><b>This bundle FAILED its promotion gates:</b> "
+                "the figures below come from a model the gates rejected.</p>")
+    seen = {k: v for k, v in (m.get("in_sample_bars") or {}).items() if v}
+    if seen:
+        out += ("<p>Bars inside the bundle's training/validation span (in-sample): "
+                + html.escape(", ".join(f"{k} {v}" for k, v in sorted(seen.items()))) + "</p>")
+    return out
+
+
 def render_html(summary: Mapping[str, Any], curves: Mapping[str, Any]) -> str:
     w, h, pad = 640, 220, 30
     eq = curves["equity"]
@@ -99,7 +121,7 @@ def render_html(summary: Mapping[str, Any], curves: Mapping[str, Any]) -> str:
         "<style>body{font-family:sans-serif;max-width:900px;margin:auto}td{font-family:monospace;"
         "font-size:12px;word-break:break-all}th{text-align:left;vertical-align:top;padding-right:1em}</style>"
         f"</head><body><h1>Backtest report</h1><p>{html.escape(str(summary.get('headline', '')))}</p>"
-        f"{equity_svg}{dd_svg}{cal_svg}{sess_svg}{tier_svg}<h2>Summary</h2><table>{rows}</table></body></html>\n"
+        f"{_model_block(summary)}{equity_svg}{dd_svg}{cal_svg}{sess_svg}{tier_svg}<h2>Summary</h2><table>{rows}</table></body></html>\n"
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from composition.cli.backtest import add_model_argument
 from composition.cli.context import Context
 from domain.errors import UserError
 
@@ -23,6 +24,7 @@ def register(sub: Any) -> None:
     s.add_argument("--cost-model", choices=("empirical", "fixed"), default=None)
     s.add_argument("--spread-bps", type=float, default=None)
     s.add_argument("--slippage-bps", type=float, default=None)
+    add_model_argument(s)
     s.set_defaults(handler=_simulate, log_mode="backtest")
     p.set_defaults(handler=_usage)
 
@@ -37,7 +39,7 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     from rich.table import Table
 
     from adapters.execution_metrics.cost_model import load_cost_model
-    from composition.cli.backtest import engine_config, load_pairs
+    from composition.cli.backtest import choose_model, engine_config, load_pairs, print_model
     from domain.challenge import ChallengeSettings, DayTable, TradeStream, bootstrap_attempts, historical_attempts
     from domain.challenge import summarise as summarise_attempts
     from domain.ftmo import FtmoRules
@@ -52,11 +54,13 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     spread = args.spread_bps if args.spread_bps is not None else (b.spread_bps if b.spread_bps >= 0 else None)
     slip = args.slippage_bps if args.slippage_bps is not None else (b.slippage_bps if b.slippage_bps >= 0 else None)
     costs = load_cost_model(config, kind, spread, slip)
-    cfg = engine_config(config)
+    model = choose_model(config, args.model)
+    cfg = engine_config(config, model)
     r = config.risk
     if args.one_step:
         cfg = attrs.evolve(cfg, rules=FtmoRules.one_step(r.initial_balance))
-    pairs = load_pairs(config, Timeframe.parse(args.timeframe or config.data.timeframe))
+    pairs = load_pairs(config, Timeframe.parse(args.timeframe or config.data.timeframe), model)
+    print_model(model, pairs)
     res = run_batch(pairs, cfg, costs, config.seed)
     stream = TradeStream.from_trades(res.trades)
     t0 = min(int(p.bars.ts[0]) for p in pairs)
@@ -68,7 +72,7 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
         "bootstrap", bootstrap_attempts(table, args.runs, settings, np.random.default_rng(config.seed)), cfg.rules
     )
     t = Table(title=f"FTMO {cfg.rules.kind.value} challenge simulation: {len(stream.ret)} backtest trades over "
-                    f"{table.n_days} days, model momentum (baseline), {costs.description}")
+                    f"{table.n_days} days, model {model.description}, {costs.description}")
     t.add_column("figure")
     for s in (hist, boot):
         t.add_column(s.method, justify="right")
