@@ -244,6 +244,18 @@ def primary_session(ts_ms: int, hours: SessionHours = DEFAULT_SESSION_HOURS) -> 
     return None
 
 
+def session_end_ms(at_ms: int, hours: SessionHours = DEFAULT_SESSION_HOURS) -> int:
+    """End of the trading session active at at_ms (the latest-opened one), or one hour later if none:
+    how long the loss backoff lasts. The live outcome tracker and the batch backtest engine both use it."""
+    s = primary_session(at_ms, hours)
+    if s is None:
+        return at_ms + MS_PER_HOUR
+    day = at_ms - at_ms % (24 * MS_PER_HOUR)
+    _start, end = hours.of(s)
+    end_ms = day + end * MS_PER_HOUR
+    return end_ms if end_ms > at_ms else end_ms + 24 * MS_PER_HOUR
+
+
 class VolRegime(enum.Enum):
     LOW = "low"
     MEDIUM = "medium"

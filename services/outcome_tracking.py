@@ -21,7 +21,8 @@ import attrs
 import numpy as np
 
 from domain import policy as pol
-from domain.market import DEFAULT_SESSION_HOURS, MS_PER_HOUR, Candles, Timeframe, primary_session
+from domain.market import Candles, Timeframe
+from domain.market import session_end_ms as session_end_ms  # re-exported: services.backtest imports it here
 from domain.risk_book import TradeRecord
 from domain.signals import Mode
 from ports.clock import Clock
@@ -89,17 +90,6 @@ def resolve(rec: TradeRecord, bars: Candles, horizon_bars: int) -> Outcome | Non
         j = ts.shape[0] - 1
         return Outcome(rec.close(int(ts[j]) + period, float(bars.close[lo + j])), "expiry")
     return None
-
-
-def session_end_ms(at_ms: int) -> int:
-    """End of the trading session active at at_ms (the latest-opened one), or one hour later if none."""
-    s = primary_session(at_ms)
-    if s is None:
-        return at_ms + MS_PER_HOUR
-    day = at_ms - at_ms % (24 * MS_PER_HOUR)
-    _start, end = DEFAULT_SESSION_HOURS.of(s)
-    end_ms = day + end * MS_PER_HOUR
-    return end_ms if end_ms > at_ms else end_ms + 24 * MS_PER_HOUR
 
 
 @attrs.define

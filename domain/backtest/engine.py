@@ -26,7 +26,7 @@ from domain.confidence import ConfidenceParams, regime_booster_batch, score_batc
 from domain.errors import ConfigError
 from domain.execution_costs import CostModel, UnknownCostCell, cost_session_codes
 from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, exit_cost_bps, guard_order, round_trip_cost_bps
-from domain.market import DEFAULT_SESSION_HOURS, MS_PER_HOUR, Candles, Session, primary_session
+from domain.market import Candles, Session, session_end_ms
 from domain.prague_time import next_day_start_ms
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
 from domain.sizing import size_order
@@ -144,18 +144,6 @@ def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
         pd.pair, cb.prob_up, cb.direction_sign, cb.confidence, raw, eff, outcome, cand,
         entry_ref, sl, tp, sign.astype(np.int64),
     )
-
-
-def session_end_ms(at_ms: int) -> int:
-    """End of the trading session active at at_ms (the latest-opened one), or one hour later if none:
-    how long the loss backoff lasts (the same rule as the live outcome tracker's)."""
-    s = primary_session(at_ms)
-    if s is None:
-        return at_ms + MS_PER_HOUR
-    day = at_ms - at_ms % (24 * MS_PER_HOUR)
-    _start, end = DEFAULT_SESSION_HOURS.of(s)
-    end_ms = day + end * MS_PER_HOUR
-    return end_ms if end_ms > at_ms else end_ms + 24 * MS_PER_HOUR
 
 
 @attrs.frozen(eq=False)
