@@ -125,6 +125,9 @@ class BrokerConfig:
     readonly_login: str = setting("", env=("MT5_READONLY_LOGIN",))
     readonly_password: str = setting("", env=("MT5_READONLY_PASSWORD",), secret=True)
     live_confirm: str = setting("", env=("LIVE_CONFIRM",), allowed="'yes' to allow live trading")
+    paper_leverage: float = setting(2.0, env=("PAPER_LEVERAGE",), validator=_in_range(1, 100),
+                                    allowed="the paper account's leverage (margin = notional / leverage); "
+                                            "the backtest sizes with the same margin")
 
 
 @attrs.frozen

@@ -216,7 +216,8 @@ def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None =
         c: Candles = src.candles(sym, timeframe, start, end)
         if len(c) < 2:
             raise UserError(f"no {timeframe} candles of {sym} in the chosen period")
-        spec = SymbolSpec(sym, sym.replace("/USDT", "USD"))
+        # the same margin as the paper account, so a backtest and a dry-run size alike
+        spec = SymbolSpec(sym, sym.replace("/USDT", "USD"), margin_rate=1.0 / config.broker.paper_leverage)
         if model.predictors:
             probs = _bundle_probs(model, src.candles(sym, timeframe, None, end), int(c.ts[0]))
         else:

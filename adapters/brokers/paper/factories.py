@@ -26,5 +26,6 @@ def make_paper_broker(config: Any, *, price_source: PriceSource, cost_model: Cos
     """`config` is the application Config; risk.initial_balance and seed carry over."""
     paper = PaperConfig(initial_balance=config.risk.initial_balance, seed=config.seed,
                         latency_ms=float(getattr(config.broker, "paper_latency_ms", 150.0)),
+                        leverage=float(getattr(config.broker, "paper_leverage", 2.0)),
                         state_path=state_path)
     return PaperBroker(paper, price_source, cost_model, clock or WallClock())
