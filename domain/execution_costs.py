@@ -14,7 +14,12 @@ Latency SLA: when the decision-to-order latency exceeds `latency_sla_ms`, the fi
 the profile's p90 slippage (added on top of the sampled slippage). At or below the SLA: nothing.
 
 Distributions are stored as 101 empirical quantiles (percentiles 0..100) and sampled by inverse
-transform with linear interpolation, so a draw never leaves [min, max] of what was measured.
+transform with linear interpolation, clipped to the bracketing grid values (float rounding could
+otherwise overshoot by an ulp), so a draw never leaves [min, max] of what was measured.
+
+Two round-trip figures, for two uses: `expected_round_trip_cost_bps` (the mean; reporting,
+expectancy, training labels) and `worst_round_trip_cost_bps` (the top quantiles: a bound no sampled
+fill can exceed; the FTMO guard charges it, docs/ftmo-rules.md).
 """
 
 from __future__ import annotations
@@ -201,6 +206,18 @@ class CostModel(Protocol):
 
     def expected_round_trip_cost_bps(self, pair: str, session: Session, latency_ms: float = 0.0) -> float: ...
 
+    def worst_round_trip_cost_bps(
+        self, pair: str, session: Session, latency_ms: float = 0.0, fee_bps: float = 0.0
+    ) -> float: ...
+
+
+def bounded_round_trip_bps(spread_max: float, slippage_max: float, penalty: float, fee_bps: float) -> float:
+    """A round trip no fill can exceed: the whole top spread, the top slippage and the penalty on both
+    sides, and the commission of both sides charged on fills already worsened by that round trip
+    (a commission is a fraction of the fill price, and a worse fill is a dearer one)."""
+    market = spread_max + 2 * (slippage_max + penalty)
+    return market + 2 * fee_bps * (1.0 + market / 1e4)
+
 
 def _interp_uniform(table: FloatArray, rows: IntArray, u: FloatArray) -> FloatArray:
     """Inverse-CDF lookup: row r's quantiles at probability u, linear between grid points."""
@@ -209,7 +226,8 @@ def _interp_uniform(table: FloatArray, rows: IntArray, u: FloatArray) -> FloatAr
     frac = pos - lo
     a = table[rows, lo]
     b = table[rows, lo + 1]
-    return np.asarray(a + frac * (b - a), dtype=np.float64)
+    # a + frac x (b - a) with frac < 1 may round one ulp above b; the clip keeps every draw <= the top quantile
+    return np.asarray(np.minimum(a + frac * (b - a), b), dtype=np.float64)
 
 
 def _latency_array(latency_ms: object, n: int) -> FloatArray:
@@ -325,6 +343,15 @@ class ExecutionModel:
         penalty = self.latency_penalty_bps(pair, session, latency_ms)
         return p.spread.mean + 2 * (p.slippage.mean + penalty)
 
+    def worst_round_trip_cost_bps(
+        self, pair: str, session: Session, latency_ms: float = 0.0, fee_bps: float = 0.0
+    ) -> float:
+        """The most entering and leaving can cost (commission `fee_bps` per side included): no draw of
+        `sample`/`sample_many` exceeds the top quantiles (see `bounded_round_trip_bps`)."""
+        p = self.profile(pair, session)
+        penalty = self.latency_penalty_bps(pair, session, latency_ms)
+        return bounded_round_trip_bps(p.spread.quantiles[-1], p.slippage.quantiles[-1], penalty, fee_bps)
+
 
 @attrs.frozen
 class FixedCostModel:
@@ -384,6 +411,13 @@ class FixedCostModel:
     def expected_round_trip_cost_bps(self, pair: str, session: Session, latency_ms: float = 0.0) -> float:
         penalty = self.slippage_bps if latency_ms > self.latency_sla_ms else 0.0
         return self.spread_bps + 2 * (self.slippage_bps + penalty)
+
+    def worst_round_trip_cost_bps(
+        self, pair: str, session: Session, latency_ms: float = 0.0, fee_bps: float = 0.0
+    ) -> float:
+        """Fixed costs are their own bound (commission `fee_bps` per side on the worsened fills)."""
+        penalty = self.slippage_bps if latency_ms > self.latency_sla_ms else 0.0
+        return bounded_round_trip_bps(self.spread_bps, self.slippage_bps, penalty, fee_bps)
 
 
 # Order in which an active session is chosen when sessions overlap: the one opened last.

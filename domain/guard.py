@@ -1,10 +1,11 @@
 """The FTMO guard: may this order be placed, at this size, without risking a floor breach?
 
 Worst case = every open position and the new one stopped out at their SL, and every fill still to
-come paying its execution costs: the new order its whole expected round trip (spread, slippage,
-latency penalty, commission on both sides), each open position the cost of leaving at its stop.
-Equity in that case must stay >= our binding floor (daily or total). The answer is allow, reduce
-(to the largest volume that fits) or block with a reason.
+come paying the most its execution costs can be: the new order its whole WORST round trip (top
+quantile of spread and slippage, latency penalty, commission on both sides), each open position the
+worst cost of leaving at its stop. Sampled fills never exceed that bound (the mean would be exceeded
+on about every other trade). Equity in that case must stay >= our binding floor (daily or total).
+The answer is allow, reduce (to the largest volume that fits) or block with a reason.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from domain.trading import Position, SymbolSpec
 
 # What the guard charges for execution when no measured cost model is injected: 10 bps spread and
 # 5 bps slippage per side (about 4x and 18x the means measured on Binance BTC/USDT, see
-# docs/execution-costs.md) plus FTMO's crypto commission of 3.25 bps per side: 26.5 bps round trip.
+# docs/execution-costs.md) plus FTMO's crypto commission of 3.25 bps per side: 26.5 bps round trip
+# (26.5130 with the commission charged on the worsened fills). Fixed costs are their own bound.
 DEFAULT_COST_ALLOWANCE = FixedCostModel(spread_bps=10.0, slippage_bps=5.0)
 DEFAULT_FEE_BPS = 3.25
 
@@ -32,20 +34,25 @@ DEFAULT_FEE_BPS = 3.25
 class CostEstimator(Protocol):
     """What the guard needs from an execution-cost model (`ExecutionModel`, `FixedCostModel`)."""
 
-    def expected_round_trip_cost_bps(self, pair: str, session: Session, latency_ms: float = 0.0) -> float: ...
+    def worst_round_trip_cost_bps(
+        self, pair: str, session: Session, latency_ms: float = 0.0, fee_bps: float = 0.0
+    ) -> float: ...
 
 
 def round_trip_cost_bps(model: CostEstimator, pair: str, session: Session, latency_ms: float, fee_bps: float) -> float:
-    """Expected cost of opening and closing, in bps of notional: the model's round trip plus the
-    commission on both sides. Live desk and batch engine both use this one formula."""
-    return model.expected_round_trip_cost_bps(pair, session, latency_ms) + 2 * fee_bps
+    """The most opening and closing can cost, in bps of notional: the model's worst round trip with
+    the commission on both sides. Live desk and batch engine both use this one formula."""
+    return model.worst_round_trip_cost_bps(pair, session, latency_ms, fee_bps)
 
 
 def exit_cost_bps(model: CostEstimator, pair: str, session: Session, latency_ms: float, fee_bps: float) -> float:
-    """What an open position may still cost, in bps of notional: half the model's round trip (leaving
-    it) plus the commission of BOTH sides, since a broker may book the entry commission only at the
-    close (the simulated and paper brokers do), so equity need not hold it yet."""
-    return model.expected_round_trip_cost_bps(pair, session, latency_ms) / 2 + 2 * fee_bps
+    """The most an open position may still cost, in bps of notional: the worst round trip less the
+    entry's market cost (already in its fill price), i.e. leaving it plus the commission of BOTH sides,
+    since a broker may book the entry commission only at the close (the simulated and paper brokers
+    do), so equity need not hold it yet."""
+    return model.worst_round_trip_cost_bps(pair, session, latency_ms, fee_bps) - (
+        model.worst_round_trip_cost_bps(pair, session, latency_ms, 0.0) / 2
+    )
 
 
 def order_cost_per_lot(entry: float, sl: float, spec: SymbolSpec, cost_bps: float) -> float:
@@ -56,9 +63,12 @@ def order_cost_per_lot(entry: float, sl: float, spec: SymbolSpec, cost_bps: floa
 def exit_cost_allowance(
     positions: Sequence[Position], specs: Mapping[str, SymbolSpec], exit_bps: Mapping[str, float]
 ) -> float:
-    """Money the open positions still pay to leave at their stops (`exit_bps` per pair, missing = 0)."""
+    """Money the open positions still pay to leave at their stops (`exit_bps` per pair, missing = 0),
+    on the larger of the entry fill and the stop notional: the entry commission is due on the entry
+    fill, which for a long lies above the stop."""
     return sum(
-        exit_bps.get(p.pair, 0.0) / 1e4 * abs(p.sl) * p.volume * specs[p.pair].contract_size for p in positions
+        exit_bps.get(p.pair, 0.0) / 1e4 * max(abs(p.entry), abs(p.sl)) * p.volume * specs[p.pair].contract_size
+        for p in positions
     )
 
 
@@ -133,9 +143,9 @@ def guard_order(
 ) -> GuardDecision:
     """Decide on a new order of `volume` lots at `entry` with stop `sl`.
 
-    `cost_bps`: the new order's expected round-trip cost (`round_trip_cost_bps`), charged per lot
-    on top of its loss at SL. `exit_bps`: per pair, what leaving an open position costs (half a
-    round trip), reserved from the worst case. `extra_cost`: any further money charged once.
+    `cost_bps`: the new order's worst round-trip cost (`round_trip_cost_bps`), charged per lot
+    on top of its loss at SL. `exit_bps`: per pair, the most leaving an open position costs
+    (`exit_cost_bps`), reserved from the worst case. `extra_cost`: any further money charged once.
     The invariant: for ALLOW/REDUCE, worst_case_equity - open exit costs - extra_cost
     - volume x (loss_per_lot + order_cost_per_lot) >= floor.
     """

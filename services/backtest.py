@@ -174,8 +174,10 @@ def build_summary(
             "tiers": [{"tier": t.tier.name, "count": t.count, "precision": t.precision, "recall": t.recall,
                        "mean_confidence": t.mean_confidence} for t in tiers],
         },
-        "guardrail_breaches": res.guardrail_breaches,
-        "ftmo_breaches": res.ftmo_breaches,
+        # distinct floor crossings (not the daily re-latches of one halt: those are breach_halt_days)
+        "breach_episodes": res.breach_episodes,
+        "ftmo_breach_episodes": res.ftmo_breach_episodes,
+        "breach_halt_days": res.breach_halt_days,
         "settings": {"horizon_bars": cfg.horizon_bars, "fee_bps_per_side": cfg.fee_bps, "risk_pct": cfg.risk_pct,
                      "sl_atr_mult": cfg.sl_atr_mult, "reward_risk": cfg.reward_risk,
                      "hysteresis_scans": cfg.hysteresis_scans, "challenge": cfg.rules.kind.value},

@@ -43,7 +43,8 @@ class RiskDesk:
     """Risk state shared by every path that can emit or execute.
 
     `costs` (an execution-cost model), `fee_bps` (commission per side) and `latency_ms` (expected
-    decision-to-order latency) give the round-trip cost the FTMO guard adds to every worst case.
+    decision-to-order latency) give the round-trip cost the FTMO guard adds to every worst case: the
+    model's WORST round trip (`worst_round_trip_cost_bps`), a bound no sampled fill exceeds.
     """
 
     rules: FtmoRules
@@ -64,11 +65,11 @@ class RiskDesk:
             return fn(DEFAULT_COST_ALLOWANCE, pair, session, self.latency_ms, self.fee_bps)
 
     def round_trip_bps(self, pair: str, now_ms: int) -> float:
-        """Expected round-trip cost of a new `pair` order at `now_ms` (bps of notional, commission included)."""
+        """Worst round-trip cost of a new `pair` order at `now_ms` (bps of notional, commission included)."""
         return self._cost(round_trip_cost_bps, pair, now_ms)
 
     def exit_bps(self, pair: str, now_ms: int) -> float:
-        """What an open `pair` position may still cost (bps of notional): see domain.guard.exit_cost_bps."""
+        """The most an open `pair` position may still cost (bps of notional): domain.guard.exit_cost_bps."""
         return self._cost(exit_cost_bps, pair, now_ms)
 
     @property

@@ -301,7 +301,9 @@ def _print_table(s: dict[str, Any], wall: float) -> None:
         ("hit rate", s["hit_rate"]), ("mean R", s["r_distribution"]["mean"]), ("exposure", s["exposure"]),
         ("strategy bps/trade (latency-adj.)", s["pnl_vs_baselines_bps_per_trade"]["strategy_latency_adjusted"]),
         ("persistence bps/trade (same trades)", s["pnl_vs_baselines_bps_per_trade"]["persistence_same_trades"]),
-        ("brier", s["model_quality"]["brier"]), ("guardrail breaches", s["guardrail_breaches"]),
+        ("brier", s["model_quality"]["brier"]),
+        ("breach episodes (our floor / FTMO's)", f"{s['breach_episodes']} / {s['ftmo_breach_episodes']}"),
+        ("days halted by a breach", s["breach_halt_days"]),
         ("blocks", ", ".join(f"{k}={v}" for k, v in s["blocks_by_reason"].items())),
         ("engine wall s / bars per s", f"{wall:.2f} / {s['bars'] / wall if wall else float('nan'):,.0f}"),
     ]

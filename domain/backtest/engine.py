@@ -154,8 +154,12 @@ class EngineResult:
     blocks: dict[str, npt.NDArray[np.generic]]  # stage-2 blocks (policy, sizing, guard)
     trades: dict[str, npt.NDArray[np.generic]]  # one row per emitted signal, its fill and exit
     final_balance: float
-    guardrail_breaches: int  # episodes of equity below our buffered floor at a decision (each latches a halt)
-    ftmo_breaches: int  # of those, how many were below FTMO's own floor too
+    # Distinct crossings of our buffered floor (daily or total): an episode starts when the desk's
+    # check finds equity below the floor after a check that did not (or when the run ends below it)
+    # and lasts until a check finds equity back above it, however many days it stays halted.
+    breach_episodes: int
+    ftmo_breach_episodes: int  # the same for FTMO's own floors
+    breach_halt_days: int  # halts latched by a breach: one per day an episode keeps the desk halted
 
 
 @attrs.frozen
@@ -206,7 +210,8 @@ class _Kernel:
         for p, s in zip(pairs, s1, strict=True):
             self.sess.append(cost_session_codes(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else np.zeros(0, np.int64))
         # The guard's cost allowance, as the live desk computes it at decision time: per pair and
-        # cost session, the expected round trip plus commission on both sides (bps of notional).
+        # cost session, the WORST round trip with commission on both sides (bps of notional), a bound
+        # the costs sampled at the fill never exceed (the mean would be exceeded half the time).
         self.rt_table = np.array([[_cost(round_trip_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS]
                                   for p in pairs])
         self.exit_table = np.array([[_cost(exit_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
@@ -216,8 +221,12 @@ class _Kernel:
         self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
         self.opened: list[_Open] = []
         self.seq = 0
-        self.breaches = 0
-        self.ftmo_breaches = 0
+        self.breach_episodes = 0
+        self.ftmo_breach_episodes = 0
+        self.breach_halt_days = 0
+        self.in_breach = False  # the last FTMO check found equity below our floor
+        self.in_ftmo_breach = False  # ... below FTMO's own floor
+        self.last_exit = 0
         self.sig_rows: list[tuple[object, ...]] = []
         self.blk_rows: list[tuple[object, ...]] = []
         self.blk_bulk: list[tuple[IntArray, IntArray]] = []  # (event positions, reason codes)
@@ -239,6 +248,7 @@ class _Kernel:
                 break
             self.opened.remove(o)
             self.balance += o.pnl
+            self.last_exit = max(self.last_exit, o.exit_at)
             if o.pnl < 0:
                 self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, session_end_ms(o.exit_at))
 
@@ -247,6 +257,20 @@ class _Kernel:
         if self.fstate is None:
             return ftmo.FtmoState.start(now, self.balance)
         return self.fstate.roll(now, self.balance)
+
+    def note_check(self, breached: bool, ftmo_breached: bool) -> None:
+        """Count a breach episode where a check finds equity below a floor after one that did not."""
+        self.breach_episodes += int(breached and not self.in_breach)
+        self.ftmo_breach_episodes += int(ftmo_breached and not self.in_ftmo_breach)
+        self.in_breach, self.in_ftmo_breach = breached, ftmo_breached
+
+    def finish(self) -> None:
+        """Settle every trade; a run that ends below a floor ends in a breach episode too."""
+        self.settle(np.iinfo(np.int64).max)
+        if self.fstate is not None:
+            end = max(self.last_exit, int(self.t[-1]) if self.t.shape[0] else 0)
+            chk = ftmo.check(self.cfg.rules, self.fstate.roll(end, self.balance), self.balance)
+            self.note_check(chk.breached, chk.ftmo_breached)
 
     def next_change(self, now: int) -> int:
         """The first instant after `now` at which the state changes by itself (no event needed)."""
@@ -302,10 +326,10 @@ class _Kernel:
             return
         self.fstate = self.refreshed(now)
         chk = ftmo.check(cfg.rules, self.fstate, equity)
+        self.note_check(chk.breached, chk.ftmo_breached)
         if chk.breached and not self.pstate.is_halted(now):
-            # one breach episode: count it and latch the halt until the next daily reset
-            self.breaches += 1
-            self.ftmo_breaches += int(chk.ftmo_breached)
+            # latch the halt until the next daily reset (again each day the episode lasts)
+            self.breach_halt_days += 1
             self.pstate = policy.latch_halt(self.pstate, f"{chk.binding} floor crossed", next_day_start_ms(now))
         if self.pstate.is_halted(now):
             self.blk_rows.append((k, BLOCK_CODES[BlockReason.HALTED]))
@@ -408,7 +432,7 @@ class _Kernel:
             pnl_m = p.direction.sign * (m - p.entry) * p.volume * cs
             floating = floating + pnl_m
             drop = drop + np.maximum(0.0, pnl_m - p.pnl_at(p.sl, cs))
-            exits = exits + self.exit_table[o.rank, sess] / 1e4 * abs(p.sl) * p.volume * cs
+            exits = exits + self.exit_table[o.rank, sess] / 1e4 * max(abs(p.entry), abs(p.sl)) * p.volume * cs
         equity = self.balance + floating
         chk = ftmo.check(cfg.rules, self.refreshed(now), self.balance)
         floor = chk.floor
@@ -466,6 +490,7 @@ class _Kernel:
                     self.blk_bulk.append((np.arange(k, k + run_len), seg[:run_len].copy()))
                     if bool(np.isin(seg[:run_len], _REFRESHED).any()):
                         self.fstate = self.refreshed(int(self.t[k + run_len - 1]))
+                        self.note_check(False, False)  # bulk gives these codes only above the floor
                     k += run_len
                     continue
             else:
@@ -482,7 +507,7 @@ class _Kernel:
             if (self.seq, self.pstate.halted_until_ms) != before:
                 cache = None
             k += 1
-        self.settle(np.iinfo(np.int64).max)
+        self.finish()
 
 
 def run(
@@ -528,7 +553,7 @@ def run(
     return EngineResult(
         tuple(p.pair for p in pairs), tuple(s1),
         _columns(kern.sig_rows, SIGNAL_COLUMNS), blocks, _columns(kern.trade_rows, TRADE_COLUMNS),
-        kern.balance, kern.breaches, kern.ftmo_breaches,
+        kern.balance, kern.breach_episodes, kern.ftmo_breach_episodes, kern.breach_halt_days,
     )
 
 

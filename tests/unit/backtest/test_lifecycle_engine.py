@@ -75,7 +75,8 @@ def test_bulk_classification_equals_the_scalar_rules_everywhere() -> None:
             assert np.array_equal(a.blocks[k], b.blocks[k]), k
         for k in a.trades:
             assert np.array_equal(a.trades[k], b.trades[k]), k
-        assert (a.final_balance, a.guardrail_breaches) == (b.final_balance, b.guardrail_breaches)
+        assert (a.final_balance, a.breach_episodes, a.ftmo_breach_episodes, a.breach_halt_days) == (
+            b.final_balance, b.breach_episodes, b.ftmo_breach_episodes, b.breach_halt_days)
 
 
 def test_bulk_equals_scalar_with_the_account_a_hair_above_a_floor() -> None:
@@ -92,7 +93,8 @@ def test_bulk_equals_scalar_with_the_account_a_hair_above_a_floor() -> None:
             assert np.array_equal(a.blocks[k], b.blocks[k]), (above, k)
         for k in a.trades:
             assert np.array_equal(a.trades[k], b.trades[k]), (above, k)
-        assert (a.final_balance, a.guardrail_breaches) == (b.final_balance, b.guardrail_breaches)
+        assert (a.final_balance, a.breach_episodes, a.ftmo_breach_episodes, a.breach_halt_days) == (
+            b.final_balance, b.breach_episodes, b.ftmo_breach_episodes, b.breach_halt_days)
 
 
 def test_walk_forward_in_processes_equals_serial() -> None:

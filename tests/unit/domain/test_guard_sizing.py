@@ -135,25 +135,27 @@ def test_guard_reserves_the_exit_cost_of_open_positions() -> None:
     chk = check(RULES, state(100_000), equity=100_000)
     open_ = [pos("p1", "ETH/USDT", Direction.LONG, 2.0, 3000, 2900)]  # 2,000 at SL
     marks = {"ETH/USDT": 3000.0}
-    # leaving at the stop: 10 bps of 2,900 x 2 lots x 10 = 58
-    assert exit_cost_allowance(open_, SPECS, {"ETH/USDT": 10.0}) == pytest.approx(58.0)
+    # leaving at the stop: 10 bps of the larger of entry (3,000: the entry commission is due on it) and
+    # stop notional x 2 lots x 10 = 60
+    assert exit_cost_allowance(open_, SPECS, {"ETH/USDT": 10.0}) == pytest.approx(60.0)
     assert exit_cost_allowance(open_, SPECS, {}) == 0.0
     d = guard_order(chk, 100_000, open_, SPECS, "BTC/USDT", 60_000, 59_000, 3.0, marks=marks,
                     exit_bps={"ETH/USDT": 10.0})
-    # 100,000 - 2,000 - 58 - 95,500 = 2,442 -> 2.44 lots of 1,000
+    # 100,000 - 2,000 - 60 - 95,500 = 2,440 -> 2.44 lots of 1,000
     assert d.verdict is Verdict.REDUCE and d.volume == 2.44
-    assert d.worst_case_equity == pytest.approx(97_942.0)
+    assert d.worst_case_equity == pytest.approx(97_940.0)
 
 
 def test_round_trip_cost_from_the_execution_cost_model() -> None:
     m = FixedCostModel(spread_bps=6.0, slippage_bps=2.0, latency_sla_ms=500.0)
-    # spread 6 + 2 x slippage 2 + 2 x commission 3.25 = 16.5; above the SLA both sides pay the penalty (+4)
-    assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 0.0, 3.25) == pytest.approx(16.5)
-    assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(20.5)
-    # an open position: leaving it (half the round trip) plus the commission of both sides, since the
-    # broker may book the entry commission only at the close: 10/2 + 6.5, and 14/2 + 6.5 above the SLA
-    assert exit_cost_bps(m, "BTC/USDT", Session.LONDON, 0.0, 3.25) == pytest.approx(11.5)
-    assert exit_cost_bps(m, "BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(13.5)
+    # spread 6 + 2 x slippage 2 = 10, + 2 x commission 3.25 on fills 10 bps worse = 16.5065; above the
+    # SLA both sides pay the penalty (+4): 14 + 6.5 x 1.0014 = 20.5091
+    assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 0.0, 3.25) == pytest.approx(16.5065)
+    assert round_trip_cost_bps(m, "BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(20.5091)
+    # an open position: leaving it (half the market round trip) plus the commission of both sides, since
+    # the broker may book the entry commission only at the close: 10/2 + 6.5065, 14/2 + 6.5091 above the SLA
+    assert exit_cost_bps(m, "BTC/USDT", Session.LONDON, 0.0, 3.25) == pytest.approx(11.5065)
+    assert exit_cost_bps(m, "BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(13.5091)
 
 
 def test_stop_in_profit_counts_no_loss() -> None:

@@ -29,10 +29,10 @@ def _min_lot_headroom(s: Any, factor: float) -> tuple[float, float]:
 def test_default_desk_carries_a_conservative_cost_allowance(live_system: Any) -> None:
     d = live_system.desk
     assert d.costs is DEFAULT_COST_ALLOWANCE and d.fee_bps == DEFAULT_FEE_BPS
-    # 10 bps spread + 2 x 5 bps slippage + 2 x 3.25 bps commission
-    assert d.round_trip_bps("BTC/USDT", 0) == pytest.approx(26.5)
-    # an open position still owes its exit (10/2 + 5) and, possibly, both commissions (6.5)
-    assert d.exit_bps("BTC/USDT", 0) == pytest.approx(16.5)
+    # 10 bps spread + 2 x 5 bps slippage + 2 x 3.25 bps commission on fills 20 bps worse
+    assert d.round_trip_bps("BTC/USDT", 0) == pytest.approx(26.513)
+    # an open position still owes its exit (10/2 + 5) and, possibly, both commissions (6.513)
+    assert d.exit_bps("BTC/USDT", 0) == pytest.approx(16.513)
 
 
 def test_costs_that_do_not_fit_block_on_the_execution_path(live_system: Any) -> None:
@@ -66,19 +66,21 @@ def test_open_positions_reserve_their_exit_cost() -> None:
                        volume=50.0)
     assert free.decision is not None and costly.decision is not None
     assert free.decision.verdict is Verdict.REDUCE and costly.decision.verdict is Verdict.REDUCE
-    # the open position's exit (10 bps of its stop notional) comes off the worst case
+    # the open position's exit (10 bps of the larger of its entry and stop notional) comes off the worst case
     assert free.decision.worst_case_equity - costly.decision.worst_case_equity == pytest.approx(
-        10.0 / 1e4 * p.sl * p.volume)
+        10.0 / 1e4 * max(p.entry, p.sl) * p.volume)
     assert costly.volume < free.volume
 
 
 @attrs.frozen
 class _NoCells:
-    def expected_round_trip_cost_bps(self, pair: str, session: Session, latency_ms: float = 0.0) -> float:
+    def worst_round_trip_cost_bps(
+        self, pair: str, session: Session, latency_ms: float = 0.0, fee_bps: float = 0.0
+    ) -> float:
         raise UnknownCostCell(f"no execution profile for {pair}")
 
 
 def test_a_pair_the_cost_model_lacks_gets_the_default_allowance(live_system: Any) -> None:
     desk: RiskDesk = live_system.desk
     desk.costs = _NoCells()
-    assert desk.round_trip_bps("BTC/USDT", 0) == pytest.approx(26.5)
+    assert desk.round_trip_bps("BTC/USDT", 0) == pytest.approx(26.513)
