@@ -9,6 +9,7 @@ It ends with where each output is. Nothing here computes anything of its own.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -70,7 +71,8 @@ def _last_bar_date(candles_dir: str, symbol: str, timeframe: str) -> datetime:
 
 def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_days: int = 2,
              timeframe: str = "5m", console: Console | None = None) -> int:
-    console = console or Console()
+    # Piped output (make demo | tee, CI logs) gets a fixed width instead of rich's 80 columns.
+    console = console or Console(width=None if sys.stdout.isatty() else 120)
     # Every step's JSON log lines go to a file; the console shows the tables and warnings only.
     # A user's own LOG_FILE / LOG_CONSOLE_LEVEL win.
     os.environ.setdefault("LOG_FILE", DEMO_LOG)
