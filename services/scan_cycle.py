@@ -52,6 +52,9 @@ class ScanSettings:
     regime_window: int = 240  # regime: the ATR's percentile rank among its last 240 values
     hysteresis_scans: int = 2
     execute: bool = False  # place orders through the broker (live/paper execution)
+    # Prepended to every signal id. A replay of history sets one per run, so replaying the same days
+    # again into the same database makes new signals instead of colliding with the last run's ids.
+    signal_id_prefix: str = ""
 
     def __attrs_post_init__(self) -> None:
         # the look-back window must hold every bar the ATR and the regime depend on
@@ -211,7 +214,7 @@ class ScanCycle:
         bid, ask = self.broker.quote(pair)
         entry = ask if direction is Direction.LONG else bid
         tp, sl = self.levels(c, direction, entry)
-        sid = f"{pair.replace('/', '')}-{now}-{direction.value}"
+        sid = f"{self.settings.signal_id_prefix}{pair.replace('/', '')}-{now}-{direction.value}"
         if self.settings.execute:
             ex = execute_guarded(self.desk, self.broker, now, sid, pair, direction, entry, sl, tp, tier,
                                  notifier=self.notifier, check_rate_limit=check_rate_limit)

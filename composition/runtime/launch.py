@@ -102,6 +102,13 @@ def places_orders(mode: Mode, broker_kind: str) -> bool:
     return mode is Mode.LIVE or broker_kind in SIMULATED_BROKERS
 
 
+def replay_run_prefix() -> str:
+    """A short id of this replay run (wall-clock seconds, hex), distinct between runs."""
+    import time
+
+    return f"r{time.time_ns() // 1_000_000:x}-"
+
+
 def build_service(config: Config, options: RunOptions, log: logging.Logger) -> tuple[ServiceParts, dict[str, Any]]:
     mode = Mode(options.mode)
     predictors, features, gates_passed, models_desc = load_predictors(config, log)
@@ -150,6 +157,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     scan = ScanCycle(
         ScanSettings(tuple(config.data.symbols), tf, hysteresis_scans=config.confidence.hysteresis_scans,
                      execute=places_orders(mode, options.broker or config.broker.kind),
+                     signal_id_prefix=replay_run_prefix() if options.replay else "",
                      # trained models need their features' warm-up plus a full window each cycle
                      lookback_bars=max(ScanSettings.__attrs_attrs__.lookback_bars.default,  # type: ignore[attr-defined]
                                        int(getattr(features, "min_bars", 0)))),

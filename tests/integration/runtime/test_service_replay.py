@@ -109,3 +109,20 @@ def test_emitting_past_the_daily_limit_is_blocked_and_alerted(tmp_path: Path) ->
     assert run.extras["notifier"].counts["guardrail_breach"] == len(alerts)
     assert not [e for e in run.events("signal") if e["at_ms"] > run.events("alert")[0]["at_ms"]
                 and desk.ftmo.day_start_ms <= e["at_ms"]]  # nothing emitted that day afterwards
+
+
+def test_replaying_the_same_period_twice_into_one_database_keeps_both_runs(tmp_path: Path) -> None:
+    """A second `make demo` replays the same days into the same SQLite file: no cycle may fail on a
+    signal id the first run already used, and the first run's rows stay."""
+    first = Run(tmp_path, cycles=200)
+    first.go()
+    n_first = len(first.extras["repos"]["signal_log"].signals())
+    assert n_first > 0 and first.parts.loop.stats.failed == 0
+    for closer in first.parts.closers:
+        closer()
+    second = Run(tmp_path, cycles=200)
+    second.go()
+    assert second.parts.loop.stats.failed == 0
+    stored = second.extras["repos"]["signal_log"].signals()
+    assert len(stored) > n_first
+    assert len({s.signal_id for s in stored}) == len(stored)
