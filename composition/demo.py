@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 from rich.console import Console
@@ -80,8 +81,11 @@ def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_da
     steps = demo_steps(ctx, replay_days, timeframe)
     results: list[tuple[Step, int, float]] = []
     t_start = time.monotonic()
+    earlier: set[str] = set()
     for i, step in enumerate(steps, 1):
         console.print(Rule(f"[bold]{i}/{len(steps)} {step.title}[/bold]"))
+        if step.argv[:1] == ("run",):  # signals of earlier demos in the same database are not this run's
+            earlier = {s.signal_id for s in _replayed_signals(ctx, steps)}
         console.print(f"[dim]$ trading-ai {' '.join(step.argv)}    # {step.why}[/dim]")
         t0 = time.monotonic()
         code = run_cli(step.argv)
@@ -90,7 +94,7 @@ def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_da
             console.print(f"[red]step '{step.title}' failed with exit code {code}; stopping the demo[/red]")
             _print_summary(console, ctx, results, time.monotonic() - t_start)
             return code
-    _print_signals(console, ctx, steps)
+    _print_signals(console, ctx, steps, earlier)
     _print_summary(console, ctx, results, time.monotonic() - t_start)
     return 0
 
@@ -101,17 +105,23 @@ def _replay_start_ms(steps: list[Step]) -> int:
     return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def _print_signals(console: Console, ctx: Context, steps: list[Step], last: int = 12) -> None:
-    """The replayed dry-run's signals as they stand in SQLite (read back, not from memory)."""
+def _replayed_signals(ctx: Context, steps: list[Step]) -> list[Any]:
+    """Dry-run signals in SQLite dated inside the replayed period (read back, not from memory)."""
+    from adapters.storage.migrate import upgrade
     from adapters.storage.unit_of_work import SqlStorage
 
+    upgrade(ctx.config.database.url)  # idempotent; a first demo has no database yet
     storage = SqlStorage.open(ctx.config.database.url)
     try:
-        signals = [s for s in storage.signal_log.signals(since_ms=_replay_start_ms(steps)) if s.mode.value == "dryrun"]
+        return [s for s in storage.signal_log.signals(since_ms=_replay_start_ms(steps)) if s.mode.value == "dryrun"]
     finally:
         storage.close()
+
+
+def _print_signals(console: Console, ctx: Context, steps: list[Step], earlier: set[str], last: int = 12) -> None:
+    signals = [s for s in _replayed_signals(ctx, steps) if s.signal_id not in earlier]
     models = sorted({m for s in signals for m in s.model_versions})
-    table = Table(title=f"Dry-run signals in SQLite: {len(signals)} since the replay start (last {last} shown)",
+    table = Table(title=f"This dry-run's signals in SQLite: {len(signals)} (last {last} shown)",
                   caption=f"models: {', '.join(models) or '-'}")
     for col in ("UTC", "pair", "dir", "tier", "conf", "entry", "tp", "sl", "rr"):
         table.add_column(col, no_wrap=True)
