@@ -164,7 +164,12 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
         params, unit_of_work=repos["unit_of_work"],
     )
-    operator = PersistingOperator(OperatorService(scan), desk, repos["state"], clock, lock)
+    retrain_runner = None
+    if not options.replay:  # a replay never starts real training
+        from composition.runtime.retrain import RetrainRunner
+
+        retrain_runner = RetrainRunner(log, os.path.join(config.data.store_dir, "logs", "retrain.log"))
+    operator = PersistingOperator(OperatorService(scan), desk, repos["state"], clock, lock, retrain_runner)
     if bot is not None:
         bot.operator = operator
     kind = options.broker or config.broker.kind

@@ -227,12 +227,13 @@ class PersistingOperator:
     """OperatorCommands that waits for a running cycle (shared lock) and saves the state after a change."""
 
     def __init__(self, inner: OperatorCommands, desk: RiskDesk, store: RuntimeStateStore, clock: Clock,
-                 lock: threading.RLock) -> None:
+                 lock: threading.RLock, retrain_runner: Any = None) -> None:
         self.inner = inner
         self.desk = desk
         self.store = store
         self.clock = clock
         self.lock = lock
+        self.retrain_runner = retrain_runner  # composition.runtime.retrain.RetrainRunner, or None (replays)
 
     def _save(self) -> None:
         self.desk.runtime = attrs.evolve(self.desk.runtime, updated_at_ms=self.clock.now_ms())
@@ -264,7 +265,10 @@ class PersistingOperator:
 
     def request_retrain(self, reason: str = "") -> RetrainRequest:
         with self.lock:
-            return self.inner.request_retrain(reason)
+            req = self.inner.request_retrain(reason)
+        if self.retrain_runner is not None:
+            self.retrain_runner.start(req.request_id)
+        return req
 
     def force_signal(self, pair: str, direction: Direction | None = None) -> Signal | Block:
         with self.lock:
