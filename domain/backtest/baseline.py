@@ -43,15 +43,15 @@ class MomentumSignPredictor:
         r1 = np.diff(lc)
         cs = np.concatenate(([0.0], np.cumsum(r1)))
         cs2 = np.concatenate(([0.0], np.cumsum(r1 * r1)))
-        i = np.arange(max(k, w), n)
-        rk = lc[i] - lc[i - k]
-        s1 = cs[i] - cs[i - w]
-        s2 = cs2[i] - cs2[i - w]
+        i0 = max(k, w)  # rows i0..n-1, as contiguous slices (no index arrays to gather through)
+        rk = lc[i0:] - lc[i0 - k : n - k]
+        s1 = cs[i0:] - cs[i0 - w : n - w]
+        s2 = cs2[i0:] - cs2[i0 - w : n - w]
         var = np.maximum(s2 / w - (s1 / w) ** 2, 0.0)
         sigma = np.sqrt(var)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(sigma > 0, rk / (sigma * np.sqrt(k)), 0.0)
-        out[i] = 1.0 / (1.0 + np.exp(-self.scale * z))
+        out[i0:] = 1.0 / (1.0 + np.exp(-self.scale * z))
         return out
 
     def predict(self, inputs: Mapping[str, Any]) -> list[Prediction]:

@@ -201,6 +201,7 @@ class _Kernel:
         )
         local_all = np.concatenate([np.zeros(0, np.int64)] + [np.arange(s.cand.shape[0], dtype=np.int64) for s in s1])
         order = np.lexsort((rank_all, t_all))
+        self.order = order
         self.t = t_all[order]
         self.rank = rank_all[order]
         self.local = local_all[order]
@@ -216,6 +217,7 @@ class _Kernel:
                                   for p in pairs])
         self.exit_table = np.array([[_cost(exit_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
         self.now_sess = cost_session_codes(self.t) if self.t.shape[0] else np.zeros(0, np.int64)
+        self._event_arrays()
         self.balance = float(start_balance)
         self.fstate: ftmo.FtmoState | None = None  # started and rolled at refresh, as the live desk does
         self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
@@ -272,10 +274,33 @@ class _Kernel:
             chk = ftmo.check(self.cfg.rules, self.fstate.roll(end, self.balance), self.balance)
             self.note_check(chk.breached, chk.ftmo_breached)
 
+    def _event_arrays(self) -> None:
+        """What the bulk path needs of each event that no state changes: its candidate's tier, levels,
+        symbol spec and cost allowance, gathered once in event order (classify only slices them)."""
+        m = self.t.shape[0]
+        tier = np.concatenate([np.zeros(0, np.int64)] + [s.tier[s.cand] for s in self.s1])[self.order]
+        entry = np.concatenate([np.zeros(0)] + [s.entry_ref for s in self.s1])[self.order]
+        sl = np.concatenate([np.zeros(0)] + [s.sl for s in self.s1])[self.order]
+        specs = [p.spec for p in self.pairs]
+        rank = self.rank
+        cost = self.rt_table[rank, self.now_sess] if m else np.zeros(0)  # the new order's round trip (bps)
+        cs_a = np.array([sp.contract_size for sp in specs], dtype=np.float64)[rank]
+        rate = np.array([sp.margin_rate for sp in specs], dtype=np.float64)[rank]
+        self.ev_tier = tier
+        self.ev_min_lot = np.array([sp.min_lot for sp in specs], dtype=np.float64)[rank]
+        self.ev_step = np.array([sp.lot_step for sp in specs], dtype=np.float64)[rank]
+        self.ev_max_lot = np.array([sp.max_lot for sp in specs], dtype=np.float64)[rank]
+        self.ev_per_lot = np.abs(entry - sl) * cs_a
+        self.ev_margin_lot = rate * (np.abs(entry) * (1.0 + np.maximum(cost, 0.0) / 1e4)) * cs_a
+        # stop loss + costs per lot
+        self.ev_per_lot_all = self.ev_per_lot + cost / 1e4 * np.maximum(np.abs(entry), np.abs(sl)) * cs_a
+
     def next_change(self, now: int) -> int:
-        """The first instant after `now` at which the state changes by itself (no event needed)."""
+        """The first instant after `now` at which the state changes by itself (no event needed), but
+        for the FTMO day roll: with the balance constant between two such instants, every day after
+        the first rolls to the same floors, which the bulk path applies per event."""
         ps = self.pstate
-        cands = [next_day_start_ms(now)]
+        cands = [np.iinfo(np.int64).max]
         cands += [o.exit_at for o in self.opened]
         cands += [e[0] + self.cfg.policy.window_ms for e in ps.emitted if e[0] + self.cfg.policy.window_ms > now]
         for u in (ps.halted_until_ms, ps.backoff_until_ms):
@@ -396,21 +421,8 @@ class _Kernel:
             return np.full(n, BLOCK_CODES[BlockReason.KILL_SWITCH], dtype=np.int64)
         if ps.is_halted(now):  # the interval ends where the halt does
             return np.full(n, BLOCK_CODES[BlockReason.HALTED], dtype=np.int64)
-        rank = self.rank[k0:k1]
-        local = self.local[k0:k1]
-        tier = np.empty(n, dtype=np.int64)
-        entry = np.empty(n)
-        sl = np.empty(n)
+        tier = self.ev_tier[k0:k1]
         sess = self.now_sess[k0:k1]
-        cost = self.rt_table[rank, sess]  # the new order's round trip (bps)
-        for r, s in enumerate(self.s1):
-            sel = rank == r
-            if not bool(sel.any()):
-                continue
-            jj = local[sel]
-            tier[sel] = s.tier[s.cand[jj]]
-            entry[sel] = s.entry_ref[jj]
-            sl[sel] = s.sl[jj]
         recent = [e for e in ps.emitted if now - e[0] < cfg.policy.window_ms]
         if len(recent) >= cfg.policy.max_per_hour:
             return np.full(n, BLOCK_CODES[BlockReason.RATE_LIMIT], dtype=np.int64)
@@ -420,57 +432,69 @@ class _Kernel:
                 out[tier == int(tr)] = BLOCK_CODES[BlockReason.RATE_LIMIT_TIER]
         mult = 1.0 - cfg.policy.backoff_risk_reduction_pct / 100.0 if ps.in_backoff(now) else 1.0
         # equity and worst case at each event's marks, summed in the scalar path's order
-        floating = np.zeros(n)
-        drop = np.zeros(n)
-        exits = np.zeros(n)  # the open positions' exit-cost allowance
-        used = sum(self.specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
-        for o in self.opened:
-            p = o.position
-            cs = self.specs[p.pair].contract_size
-            idx = np.searchsorted(self.ends[o.rank], t, side="right") - 1
-            m = np.where(idx >= 0, self.pairs[o.rank].bars.close[np.maximum(idx, 0)], p.entry)
-            pnl_m = p.direction.sign * (m - p.entry) * p.volume * cs
-            floating = floating + pnl_m
-            drop = drop + np.maximum(0.0, pnl_m - p.pnl_at(p.sl, cs))
-            exits = exits + self.exit_table[o.rank, sess] / 1e4 * max(abs(p.entry), abs(p.sl)) * p.volume * cs
-        equity = self.balance + floating
+        exact = not self.opened
+        if exact:
+            equity: FloatArray | float = self.balance
+            worst: FloatArray | float = self.balance
+            used = 0.0
+        else:
+            floating = np.zeros(n)
+            drop = np.zeros(n)
+            exits = np.zeros(n)  # the open positions' exit-cost allowance
+            used = sum(self.specs[o.position.pair].margin_for(o.position.volume, o.position.entry)
+                       for o in self.opened)
+            for o in self.opened:
+                p = o.position
+                cs = self.specs[p.pair].contract_size
+                idx = np.searchsorted(self.ends[o.rank], t, side="right") - 1
+                mk = np.where(idx >= 0, self.pairs[o.rank].bars.close[np.maximum(idx, 0)], p.entry)
+                pnl_m = p.direction.sign * (mk - p.entry) * p.volume * cs
+                floating = floating + pnl_m
+                drop = drop + np.maximum(0.0, pnl_m - p.pnl_at(p.sl, cs))
+                exits = exits + self.exit_table[o.rank, sess] / 1e4 * max(abs(p.entry), abs(p.sl)) * p.volume * cs
+            equity = self.balance + floating
+            worst = equity - drop - exits
+        # The FTMO check as each event's refresh would leave it: the balance is constant over the
+        # range, so every event after the first Prague midnight sees the same rolled floors.
         chk = ftmo.check(cfg.rules, self.refreshed(now), self.balance)
-        floor = chk.floor
+        kd = int(np.searchsorted(t, next_day_start_ms(now), side="left"))
+        floor: FloatArray | float = chk.floor
+        codes: IntArray | int = _guard_code(chk)
         # With no open position equity is the balance itself, bit for bit as in the scalar path, and
         # every comparison below can be exact; otherwise keep a rounding margin (the scalar path decides).
-        exact = not self.opened
-        tol = 0.0 if exact else 1e-7 * max(1.0, abs(floor))
+        tol: FloatArray | float = 0.0 if exact else 1e-7 * max(1.0, abs(chk.floor))
+        htol: FloatArray | float = 0.0 if exact else 1e-6 * max(1.0, abs(chk.floor))
+        if kd < n:
+            chk2 = ftmo.check(cfg.rules, self.refreshed(int(t[kd])), self.balance)
+            later = np.arange(n) >= kd
+            floor = np.where(later, chk2.floor, chk.floor)
+            codes = np.where(later, _guard_code(chk2), codes)
+            if not exact:
+                tol = np.where(later, 1e-7 * max(1.0, abs(chk2.floor)), tol)
+                htol = np.where(later, 1e-6 * max(1.0, abs(chk2.floor)), htol)
         # certainly no breach (a breach latches a halt: scalar path)
         safe = equity >= floor if exact else equity > floor + tol
-        guard_code = BLOCK_CODES[BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS]
         todo = safe & (out == _UNSURE)
-        specs = [self.pairs[r].spec for r in range(len(self.pairs))]
-        cs_a = np.array([sp.contract_size for sp in specs])[rank]
-        min_lot = np.array([sp.min_lot for sp in specs])[rank]
-        step = np.array([sp.lot_step for sp in specs])[rank]
-        max_lot = np.array([sp.max_lot for sp in specs])[rank]
-        per_lot = np.abs(entry - sl) * cs_a
+        min_lot = self.ev_min_lot[k0:k1]
+        per_lot = self.ev_per_lot[k0:k1]
         budget = equity * cfg.risk_pct / 100.0 * mult
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.where(per_lot > 0, budget / per_lot, np.inf)
         lo, hi = min_lot * (1 - 1e-6), min_lot * (1 + 1e-6)
         out[todo & (per_lot > 0) & (v < lo)] = BLOCK_CODES[BlockReason.BELOW_MIN_LOT]
         # the free-margin cap (domain.sizing.size_order), after the risk budget
-        rate = np.array([sp.margin_rate for sp in specs])[rank]
-        margin_lot = rate * (np.abs(entry) * (1.0 + np.maximum(cost, 0.0) / 1e4)) * cs_a
-        vm = (equity - used) / margin_lot
+        vm = (equity - used) / self.ev_margin_lot[k0:k1]
         risk_sized = todo & (per_lot > 0) & (v >= hi)
         out[risk_sized & (vm < lo)] = BLOCK_CODES[BlockReason.INSUFFICIENT_MARGIN]
         sized = risk_sized & (vm >= hi)
-        vol = np.minimum(np.floor(np.minimum(v, vm) / step + 1e-9) * step, max_lot)
-        worst = equity - drop - exits
+        step = self.ev_step[k0:k1]
+        vol = np.minimum(np.floor(np.minimum(v, vm) / step + 1e-9) * step, self.ev_max_lot[k0:k1])
         head = worst - floor
-        htol = 0.0 if exact else 1e-6 * max(1.0, abs(floor))
-        per_lot_all = per_lot + cost / 1e4 * np.maximum(np.abs(entry), np.abs(sl)) * cs_a  # stop loss + costs
+        per_lot_all = self.ev_per_lot_all[k0:k1]
         with np.errstate(divide="ignore", invalid="ignore"):
             fit = np.where(per_lot > 0, head / per_lot_all, 0.0)
         blocked = sized & ((head <= -htol) | ((head > htol) & (fit < lo) & (vol * per_lot_all > head + htol)))
-        out[blocked] = guard_code
+        out[blocked] = codes if isinstance(codes, int) else codes[blocked]
         return out
 
     def run(self) -> None:
@@ -488,8 +512,10 @@ class _Kernel:
                     seg = cache[k - cache_k0 : cache_end - cache_k0]
                     run_len = int(np.argmax(seg == _UNSURE)) if bool((seg == _UNSURE).any()) else seg.shape[0]
                     self.blk_bulk.append((np.arange(k, k + run_len), seg[:run_len].copy()))
-                    if bool(np.isin(seg[:run_len], _REFRESHED).any()):
-                        self.fstate = self.refreshed(int(self.t[k + run_len - 1]))
+                    refreshed = np.flatnonzero(np.isin(seg[:run_len], _REFRESHED))
+                    if refreshed.shape[0]:
+                        # the live desk refreshed at each of these; the state is that of the last one
+                        self.fstate = self.refreshed(int(self.t[k + int(refreshed[-1])]))
                         self.note_check(False, False)  # bulk gives these codes only above the floor
                     k += run_len
                     continue
@@ -558,6 +584,11 @@ def run(
 
 
 _SESSIONS = tuple(Session)
+
+
+def _guard_code(chk: ftmo.FtmoCheck) -> int:
+    """The guard's block for an order that would cross the binding floor."""
+    return BLOCK_CODES[BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS]
 
 
 def _cost(fn: Callable[[CostModel, str, Session, float, float], float], costs: CostModel, pair: str,
