@@ -12,19 +12,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from adapters.market_data.binance_ccxt import BinanceCcxtMarketData, FetchSettings
-from adapters.market_data.bundled import BundledCandles
-from adapters.market_data.parquet_store import ParquetCandleStore
 from composition.cli.context import Context
-from domain.cleaning import QualityReport, clean_candles, quality_report
 from domain.errors import UserError
 from domain.market import Timeframe, validate_symbol
+
+# ccxt (about a second), pyarrow and rich load inside the handlers that use them, so that
+# building the parser (every `trading-ai` call, `--help` included) stays cheap.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from adapters.market_data.parquet_store import ParquetCandleStore
+    from domain.cleaning import QualityReport
 
 QUALITY_FILE = "quality.json"
 
@@ -55,6 +57,8 @@ def register(sub: Any) -> None:
 
 
 def store_of(args: argparse.Namespace, ctx: Context) -> ParquetCandleStore:
+    from adapters.market_data.parquet_store import ParquetCandleStore
+
     return ParquetCandleStore(getattr(args, "store_dir", None) or ctx.config.data.store_dir, ctx.config.data.exchange)
 
 
@@ -78,6 +82,8 @@ def _symbols(text: str | None, default: tuple[str, ...]) -> list[str]:
 
 
 def _progress(console: Console) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=False,
@@ -86,6 +92,8 @@ def _progress(console: Console) -> Progress:
 
 def _out() -> Console:
     """Tables on stdout; wide enough to stay readable when piped (rich assumes 80 columns then)."""
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=160)
 
@@ -94,6 +102,11 @@ def _out() -> Console:
 
 
 def _fetch(args: argparse.Namespace, ctx: Context) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from adapters.market_data.binance_ccxt import BinanceCcxtMarketData, FetchSettings
+
     console = Console(stderr=True)
     store = store_of(args, ctx)
     symbols = _symbols(args.symbols, ctx.config.data.symbols)
@@ -135,6 +148,8 @@ def _fetch(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _quality_table(reports: list[QualityReport], title: str) -> Table:
+    from rich.table import Table
+
     table = Table(title=title)
     for col in ("symbol", "tf", "rows", "first bar", "last bar", "dupes", "dropped", "ohlc bad", "zero vol",
                 "spikes", "gaps", "missing bars"):
@@ -149,6 +164,11 @@ def _quality_table(reports: list[QualityReport], title: str) -> Table:
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
+    from rich.console import Console
+
+    from adapters.market_data.bundled import BundledCandles
+    from domain.cleaning import clean_candles
+
     bundled = BundledCandles(args.candles_dir or ctx.config.data.candles_dir)
     store = store_of(args, ctx)
     pairs = [(s, tf) for s in bundled.symbols() for tf in bundled.timeframes_of(s)]
@@ -177,6 +197,11 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _status(args: argparse.Namespace, ctx: Context) -> int:
+    from rich.table import Table
+
+    from adapters.market_data.bundled import BundledCandles
+    from domain.cleaning import quality_report
+
     if args.source == "bundled":
         bundled = BundledCandles(ctx.config.data.candles_dir)
         entries = [(s, tf) for s in bundled.symbols() for tf in bundled.timeframes_of(s)]

@@ -20,9 +20,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from adapters.execution_metrics.json_store import (
     JsonExecutionMetricsStore,
     JsonlQuoteLog,
@@ -190,6 +187,8 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _rollback(args: argparse.Namespace, ctx: Context) -> int:
+    from rich.console import Console
+
     store = _store(args, ctx)
     path = store.rollback(_parse_date(args.to, "--to"))
     Console().print(f"execution metrics now point at {path}")
@@ -197,6 +196,9 @@ def _rollback(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _print_model(model: ExecutionModel, where: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(width=140)
     table = Table(
         title=f"Execution costs (bps) - source: {model.source}, as of {model.as_of.isoformat()}",

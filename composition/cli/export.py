@@ -9,7 +9,6 @@ from typing import Any
 
 from composition.cli.context import Context
 from composition.cli.logread import event_ms, log_path, read_events
-from composition.containers import parse_date_ms
 from domain.market import MS_PER_DAY
 
 COMMON = ("ts", "level", "event", "mode", "pair", "tier", "conf", "entry", "tp", "sl", "rr", "lat_ms",
@@ -29,6 +28,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     import sqlalchemy as sa
 
     from adapters.storage.engine import open_engine
+    from composition.containers import parse_date_ms
 
     start = parse_date_ms(args.date, "--date")
     end = start + MS_PER_DAY

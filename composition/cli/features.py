@@ -13,25 +13,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from adapters.market_data.bundled import BundledCandles
-from adapters.market_data.feature_store import ParquetFeatureStore
-from adapters.market_data.parquet_store import ParquetCandleStore
 from composition.cli.context import Context
 from domain.errors import UserError
 from domain.features import FeatureParams
-from domain.leakage import LeakageReport
 from domain.market import Timeframe, validate_symbol
-from ports.market_data import MarketData
-from services.feature_build import build_features
-from services.leakage_check import check_features_leakage
+
+# pyarrow (the stores) and rich load inside the handlers, so building the parser stays cheap.
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from domain.leakage import LeakageReport
+    from ports.market_data import MarketData
 
 
 def register(sub: Any) -> None:
@@ -62,6 +59,8 @@ def register(sub: Any) -> None:
 
 def _out() -> Console:
     """Tables on stdout; wide enough to stay readable when piped (rich assumes 80 columns then)."""
+    from rich.console import Console
+
     console = Console()
     return console if console.is_terminal else Console(width=160)
 
@@ -95,6 +94,9 @@ def parse_params(items: list[str]) -> FeatureParams:
 
 
 def market_for(args: argparse.Namespace, ctx: Context, need: list[tuple[str, Timeframe]]) -> MarketData:
+    from adapters.market_data.bundled import BundledCandles
+    from adapters.market_data.parquet_store import ParquetCandleStore
+
     store = ParquetCandleStore(args.store_dir or ctx.config.data.store_dir, ctx.config.data.exchange)
     if args.source == "store":
         return store
@@ -124,6 +126,9 @@ def _pairs_with(market: MarketData, symbols: list[str], tf: Timeframe, explicit:
 
 
 def _progress() -> Progress:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=Console(stderr=True))
 
@@ -136,6 +141,9 @@ def feature_root(args: argparse.Namespace, ctx: Context) -> Path:
 
 
 def _build(args: argparse.Namespace, ctx: Context) -> int:
+    from adapters.market_data.feature_store import ParquetFeatureStore
+    from services.feature_build import build_features
+
     tf = Timeframe.parse(args.timeframe)
     params = parse_params(args.param)
     explicit = bool(args.symbols)
@@ -161,6 +169,10 @@ def _build(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _list(args: argparse.Namespace, ctx: Context) -> int:
+    from rich.table import Table
+
+    from adapters.market_data.feature_store import ParquetFeatureStore
+
     store = ParquetFeatureStore(feature_root(args, ctx))
     versions = store.versions()
     if not versions:
@@ -180,6 +192,10 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _check(args: argparse.Namespace, ctx: Context) -> int:
+    import numpy as np
+
+    from services.leakage_check import check_features_leakage
+
     tfs = [Timeframe.parse(t) for t in args.timeframes.split(",") if t.strip()]
     symbols = [validate_symbol(s) for s in (args.symbols.split(",") if args.symbols else ctx.config.data.symbols)]
     params = parse_params(args.param)
@@ -206,6 +222,8 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _print_leakage(reports: list[LeakageReport]) -> None:
+    from rich.table import Table
+
     table = Table(title="leakage check (bars after each cut perturbed)")
     for col in ("symbol", "tf", "features", "leaky", "reacting after cut", "result"):
         table.add_column(col)

@@ -14,9 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-
 from composition.cli.context import Context
 from domain.acceptance import AcceptanceConfig, AcceptanceResult, Verdict, evaluate
 from domain.errors import DataError, UserError
@@ -129,6 +126,9 @@ def _pct(x: float | None) -> str:
 
 
 def render(res: AcceptanceResult, cfg: AcceptanceConfig, source: str, penalty_note: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(width=120)
     t = Table(title=f"Acceptance gate ({source})")
     t.add_column("measure")

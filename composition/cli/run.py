@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composition.cli.context import Context
-from composition.containers import RunOptions, parse_date_ms
 from domain.errors import UserError
+
+if TYPE_CHECKING:  # composition.containers pulls dependency-injector; loaded when the command runs
+    from composition.containers import RunOptions
 
 
 def register(sub: Any) -> None:
@@ -36,6 +38,8 @@ def register(sub: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
+    from composition.containers import RunOptions, parse_date_ms
+
     replay_from = parse_date_ms(args.replay_from, "--replay-from") if args.replay_from else None
     replay_to = parse_date_ms(args.replay_to, "--replay-to") if args.replay_to else None
     if replay_to is not None and replay_from is None:
