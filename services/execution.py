@@ -37,6 +37,10 @@ from ports.runtime_state import RuntimeState
 
 log = logging.getLogger(__name__)
 
+# In the text of a `guardrail_breach` alert for an actual floor crossing (one per breach episode), as
+# opposed to a blocked attempt; the runtime's alert throttle tells the two apart by it.
+FLOOR_BREACH_MARK = " floor breached:"
+
 
 @attrs.define
 class RiskDesk:
@@ -45,6 +49,10 @@ class RiskDesk:
     `costs` (an execution-cost model), `fee_bps` (commission per side) and `latency_ms` (expected
     decision-to-order latency) give the round-trip cost the FTMO guard adds to every worst case: the
     model's WORST round trip (`worst_round_trip_cost_bps`), a bound no sampled fill exceeds.
+
+    `in_breach` is whether the last FTMO check found equity below a floor: the breach episode the
+    backtest counts (`breach_episodes`) lasts from the check that first finds it below to the check
+    that finds it back above, however many daily halts it re-latches on the way.
     """
 
     rules: FtmoRules
@@ -55,6 +63,7 @@ class RiskDesk:
     costs: CostEstimator = DEFAULT_COST_ALLOWANCE
     fee_bps: float = DEFAULT_FEE_BPS
     latency_ms: float = 0.0
+    in_breach: bool = False
 
     def _cost(self, fn: Callable[[CostEstimator, str, Session, float, float], float], pair: str, now_ms: int) -> float:
         session = cost_session(now_ms)
@@ -92,19 +101,25 @@ class RiskDesk:
 
 
 def refresh_ftmo(desk: RiskDesk, broker: Broker, now_ms: int, notifier: Notifier | None = None) -> FtmoCheck:
-    """Roll the FTMO day at Prague midnight, check equity; an actual floor breach latches a halt."""
+    """Roll the FTMO day at Prague midnight, check equity; an actual floor breach latches a halt.
+
+    Every latch is logged, the daily re-latches of a floor that stays crossed included; the operator
+    is alerted once per breach episode (a new crossing), not once per day the episode lasts."""
     acc = broker.account()
     if desk.ftmo is None:
         desk.ftmo = FtmoState.start(now_ms, acc.balance)
     else:
         desk.ftmo = desk.ftmo.roll(now_ms, acc.balance)
     chk = check(desk.rules, desk.ftmo, acc.equity)
+    new_episode = chk.breached and not desk.in_breach
+    desk.in_breach = chk.breached
+    reason = f"{chk.binding}{FLOOR_BREACH_MARK} equity {chk.equity:.2f} < {chk.floor:.2f}"
     if chk.breached and not desk.policy.is_halted(now_ms):
-        reason = f"{chk.binding} floor breached: equity {chk.equity:.2f} < {chk.floor:.2f}"
         desk.set_policy(pol.latch_halt(desk.policy, reason, next_day_start_ms(now_ms)))
-        log.warning("guardrail breach, halted until next daily reset: %s", reason)
-        if notifier is not None:
-            _alert(notifier, "guardrail_breach", reason)
+        log.warning("guardrail breach, halted until next daily reset: %s%s", reason,
+                    "" if new_episode else " (the same breach episode: no new alert)")
+    if new_episode and notifier is not None:
+        _alert(notifier, "guardrail_breach", reason)
     return chk
 
 

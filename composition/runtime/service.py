@@ -31,7 +31,7 @@ from ports.notifier import Notifier
 from ports.operator import CheckReport, FtmoStatusReport, OperatorCommands, RetrainRequest, StatsReport
 from ports.runtime_state import RuntimeStateStore
 from ports.storage import SignalLogRepository
-from services.execution import RiskDesk
+from services.execution import FLOOR_BREACH_MARK, RiskDesk
 from services.outcome_tracking import Outcome, OutcomeTracker, apply_losses
 from services.scan_cycle import ScanCycle
 
@@ -39,9 +39,17 @@ GUARD_REASONS = (BlockReason.DAILY_LOSS, BlockReason.MAX_LOSS)
 ALERT_KINDS = ("kill_switch", "guardrail_breach")
 
 
+def _throttle_key(kind: str, text: str) -> str:
+    """Blocked attempts of one kind share a throttle. A floor crossing is sent once per breach episode
+    already (services.execution), so it has its own key: an attempt alert minutes earlier must not
+    hold back the news that the floor was actually crossed."""
+    return f"{kind}/floor" if FLOOR_BREACH_MARK in text else kind
+
+
 class AlertingNotifier:
     """Logs every alert as an `alert` JSON line; repeats of one kind reach Telegram at most once per
-    `throttle_s` (the log keeps them all, with the number held back)."""
+    `throttle_s` (the log keeps them all, with the number held back). Floor crossings are throttled
+    apart from blocked attempts (`_throttle_key`)."""
 
     def __init__(self, inner: Notifier, log: logging.Logger, clock: Clock, throttle_s: float = 900.0) -> None:
         self.inner = inner
@@ -61,15 +69,16 @@ class AlertingNotifier:
     def send_alert(self, kind: str, text: str) -> None:
         now = self.clock.now_ms()
         self.counts[kind] += 1
-        last = self.last_sent.get(kind)
+        key = _throttle_key(kind, text)
+        last = self.last_sent.get(key)
         forward = last is None or now - last >= self.throttle_ms
         self.log.warning("alert", extra={"ctx": {"kind": kind, "text": text, "at_ms": now, "sent": forward,
-                                                  "held_back": self.held_back[kind]}})
+                                                  "held_back": self.held_back[key]}})
         if not forward:
-            self.held_back[kind] += 1
+            self.held_back[key] += 1
             return
-        held = self.held_back.pop(kind, 0)
-        self.last_sent[kind] = now
+        held = self.held_back.pop(key, 0)
+        self.last_sent[key] = now
         self.inner.send_alert(kind, text + (f" (+{held} similar since the last alert)" if held else ""))
 
 
