@@ -197,7 +197,8 @@ def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any
     return [MomentumSignPredictor()], (lambda candles: candles), False, BASELINE_NOTE
 
 
-def initial_state(config: Config, store: Any, mode: Mode, log: logging.Logger) -> Any:
+def initial_state(config: Config, store: Any, mode: Mode, log: logging.Logger,
+                  replay_from_ms: int | None = None) -> Any:
     """The persisted state if any (operator changes survive restarts), else one from config.
     KILL_SWITCH=true in the environment always wins (it can only switch emission off)."""
     from domain import policy as pol
@@ -205,6 +206,12 @@ def initial_state(config: Config, store: Any, mode: Mode, log: logging.Logger) -
 
     c = config.confidence
     state = store.load(mode.value)
+    if state is not None and replay_from_ms is not None and (state.last_cycle_ms or 0) >= replay_from_ms:
+        # A replay's clock cannot run backwards: state saved by a replay that already went past this
+        # start (rate-limit windows, streaks, halts on that timeline) does not apply to this one.
+        log.info("replay_state_reset", extra={"ctx": {"saved_last_cycle_ms": state.last_cycle_ms,
+                                                      "replay_from_ms": replay_from_ms}})
+        state = None
     if state is None:
         state = RuntimeState(mode.value, TierThresholds(max(c.tier_low, c.threshold), c.tier_medium, c.tier_high))
         log.info("state_fresh", extra={"ctx": {"mode": mode.value}})
@@ -253,7 +260,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
     lock = providers.Singleton(threading.RLock)
 
 
-def build_storage(engine: Any, now_ms: Any) -> dict[str, Any]:
+def build_storage(engine: Any, now_ms: Any, replay: bool = False) -> dict[str, Any]:
     from adapters.storage.runtime_state import SqlRuntimeStateStore
     from adapters.storage.unit_of_work import SqlStorage
 
@@ -263,5 +270,5 @@ def build_storage(engine: Any, now_ms: Any) -> dict[str, Any]:
         "patterns": storage.patterns,
         "signal_log": storage.signal_log,
         "unit_of_work": storage.unit_of_work,  # a signal and its risk-book row commit together
-        "state": SqlRuntimeStateStore(engine),
+        "state": SqlRuntimeStateStore(engine, namespace="replay" if replay else "runtime"),
     }

@@ -32,8 +32,8 @@ runtime_state_table = sa.Table(
 )
 
 
-def _key(mode: str) -> str:
-    return f"runtime:{mode}"
+def _key(mode: str, namespace: str = "runtime") -> str:
+    return f"{namespace}:{mode}"
 
 
 def state_to_json(state: RuntimeState) -> str:
@@ -87,8 +87,11 @@ def state_from_json(text: str) -> RuntimeState:
 class SqlRuntimeStateStore:
     """Saves each mode's state in one transaction (upsert by delete + insert)."""
 
-    def __init__(self, url_or_engine: str | sa.Engine) -> None:
+    def __init__(self, url_or_engine: str | sa.Engine, namespace: str = "runtime") -> None:
+        """`namespace` keeps replays' state ("replay") apart from the real service's ("runtime"), so a
+        replay can never overwrite an operator's kill switch or thresholds."""
         self.engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+        self.namespace = namespace
         try:
             _metadata.create_all(self.engine, tables=[runtime_state_table], checkfirst=True)
         except SQLAlchemyError as exc:
@@ -97,8 +100,9 @@ class SqlRuntimeStateStore:
     def load(self, mode: str) -> RuntimeState | None:
         try:
             with self.engine.connect() as conn:
+                key = _key(mode, self.namespace)
                 row = conn.execute(
-                    sa.select(runtime_state_table.c.value).where(runtime_state_table.c.key == _key(mode))
+                    sa.select(runtime_state_table.c.value).where(runtime_state_table.c.key == key)
                 ).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot load runtime state: {exc}") from exc
@@ -107,9 +111,10 @@ class SqlRuntimeStateStore:
     def save(self, state: RuntimeState) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(runtime_state_table.delete().where(runtime_state_table.c.key == _key(state.mode)))
+                key = _key(state.mode, self.namespace)
+                conn.execute(runtime_state_table.delete().where(runtime_state_table.c.key == key))
                 conn.execute(runtime_state_table.insert().values(
-                    key=_key(state.mode), value=state_to_json(state), updated_at=state.updated_at_ms,
+                    key=key, value=state_to_json(state), updated_at=state.updated_at_ms,
                 ))
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot save runtime state: {exc}") from exc

@@ -120,7 +120,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     if options.replay:
         start_ms, end_ms = replay_window(config, options, c.candle_source())
     engine = c.engine()
-    repos = build_storage(engine, clock.now_ms)
+    repos = build_storage(engine, clock.now_ms, replay=options.replay)
     broker = c.broker()
     market = c.market()
     lock = c.lock()
@@ -144,7 +144,8 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     bus = InMemoryEventBus()
     policy_cfg = make_policy_cfg(config)
     costs = c.cost_model()
-    desk = RiskDesk(make_rules(config), policy_cfg, initial_state(config, repos["state"], mode, log),
+    state = initial_state(config, repos["state"], mode, log, start_ms if options.replay else None)
+    desk = RiskDesk(make_rules(config), policy_cfg, state,
                     risk_per_trade_pct=config.risk.risk_per_trade_pct,
                     **({"costs": costs} if costs is not None else {}),
                     fee_bps=config.backtest.fee_bps)

@@ -126,3 +126,22 @@ def test_replaying_the_same_period_twice_into_one_database_keeps_both_runs(tmp_p
     stored = second.extras["repos"]["signal_log"].signals()
     assert len(stored) > n_first
     assert len({s.signal_id for s in stored}) == len(stored)
+
+
+def test_a_replay_never_touches_the_real_services_saved_state(tmp_path: Path) -> None:
+    """An operator's kill switch saved by the real service survives any replay on the same database."""
+    import attrs as _attrs
+
+    from adapters.storage.runtime_state import SqlRuntimeStateStore
+    from domain import policy as pol
+
+    first = Run(tmp_path, cycles=5)
+    first.go()
+    real = SqlRuntimeStateStore(first.extras["engine"])  # the real service's namespace
+    saved = _attrs.evolve(first.extras["desk"].runtime, policy=pol.set_kill_switch(first.extras["desk"].policy, True))
+    real.save(saved)
+    replay = Run(tmp_path, cycles=50)  # replays keep their own state: the switch is not theirs
+    assert replay.extras["desk"].policy.kill_switch is False
+    replay.go()
+    loaded = real.load("dryrun")
+    assert loaded is not None and loaded.policy.kill_switch is True
