@@ -6,6 +6,12 @@ front (`training.batch_predict`, the numbers the live cycle would compute at eac
 combined with the configured ensemble weights, as the live cycle does; the named baseline `momentum`
 (domain.backtest.baseline.MomentumSignPredictor) otherwise. Every report and printout names the
 model, its gate verdict and which bars the bundle had seen in training.
+
+`--walk-forward [--periods N] [--workers W]` (or config backtest.periods > 1): the period split into N
+consecutive spans of equal length, each run on its own fresh account in W processes
+(`services.backtest.run_walk_forward`; the result does not depend on W). Predictions are computed once
+over the whole period (they are causal) and sliced, so each span's first bar has the history a live
+cycle would have. One row per period plus the total; summary.json holds every period's summary.
 """
 
 from __future__ import annotations
@@ -18,22 +24,24 @@ import platform
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
 from composition.cli.context import Context
 from composition.config import Config
-from domain.backtest.baseline import MomentumSignPredictor
-from domain.backtest.engine import EngineConfig, PairData
-from domain.confidence import ConfidenceParams, EnsembleWeights
 from domain.errors import UserError
-from domain.ftmo import FtmoRules
 from domain.market import Candles, Timeframe
-from domain.policy import PolicyConfig
-from domain.signals import Tier, TierThresholds
-from domain.trading import SymbolSpec
+
+# The engine and its rules load when a backtest runs, not whenever the parser is built.
+if TYPE_CHECKING:
+    from domain.backtest.engine import EngineConfig, EngineResult, PairData
+    from domain.confidence import EnsembleWeights
+    from domain.execution_costs import CostModel
+    from services.backtest import Period
+
+DEFAULT_WALK_FORWARD_PERIODS = 4
 
 
 def register(sub: Any) -> None:
@@ -44,6 +52,14 @@ def register(sub: Any) -> None:
     p.add_argument("--spread-bps", type=float, default=None)
     p.add_argument("--slippage-bps", type=float, default=None)
     p.add_argument("--run-name", default=None, help="report folder name under backtest.reports_dir")
+    p.add_argument("--walk-forward", action="store_true",
+                   help="split the period into --periods consecutive spans, each on its own account, run in "
+                        "--workers processes; one row per period plus the total (implied by --periods/--workers)")
+    p.add_argument("--periods", type=int, default=None, metavar="N",
+                   help=f"walk-forward periods, 2-64 (default: backtest.periods, or {DEFAULT_WALK_FORWARD_PERIODS} "
+                        "when that is 1)")
+    p.add_argument("--workers", type=int, default=None, metavar="W",
+                   help="processes running the periods, 1-64 (default: backtest.workers); same result for any W")
     add_model_argument(p)
     p.set_defaults(handler=_backtest, log_mode="backtest")
 
@@ -76,6 +92,8 @@ class ModelChoice:
     def weights(self, config: Config) -> EnsembleWeights:
         """The live launcher's rule: the configured weights, or equal weights when none of these
         models has one (the baseline alone)."""
+        from domain.confidence import EnsembleWeights
+
         if not self.predictors:
             return EnsembleWeights({n: 1.0 / len(self.names) for n in self.names})
         w = EnsembleWeights.parse(config.confidence.ensemble_weights)
@@ -177,6 +195,12 @@ def _date_ms(text: str, what: str) -> int | None:
 
 
 def engine_config(config: Config, model: ModelChoice | None = None) -> EngineConfig:
+    from domain.backtest.engine import EngineConfig
+    from domain.confidence import ConfidenceParams
+    from domain.ftmo import FtmoRules
+    from domain.policy import PolicyConfig
+    from domain.signals import Tier, TierThresholds
+
     model = model or _baseline("default")
     r, c, b = config.risk, config.confidence, config.backtest
     rules_kw: dict[str, Any] = {
@@ -202,6 +226,9 @@ def engine_config(config: Config, model: ModelChoice | None = None) -> EngineCon
 
 def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None = None) -> list[PairData]:
     from adapters.market_data.bundled import BundledCandles
+    from domain.backtest.baseline import MomentumSignPredictor
+    from domain.backtest.engine import PairData
+    from domain.trading import SymbolSpec
 
     model = model or _baseline("default")
     if model.timeframe is not None and model.timeframe != timeframe.value:
@@ -249,6 +276,7 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     kind = args.cost_model or b.cost_model
     spread = args.spread_bps if args.spread_bps is not None else (b.spread_bps if b.spread_bps >= 0 else None)
     slip = args.slippage_bps if args.slippage_bps is not None else (b.slippage_bps if b.slippage_bps >= 0 else None)
+    wf_periods, workers = _walk_forward_settings(args, config)
     costs = load_cost_model(config, kind, spread, slip)
     model = choose_model(config, args.model)
     cfg = engine_config(config, model)
@@ -256,6 +284,8 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     pairs = load_pairs(config, tf, model)
     predict_wall = time.perf_counter() - t
     print_model(model, pairs)
+    if wf_periods:
+        return _walk_forward(config, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall, args.run_name)
     t = time.perf_counter()
     res = run_batch(pairs, cfg, costs, config.seed)
     wall = time.perf_counter() - t
@@ -274,11 +304,157 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _run_name(summary: dict[str, Any], tf: Timeframe) -> str:
+# ---------------------------------------------------------------------------------- walk-forward
+
+
+def _walk_forward_settings(args: argparse.Namespace, config: Config) -> tuple[int, int]:
+    """(periods, workers); periods 0 = one plain period. --walk-forward, --periods, --workers or config
+    backtest.periods > 1 ask for a walk-forward."""
+    b = config.backtest
+    wanted = args.walk_forward or args.periods is not None or args.workers is not None or b.periods > 1
+    if not wanted:
+        return 0, 1
+    periods = args.periods if args.periods is not None else (b.periods if b.periods > 1
+                                                             else DEFAULT_WALK_FORWARD_PERIODS)
+    workers = args.workers if args.workers is not None else b.workers
+    if not 2 <= periods <= 64:
+        raise UserError(f"--periods {periods}: a walk-forward needs 2 to 64 periods")
+    if not 1 <= workers <= 64:
+        raise UserError(f"--workers {workers}: expected 1 to 64 processes")
+    return periods, workers
+
+
+def split_periods(pairs: Sequence[PairData], n: int) -> list[Period]:
+    """n consecutive spans of equal length (on bar boundaries) over the pairs' common time range; each
+    pair's bars and probabilities are sliced, so a span keeps the predictions made with its history."""
+    from domain.backtest.engine import PairData
+    from services.backtest import Period
+
+    tf_ms = pairs[0].bars.timeframe.ms
+    t0 = min(int(p.bars.ts[0]) for p in pairs)
+    t1 = max(int(p.bars.ts[-1]) for p in pairs) + tf_ms
+    bounds = [t0 + (t1 - t0) * k // n // tf_ms * tf_ms for k in range(n)] + [t1]
+    out = []
+    for k in range(n):
+        spans = []
+        for p in pairs:
+            lo, hi = (int(np.searchsorted(p.bars.ts, t, side="left")) for t in (bounds[k], bounds[k + 1]))
+            if hi - lo < 2:
+                raise UserError(f"walk-forward period {k + 1} of {n} has {hi - lo} {p.bars.timeframe} bars of "
+                                f"{p.pair}; use fewer --periods or a longer backtest period")
+            fine = p.fine.between(bounds[k], bounds[k + 1]) if p.fine is not None else None
+            spans.append(PairData(p.pair, p.bars.between(bounds[k], bounds[k + 1]),
+                                  {name: v[lo:hi] for name, v in p.probs.items()}, p.spec, fine))
+        out.append(Period(k, tuple(spans)))
+    return out
+
+
+def walk_forward_total(periods: Sequence[dict[str, Any]], initial: float) -> dict[str, Any]:
+    """The periods together. Each ran on its own fresh account of `initial`, so P&L adds up and returns
+    are per period (mean and compounded as if each period's result were carried into the next)."""
+    trades = sum(int(s["trades"]) for s in periods)
+    wins = sum(round((s["hit_rate"] or 0.0) * int(s["trades"])) for s in periods)
+    blocks: dict[str, int] = {}
+    for s in periods:
+        for k, v in s["blocks_by_reason"].items():
+            blocks[k] = blocks.get(k, 0) + int(v)
+    compounded = float(np.prod([1 + s["return_pct"] / 100 for s in periods]) - 1) * 100
+    return {
+        "periods": len(periods), "bars": sum(int(s["bars"]) for s in periods),
+        "candidates": sum(int(s["candidates"]) for s in periods), "trades": trades,
+        "pnl": sum(s["final_balance"] - initial for s in periods),
+        "mean_return_pct": float(np.mean([s["return_pct"] for s in periods])),
+        "compounded_return_pct": compounded,
+        "profitable_periods": sum(1 for s in periods if s["final_balance"] > initial),
+        "worst_max_drawdown_pct": max(s["max_drawdown_pct"] for s in periods),
+        "hit_rate": wins / trades if trades else None,
+        "breach_episodes": sum(int(s["breach_episodes"]) for s in periods),
+        "ftmo_breach_episodes": sum(int(s["ftmo_breach_episodes"]) for s in periods),
+        "breach_halt_days": sum(int(s["breach_halt_days"]) for s in periods),
+        "blocks_by_reason": dict(sorted(blocks.items())),
+    }
+
+
+def _walk_forward(config: Config, tf: Timeframe, model: ModelChoice, cfg: EngineConfig, costs: CostModel,
+                  pairs: Sequence[PairData], n: int, workers: int, predict_wall: float,
+                  run_name: str | None) -> int:
+    from adapters.reports.backtest_report import summary_json, write_reports
+    from services.backtest import build_summary, period_seed, run_walk_forward
+
+    periods = split_periods(pairs, n)
+    t = time.perf_counter()
+    results: list[EngineResult] = run_walk_forward(periods, cfg, costs, config.seed, workers)
+    wall = time.perf_counter() - t
+    per: list[dict[str, Any]] = []
+    curves = []
+    for p, res in zip(periods, results, strict=True):
+        s, c = build_summary(p.pairs, cfg, res, costs, model=model.description)
+        s["index"] = p.index
+        s["seed"] = period_seed(config.seed, p.index)
+        s["models"] = model.info(config, p.pairs)
+        per.append(s)
+        curves.append(c)
+    total = walk_forward_total(per, cfg.rules.initial_balance)
+    first = per[0]
+    summary: dict[str, Any] = {
+        "headline": f"walk-forward, {n} periods: {len(pairs)} pairs, {total['bars']} bars, {total['trades']} "
+                    f"trades, model {model.description}, costs: {costs.description}",
+        "walk_forward": {"periods": n, "period_seed": "SeedSequence([seed, index])",
+                         "accounts": "one fresh account per period"},
+        "model": model.description, "models": model.info(config, pairs),
+        "cost_model": first["cost_model"], "pairs": first["pairs"], "timeframe": first["timeframe"],
+        "period": {"start_ms": first["period"]["start_ms"], "end_ms": per[-1]["period"]["end_ms"]},
+        "seed": config.seed, "settings": first["settings"], "total": total, "periods": per,
+    }
+    name = run_name or config.backtest.run_name or _run_name(summary, tf, prefix=f"walkforward{n}")
+    root = Path(config.backtest.reports_dir) / name
+    meta = {"workers": workers, "wall_seconds": wall, "load_and_predict_seconds": predict_wall,
+            "bars_per_second": total["bars"] / wall if wall > 0 else None,
+            "python": platform.python_version(), "finished_utc": dt.datetime.now(dt.UTC).isoformat()}
+    for s, c in zip(per, curves, strict=True):
+        write_reports(root / f"period-{s['index'] + 1:02d}", s, c, {**meta, "period": s["index"] + 1})
+    sj = root / "summary.json"
+    sj.write_text(summary_json(summary), encoding="utf-8")
+    (root / "run.json").write_text(json.dumps(meta, sort_keys=True, indent=2) + "\n", encoding="utf-8")
+    _print_walk_forward(summary)
+    print(f"engine wall: {wall:.2f} s with {workers} worker(s); candles + predictions: {predict_wall:.1f} s")
+    print(f"reports: {root}/period-NN/report.html\nsummary: {sj}")
+    return 0
+
+
+def _day(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _print_walk_forward(summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"Backtest: {summary['headline']}")
+    for col in ("period", "from (UTC)", "to (UTC)", "bars", "trades", "return %", "max DD %", "hit rate",
+                "breach episodes", "halt days"):
+        t.add_column(col, justify="left" if col in ("period", "from (UTC)", "to (UTC)") else "right")
+    for s in summary["periods"]:
+        t.add_row(str(s["index"] + 1), _day(s["period"]["start_ms"]), _day(s["period"]["end_ms"]), str(s["bars"]),
+                  str(s["trades"]), f"{s['return_pct']:+.4f}", f"{s['max_drawdown_pct']:.4f}",
+                  "-" if s["hit_rate"] is None else f"{s['hit_rate']:.4f}", str(s["breach_episodes"]),
+                  str(s["breach_halt_days"]))
+    tot = summary["total"]
+    t.add_row("total", _day(summary["period"]["start_ms"]), _day(summary["period"]["end_ms"]), str(tot["bars"]),
+              str(tot["trades"]), f"{tot['mean_return_pct']:+.4f} mean", f"{tot['worst_max_drawdown_pct']:.4f} worst",
+              "-" if tot["hit_rate"] is None else f"{tot['hit_rate']:.4f}", str(tot["breach_episodes"]),
+              str(tot["breach_halt_days"]))
+    console = Console()
+    (console if console.is_terminal else Console(width=160)).print(t)
+    print(f"total P&L {tot['pnl']:+,.2f} over {tot['periods']} fresh accounts; compounded return "
+          f"{tot['compounded_return_pct']:+.4f}%; profitable periods {tot['profitable_periods']}/{tot['periods']}")
+
+
+def _run_name(summary: dict[str, Any], tf: Timeframe, prefix: str = "backtest") -> str:
     key = json.dumps({"settings": summary["settings"], "pairs": summary["pairs"], "period": summary["period"],
                       "cost": summary["cost_model"], "seed": summary["seed"],
                       "model": summary.get("models")}, sort_keys=True)
-    return f"backtest-{tf.value}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return f"{prefix}-{tf.value}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def _fmt(v: Any) -> str:
