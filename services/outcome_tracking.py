@@ -2,11 +2,9 @@
 market data, and resolve it in the risk book (W/L, exit price, R realised, time to TP/SL).
 
 The same code runs in dry-run and live: it reads closed bars only, so a replay cannot peek, and it
-starts with the first bar that opens at or after the signal's creation: the bar in progress at entry
-(and every earlier one) already had part of its range before the entry, so its high/low could credit
-a target the trade never saw. When one bar touches both TP and SL we cannot know which came first
-from OHLC, so the stop is assumed (conservative); a bar that opens beyond the stop exits at its open
-(the stop is a market order), one that opens beyond the target exits at the target (a limit order).
+starts with the first bar that opens at or after the signal's creation. The bar rule (both touched ->
+stop; a bar opening beyond the stop exits at its open; the target fills at its price) lives in
+domain.trade_resolution, shared with the paper broker so both resolve a trade the same way.
 Each outcome also feeds the pattern statistics and, for losses, the loss backoff.
 """
 
@@ -25,6 +23,8 @@ from domain.market import Candles, Timeframe
 from domain.market import session_end_ms as session_end_ms  # re-exported: services.backtest imports it here
 from domain.risk_book import TradeRecord
 from domain.signals import Mode
+from domain.trade_resolution import first_bar_open_ms as first_bar_open_ms  # re-exported (public before)
+from domain.trade_resolution import first_exit
 from ports.clock import Clock
 from ports.market_data import MarketData
 from ports.storage import PatternRepository, RiskBookRepository
@@ -51,11 +51,6 @@ def pattern_key(rec: TradeRecord) -> tuple[str, str]:
     return name, hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
-def first_bar_open_ms(entry_time_ms: int, period_ms: int) -> int:
-    """Open time of the first bar that starts at or after the entry (ceil to the bar grid)."""
-    return -(-entry_time_ms // period_ms) * period_ms
-
-
 def resolve(rec: TradeRecord, bars: Candles, horizon_bars: int) -> Outcome | None:
     """Resolve one open record against closed `bars` of its pair, or None if still open.
 
@@ -69,22 +64,11 @@ def resolve(rec: TradeRecord, bars: Candles, horizon_bars: int) -> Outcome | Non
     ts = bars.ts[lo : lo + horizon_bars]
     if ts.shape[0] == 0:
         return None
-    high, low = bars.high[lo : lo + horizon_bars], bars.low[lo : lo + horizon_bars]
-    if rec.direction_sign > 0:
-        hit_tp, hit_sl = high >= rec.tp_price, low <= rec.sl_price
-    else:
-        hit_tp, hit_sl = low <= rec.tp_price, high >= rec.sl_price
-    hit = hit_tp | hit_sl
-    if bool(hit.any()):
-        i = int(np.argmax(hit))
-        how = "sl" if bool(hit_sl[i]) else "tp"
-        price = rec.tp_price
-        if how == "sl":
-            opened = float(bars.open[lo + i])
-            # Gapped through the stop: the market order fills at the open, worse than the stop.
-            gapped = opened < rec.sl_price if rec.direction_sign > 0 else opened > rec.sl_price
-            price = opened if gapped else rec.sl_price
-        return Outcome(rec.close(int(ts[i]) + period, price), how)
+    window = slice(lo, lo + horizon_bars)
+    hit = first_exit(rec.direction_sign, rec.sl_price, rec.tp_price, bars.open[window], bars.high[window],
+                     bars.low[window])
+    if hit is not None:
+        return Outcome(rec.close(int(ts[hit.index]) + period, hit.price), hit.how)
     expiry_ms = first_open + horizon_bars * period
     if int(ts[-1]) + period >= expiry_ms:
         j = ts.shape[0] - 1

@@ -1,17 +1,21 @@
 """Where the paper broker's prices come from: the latest candle close of each pair.
 
-A price source is any callable `pair -> (price, at_ms)`; `LatestClose` adapts a MarketData-like
-object (anything with `latest_close(pair)` or a `candles(pair, ...)` view) or a plain dict that a
-test or the replay loop updates.
+A price source is any callable `pair -> (price, at_ms)`; `LatestClose` adapts a callable returning
+the newest candles of a pair (a Candles-like object), `ManualPrices` is a board a test or the demo sets.
+A bar source is a callable `pair -> Candles-like` (`ts`, `open`, `high`, `low`, `close`, and
+`timeframe.ms`): the paper broker resolves stops and targets on the high/low of each closed bar with
+it. `LatestClose.bars` is one, over the same candles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
+from typing import Any
 
 from ports.errors import MarketClosed
 
 PriceSource = Callable[[str], tuple[float, int]]
+BarSource = Callable[[str], Any]
 
 
 class ManualPrices:
@@ -33,10 +37,14 @@ class ManualPrices:
 
 
 class LatestClose:
-    """Close of the newest candle from a callable returning a Candles-like object (`close`, `ts`)."""
+    """Close of the newest candle from a callable returning a Candles-like object (`close`, `ts`).
+    `bars(pair)` hands the paper broker the same candles, so stops are checked on their highs/lows."""
 
     def __init__(self, latest_candles: Callable[[str], object]) -> None:
         self._latest = latest_candles
+
+    def bars(self, pair: str) -> object:
+        return self._latest(pair)
 
     def __call__(self, pair: str) -> tuple[float, int]:
         candles = self._latest(pair)

@@ -28,4 +28,6 @@ def make_paper_broker(config: Any, *, price_source: PriceSource, cost_model: Cos
                         latency_ms=float(getattr(config.broker, "paper_latency_ms", 150.0)),
                         leverage=float(getattr(config.broker, "paper_leverage", 2.0)),
                         state_path=state_path)
-    return PaperBroker(paper, price_source, cost_model, clock or WallClock())
+    # A price source that also serves bars (LatestClose.bars) lets stops resolve on bar highs/lows.
+    return PaperBroker(paper, price_source, cost_model, clock or WallClock(),
+                       bar_source=getattr(price_source, "bars", None))
