@@ -46,3 +46,16 @@ def test_each_criterion_can_fail() -> None:
     assert verdicts([*base(), sig(0)], db=None)["signals well-formed and logged"] == "FAIL"  # unverifiable
     rising = [*base(), {"event": "resource_sample", "rss_mb": 1500, "cpu_pct": 5, "disk_free_mb": 9e4}]
     assert verdicts([*rising, sig(0)], db=1)["stable CPU/RSS/disk"] == "FAIL"
+
+
+def test_cpu_is_judged_per_cycle_against_the_interval_not_by_a_replays_wall_clock() -> None:
+    """A replay at full speed is ~100% CPU by design; 0.5 s of CPU per 120 s cycle is 0.4%."""
+    from composition.cli.observe_report import _cpu_share
+
+    samples = [{"cpu_pct": 97.0, "cpu_s": 1.0, "cycles": 1}, {"cpu_pct": 96.0, "cpu_s": 51.0, "cycles": 101}]
+    share, how = _cpu_share(samples, [97.0, 96.0], 120.0)
+    assert abs(share - 100.0 * 0.5 / 120.0) < 1e-9 and "per cycle" in how
+    heavy = [{"cpu_s": 0.0, "cycles": 1}, {"cpu_s": 7000.0, "cycles": 101}]  # 70 s per 120 s cycle
+    assert _cpu_share(heavy, [10.0], 120.0)[0] > 50.0
+    old_log = [{"cpu_pct": 12.0}, {"cpu_pct": 14.0}]  # no cpu_s: the wall-clock mean, as before
+    assert _cpu_share(old_log, [12.0, 14.0], 120.0) == (13.0, "wall-clock mean")
