@@ -19,7 +19,7 @@ import numpy as np
 from domain import policy as pol
 from domain.backtest.engine import EngineConfig, EngineResult, PairData, run
 from domain.execution_costs import CostModel
-from services.outcome_tracking import session_end_ms
+from domain.market import session_end_ms
 from services.scan_cycle import CycleReport, ScanCycle
 
 

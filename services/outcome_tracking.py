@@ -19,8 +19,7 @@ import attrs
 import numpy as np
 
 from domain import policy as pol
-from domain.market import Candles, Timeframe
-from domain.market import session_end_ms as session_end_ms  # re-exported: services.backtest imports it here
+from domain.market import Candles, Timeframe, session_end_ms
 from domain.risk_book import TradeRecord
 from domain.signals import Mode
 from domain.trade_resolution import first_bar_open_ms as first_bar_open_ms  # re-exported (public before)

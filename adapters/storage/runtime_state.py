@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from adapters.storage import tables
 from domain.policy import PolicyState
 from domain.signals import Tier, TierThresholds
 from ports.errors import StorageError
@@ -21,15 +22,8 @@ from ports.runtime_state import PairHysteresis, RuntimeState
 
 PAYLOAD_VERSION = 1
 
-_metadata = sa.MetaData()
-# Same shape as adapters/storage/tables.py's `runtime_state` (owned by the storage schema).
-runtime_state_table = sa.Table(
-    "runtime_state",
-    _metadata,
-    sa.Column("key", sa.String(128), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.BigInteger, nullable=False),
-)
+# The schema's own table (adapters/storage/tables.py), not a copy of its shape.
+runtime_state_table = tables.runtime_state
 
 
 def _key(mode: str, namespace: str = "runtime") -> str:
@@ -93,7 +87,7 @@ class SqlRuntimeStateStore:
         self.engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         self.namespace = namespace
         try:
-            _metadata.create_all(self.engine, tables=[runtime_state_table], checkfirst=True)
+            runtime_state_table.create(self.engine, checkfirst=True)
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot prepare runtime state table: {exc}") from exc
 
