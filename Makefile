@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/trading-ai demo
 
 test: $(STAMP)
-	$(BIN)/lint-imports --config importlinter.ini
+	$(BIN)/lint-imports importlinter.ini
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
