@@ -160,7 +160,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
                      execute=places_orders(mode, options.broker or config.broker.kind),
                      signal_id_prefix=replay_run_prefix() if options.replay else "",
                      # trained models need their features' warm-up plus a full window each cycle
-                     lookback_bars=max(ScanSettings.__attrs_attrs__.lookback_bars.default,  # type: ignore[attr-defined]
+                     lookback_bars=max(int(attrs.fields(ScanSettings).lookback_bars.default),
                                        int(getattr(features, "min_bars", 0)))),
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
         params, unit_of_work=repos["unit_of_work"],
