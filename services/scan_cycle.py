@@ -37,6 +37,7 @@ from services.execution import RiskDesk, execute_guarded, pre_trade
 log = logging.getLogger(__name__)
 
 FeaturesFn = Callable[[Candles], Any]
+DEFAULT_LOOKBACK_BARS = 300  # closed bars a cycle loads when its features need no more
 UnitOfWorkFactory = Callable[[], StorageUnitOfWork]
 
 
@@ -44,7 +45,7 @@ UnitOfWorkFactory = Callable[[], StorageUnitOfWork]
 class ScanSettings:
     pairs: tuple[str, ...]
     timeframe: Timeframe = Timeframe.M5
-    lookback_bars: int = 300
+    lookback_bars: int = DEFAULT_LOOKBACK_BARS
     sl_atr_mult: float = 1.5
     reward_risk: float = 2.0
     fallback_sl_pct: float = 1.0  # when ATR is not yet defined

@@ -39,7 +39,7 @@ from domain.signals import Mode
 from services.execution import RiskDesk
 from services.operator_commands import OperatorService
 from services.outcome_tracking import OutcomeSettings, OutcomeTracker
-from services.scan_cycle import ScanCycle, ScanSettings
+from services.scan_cycle import DEFAULT_LOOKBACK_BARS, ScanCycle, ScanSettings
 
 
 @attrs.frozen
@@ -160,7 +160,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
                      execute=places_orders(mode, options.broker or config.broker.kind),
                      signal_id_prefix=replay_run_prefix() if options.replay else "",
                      # trained models need their features' warm-up plus a full window each cycle
-                     lookback_bars=max(int(attrs.fields(ScanSettings).lookback_bars.default),
+                     lookback_bars=max(DEFAULT_LOOKBACK_BARS,
                                        int(getattr(features, "min_bars", 0)))),
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
         params, unit_of_work=repos["unit_of_work"],
