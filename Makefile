@@ -8,6 +8,8 @@ PY := $(BIN)/python
 # The install is redone only when pyproject.toml or the lock file change.
 STAMP := $(VENV)/.stamp-$(shell cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
+# Every extra the test suite exercises (plugins, Kafka, Ray, benchmark peers, MetaAPI).
+EXTRAS ?= dev,pg,metaapi,sentiment,rl,gan,kafka,scale,bench
 
 .PHONY: help venv demo test test-fast lint fmt bench clean rollback-model lock smoke
 
@@ -17,7 +19,7 @@ help:
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing trading-ai into $(VENV) (once; skipped while pyproject.toml and requirements.lock are unchanged)"
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,pg]'
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[$(EXTRAS)]'
 	@rm -f $(VENV)/.stamp-*
 	@touch $@
 
@@ -51,7 +53,7 @@ rollback-model: $(STAMP)
 # Refresh the lock from a resolved install (run after changing dependencies in pyproject.toml).
 lock:
 	rm -rf /tmp/trading-ai-lock && $(PYTHON) -m venv /tmp/trading-ai-lock
-	/tmp/trading-ai-lock/bin/pip install -q '.[dev,pg]'
+	/tmp/trading-ai-lock/bin/pip install -q '.[$(EXTRAS)]'
 	/tmp/trading-ai-lock/bin/pip freeze --exclude-editable | grep -v '^trading-ai' > requirements.lock
 
 clean:
