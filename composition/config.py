@@ -66,6 +66,9 @@ class DataConfig:
                                        allowed="comma-separated pairs like BTC/USDT")
     timeframe: str = setting("5m", env=("TIMEFRAME",))
     fetch_since: str = setting("2020-01-01", allowed="a date YYYY-MM-DD")
+    # conflicting duplicate bars and OHLC violations at import (domain.cleaning.ConflictPolicy)
+    conflict_policy: str = setting("refuse", env=("DATA_CONFLICT_POLICY",),
+                                   validator=_one_of(("refuse", "keep-first", "drop-bar")))
 
 
 @attrs.frozen

@@ -78,9 +78,10 @@ def make_clock(options: RunOptions) -> Any:
 
 def make_candle_source(config: Config, options: RunOptions) -> Any:
     if options.replay:
-        from adapters.market_data.bundled import BundledCandles
+        from composition.candles import cleaned_store
 
-        return BundledCandles(config.data.candles_dir)
+        # the one data path: replays read the cleaned store (pairs it lacks are imported first)
+        return cleaned_store(config, [(s, Timeframe.parse(config.data.timeframe)) for s in config.data.symbols])
     from adapters.market_data.binance_ccxt import BinanceCcxtMarketData
 
     return BinanceCcxtMarketData()

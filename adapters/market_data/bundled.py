@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.market_data.parquet_io import parse_file_name, read_candles
+from adapters.market_data.parquet_io import RawRows, parse_file_name, read_candles, read_rows
 from domain.errors import DataError
 from domain.market import Candles, Timeframe
 from ports.errors import UnknownSymbol, UnknownTimeframe
@@ -51,22 +51,26 @@ class BundledCandles:
 
     def _check(self, symbol: str, timeframe: Timeframe) -> None:
         if symbol not in self.symbols():
-            raise UnknownSymbol(
-                f"unknown symbol {symbol!r} in {self._dir}; valid symbols: {', '.join(self.symbols())}"
-            )
+            raise UnknownSymbol(f"unknown symbol {symbol!r} in {self._dir}; valid symbols: {', '.join(self.symbols())}")
         if (symbol, timeframe) not in self._files:
             valid = ", ".join(tf.value for tf in self.timeframes_of(symbol))
             raise UnknownTimeframe(f"no {timeframe} candles for {symbol} in {self._dir}; valid timeframes: {valid}")
+
+    def _hint(self) -> str:
+        return (
+            "restore it from the shared data (see its MANIFEST.json sha256) "
+            "or fetch the same bars with `trading-ai data fetch`"
+        )
+
+    def rows(self, symbol: str, timeframe: Timeframe) -> RawRows:
+        """The file's rows as stored (file order, duplicates kept): what `data import` cleans."""
+        return read_rows(self.path_of(symbol, Timeframe.parse(timeframe)), self._hint())
 
     def _load(self, symbol: str, timeframe: Timeframe) -> Candles:
         key = (symbol, timeframe)
         if key not in self._cache:
             path = self.path_of(symbol, timeframe)
-            self._cache[key] = read_candles(
-                path, symbol, timeframe,
-                rebuild_hint="restore it from the shared data (see its MANIFEST.json sha256) "
-                "or fetch the same bars with `trading-ai data fetch`",
-            )
+            self._cache[key] = read_candles(path, symbol, timeframe, rebuild_hint=self._hint())
         return self._cache[key]
 
     def candles(

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import attrs
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from domain.cleaning import sort_dedupe_order
+from domain.cleaning import utc_text
 from domain.errors import DataError
 from domain.market import Candles, InvalidTimeframe, Timeframe
 
@@ -24,8 +26,20 @@ class CorruptCandleFile(DataError):
     """A candle parquet file cannot be read or lacks the expected columns."""
 
 
-def read_candles(path: Path, symbol: str, timeframe: Timeframe, rebuild_hint: str) -> Candles:
-    """Load a file as Candles (sorted, duplicates dropped, last wins); unreadable -> CorruptCandleFile."""
+@attrs.frozen(eq=False)
+class RawRows:
+    """A candle file's rows exactly as stored: file order, duplicates and all (for `data import`)."""
+
+    ts: npt.NDArray[np.int64]
+    open: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    close: npt.NDArray[np.float64]
+    volume: npt.NDArray[np.float64]
+
+
+def read_rows(path: Path, rebuild_hint: str) -> RawRows:
+    """Every row of the file in file order, nothing dropped or reordered; unreadable -> CorruptCandleFile."""
     try:
         table = pq.read_table(path, columns=list(COLUMNS))
     except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
@@ -38,8 +52,27 @@ def read_candles(path: Path, symbol: str, timeframe: Timeframe, rebuild_hint: st
         cols = [np.asarray(table.column(c).to_numpy(), dtype=np.float64) for c in COLUMNS[1:]]
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise CorruptCandleFile(f"candle file {path} has unexpected columns: {exc}; {rebuild_hint}") from exc
-    order, _ = sort_dedupe_order(ts)
-    return Candles(symbol, timeframe, ts[order], *(c[order] for c in cols))
+    return RawRows(ts, *cols)
+
+
+def read_candles(path: Path, symbol: str, timeframe: Timeframe, rebuild_hint: str) -> Candles:
+    """Load a file as Candles. Unsorted rows are sorted; a duplicated bar is never resolved here (which
+    copy to keep is the cleaning policy's call, `trading-ai data import`): it raises CorruptCandleFile
+    naming the bar, as does an unreadable file."""
+    rows = read_rows(path, rebuild_hint)
+    ts = rows.ts
+    cols: tuple[npt.NDArray[np.float64], ...] = (rows.open, rows.high, rows.low, rows.close, rows.volume)
+    if ts.shape[0] > 1 and bool(np.any(np.diff(ts) <= 0)):
+        order = np.argsort(ts, kind="stable")
+        ts = ts[order]
+        cols = tuple(c[order] for c in cols)
+        dup = np.flatnonzero(ts[1:] == ts[:-1])
+        if dup.shape[0]:
+            raise CorruptCandleFile(
+                f"candle file {path} holds {dup.shape[0]} duplicated bar(s), the first at {utc_text(int(ts[dup[0]]))}; "
+                "`trading-ai data import` reports and resolves them by data.conflict_policy, or " + rebuild_hint
+            )
+    return Candles(symbol, timeframe, ts, *cols)
 
 
 def write_candles(path: Path, candles: Candles) -> None:
@@ -55,7 +88,7 @@ def write_candles(path: Path, candles: Candles) -> None:
             "volume": candles.volume,
         }
     )
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # concurrent writers never share a temp file
     pq.write_table(table, tmp)
     os.replace(tmp, path)
 

@@ -1,18 +1,30 @@
-"""The raw candle store: one parquet file per exchange/symbol/timeframe under `data.store_dir`.
+"""The cleaned candle store: one parquet file per exchange/symbol/timeframe under `data.store_dir`.
 
 Layout: `<store_dir>/raw/<exchange>/<BASE_QUOTE>-<tf>.parquet`, the same columns as the bundled
-data. `append` merges by bar open time (a re-fetched bar replaces the stored one), so an
-interrupted fetch resumes from `last_ts` without duplicating anything.
+data, plus `quality.json` (one cleaning report per file, every finding located). `data import`
+writes bars cleaned by `domain.cleaning` (`replace`); `data fetch` merges by bar open time
+(`append`: a re-fetched bar replaces the stored one, counted in `replaced`), so an interrupted
+fetch resumes from `last_ts` without duplicating anything. Training, features, backtests and
+replays read candles from here only.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
 
-from adapters.market_data.parquet_io import file_name, parse_file_name, read_candles, write_candles
+from adapters.market_data.parquet_io import (
+    CorruptCandleFile,
+    file_name,
+    parse_file_name,
+    read_candles,
+    write_candles,
+)
 from domain.cleaning import sort_dedupe_order
 from domain.market import Candles, Timeframe
 from ports.errors import UnknownSymbol, UnknownTimeframe
@@ -108,6 +120,35 @@ class ParquetCandleStore:
             write_candles(self.path(candles.symbol, candles.timeframe), merged)
         self._cache[(candles.symbol, candles.timeframe)] = merged
         return AppendResult(added=added, replaced=replaced, rows=len(merged))
+
+    QUALITY_FILE = "quality.json"
+
+    @property
+    def quality_path(self) -> Path:
+        return self._root / self.QUALITY_FILE
+
+    def quality(self) -> list[dict[str, Any]]:
+        """The stored cleaning reports (QualityReport.to_dict), [] when none were written."""
+        try:
+            data = json.loads(self.quality_path.read_text())
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError) as exc:
+            raise CorruptCandleFile(f"cannot read {self.quality_path}: {exc}; rerun `trading-ai data import`") from exc
+        return list(data) if isinstance(data, list) else []
+
+    def write_quality(self, reports: list[dict[str, Any]]) -> None:
+        """Merge reports into quality.json by (symbol, timeframe); the newest report of a file wins."""
+
+        def key(r: dict[str, Any]) -> tuple[str, str]:
+            return (str(r["symbol"]), str(r["timeframe"]))
+
+        merged = {key(r): r for r in self.quality()}
+        merged.update({key(r): r for r in reports})
+        self._root.mkdir(parents=True, exist_ok=True)
+        tmp = self.quality_path.with_name(f"{self.QUALITY_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(sorted(merged.values(), key=lambda r: key(r)), indent=1))
+        os.replace(tmp, self.quality_path)
 
     def replace(self, candles: Candles) -> None:
         """Overwrite the stored file with exactly these bars (used by `data import`)."""

@@ -225,7 +225,7 @@ def engine_config(config: Config, model: ModelChoice | None = None) -> EngineCon
 
 
 def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None = None) -> list[PairData]:
-    from adapters.market_data.bundled import BundledCandles
+    from composition.candles import cleaned_store
     from domain.backtest.baseline import MomentumSignPredictor
     from domain.backtest.engine import PairData
     from domain.trading import SymbolSpec
@@ -234,7 +234,7 @@ def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None =
     if model.timeframe is not None and model.timeframe != timeframe.value:
         raise UserError(f"model bundle {model.tag} was trained on {model.timeframe} candles; "
                         f"backtest timeframe is {timeframe} (use --timeframe {model.timeframe})")
-    src = BundledCandles(config.data.candles_dir)
+    src = cleaned_store(config, [(s, timeframe) for s in config.data.symbols])  # the one data path
     start = _date_ms(config.backtest.start, "start")
     end = _date_ms(config.backtest.end, "end")
     pred = MomentumSignPredictor()

@@ -2,8 +2,9 @@
 
 - `fetch`: Binance spot via ccxt into `<data.store_dir>/raw/binance`, all symbols in parallel,
   resuming after the last stored bar (only new bars are appended).
-- `import`: the bundled real candles (config `data.candles_dir`) cleaned into the same store, with
-  a data-quality report (printed table + `quality.json` beside the files).
+- `import`: the bundled real candles (config `data.candles_dir`) cleaned into the same store under
+  `data.conflict_policy` (refuse | keep-first | drop-bar), with a data-quality report: counts and
+  every finding located by kind and bar (printed tables + `quality.json` beside the files).
 - `status`: per symbol/timeframe coverage, rows, last bar and the gaps (exchange outages).
 """
 
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
     from adapters.market_data.parquet_store import ParquetCandleStore
     from domain.cleaning import QualityReport
 
-QUALITY_FILE = "quality.json"
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser("data", help="fetch, import and inspect raw candles")
@@ -50,8 +49,9 @@ def register(sub: Any) -> None:
     i.set_defaults(handler=_import)
 
     st = s.add_parser("status", help="coverage, rows, last bar and gaps per symbol/timeframe")
-    st.add_argument("--source", choices=("store", "bundled"), default="store",
-                    help="the raw store (default) or the bundled files")
+    st.add_argument(
+        "--source", choices=("store", "bundled"), default="store", help="the raw store (default) or the bundled files"
+    )
     st.add_argument("--json", action="store_true", help="print JSON instead of tables")
     st.set_defaults(handler=_status)
 
@@ -85,8 +85,12 @@ def _progress(console: Console) -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
 
 
@@ -151,44 +155,77 @@ def _quality_table(reports: list[QualityReport], title: str) -> Table:
     from rich.table import Table
 
     table = Table(title=title)
-    for col in ("symbol", "tf", "rows", "first bar", "last bar", "dupes", "dropped", "ohlc bad", "zero vol",
-                "spikes", "gaps", "missing bars"):
+    for col in (
+        "symbol",
+        "tf",
+        "rows",
+        "first bar",
+        "last bar",
+        "dupes",
+        "conflicts",
+        "out of order",
+        "dropped",
+        "ohlc bad",
+        "zero vol",
+        "spikes",
+        "gaps",
+        "missing bars",
+    ):
         table.add_column(col, justify="right" if col not in ("symbol", "tf", "first bar", "last bar") else "left")
     for r in reports:
         table.add_row(
-            r.symbol, r.timeframe, f"{r.rows_out:,}", _utc(r.first_ms), _utc(r.last_ms), str(r.duplicates),
-            str(r.dropped_invalid), str(r.ohlc_violations), str(r.zero_volume), str(r.spikes),
-            str(len(r.gaps)), str(r.missing_bars),
+            r.symbol,
+            r.timeframe,
+            f"{r.rows_out:,}",
+            _utc(r.first_ms),
+            _utc(r.last_ms),
+            str(r.duplicates),
+            str(r.conflicting_duplicates),
+            str(r.out_of_order),
+            str(r.dropped_invalid + r.dropped_bars),
+            str(r.ohlc_violations),
+            str(r.zero_volume),
+            str(r.spikes),
+            str(len(r.gaps)),
+            str(r.missing_bars),
         )
+    return table
+
+
+def _findings_table(reports: list[QualityReport]) -> Table:
+    """Every located finding (kind, bar, what was seen and done), in report order."""
+    from rich.table import Table
+
+    table = Table(title="findings (bar open time UTC; nothing filled, nothing overwritten silently)")
+    for col in ("symbol", "tf", "kind", "bar", "detail"):
+        table.add_column(col)
+    for r in reports:
+        for f in r.findings:
+            table.add_row(r.symbol, r.timeframe, f.kind, _utc(f.ts), f.detail)
     return table
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
     from rich.console import Console
 
-    from adapters.market_data.bundled import BundledCandles
-    from domain.cleaning import clean_candles
+    from composition.candles import import_pairs
 
-    bundled = BundledCandles(args.candles_dir or ctx.config.data.candles_dir)
     store = store_of(args, ctx)
-    pairs = [(s, tf) for s in bundled.symbols() for tf in bundled.timeframes_of(s)]
-    if not pairs:
-        raise UserError(f"no candle files (BASE_QUOTE-TF.parquet) in {bundled.directory}")
-    reports: list[QualityReport] = []
     with _progress(Console(stderr=True)) as progress:
-        task = progress.add_task("importing", total=len(pairs))
-        for symbol, tf in pairs:
-            raw = bundled.candles(symbol, tf)
-            candles, report = clean_candles(symbol, tf, raw.ts, raw.open, raw.high, raw.low, raw.close, raw.volume)
-            store.replace(candles)
-            reports.append(report)
-            progress.advance(task)
-    out = store.root / QUALITY_FILE
-    out.write_text(json.dumps([r.to_dict() for r in reports], indent=1))
+        task = progress.add_task("importing", total=None)
+        reports = import_pairs(ctx.config, store, None, args.candles_dir, on_done=lambda _r: progress.advance(task))
+    out = store.quality_path
     if args.json:
         print(json.dumps([r.to_dict() for r in reports], indent=1))
     else:
-        _out().print(_quality_table(reports, f"imported {len(pairs)} files into {store.root}"))
+        console = _out()
+        console.print(
+            _quality_table(
+                reports, f"imported {len(reports)} files into {store.root} (policy {ctx.config.data.conflict_policy})"
+            )
+        )
+        if any(r.findings for r in reports):
+            console.print(_findings_table(reports))
         print(f"quality report: {out}")
     return 0
 
@@ -224,8 +261,16 @@ def _status(args: argparse.Namespace, ctx: Context) -> int:
         cov.add_column(col)
     for r in reports:
         pct = 100.0 * r.rows_out / r.expected_rows if r.expected_rows else 0.0
-        cov.add_row(r.symbol, r.timeframe, f"{r.rows_out:,}", _utc(r.first_ms), _utc(r.last_ms),
-                    f"{pct:.3f}%", str(len(r.gaps)), str(r.missing_bars))
+        cov.add_row(
+            r.symbol,
+            r.timeframe,
+            f"{r.rows_out:,}",
+            _utc(r.first_ms),
+            _utc(r.last_ms),
+            f"{pct:.3f}%",
+            str(len(r.gaps)),
+            str(r.missing_bars),
+        )
     console.print(cov)
     gaps = Table(title="gaps (bars missing at the exchange; never filled)")
     for col in ("symbol", "tf", "first missing bar", "next bar", "missing bars"):

@@ -34,15 +34,24 @@ if TYPE_CHECKING:
 def register(sub: Any) -> None:
     p = sub.add_parser("features", help="build, list and leakage-check the feature set")
     p.add_argument("--store-dir", metavar="DIR", help="data root (default: config data.store_dir)")
-    p.add_argument("--source", choices=("auto", "store", "bundled"), default="auto",
-                   help="candles from the raw store, the bundled files, or the store when it has them (default)")
+    p.add_argument(
+        "--source",
+        choices=("store",),
+        default="store",
+        help="candles from the cleaned store (the only source; pairs it lacks are imported first)",
+    )
     s = p.add_subparsers(dest="features_cmd", metavar="ACTION", required=True)
 
     b = s.add_parser("build", help="compute features into a versioned parquet (reused when unchanged)")
     b.add_argument("--timeframe", default="5m", help="base timeframe (default 5m)")
     b.add_argument("--symbols", help="comma-separated pairs (default: config data.symbols that have this timeframe)")
-    b.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a feature parameter, e.g. atr_window=21 or return_lookbacks=1,5,30 (repeatable)")
+    b.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a feature parameter, e.g. atr_window=21 or return_lookbacks=1,5,30 (repeatable)",
+    )
     b.set_defaults(handler=_build)
 
     ls = s.add_parser("list", help="versions in the feature store manifest")
@@ -94,18 +103,10 @@ def parse_params(items: list[str]) -> FeatureParams:
 
 
 def market_for(args: argparse.Namespace, ctx: Context, need: list[tuple[str, Timeframe]]) -> MarketData:
-    from adapters.market_data.bundled import BundledCandles
-    from adapters.market_data.parquet_store import ParquetCandleStore
+    """The cleaned store (composition.candles: the one data path), importing what it lacks."""
+    from composition.candles import cleaned_store
 
-    store = ParquetCandleStore(args.store_dir or ctx.config.data.store_dir, ctx.config.data.exchange)
-    if args.source == "store":
-        return store
-    if args.source == "bundled":
-        return BundledCandles(ctx.config.data.candles_dir)
-    have = set(store.entries())
-    if need and all(n in have for n in need):
-        return store
-    return BundledCandles(ctx.config.data.candles_dir)
+    return cleaned_store(ctx.config, need, args.store_dir, required=False)
 
 
 def _pairs_with(market: MarketData, symbols: list[str], tf: Timeframe, explicit: bool) -> list[str]:
@@ -129,8 +130,13 @@ def _progress() -> Progress:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=Console(stderr=True))
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
 
 
 def feature_root(args: argparse.Namespace, ctx: Context) -> Path:
@@ -159,12 +165,20 @@ def _build(args: argparse.Namespace, ctx: Context) -> int:
     if result.cached:
         print(f"cached: version {result.version} already built for {', '.join(pairs)} {tf} -> {path}")
     else:
-        store.describe(tf.value, result.version, {
-            "params": params.to_dict(), "params_key": params.key(),
-            "source": type(market).__name__, "pairs": list(pairs),
-        })
-        print(f"built: version {result.version}, {len(result.names)} features x {result.rows:,} rows "
-              f"({', '.join(pairs)} {tf}) -> {path}")
+        store.describe(
+            tf.value,
+            result.version,
+            {
+                "params": params.to_dict(),
+                "params_key": params.key(),
+                "source": type(market).__name__,
+                "pairs": list(pairs),
+            },
+        )
+        print(
+            f"built: version {result.version}, {len(result.names)} features x {result.rows:,} rows "
+            f"({', '.join(pairs)} {tf}) -> {path}"
+        )
     return 0
 
 
@@ -182,8 +196,15 @@ def _list(args: argparse.Namespace, ctx: Context) -> int:
     for col in ("version", "timeframe", "created", "pairs", "rows", "features", "file"):
         table.add_column(col)
     for v in versions:
-        table.add_row(v["version"], v["timeframe"], v["created"], ",".join(v.get("pairs", [])),
-                      f"{v.get('rows', 0):,}", str(len(v.get("names", []))), v["file"])
+        table.add_row(
+            v["version"],
+            v["timeframe"],
+            v["created"],
+            ",".join(v.get("pairs", [])),
+            f"{v.get('rows', 0):,}",
+            str(len(v.get("names", []))),
+            v["file"],
+        )
     _out().print(table)
     return 0
 
@@ -204,7 +225,13 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     with _progress() as progress:
         task = progress.add_task("leakage check", total=len(symbols) * len(tfs))
         reports = check_features_leakage(
-            market, symbols, tfs, rng, params, bars=args.bars, cuts=args.cuts,
+            market,
+            symbols,
+            tfs,
+            rng,
+            params,
+            bars=args.bars,
+            cuts=args.cuts,
             on_done=lambda _r: progress.advance(task),
         )
         progress.update(task, completed=len(symbols) * len(tfs))
@@ -216,8 +243,10 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
         print("LEAK: " + "; ".join(f"{s} {tf}: {', '.join(names)}" for s, tf, names in leaky))
         return 1
     n_features = len(reports[0].verdicts)
-    print(f"passed: {n_features} features x {len(reports)} series, {args.cuts} cuts each; "
-          "no value at or before a cut changed")
+    print(
+        f"passed: {n_features} features x {len(reports)} series, {args.cuts} cuts each; "
+        "no value at or before a cut changed"
+    )
     return 0
 
 
@@ -229,6 +258,12 @@ def _print_leakage(reports: list[LeakageReport]) -> None:
         table.add_column(col)
     for r in reports:
         reacting = sum(v.reacts_after_cut for v in r.verdicts)
-        table.add_row(r.symbol, r.timeframe, str(len(r.verdicts)), ", ".join(r.leaky) or "-",
-                      f"{reacting}/{len(r.verdicts)}", "PASS" if r.passed else "FAIL")
+        table.add_row(
+            r.symbol,
+            r.timeframe,
+            str(len(r.verdicts)),
+            ", ".join(r.leaky) or "-",
+            f"{reacting}/{len(r.verdicts)}",
+            "PASS" if r.passed else "FAIL",
+        )
     _out().print(table)

@@ -57,14 +57,14 @@ def _settings(args: argparse.Namespace, ctx: Context) -> Any:
 
 
 def load_candles(ctx: Context, symbols: str | None, timeframe: str | None) -> tuple[dict[str, Any], Timeframe]:
-    from adapters.market_data.bundled import BundledCandles
+    from composition.candles import cleaned_store
     from training.pipeline import pairs_of
 
     tf = Timeframe.parse(timeframe or ctx.config.data.timeframe)
     pairs = pairs_of(symbols.split(",")) if symbols else list(ctx.config.data.symbols)
     if not pairs:
         raise UserError("--symbols is empty; give e.g. BTC,ETH,BNB")
-    src = BundledCandles(ctx.config.data.candles_dir)
+    src = cleaned_store(ctx.config, [(p, tf) for p in pairs])  # the one data path: the cleaned store
     return {p: src.candles(p, tf) for p in pairs}, tf
 
 
