@@ -91,8 +91,10 @@ class RiskConfig:
 
 @attrs.frozen
 class ConfidenceConfig:
-    ensemble_weights: str = setting("lstm=0.5,transformer=0.5", env=("ENSEMBLE_WEIGHTS",),
-                                    allowed="comma-separated name=weight, e.g. lstm=0.5,transformer=0.5")
+    ensemble_weights: str = setting("auto", env=("ENSEMBLE_WEIGHTS",),
+                                    allowed="auto (the plan's weights by the enabled plugins: 50/50; with sentiment "
+                                            "30/35/35; with rl 30/35/25/10) or comma-separated name=weight, "
+                                            "e.g. lstm=0.5,transformer=0.5")
     conservative_bias: float = setting(0.05, validator=_in_range(0, 0.5))
     threshold: float = setting(0.55, env=("CONFIDENCE_THRESHOLD",), validator=_in_range(0.5, 1.0))
     tier_low: float = setting(0.55, validator=_in_range(0.5, 1.0))
@@ -159,6 +161,40 @@ class TrainingConfig:
 
 
 @attrs.frozen
+class PluginsConfig:
+    disabled: tuple[str, ...] = setting((), env=("PLUGINS_DISABLED",),
+                                        allowed="comma-separated plugin names (see trading-ai plugins list)")
+
+
+@attrs.frozen
+class SentimentConfig:
+    """The sentiment plugin (plugins/sentiment, extra [sentiment]); read by the plugin only."""
+
+    subreddits: tuple[str, ...] = setting(("cryptocurrency", "bitcoin"), env=("SENTIMENT_SUBREDDITS",),
+                                          allowed="comma-separated subreddit names")
+    reddit_client_id: str = setting("", env=("REDDIT_CLIENT_ID",), secret=True)
+    reddit_client_secret: str = setting("", env=("REDDIT_CLIENT_SECRET",), secret=True)
+    reddit_user_agent: str = setting("trading-ai:sentiment:0.1 (by u/trading-ai)", env=("REDDIT_USER_AGENT",))
+    reddit_oauth_url: str = setting("https://oauth.reddit.com", env=("REDDIT_OAUTH_URL",))
+    reddit_url: str = setting("https://www.reddit.com", env=("REDDIT_URL",))
+    reddit_posts_per_poll: int = setting(100, validator=_in_range(1, 1000))
+    cryptopanic_token: str = setting("", env=("CRYPTOPANIC_TOKEN",), secret=True)
+    cryptopanic_url: str = setting("https://cryptopanic.com/api/v1/posts/", env=("CRYPTOPANIC_URL",))
+    cryptopanic_filter: str = setting("", validator=_one_of(("", "rising", "hot", "bullish", "bearish", "important",
+                                                            "saved", "lol")))
+    cryptopanic_kind: str = setting("news", validator=_one_of(("news", "media", "all")))
+    cryptopanic_requests_per_day: int = setting(100, validator=_in_range(0, 1_000_000),
+                                                allowed="the daily request budget (0 = CryptoPanic off)")
+    cryptopanic_cache_seconds: int = setting(300, validator=_in_range(0, 86400))
+    cryptopanic_max_pages: int = setting(2, validator=_in_range(1, 100))
+    poll_seconds: int = setting(300, env=("SENTIMENT_POLL_SECONDS",), validator=_in_range(1, 86400))
+    timeout_seconds: float = setting(10.0, validator=_in_range(0.1, 300))
+    window_minutes: int = setting(60, validator=_in_range(1, 1440))
+    block_bound: float = setting(0.5, env=("SENTIMENT_BLOCK_BOUND",), validator=_in_range(0, 1),
+                                 allowed="0 (filter off) to 1: a signal against |score| >= this is blocked")
+
+
+@attrs.frozen
 class BacktestConfig:
     start: str = setting("", allowed="a date YYYY-MM-DD, or empty for the first bar")
     end: str = setting("", allowed="a date YYYY-MM-DD (exclusive), or empty for the last bar")
@@ -188,6 +224,8 @@ class Config:
     logging: LoggingConfig = attrs.field(factory=LoggingConfig)
     training: TrainingConfig = attrs.field(factory=TrainingConfig)
     backtest: BacktestConfig = attrs.field(factory=BacktestConfig)
+    plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
+    sentiment: SentimentConfig = attrs.field(factory=SentimentConfig)
 
 
 # --- loading -------------------------------------------------------------------------------------

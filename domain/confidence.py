@@ -10,7 +10,7 @@ Units: probabilities in [0, 1]; adjustments, boosters and the bias are in probab
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import attrs
 import numpy as np
@@ -41,8 +41,11 @@ class EnsembleWeights:
     weights: tuple[tuple[str, float], ...] = attrs.field(converter=_weights)
 
     @classmethod
-    def parse(cls, text: str) -> EnsembleWeights:
-        """Parse ENSEMBLE_WEIGHTS, e.g. "lstm=0.3,transformer=0.35,rl=0.25,sentiment=0.1"."""
+    def parse(cls, text: str, enabled_plugins: Collection[str] = ()) -> EnsembleWeights:
+        """Parse ENSEMBLE_WEIGHTS, e.g. "lstm=0.3,transformer=0.35,rl=0.25,sentiment=0.1"; "auto" (or
+        empty) is the plan's weights by the enabled plugins (`plan_weights`)."""
+        if text.strip().lower() in ("", AUTO_WEIGHTS):
+            return plan_weights(enabled_plugins)
         pairs: list[tuple[str, float]] = []
         for part in text.split(","):
             name, sep, w = part.partition("=")
@@ -70,6 +73,19 @@ class EnsembleWeights:
 WITH_RL = EnsembleWeights({"lstm": 0.30, "transformer": 0.35, "rl": 0.25, "sentiment": 0.10})
 WITHOUT_RL = EnsembleWeights({"lstm": 0.5, "transformer": 0.5})
 SENTIMENT_ONLY = EnsembleWeights({"lstm": 0.30, "transformer": 0.35, "sentiment": 0.35})
+AUTO_WEIGHTS = "auto"
+
+
+def plan_weights(enabled_plugins: Collection[str]) -> EnsembleWeights:
+    """The plan's ensemble weights by what is enabled: 50/50 LSTM/Transformer; with the sentiment
+    plugin 30/35/35; with the RL plugin 30/35/25/10 (sentiment's 10 renormalised away if it is off).
+    Keys are the plugins' entry-point names ("sentiment", "rl")."""
+    on = {p.strip().lower() for p in enabled_plugins}
+    if "rl" in on:
+        return WITH_RL if "sentiment" in on else EnsembleWeights({k: v for k, v in WITH_RL.weights if k != "sentiment"})
+    if "sentiment" in on:
+        return SENTIMENT_ONLY
+    return WITHOUT_RL
 
 
 def ensemble_prob(probs: Mapping[str, float], weights: EnsembleWeights) -> float | None:

@@ -160,6 +160,7 @@ class BlockReason(enum.StrEnum):
     MARKET_CLOSED = "market_closed"
     BROKER_ERROR = "broker_error"
     INSUFFICIENT_MARGIN = "insufficient_margin"  # appended last: the batch engine's codes stay stable
+    SENTIMENT = "sentiment"  # a signal against strong sentiment (|score| >= the configured bound)
 
 
 @attrs.frozen

@@ -21,6 +21,7 @@ from domain.confidence import BoosterInputs, ConfidenceParams, ConfidenceResult,
 from domain.errors import ConfigError
 from domain.market import Candles, Timeframe, primary_session
 from domain.risk_book import TradeRecord
+from domain.sentiment import SENTIMENT_MEMBER, SentimentReading, against_sentiment, as_prob_up, combine
 from domain.signals import Block, BlockReason, Direction, Signal, Tier, reward_risk
 from domain.tiering import Hysteresis
 from domain.volatility import REGIME_OF_CODE, regime_codes, stop_atr
@@ -31,6 +32,7 @@ from ports.market_data import MarketData
 from ports.notifier import Notifier
 from ports.predictor import Predictor
 from ports.runtime_state import PairHysteresis
+from ports.sentiment import SentimentSource
 from ports.storage import RiskBookRepository, SignalLogRepository, StorageUnitOfWork
 from services.execution import RiskDesk, execute_guarded, pre_trade
 
@@ -72,6 +74,7 @@ class CycleReport:
     signals: tuple[Signal, ...]
     blocks: tuple[Block, ...]
     quiet: tuple[str, ...]  # pairs whose tier was NONE
+    sentiment: tuple[SentimentReading, ...] = ()  # the pairs' sentiment this cycle (sentiment plugin)
 
 
 def signal_payload(s: Signal) -> dict[str, Any]:
@@ -106,6 +109,11 @@ class ScanCycle:
     # and its risk-book row commit together. It must belong to the same store as `risk_book` and
     # `signal_log`. None: two separate writes, for stores without transactions (not crash-atomic).
     unit_of_work: UnitOfWorkFactory | None = None
+    # Sentiment (plugins.manager guards each source): the pairs' rolling score joins the ensemble as
+    # the `sentiment` member under its weight, and a candidate against |score| >= sentiment_bound is
+    # blocked (BlockReason.SENTIMENT; 0 = filter off). No source or no score: as before.
+    sentiment: Sequence[SentimentSource] = ()
+    sentiment_bound: float = 0.0
 
     # ------------------------------------------------------------ helpers shared with operator
     def _hysteresis(self, pair: str) -> Hysteresis:
@@ -170,6 +178,7 @@ class ScanCycle:
                 if pr.pair in probs:
                     probs[pr.pair][pr.model_name] = pr.prob_up
                     versions[pr.pair].append(f"{pr.model_name}:{pr.model_version}")
+        moods = self._sentiment_readings(list(candles), now, probs, versions)
         for pair, c in candles.items():
             res = score(probs[pair], self.confidence, self._booster_inputs(c, now))
             h = self._hysteresis(pair)
@@ -189,13 +198,42 @@ class ScanCycle:
                                       f"raw tier {raw.name} needs {self.settings.hysteresis_scans} scans",
                                       now, raw, res.confidence, self.desk.mode), blocks)
                 continue
-            out = self.emit(pair, c, res, tier, tuple(versions[pair]), now)
+            mood = moods.get(pair)
+            if mood is not None and against_sentiment(res.direction.sign, mood.score, self.sentiment_bound):
+                self._block(Block(pair, BlockReason.SENTIMENT, f"sentiment {mood.score:+.3f} ({mood.coverage} posts) "
+                                  f"against {res.direction.value}, bound {self.sentiment_bound:g}", now, tier,
+                                  res.confidence, self.desk.mode), blocks)
+                continue
+            out = self.emit(pair, c, res, tier, tuple(versions[pair]), now,
+                            extra_reasons=() if mood is None else (f"sentiment:{mood.score:+.4f}({mood.coverage})",))
             if isinstance(out, Signal):
                 signals.append(out)
             else:
                 self._block(out, blocks)
         self.desk.runtime = attrs.evolve(self.desk.runtime, last_cycle_ms=now, cycles=self.desk.runtime.cycles + 1)
-        return CycleReport(now, tuple(signals), tuple(blocks), tuple(quiet))
+        return CycleReport(now, tuple(signals), tuple(blocks), tuple(quiet), tuple(moods.values()))
+
+    # ------------------------------------------------------------ sentiment (issue 15)
+    def _sentiment_readings(self, pairs: list[str], now: int, probs: dict[str, dict[str, float]],
+                            versions: dict[str, list[str]]) -> dict[str, SentimentReading]:
+        """Each pair's combined reading over the sources that answered; adds it to `probs` as the
+        sentiment member and publishes it on the `sentiment` topic."""
+        out: dict[str, SentimentReading] = {}
+        if not self.sentiment:
+            return out
+        for pair in pairs:
+            got = [r for r in (src.reading(pair, now) for src in self.sentiment) if r is not None]
+            mood = combine(got)
+            self.bus.publish("sentiment", {"pair": pair, "at_ms": now, "mode": self.desk.mode.value,
+                                           "score": None if mood is None else mood.score,
+                                           "coverage": 0 if mood is None else mood.coverage,
+                                           "sources": [s.name for s in self.sentiment]})
+            if mood is None or mood.score is None:
+                continue
+            out[pair] = mood
+            probs[pair][SENTIMENT_MEMBER] = as_prob_up(mood.score)
+            versions[pair].append(f"{SENTIMENT_MEMBER}:{'+'.join(s.name for s in self.sentiment)}")
+        return out
 
     def _stop_atr(self, c: Candles) -> npt.NDArray[np.float64]:
         return stop_atr(c.high, c.low, c.close, self.settings.atr_window)

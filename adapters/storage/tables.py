@@ -139,5 +139,37 @@ runtime_state = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
+# Scored posts of the sentiment sources (plugins/sentiment), one row per (source, post, pair), so a
+# replay or a backtest scores from what live saw.
+sentiment_posts = sa.Table(
+    "sentiment_posts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(32), nullable=False),
+    sa.Column("post_id", sa.String(128), nullable=False),
+    sa.Column("pair", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("score", sa.Double, nullable=False),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("fetched_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("source", "post_id", "pair"),
+    sa.CheckConstraint("score >= -1 AND score <= 1", name="score_in_range"),
+    sa.Index(None, "pair", "created_at"),
+)
+
+# The rolling score (mean over the window) and coverage each cycle used, per pair and source.
+sentiment_scores = sa.Table(
+    "sentiment_scores",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("pair", sa.String(32), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("score", sa.Double, nullable=True),
+    sa.Column("coverage", sa.Integer, nullable=False),
+    sa.Column("window_ms", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("pair", "at", "source"),
+)
+
 # Tables whose dry-run rows are archived after the retention period, with their time column.
 ARCHIVABLE: dict[str, str] = {"risk_book": "entry_time", "signal_log": "created_at", "block_log": "at"}

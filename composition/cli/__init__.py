@@ -31,6 +31,7 @@ GROUPS: tuple[str, ...] = (
     "observe",
     "db",
     "export",
+    "plugins",
 )
 
 

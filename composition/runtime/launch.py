@@ -165,6 +165,9 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
         params, unit_of_work=repos["unit_of_work"],
     )
+    from composition.runtime.plugins import wire_plugins  # sentiment sources, extra predictors, weights
+
+    wire_plugins(config, scan, engine=engine, clock=clock, log=log, replay=options.replay, alert=notifier.send_alert)
     retrain_runner = None
     if not options.replay:  # a replay never starts real training
         from composition.runtime.retrain import RetrainRunner

@@ -26,11 +26,11 @@ class _SentimentPlugin:
 
 def test_hooks_from_registered_plugins_are_collected() -> None:
     pm = plugin_manager(load_entry_points=False, extra=(_SentimentPlugin(),))
-    results = pm.hook.trading_ai_sentiment_sources(settings={"sentiment": True})
+    results = pm.hook.trading_ai_sentiment_sources(settings={"sentiment": True}, store=None, replay=False)
     sources = [s for batch in results for s in batch]
     assert [s.name for s in sources] == ["fixed-sentiment"]
     assert sources[0].score("BTC/USDT", 0) == 0.25
-    assert pm.hook.trading_ai_sentiment_sources(settings={}) == [[]]
+    assert pm.hook.trading_ai_sentiment_sources(settings={}, store=None, replay=False) == [[]]
 
 
 def test_entry_point_loading_runs_and_a_wrong_hook_signature_is_rejected() -> None:
