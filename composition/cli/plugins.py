@@ -20,12 +20,11 @@ def register(sub: Any) -> None:
 
 
 def handle_list(args: argparse.Namespace, ctx: Context) -> int:
-    from composition.runtime.plugins import discover
-    from domain.confidence import EnsembleWeights
+    from composition.runtime.plugins import discover, weights_with_plugins
 
     host = discover(ctx.config, ctx.log)
     rows = [i.as_dict() for i in host.infos()]
-    weights = EnsembleWeights.parse(ctx.config.confidence.ensemble_weights, host.enabled_names()).as_dict()
+    weights = weights_with_plugins(ctx.config, host.enabled_names()).as_dict()
     if args.json:
         print(json.dumps({"plugins": rows, "ensemble_weights": weights}, indent=2))
         return 0
@@ -39,5 +38,6 @@ def handle_list(args: argparse.Namespace, ctx: Context) -> int:
             print(f"{r['name']:<{width}}  {r['version'] or '-':<8}  {r['status']:<13}  {hooks}")
             if r["detail"]:
                 print(f"{'':<{width}}  {r['detail']}")
-    print("ensemble weights: " + ", ".join(f"{k}={v:g}" for k, v in sorted(weights.items())))
+    shown = ", ".join(f"{k}={v:g}" for k, v in sorted(weights.items()))
+    print(f"ensemble weights with every enabled plugin serving: {shown}")
     return 0

@@ -9,12 +9,14 @@ in a cycle is disabled for the run by its `PluginHost` (logged with its tracebac
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 import attrs
 
 from composition.config import Config
 from domain.confidence import EnsembleWeights
+from domain.sentiment import SENTIMENT_MEMBER
 from plugins.manager import AlertFn, PluginHost
 
 
@@ -27,9 +29,11 @@ def discover(config: Config, log: logging.Logger | None = None, alert: AlertFn |
     return PluginHost.discover(config.plugins.disabled, log=log, alert=alert)
 
 
-def weights_with_plugins(config: Config, host: PluginHost) -> EnsembleWeights:
-    """ENSEMBLE_WEIGHTS, or ("auto") the plan's weights by the enabled plugins (domain.confidence.plan_weights)."""
-    return EnsembleWeights.parse(config.confidence.ensemble_weights, host.enabled_names())
+def weights_with_plugins(config: Config, members: Collection[str]) -> EnsembleWeights:
+    """ENSEMBLE_WEIGHTS, or ("auto") the plan's weights by the plugin members that take part
+    (domain.confidence.plan_weights): an installed plugin that serves nothing (no trained agent, no
+    source) does not move the LSTM/Transformer weights."""
+    return EnsembleWeights.parse(config.confidence.ensemble_weights, members)
 
 
 def wire_plugins(
@@ -44,16 +48,13 @@ def wire_plugins(
     host: PluginHost | None = None,
 ) -> PluginHost:
     """Give `scan` (services.scan_cycle.ScanCycle) the plugins' sentiment sources, filter bound and
-    extra predictors, and the weights by what is enabled."""
+    extra predictors, and the ensemble weights by the members that take part."""
     host = host or discover(config, log, alert)
     for info in host.infos():
         log.info("plugin", extra={"ctx": info.as_dict()})
     settings = plugin_settings(config)
-    weights = weights_with_plugins(config, host)
-    names = [str(getattr(p, "name", "")) for p in scan.predictors]
-    if any(weights.as_dict().get(n, 0.0) > 0 for n in names):  # not the baseline alone (its own equal weights)
-        scan.confidence = attrs.evolve(scan.confidence, weights=weights)
-    extra = host.predictors(settings, weights=scan.confidence.weights.as_dict())
+    # an extra predictor needs a weight: judged on the weights of everything enabled
+    extra = host.predictors(settings, weights=weights_with_plugins(config, host.enabled_names()).as_dict())
     if extra:
         scan.predictors = [*scan.predictors, *extra]
     store = None
@@ -64,6 +65,11 @@ def wire_plugins(
     sources = host.sentiment_sources(settings, store=store, replay=replay)
     scan.sentiment = sources
     scan.sentiment_bound = float(config.sentiment.block_bound) if sources else 0.0
+    members = {p.name for p in extra} | ({SENTIMENT_MEMBER} if sources else set())
+    weights = weights_with_plugins(config, members)
+    names = [str(getattr(p, "name", "")) for p in scan.predictors]
+    if any(weights.as_dict().get(n, 0.0) > 0 for n in names if n not in members):  # not the baseline alone
+        scan.confidence = attrs.evolve(scan.confidence, weights=weights)
     log.info(
         "plugins_wired",
         extra={
