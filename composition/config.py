@@ -195,6 +195,26 @@ class SentimentConfig:
 
 
 @attrs.frozen
+class EventsConfig:
+    """Runtime events (adapters/events, docs/events.md): in-process by default, or Kafka."""
+
+    bus: str = setting("in_process", env=("EVENT_BUS",), validator=_one_of(("in_process", "kafka")))
+    kafka_bootstrap_servers: str = setting("127.0.0.1:9092", env=("KAFKA_BOOTSTRAP_SERVERS",),
+                                           allowed="host:port[,host:port...]")
+    kafka_topic_prefix: str = setting("trading-ai.", env=("KAFKA_TOPIC_PREFIX",))
+    kafka_group: str = setting("trading-ai-downstream", env=("KAFKA_GROUP",),
+                               allowed="the downstream consumer group (events tail, kafka_lag_ms); empty = no lag")
+    kafka_buffer_size: int = setting(10_000, env=("KAFKA_BUFFER_SIZE",), validator=_in_range(1, 10_000_000))
+    kafka_request_timeout_ms: int = setting(5_000, env=("KAFKA_REQUEST_TIMEOUT_MS",),
+                                            validator=_in_range(100, 600_000))
+    kafka_lag_interval_s: float = setting(15.0, env=("KAFKA_LAG_INTERVAL_S",), validator=_in_range(0.1, 3600))
+    kafka_lag_alert_ms: int = setting(1_000, env=("KAFKA_LAG_ALERT_MS",), validator=_in_range(1, 86_400_000))
+    kafka_lag_alert_minutes: float = setting(5.0, env=("KAFKA_LAG_ALERT_MINUTES",), validator=_in_range(0, 1440))
+    kafka_session_timeout_ms: int = setting(10_000, env=("KAFKA_SESSION_TIMEOUT_MS",),
+                                            validator=_in_range(1_000, 300_000))
+
+
+@attrs.frozen
 class BacktestConfig:
     start: str = setting("", allowed="a date YYYY-MM-DD, or empty for the first bar")
     end: str = setting("", allowed="a date YYYY-MM-DD (exclusive), or empty for the last bar")
@@ -226,6 +246,7 @@ class Config:
     backtest: BacktestConfig = attrs.field(factory=BacktestConfig)
     plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
     sentiment: SentimentConfig = attrs.field(factory=SentimentConfig)
+    events: EventsConfig = attrs.field(factory=EventsConfig)
 
 
 # --- loading -------------------------------------------------------------------------------------

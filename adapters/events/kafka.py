@@ -52,6 +52,7 @@ class KafkaSettings:
     lag_alert_ms: int = 1_000
     lag_alert_minutes: float = 5.0
     session_timeout_ms: int = 10_000  # consumers in a group (events tail)
+    reconnect_max_s: float = 5.0  # the reconnect backoff doubles from 0.2 s up to this
     topics: tuple[str, ...] = TOPICS
 
     def topic(self, short: str) -> str:
@@ -324,6 +325,7 @@ class KafkaEventBus:
     async def _drain(self) -> None:
         assert self._wake is not None
         backoff = 0.2
+        await self._connect()  # early, so /healthz knows whether the broker answers before the first event
         while True:
             with self._lock:
                 batch = [self._buf.popleft() for _ in range(min(DRAIN_BATCH, len(self._buf)))]
@@ -343,7 +345,7 @@ class KafkaEventBus:
                     if self._closing:
                         return
                     await asyncio.sleep(backoff)
-                    backoff = min(5.0, backoff * 2)
+                    backoff = min(self.settings.reconnect_max_s, backoff * 2)
                     continue
                 backoff = 0.2
             failed = await self._send(batch)
@@ -365,7 +367,7 @@ class KafkaEventBus:
             except Exception as exc:
                 error = exc
                 break
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        results = await self._acks(futures)
         ok = 0
         failed: list[Buffered] = []
         for ev, res in zip(batch, results, strict=False):
@@ -383,6 +385,23 @@ class KafkaEventBus:
         if error is not None:
             self._mark_down(error)
         return failed
+
+    async def _acks(self, futures: list[Any]) -> list[Any]:
+        """Each send's outcome; one still open after twice the request timeout counts as failed (a sender
+        that died on a fatal producer error never resolves its futures)."""
+        if not futures:
+            return []
+        _done, pending = await asyncio.wait(futures, timeout=2 * self.settings.request_timeout_ms / 1000 + 1)
+        for f in pending:
+            f.cancel()
+        out: list[Any] = []
+        for f in futures:
+            if f in pending or f.cancelled():
+                out.append(TimeoutError("no acknowledgement"))
+            else:
+                exc = f.exception()
+                out.append(exc if exc is not None else f.result())
+        return out
 
     def _requeue(self, events: list[Buffered]) -> None:
         """Put undelivered events back in front, oldest first; past capacity the oldest are dropped."""

@@ -139,9 +139,9 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
         inner_notifier = ConsoleNotifier(sys.stdout, mode, quiet=not options.console_signals)
     notifier = AlertingNotifier(inner_notifier, log, clock)
 
-    from adapters.mocks.event_bus import InMemoryEventBus  # in-process bus (Kafka is a V2 option)
+    from composition.events import build_event_bus
 
-    bus = InMemoryEventBus()
+    bus = build_event_bus(config, mode.value, log)  # in-process, or Kafka with EVENT_BUS=kafka (docs/events.md)
     policy_cfg = make_policy_cfg(config)
     costs = c.cost_model()
     state = initial_state(config, repos["state"], mode, log, start_ms if options.replay else None)
@@ -198,10 +198,11 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
         "db": repos["state"].ping,
         "broker": lambda: _broker_ok(broker, config.data.symbols[0]),
         "telegram": (lambda: bot.healthy) if bot is not None else (lambda: None),
+        "event_bus": lambda: bus.status().get("broker_reachable", True),
     }
     parts = ServiceParts(cycle=cycle, loop=loop, clock=clock, log=log, health=health, bot=bot, checks=checks,
                          stale_after_s=options.stale_after_s or (2 * interval + 60),
-                         closers=[engine.dispose])
+                         status={"event_bus": bus.status}, closers=[bus.close, engine.dispose])
     probe = health_probe(parts, interval)
     extras = {"start_ms": start_ms, "end_ms": end_ms, "models": models_desc, "gates_passed": gates_passed,
               "notifier": notifier, "operator": operator, "desk": desk, "repos": repos, "bot": bot,

@@ -153,11 +153,13 @@ class RuntimeCycle:
         self.n.cycles += 1
         self.n.last_cycle_ms = tick_ms
         self.n.last_duration_ms = duration_ms
-        self.log.info("cycle_done", extra={"ctx": {
+        cycle_ctx = {
             "at_ms": report.at_ms, "signals": len(report.signals), "blocks": len(report.blocks),
             "quiet": len(report.quiet), "closed": len(outcomes), "lat_ms": round(lat_ms, 2),
             "duration_ms": round(duration_ms, 2),
-        }})
+        }
+        self.log.info("cycle_done", extra={"ctx": cycle_ctx})
+        self.scan.bus.publish("metrics", {"kind": "cycle", "mode": self.mode, **cycle_ctx})
         if self.n.cycles % self.resource_every == 1:
             self.sample_resources()
 
@@ -210,6 +212,7 @@ class RuntimeCycle:
         self.log.info("signal", extra={"ctx": ctx})
         if self.scan.settings.execute:
             self.log.info("trade_opened", extra={"ctx": ctx})
+            self.scan.bus.publish("trades", {"event": "opened", **ctx})
 
     def _on_block(self, b: Block, lat_ms: float) -> None:
         self.n.blocks[b.reason.value] += 1
@@ -230,13 +233,15 @@ class RuntimeCycle:
         else:
             self.n.losses += 1
         self.n.r_total += r.r_realized or 0.0
-        self.log.info("trade_closed", extra={"ctx": {
+        closed = {
             "signal_id": r.signal_id, "pair": r.pair, "tier": r.tier.name, "result": r.result, "how": o.how,
             "entry": r.entry_price, "tp": r.tp_price, "sl": r.sl_price, "rr": round(r.rr_expected, 3),
             "exit": r.exit_price, "r": None if r.r_realized is None else round(r.r_realized, 4),
             "time_to_tp_sl_s": r.time_to_tp_sl_seconds, "mode": r.mode.value, "at_ms": r.exit_time_ms,
             "lat_ms": None, "spread_bps": r.spread_bps, "slip_bps": r.slippage_bps,
-        }})
+        }
+        self.log.info("trade_closed", extra={"ctx": closed})
+        self.scan.bus.publish("trades", {"event": "closed", **closed})
 
 
 class PersistingOperator:
@@ -307,6 +312,7 @@ class ServiceParts:
     stale_after_s: float = 300.0
     started_at_ms: int = 0
     closers: list[Callable[[], None]] = attrs.field(factory=list)
+    status: dict[str, Callable[[], Any]] = attrs.field(factory=dict)  # extra /healthz sections (event_bus)
 
 
 def health_probe(parts: ServiceParts, interval_s: float) -> Callable[[], HealthInputs]:
@@ -322,7 +328,8 @@ def health_probe(parts: ServiceParts, interval_s: float) -> Callable[[], HealthI
             now_ms=parts.clock.now_ms(), started_at_ms=parts.started_at_ms, last_cycle_at_ms=c.last_cycle_ms,
             interval_s=interval_s, stale_after_s=parts.stale_after_s, checks=checks,
             detail={"mode": parts.cycle.mode, "cycles": c.cycles, "last_cycle_ms_taken": round(c.last_duration_ms, 1),
-                    "kill_switch": parts.cycle.desk.policy.kill_switch},
+                    "kill_switch": parts.cycle.desk.policy.kill_switch,
+                    **{name: fn() for name, fn in parts.status.items()}},
         )
 
     return probe
