@@ -84,6 +84,8 @@ class Attempt:
     profit_pct: float
     best_day_share: float  # best day's profit / total profit (NaN without profit)
     guardrail_violations: int  # points below our buffered floors
+    # one row per day replayed: (end-of-day balance, lowest equity that day, FTMO daily floor, FTMO total floor)
+    path: tuple[tuple[float, float, float, float], ...] = ()
 
 
 @attrs.frozen
@@ -104,6 +106,7 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
     violations = 0
     outcome = "end_of_data"
     used = 0
+    path: list[tuple[float, float, float, float]] = []
     for k, d in enumerate(day_seq.tolist()):
         used = k + 1
         day_start = balance
@@ -114,8 +117,10 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
         a, b = int(table.offsets[d]), int(table.offsets[d + 1])
         day_pnl = 0.0
         failed = ""
+        day_low = balance
         for i in range(a, b):
             low = balance + float(table.worst[i]) * balance
+            day_low = min(day_low, low)
             if low < max(d_ours, t_ours):
                 violations += 1
             if low < d_ftmo or low < t_ftmo:
@@ -124,6 +129,7 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
             pnl = float(table.ret[i]) * balance
             balance += pnl
             day_pnl += pnl
+        path.append((balance, min(day_low, balance), d_ftmo, t_ftmo))
         if b > a:
             trading_days += 1
             profits.append((k, day_pnl))
@@ -142,7 +148,8 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
     total = sum(p for _, p in profits)
     best = max((p for _, p in profits), default=0.0)
     share = best / total if total > 0 else float("nan")
-    return Attempt(start_day, outcome, used, trading_days, (balance - initial) / initial * 100.0, share, violations)
+    return Attempt(start_day, outcome, used, trading_days, (balance - initial) / initial * 100.0, share, violations,
+                   tuple(path))
 
 
 def historical_attempts(table: DayTable, runs: int, settings: ChallengeSettings) -> list[Attempt]:

@@ -12,6 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from composition.cli import output
 from composition.cli.context import Context, build_context
 from domain.errors import UserError
 
@@ -32,6 +33,7 @@ GROUPS: tuple[str, ...] = (
     "db",
     "export",
     "plugins",
+    "completion",
 )
 
 
@@ -47,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", help="TOML config file (defaults < file < .env < environment)")
     parser.add_argument("--env-file", metavar="PATH", default=".env", help="dotenv file to read (default .env)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parser.add_argument("--version", action="version", version=f"trading-ai {output.version()}")
     for name in GROUPS:
         module = importlib.import_module(f"composition.cli.{name}")
         module.register(sub)
@@ -62,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         ctx: Context = build_context(args)
-        return int(handler(args, ctx) or 0)
+        with output.json_mode(args):  # --json: human output to stderr, one JSON document on stdout
+            return int(handler(args, ctx) or 0)
     except UserError as exc:
         print(f"trading-ai: {exc}", file=sys.stderr)
         return exc.exit_code

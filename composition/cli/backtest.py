@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 
 from composition.cli.context import Context
+from composition.cli.output import add_json_flag, emit_json
 from composition.config import Config
 from domain.errors import UserError
 from domain.market import Candles, Timeframe
@@ -61,6 +62,7 @@ def register(sub: Any) -> None:
     p.add_argument("--workers", type=int, default=None, metavar="W",
                    help="processes running the periods, 1-64 (default: backtest.workers); same result for any W")
     add_model_argument(p)
+    add_json_flag(p)
     p.set_defaults(handler=_backtest, log_mode="backtest")
 
 
@@ -267,7 +269,7 @@ def _bundle_probs(model: ModelChoice, history: Candles, first_ms: int) -> dict[s
 
 def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     from adapters.execution_metrics.cost_model import load_cost_model
-    from adapters.reports.backtest_report import write_reports
+    from adapters.reports.backtest_report import build_charts, write_reports
     from services.backtest import build_summary, run_batch
 
     config = ctx.config
@@ -285,7 +287,8 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     predict_wall = time.perf_counter() - t
     print_model(model, pairs)
     if wf_periods:
-        return _walk_forward(config, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall, args.run_name)
+        return _walk_forward(config, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall, args.run_name,
+                             args)
     t = time.perf_counter()
     res = run_batch(pairs, cfg, costs, config.seed)
     wall = time.perf_counter() - t
@@ -297,10 +300,11 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
         "wall_seconds": wall, "bars_per_second": summary["bars"] / wall if wall > 0 else None,
         "load_and_predict_seconds": predict_wall,
         "python": platform.python_version(), "finished_utc": dt.datetime.now(dt.UTC).isoformat(),
-    })
+    }, build_charts(pairs, res, cfg.rules, curves))
     _print_table(summary, wall)
     print(f"candles + predictions: {predict_wall:.1f} s")
     print(f"report: {rh}\nsummary: {sj}")
+    emit_json(args, {"summary": json.loads(sj.read_text(encoding="utf-8")), "report": str(rh), "summary_file": str(sj)})
     return 0
 
 
@@ -377,8 +381,8 @@ def walk_forward_total(periods: Sequence[dict[str, Any]], initial: float) -> dic
 
 def _walk_forward(config: Config, tf: Timeframe, model: ModelChoice, cfg: EngineConfig, costs: CostModel,
                   pairs: Sequence[PairData], n: int, workers: int, predict_wall: float,
-                  run_name: str | None) -> int:
-    from adapters.reports.backtest_report import summary_json, write_reports
+                  run_name: str | None, args: argparse.Namespace | None = None) -> int:
+    from adapters.reports.backtest_report import build_charts, summary_json, write_reports, write_walk_forward_index
     from services.backtest import build_summary, period_seed, run_walk_forward
 
     periods = split_periods(pairs, n)
@@ -387,8 +391,10 @@ def _walk_forward(config: Config, tf: Timeframe, model: ModelChoice, cfg: Engine
     wall = time.perf_counter() - t
     per: list[dict[str, Any]] = []
     curves = []
+    charts = []
     for p, res in zip(periods, results, strict=True):
         s, c = build_summary(p.pairs, cfg, res, costs, model=model.description)
+        charts.append(build_charts(p.pairs, res, cfg.rules, c))
         s["index"] = p.index
         s["seed"] = period_seed(config.seed, p.index)
         s["models"] = model.info(config, p.pairs)
@@ -411,14 +417,19 @@ def _walk_forward(config: Config, tf: Timeframe, model: ModelChoice, cfg: Engine
     meta = {"workers": workers, "wall_seconds": wall, "load_and_predict_seconds": predict_wall,
             "bars_per_second": total["bars"] / wall if wall > 0 else None,
             "python": platform.python_version(), "finished_utc": dt.datetime.now(dt.UTC).isoformat()}
-    for s, c in zip(per, curves, strict=True):
-        write_reports(root / f"period-{s['index'] + 1:02d}", s, c, {**meta, "period": s["index"] + 1})
+    for s, c, ch in zip(per, curves, charts, strict=True):
+        write_reports(root / f"period-{s['index'] + 1:02d}", s, c, {**meta, "period": s["index"] + 1}, ch,
+                      title=f"Walk-forward period {s['index'] + 1} of {n}", back_link="../index.html")
+    index = write_walk_forward_index(root, summary)
     sj = root / "summary.json"
     sj.write_text(summary_json(summary), encoding="utf-8")
     (root / "run.json").write_text(json.dumps(meta, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     _print_walk_forward(summary)
     print(f"engine wall: {wall:.2f} s with {workers} worker(s); candles + predictions: {predict_wall:.1f} s")
-    print(f"reports: {root}/period-NN/report.html\nsummary: {sj}")
+    print(f"report: {index} (links each period-NN/report.html)\nsummary: {sj}")
+    if args is not None:
+        emit_json(args, {"summary": json.loads(sj.read_text(encoding="utf-8")), "report": str(index),
+                         "summary_file": str(sj)})
     return 0
 
 

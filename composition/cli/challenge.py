@@ -9,6 +9,7 @@ import numpy as np
 
 from composition.cli.backtest import add_model_argument
 from composition.cli.context import Context
+from composition.cli.output import EXIT_FAIL, EXIT_OK, add_json_flag, emit_json
 from domain.errors import UserError
 
 
@@ -25,6 +26,7 @@ def register(sub: Any) -> None:
     s.add_argument("--spread-bps", type=float, default=None)
     s.add_argument("--slippage-bps", type=float, default=None)
     add_model_argument(s)
+    add_json_flag(s)
     s.set_defaults(handler=_simulate, log_mode="backtest")
     p.set_defaults(handler=_usage)
 
@@ -67,9 +69,11 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     t1 = max(int(p.bars.ts[-1]) for p in pairs)
     table = DayTable.build(stream, t0, t1)
     settings = ChallengeSettings(rules=cfg.rules, max_days=args.max_days, block_days=args.block_days)
-    hist = summarise_attempts("historical", historical_attempts(table, args.runs, settings), cfg.rules)
+    hist_attempts = historical_attempts(table, args.runs, settings)
+    boot_attempts = bootstrap_attempts(table, args.runs, settings, np.random.default_rng(config.seed))
+    hist = summarise_attempts("historical", hist_attempts, cfg.rules)
     boot = summarise_attempts(
-        "bootstrap", bootstrap_attempts(table, args.runs, settings, np.random.default_rng(config.seed)), cfg.rules
+        "bootstrap", boot_attempts, cfg.rules
     )
     t = Table(title=f"FTMO {cfg.rules.kind.value} challenge simulation: {len(stream.ret)} backtest trades over "
                     f"{table.n_days} days, model {model.description}, {costs.description}")
@@ -92,4 +96,23 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     t.add_row("gate: pass rate >= 70%", *("PASS" if s.gate_pass_rate else "FAIL" for s in (hist, boot)))
     t.add_row("gate: zero guardrail violations", *("PASS" if s.gate_guardrails else "FAIL" for s in (hist, boot)))
     Console().print(t)
-    return 0
+    passed = all(s.gate_pass_rate and s.gate_guardrails for s in (hist, boot))
+    from pathlib import Path
+
+    from adapters.reports.challenge_report import write_challenge_report
+
+    report = write_challenge_report(Path(b.reports_dir) / f"challenge-{cfg.rules.kind.value}", str(t.title),
+                                    [(hist, hist_attempts), (boot, boot_attempts)], cfg.rules)
+    print(f"report: {report}")
+    print(f"verdict: {'PASS' if passed else 'FAIL'} (both methods must clear both gates; exit code "
+          f"{EXIT_OK if passed else EXIT_FAIL})")
+    emit_json(args, {
+        "verdict": "PASS" if passed else "FAIL", "model": model.description, "costs": costs.description,
+        "rules": cfg.rules.kind.value, "trades": len(stream.ret), "days": table.n_days, "report": str(report),
+        "methods": {s.method: {**attrs.asdict(s), "outcomes": dict(s.outcomes), "gate_pass_rate": s.gate_pass_rate,
+                               "gate_guardrails": s.gate_guardrails,
+                               "attempts": [{**attrs.asdict(a, filter=lambda f, v: f.name != "path"),
+                                             "days_replayed": len(a.path)} for a in attempts]}
+                    for s, attempts in ((hist, hist_attempts), (boot, boot_attempts))},
+    })
+    return EXIT_OK if passed else EXIT_FAIL

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from composition.cli.context import Context
+from composition.cli.output import EXIT_FAIL, EXIT_OK, add_json_flag, emit_json
 from domain.errors import UserError
 
 
@@ -19,6 +20,7 @@ def register(sub: Any) -> None:
     p.add_argument("--run", help="run id (default: the latest run, or the run of --tag)")
     p.add_argument("--tag", help="registry tag whose training run to show")
     p.add_argument("--folds", action="store_true", help="also show every walk-forward fold's test accuracy")
+    add_json_flag(p)
     p.set_defaults(handler=handle)
 
 
@@ -98,5 +100,14 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     if report is None:
         where = f"run {run_id}" if run_id else "any run"
         raise UserError(f"no report for {where} in {ctx.config.training.runs_dir}; run `trading-ai train` first")
-    render_report(report, Console(width=200), tag=args.tag, folds=args.folds)
-    return 0
+    render_report(report, Console(), tag=args.tag, folds=args.folds)
+    passed = gates_verdict(report)
+    print(f"verdict: ensemble gates {'PASS' if passed else 'FAIL'} on every pair"
+          if passed else "verdict: FAIL - the ensemble failed a promotion gate (exit code 1)")
+    emit_json(args, {"verdict": "PASS" if passed else "FAIL", "tag": args.tag, "report": report})
+    return EXIT_OK if passed else EXIT_FAIL
+
+
+def gates_verdict(report: dict[str, Any]) -> bool:
+    """The run's recorded verdict: the ensemble (what the runtime trades) passed its gates on every pair."""
+    return all(bool(d["models"]["ensemble"].get("gates_passed", False)) for d in report["final"]["pairs"].values())

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from adapters.execution_metrics.json_store import (
     MetricsNotFound,
 )
 from composition.cli.context import Context
+from composition.cli.output import add_json_flag, emit_json
 from domain.errors import UserError
 from domain.execution_costs import SESSION_ORDER, ExecutionModel
 from domain.market import SessionHours, Timeframe
@@ -80,6 +82,7 @@ def register(sub: Any) -> None:
 
     sh = s.add_parser("show", help="print the current model (or one date's)")
     sh.add_argument("--date", metavar="DATE", help="show this date's file instead of the current one")
+    add_json_flag(sh)
     sh.set_defaults(handler=_show)
 
     r = s.add_parser("rollback", help="make an earlier date's file current")
@@ -183,6 +186,8 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
     model = store.load_file(path, latency_sla_ms=sla)
     dates = ", ".join(d.isoformat() for d in store.dates())
     _print_model(model, f"{path}; dates stored: {dates or 'none'}")
+    emit_json(args, {"file": str(path), "dates": [d.isoformat() for d in store.dates()],
+                     "model": json.loads(Path(path).read_text(encoding="utf-8"))})
     return 0
 
 
@@ -199,7 +204,7 @@ def _print_model(model: ExecutionModel, where: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=140)
+    console = Console()
     table = Table(
         title=f"Execution costs (bps) - source: {model.source}, as of {model.as_of.isoformat()}",
         caption=where,

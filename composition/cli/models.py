@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from composition.cli.context import Context
+from composition.cli.output import add_json_flag, emit_json
 from domain.errors import UserError
 
 
@@ -13,6 +14,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("models", help="model registry: list, promote, rollback, check-drift")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION")
     ls = msub.add_parser("list", help="registered bundles with headline test figures and gate verdicts")
+    add_json_flag(ls)
     ls.set_defaults(handler=handle_list)
     for name, helptext in (("promote", "point models/promoted at TAG (refused if it failed its gates)"),
                            ("rollback", "go back to an earlier TAG; the current one is marked rolled back")):
@@ -41,6 +43,8 @@ def handle_list(args: argparse.Namespace, ctx: Context) -> int:
 
     reg = _registry(ctx)
     data = reg.load()
+    emit_json(args, {"dir": str(reg.dir), "current": data.get("current"),
+                     "models": [{"tag": tag, **data["tags"][tag]} for tag in reg.tags()]})
     if not data["tags"]:
         print(f"no models registered in {reg.dir}; run `trading-ai train`")
         return 0
@@ -55,7 +59,7 @@ def handle_list(args: argparse.Namespace, ctx: Context) -> int:
         t.add_row(("* " if tag == data.get("current") else "") + tag, e["created_at"], e["deployed_at"] or "-",
                   e.get("profile", "?"), e.get("timeframe", "?"), "PASS" if e["gates_passed"] else "FAIL", accs,
                   str(len(e["files"])))
-    Console(width=200).print(t)
+    Console().print(t)
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from composition.cli.context import Context
+from composition.cli.output import add_json_flag, emit_json
 from domain.acceptance import AcceptanceConfig, AcceptanceResult, Verdict, evaluate
 from domain.errors import DataError, UserError
 from domain.risk_book import TradeRecord
@@ -36,6 +37,7 @@ def register(inner: Any) -> None:
                    help="charge simulated trades above the latency SLA this many bps "
                         "(default: the execution model's mean p90 slippage)")
     p.add_argument("--strict", action="store_true", help="require the Wilson lower bound to clear the target")
+    add_json_flag(p)
     p.set_defaults(handler=run)
 
 
@@ -118,6 +120,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise UserError(str(exc)) from None
     result = evaluate(trades, cfg)
     render(result, cfg, f"{source}, mode {mode.value}", penalty_note)
+    emit_json(args, {"verdict": result.verdict.value, "source": source, "mode": mode.value,
+                     "latency_penalty": penalty_note, "config": cfg, "result": result})
     return 0 if result.verdict is Verdict.RAISE_RISK else 1
 
 

@@ -18,6 +18,7 @@ import attrs
 
 from composition.cli.context import Context
 from composition.cli.logread import event_ms, log_path, read_events
+from composition.cli.output import add_json_flag, emit_json
 from domain.market import MS_PER_DAY, MS_PER_HOUR
 
 PLAN_FIELDS = ("pair", "tier", "conf", "entry", "tp", "sl", "rr", "lat_ms", "spread_bps", "slip_bps", "mode")
@@ -38,6 +39,7 @@ def register(inner: Any) -> None:
     p.add_argument("--days", type=int, default=5, help="period: the last N days of the log (default 5)")
     p.add_argument("--log", metavar="PATH", help="JSON log file (default: config logging.file / LOG_FILE)")
     p.add_argument("--mode", default="dryrun", choices=("dryrun", "live"))
+    add_json_flag(p)
     p.set_defaults(handler=_report)
 
 
@@ -199,11 +201,13 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     for c in crit:
         style = "yellow" if c.verdict == "N/A" else ("red" if c.verdict == "FAIL" else "green")
         t.add_row(c.name, f"[{style}]{c.verdict}[/{style}]", c.figures)
-    Console(width=160).print(t)
+    Console().print(t)
     applicable = [c for c in crit if c.verdict != "N/A"]
     verdict = all(c.verdict == "PASS" for c in applicable)
     print(f"overall: {'PASS' if verdict else 'FAIL'} ({sum(c.verdict == 'PASS' for c in applicable)}/"
           f"{len(applicable)} applicable criteria; {len(crit) - len(applicable)} n/a)")
+    emit_json(args, {"verdict": "PASS" if verdict else "FAIL", "mode": args.mode, "log": str(path),
+                     "start_ms": start, "end_ms": end, "criteria": [attrs.asdict(c) for c in crit]})
     return 0 if verdict else 1
 
 

@@ -114,11 +114,11 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     secs = time.perf_counter() - t0
     from composition.cli.evaluate import render_report
 
-    render_report(out.report, Console(width=200), tag=out.tag)
+    render_report(out.report, Console(), tag=out.tag)
     verdict = "passed its gates" if out.gates_passed else "FAILED its gates (recorded, not promotable without --force)"
     print(f"registered {out.tag} ({settings.profile} profile, {tf.value}, {secs:.0f} s): {verdict}; "
           f"report {out.report_path}")
-    return 0
+    return 0 if out.gates_passed else 1  # exit 1: a FAIL verdict (README "Exit codes")
 
 
 def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any, costs: Any) -> int:

@@ -28,7 +28,7 @@ def test_smoke_backtest_summary_is_byte_identical(tmp_path: Path) -> None:
         summary = env_reports / "ci-smoke" / "summary.json"
         html = env_reports / "ci-smoke" / "report.html"
         assert summary.is_file() and html.is_file()
-        assert "<svg" in html.read_text()
+        assert "plotly-figure" in html.read_text()  # the interactive report (plotly, inline)
         outs.append(summary.read_bytes())
     assert outs[0] == outs[1]
     assert b'"trades"' in outs[0]
