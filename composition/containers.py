@@ -271,5 +271,6 @@ def build_storage(engine: Any, now_ms: Any, replay: bool = False) -> dict[str, A
         "patterns": storage.patterns,
         "signal_log": storage.signal_log,
         "unit_of_work": storage.unit_of_work,  # a signal and its risk-book row commit together
+        "order_intents": storage.order_intents,  # orders recorded before they are sent
         "state": SqlRuntimeStateStore(engine, namespace="replay" if replay else "runtime"),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from domain.deployment import Deployment
+from domain.order_intent import OrderIntent
 from domain.risk_book import PatternStat, TradeRecord
 from domain.risk_stats import GroupStats
 from domain.signals import Block, Mode, Signal
@@ -104,6 +105,31 @@ class SignalLogRepository(Protocol):
 
 
 @runtime_checkable
+class OrderIntentRepository(Protocol):
+    """Orders recorded before they are sent (domain.order_intent).
+
+    Contract:
+    - `add(intent)` stores it (normally "pending"); adding an identical intent again is a no-op, a
+      different one with the same client_order_id raises `ports.errors.DuplicateRecord`.
+    - `mark_sent(client_order_id, at_ms, position_id="")` and `mark_failed(client_order_id, at_ms,
+      detail)` move a pending intent on (idempotent on the same status; an unknown id raises
+      `StorageError`). A sent intent never becomes failed nor the reverse.
+    - `get(client_order_id)` returns the intent or None.
+    - `pending(mode=None)` lists pending intents ordered by created_at_ms then client_order_id.
+    """
+
+    def add(self, intent: OrderIntent) -> None: ...
+
+    def mark_sent(self, client_order_id: str, at_ms: int, position_id: str = "") -> None: ...
+
+    def mark_failed(self, client_order_id: str, at_ms: int, detail: str) -> None: ...
+
+    def get(self, client_order_id: str) -> OrderIntent | None: ...
+
+    def pending(self, mode: Mode | None = None) -> list[OrderIntent]: ...
+
+
+@runtime_checkable
 class RiskBookQueries(Protocol):
     """The plan's query patterns over closed risk-book records, aggregated by the store.
 
@@ -135,7 +161,9 @@ class StorageUnitOfWork(Protocol):
       exception) rolls everything back, so nothing half-written is ever visible.
     - The emit path is: in a unit, `signal_log.log_signal` (pending) + `risk_book.add`, `commit()`;
       then notify; then `signal_log.mark_sent`. A crash between commit and notify leaves the
-      signal pending (recorded, re-sendable), never lost.
+      signal pending (recorded, re-sendable), never lost. When the runtime places orders, the
+      intent (`order_intents.add`, pending) commits before the order is sent, and
+      `order_intents.mark_sent` joins the unit that records the signal and its risk-book row.
     """
 
     @property
@@ -149,6 +177,9 @@ class StorageUnitOfWork(Protocol):
 
     @property
     def deployments(self) -> DeploymentRepository: ...
+
+    @property
+    def order_intents(self) -> OrderIntentRepository: ...
 
     def commit(self) -> None: ...
 

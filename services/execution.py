@@ -25,15 +25,17 @@ from domain.guard import (
     round_trip_cost_bps,
 )
 from domain.market import Session
+from domain.order_intent import OrderIntent
 from domain.policy import PolicyConfig
 from domain.prague_time import next_day_start_ms
 from domain.signals import Block, BlockReason, Direction, Mode, Tier, TierThresholds
 from domain.sizing import cap_to_margin, margin_price, size_order
 from domain.trading import Fill, OrderRequest
 from ports.broker import Broker
-from ports.errors import BrokerError
+from ports.errors import BrokerError, StorageError
 from ports.notifier import Notifier
 from ports.runtime_state import RuntimeState
+from ports.storage import OrderIntentRepository
 
 log = logging.getLogger(__name__)
 
@@ -221,8 +223,15 @@ def execute_guarded(
     volume: float | None = None,
     notifier: Notifier | None = None,
     check_rate_limit: bool = False,
+    intents: OrderIntentRepository | None = None,
 ) -> ExecutionResult:
-    """Place an order through the Broker port only after the guard allows it (size may be reduced)."""
+    """Place an order through the Broker port only after the guard allows it (size may be reduced).
+
+    With `intents`, the order is recorded there (pending) BEFORE it is sent: a storage failure then
+    stops the order (StorageError propagates, nothing was sent); a broker refusal marks it failed.
+    The caller marks it sent in the unit of work that records the signal and its risk-book row
+    (services.scan_cycle); a crash before that leaves it pending for reconciliation
+    (services.reconciliation.resolve_intents), which never sends it again."""
     pt = pre_trade(
         desk, broker, now_ms, pair, direction, entry, sl, tier,
         volume=volume, notifier=notifier, check_rate_limit=check_rate_limit,
@@ -230,11 +239,18 @@ def execute_guarded(
     if pt.block is not None:
         return ExecutionResult(None, pt.block)
     req = OrderRequest(client_order_id, pair, direction, pt.volume, sl, tp, entry_hint=entry)
+    if intents is not None:
+        intents.add(OrderIntent.of(req, tier, desk.mode, now_ms))
     try:
         fill = broker.place_order(req)
     except BrokerError as e:
-        return ExecutionResult(None, Block(pair, BlockReason.BROKER_ERROR, f"{type(e).__name__}: {e}", now_ms,
-                                           tier, None, desk.mode))
+        detail = f"{type(e).__name__}: {e}"
+        if intents is not None:
+            try:
+                intents.mark_failed(client_order_id, now_ms, detail)
+            except StorageError:  # stays pending; reconciliation finds no order and marks it failed
+                log.exception("could not mark order intent %s failed", client_order_id)
+        return ExecutionResult(None, Block(pair, BlockReason.BROKER_ERROR, detail, now_ms, tier, None, desk.mode))
     if desk.ftmo is not None:
         desk.ftmo = desk.ftmo.with_trade_opened(fill.at_ms)
     return ExecutionResult(fill, None, pt.volume)

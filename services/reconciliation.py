@@ -20,12 +20,16 @@ Resolutions:
 - foreign_position: a position without a client id (opened by hand or by another tool): reported,
   never touched.
 - book_says_closed: the broker holds a position whose record is closed: reported for the operator.
+
+Order intents (`resolve_intents`, run first): every intent left pending is resolved against the
+broker: a position or fill carrying its client id is tracked (intent_tracked), none means the
+order never arrived (intent_failed).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -33,7 +37,7 @@ from domain.risk_book import TradeRecord
 from domain.signals import Direction, Mode, Tier
 from domain.trading import Fill, OrderRequest, Position
 from ports.broker import Broker
-from ports.storage import RiskBookRepository
+from ports.storage import OrderIntentRepository, RiskBookRepository, StorageUnitOfWork
 
 _TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
@@ -141,6 +145,56 @@ def reconcile(broker: Broker, book: RiskBookRepository, mode: Mode, pending: Ite
                              rr_expected=abs(tp - p.entry) / risk if risk else 0.0, mode=mode))
         findings.append(Finding("adopted", p.client_order_id, p.position_id, "added to the risk book from the broker"))
     return ReconciliationReport(tuple(findings))
+
+
+def resolve_intents(broker: Broker, book: RiskBookRepository, intents: OrderIntentRepository, mode: Mode,
+                    now_ms: int, unit_of_work: Callable[[], StorageUnitOfWork] | None = None) -> list[Finding]:
+    """Resolve every order intent of `mode` left pending (a crash or a storage failure between the send
+    and the commit that records its signal) against the broker. Never sends anything.
+
+    - intent_tracked: a position (or an entry fill) carries its client id: the risk-book row is
+      added from the intent (its SL/TP and tier, the broker's entry price and time) and the intent
+      marked sent, in one unit of work. A position already closed at the broker is then closed by
+      `reconcile` (closed_while_down).
+    - intent_failed: nothing at the broker carries its client id: the order never arrived.
+    - intent_sent: the risk book holds its row already (a store without units of work).
+    """
+    pending = intents.pending(mode)
+    if not pending:
+        return []
+    positions = broker.positions()
+    fills = broker.fills(max(0, min(i.created_at_ms for i in pending) - 60_000))
+    findings: list[Finding] = []
+    for it in pending:
+        cid = it.client_order_id
+        if book.get(cid) is not None:
+            intents.mark_sent(cid, now_ms)
+            findings.append(Finding("intent_sent", cid, "", "risk book already tracks it"))
+            continue
+        keys = _keys(cid)
+        pos = next((p for p in positions if p.client_order_id in keys), None)
+        entry = entry_fill_of(fills, cid)
+        if pos is not None:
+            price, at_ms, position_id = pos.entry, pos.opened_at_ms, pos.position_id
+        elif entry is not None:
+            price, at_ms, position_id = entry.fill_price, entry.at_ms, entry.position_id
+        else:
+            intents.mark_failed(cid, now_ms, "not found at the broker after a restart")
+            findings.append(Finding("intent_failed", cid, "", "no position or fill at the broker"))
+            continue
+        record = it.tracked_record(price, at_ms)
+        if unit_of_work is None:
+            book.add(record)
+            intents.mark_sent(cid, now_ms, position_id)
+        else:
+            with unit_of_work() as uow:
+                uow.risk_book.add(record)
+                uow.order_intents.mark_sent(cid, now_ms, position_id)
+                uow.commit()
+        findings.append(Finding("intent_tracked", cid, position_id,
+                                f"{it.pair} {it.direction.value} {it.volume} at {price}"
+                                + ("" if pos is not None else " (closed at the broker since)")))
+    return findings
 
 
 def entry_fill_of(fills: Iterable[Fill], client_order_id: str) -> Fill | None:

@@ -24,6 +24,7 @@ from domain.risk_book import TradeRecord
 from domain.sentiment import SENTIMENT_MEMBER, SentimentReading, against_sentiment, as_prob_up, combine
 from domain.signals import Block, BlockReason, Direction, Signal, Tier, reward_risk
 from domain.tiering import Hysteresis
+from domain.trading import Fill
 from domain.volatility import REGIME_OF_CODE, regime_codes, stop_atr
 from ports.broker import Broker
 from ports.clock import Clock
@@ -33,7 +34,7 @@ from ports.notifier import Notifier
 from ports.predictor import Predictor
 from ports.runtime_state import PairHysteresis
 from ports.sentiment import SentimentSource
-from ports.storage import RiskBookRepository, SignalLogRepository, StorageUnitOfWork
+from ports.storage import OrderIntentRepository, RiskBookRepository, SignalLogRepository, StorageUnitOfWork
 from services.execution import RiskDesk, execute_guarded, pre_trade
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,9 @@ class ScanCycle:
     # and its risk-book row commit together. It must belong to the same store as `risk_book` and
     # `signal_log`. None: two separate writes, for stores without transactions (not crash-atomic).
     unit_of_work: UnitOfWorkFactory | None = None
+    # Orders are recorded here before they are sent (services.execution.execute_guarded) and marked
+    # sent in the unit of work that records their signal; the store's `order_intents`.
+    intents: OrderIntentRepository | None = None
     # Sentiment (plugins.manager guards each source): the pairs' rolling score joins the ensemble as
     # the `sentiment` member under its weight, and a candidate against |score| >= sentiment_bound is
     # blocked (BlockReason.SENTIMENT; 0 = filter off). No source or no score: as before.
@@ -139,15 +143,21 @@ class ScanCycle:
         s = direction.sign
         return entry + s * dist * self.settings.reward_risk, entry - s * dist
 
-    def _record(self, sig: Signal, record: TradeRecord) -> None:
-        """The signal (outbox: pending) and its risk-book row, durable together before any notification."""
+    def _record(self, sig: Signal, record: TradeRecord, fill: Fill | None = None) -> None:
+        """The signal (outbox: pending) and its risk-book row, durable together before any notification;
+        with an order sent (`fill`), its intent is marked sent in the same unit."""
+        sent = fill if self.intents is not None else None
         if self.unit_of_work is None:
             self.signal_log.log_signal(sig)
             self.risk_book.add(record)
+            if sent is not None and self.intents is not None:
+                self.intents.mark_sent(sig.signal_id, sig.created_at_ms, sent.position_id)
             return
         with self.unit_of_work() as uow:
             uow.signal_log.log_signal(sig)
             uow.risk_book.add(record)
+            if sent is not None:
+                uow.order_intents.mark_sent(sig.signal_id, sig.created_at_ms, sent.position_id)
             uow.commit()
 
     def _block(self, b: Block, out: list[Block]) -> None:
@@ -250,13 +260,15 @@ class ScanCycle:
     ) -> Signal | Block:
         """Policy + guard, then (on allow) log, record, notify, publish. Returns the Signal or the Block."""
         direction = res.direction
+        fill: Fill | None = None
         bid, ask = self.broker.quote(pair)
         entry = ask if direction is Direction.LONG else bid
         tp, sl = self.levels(c, direction, entry)
         sid = f"{self.settings.signal_id_prefix}{pair.replace('/', '')}-{now}-{direction.value}"
         if self.settings.execute:
             ex = execute_guarded(self.desk, self.broker, now, sid, pair, direction, entry, sl, tp, tier,
-                                 notifier=self.notifier, check_rate_limit=check_rate_limit)
+                                 notifier=self.notifier, check_rate_limit=check_rate_limit, intents=self.intents)
+            fill = ex.fill
             if ex.block is not None:
                 return attrs.evolve(ex.block, confidence=res.confidence)
             if ex.fill is not None:
@@ -275,7 +287,7 @@ class ScanCycle:
         self._record(sig, TradeRecord(
             sig.signal_id, pair, tier, now, entry, tp, sl, sig.rr, mode=self.desk.mode,
             model_version=",".join(versions), session=session.value if session else "",
-        ))
+        ), fill)
         try:
             self.notifier.send_signal(sig)
             self.signal_log.mark_sent(sig.signal_id)

@@ -1,5 +1,5 @@
-"""In-memory repositories (risk book with its queries, patterns, deployments, signal/block log) and
-an in-memory store with units of work (`InMemoryStorage`), the mock of `StorageUnitOfWork`."""
+"""In-memory repositories (risk book with its queries, patterns, deployments, signal/block log, order
+intents) and an in-memory store with units of work (`InMemoryStorage`), the mock of `StorageUnitOfWork`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from domain.deployment import Deployment
+from domain.order_intent import IntentStatus, OrderIntent
 from domain.risk_book import PatternStat, TradeRecord
 from domain.risk_stats import GroupStats, group_stats, summarise
 from domain.signals import Block, Mode, Signal
@@ -134,10 +135,44 @@ class InMemorySignalLog:
         return [b for b in self._blocks if b.at_ms >= since_ms]
 
 
+class InMemoryOrderIntents:
+    def __init__(self) -> None:
+        self._rows: dict[str, OrderIntent] = {}
+
+    def add(self, intent: OrderIntent) -> None:
+        existing = self._rows.get(intent.client_order_id)
+        if existing is None:
+            self._rows[intent.client_order_id] = intent
+        elif existing != intent:
+            raise DuplicateRecord(f"order intents already hold a different intent {intent.client_order_id}")
+
+    def _move(self, client_order_id: str, status: IntentStatus, **changes: Any) -> None:
+        row = self._rows.get(client_order_id)
+        if row is None:
+            raise StorageError(f"no order intent {client_order_id}")
+        if row.status == "pending":
+            self._rows[client_order_id] = attrs.evolve(row, status=status, **changes)
+        elif row.status != status:
+            raise StorageError(f"order intent {client_order_id} is {row.status}, cannot become {status}")
+
+    def mark_sent(self, client_order_id: str, at_ms: int, position_id: str = "") -> None:
+        self._move(client_order_id, "sent", updated_at_ms=at_ms, position_id=position_id)
+
+    def mark_failed(self, client_order_id: str, at_ms: int, detail: str) -> None:
+        self._move(client_order_id, "failed", updated_at_ms=at_ms, detail=detail)
+
+    def get(self, client_order_id: str) -> OrderIntent | None:
+        return self._rows.get(client_order_id)
+
+    def pending(self, mode: Mode | None = None) -> list[OrderIntent]:
+        out = [i for i in self._rows.values() if i.status == "pending" and (mode is None or i.mode == mode)]
+        return sorted(out, key=lambda i: (i.created_at_ms, i.client_order_id))
+
+
 # Repository methods that write; a unit of work journals them and replays them on commit.
 _WRITES = frozenset({"add", "update", "record_outcome", "upsert", "record", "mark_rolled_back", "log_signal",
-                     "mark_sent", "log_block"})
-_REPOS = ("risk_book", "signal_log", "patterns", "deployments")
+                     "mark_sent", "log_block", "mark_failed"})
+_REPOS = ("risk_book", "signal_log", "patterns", "deployments", "order_intents")
 
 
 def _clone(repo: Any) -> Any:
@@ -213,6 +248,7 @@ class InMemoryStorage:
         self.signal_log = InMemorySignalLog()
         self.patterns = InMemoryPatterns()
         self.deployments = InMemoryDeployments()
+        self.order_intents = InMemoryOrderIntents()
         self.fail_next_commit: Exception | None = None
         self.commits = 0
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from adapters.storage import tables as t
 from adapters.storage.engine import WRITE, SchemaOutdated
 from domain.deployment import Deployment
+from domain.order_intent import OrderIntent
 from domain.risk_book import PatternStat, TradeRecord
 from domain.risk_stats import GroupStats
 from domain.signals import Block, BlockReason, Direction, Mode, Signal, Tier
@@ -423,3 +424,75 @@ class SqlSignalLogRepository:
         q = sa.select(_bl).where(_bl.c.at >= since_ms).order_by(_bl.c.id)
         with self._scope.read("read block log") as conn:
             return [block_from_row(m) for m in conn.execute(q).mappings()]
+
+
+_oi = t.order_intents
+_OI_ORDER = (_oi.c.created_at, _oi.c.client_order_id)
+
+
+def intent_to_row(i: OrderIntent) -> dict[str, Any]:
+    return {
+        "client_order_id": i.client_order_id, "pair": i.pair, "side": i.direction.value, "volume": i.volume,
+        "sl": i.sl, "tp": i.tp, "entry_hint": i.entry_hint, "tier": i.tier.name, "mode": Mode(i.mode).value,
+        "status": i.status, "detail": i.detail, "position_id": i.position_id, "created_at": i.created_at_ms,
+        "updated_at": i.updated_at_ms,
+    }
+
+
+def intent_from_row(m: Mapping[Any, Any]) -> OrderIntent:
+    return OrderIntent(
+        client_order_id=m["client_order_id"], pair=m["pair"], direction=Direction(m["side"]),
+        volume=float(m["volume"]), sl=float(m["sl"]), tp=_opt_float(m["tp"]), entry_hint=_opt_float(m["entry_hint"]),
+        tier=Tier[m["tier"]], mode=Mode(m["mode"]), created_at_ms=int(m["created_at"]), status=m["status"],
+        detail=m["detail"], position_id=m["position_id"], updated_at_ms=_opt_int(m["updated_at"]),
+    )
+
+
+class SqlOrderIntentRepository:
+    """OrderIntentRepository on SQL: pending -> sent | failed, each move one guarded UPDATE."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    def add(self, intent: OrderIntent) -> None:
+        with self._scope.write(f"record order intent {intent.client_order_id}") as conn:
+            stmt = _insert(conn, _oi).values(**intent_to_row(intent)).on_conflict_do_nothing(
+                index_elements=["client_order_id"])
+            if conn.execute(stmt).rowcount == 1:
+                return
+            existing = conn.execute(sa.select(_oi).where(_oi.c.client_order_id == intent.client_order_id)
+                                    ).mappings().first()
+        if existing is None or intent_from_row(existing) != intent:
+            raise DuplicateRecord(f"order intents already hold a different intent {intent.client_order_id}")
+
+    def _move(self, client_order_id: str, status: str, values: dict[str, Any]) -> None:
+        with self._scope.write(f"mark order intent {client_order_id} {status}") as conn:
+            done = conn.execute(
+                _oi.update().where(_oi.c.client_order_id == client_order_id, _oi.c.status == "pending")
+                .values(status=status, **values)
+            ).rowcount
+            if done:
+                return
+            now = conn.execute(sa.select(_oi.c.status).where(_oi.c.client_order_id == client_order_id)).scalar()
+        if now is None:
+            raise StorageError(f"no order intent {client_order_id}")
+        if now != status:
+            raise StorageError(f"order intent {client_order_id} is {now}, cannot become {status}")
+
+    def mark_sent(self, client_order_id: str, at_ms: int, position_id: str = "") -> None:
+        self._move(client_order_id, "sent", {"updated_at": at_ms, "position_id": position_id})
+
+    def mark_failed(self, client_order_id: str, at_ms: int, detail: str) -> None:
+        self._move(client_order_id, "failed", {"updated_at": at_ms, "detail": detail})
+
+    def get(self, client_order_id: str) -> OrderIntent | None:
+        with self._scope.read(f"read order intent {client_order_id}") as conn:
+            row = conn.execute(sa.select(_oi).where(_oi.c.client_order_id == client_order_id)).mappings().first()
+        return None if row is None else intent_from_row(row)
+
+    def pending(self, mode: Mode | None = None) -> list[OrderIntent]:
+        q = sa.select(_oi).where(_oi.c.status == "pending").order_by(*_OI_ORDER)
+        if mode is not None:
+            q = q.where(_oi.c.mode == Mode(mode).value)
+        with self._scope.read("read pending order intents") as conn:
+            return [intent_from_row(m) for m in conn.execute(q).mappings()]

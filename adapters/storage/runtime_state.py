@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.storage import tables
+from adapters.storage.engine import WRITE
+from adapters.storage.repositories import _insert
 from domain.policy import PolicyState
 from domain.signals import Tier, TierThresholds
 from ports.errors import StorageError
@@ -79,13 +81,14 @@ def state_from_json(text: str) -> RuntimeState:
 
 
 class SqlRuntimeStateStore:
-    """Saves each mode's state in one transaction (upsert by delete + insert)."""
+    """Saves each mode's state with one upsert (INSERT ... ON CONFLICT DO UPDATE)."""
 
     def __init__(self, url_or_engine: str | sa.Engine, namespace: str = "runtime") -> None:
         """`namespace` keeps replays' state ("replay") apart from the real service's ("runtime"), so a
         replay can never overwrite an operator's kill switch or thresholds."""
         self.engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         self.namespace = namespace
+        self._writer = self.engine.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
         try:
             runtime_state_table.create(self.engine, checkfirst=True)
         except SQLAlchemyError as exc:
@@ -104,12 +107,13 @@ class SqlRuntimeStateStore:
 
     def save(self, state: RuntimeState) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self._writer.begin() as conn:
                 key = _key(state.mode, self.namespace)
-                conn.execute(runtime_state_table.delete().where(runtime_state_table.c.key == key))
-                conn.execute(runtime_state_table.insert().values(
-                    key=key, value=state_to_json(state), updated_at=state.updated_at_ms,
-                ))
+                values = {"value": state_to_json(state), "updated_at": state.updated_at_ms}
+                # One statement, atomic on both backends: two writers never both insert the key
+                # (a delete + insert raced into UniqueViolation pk_runtime_state on PostgreSQL).
+                conn.execute(_insert(conn, runtime_state_table).values(key=key, **values)
+                             .on_conflict_do_update(index_elements=[runtime_state_table.c.key], set_=values))
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot save runtime state: {exc}") from exc
 

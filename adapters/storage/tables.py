@@ -139,6 +139,31 @@ runtime_state = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
+# Orders recorded before they are sent (domain.order_intent): pending -> sent | failed. A pending
+# intent left by a crash is resolved against the broker at the next start.
+order_intents = sa.Table(
+    "order_intents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("client_order_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("pair", sa.String(32), nullable=False),
+    sa.Column("side", sa.String(8), nullable=False),
+    sa.Column("volume", sa.Double, nullable=False),
+    sa.Column("sl", sa.Double, nullable=False),
+    sa.Column("tp", sa.Double, nullable=True),
+    sa.Column("entry_hint", sa.Double, nullable=True),
+    sa.Column("tier", sa.String(8), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(8), nullable=False, server_default="pending"),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.Column("position_id", sa.String(128), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_known"),
+    sa.CheckConstraint(_MODE_CHECK, name="mode_known"),
+    sa.Index(None, "status", "mode"),
+)
+
 # Scored posts of the sentiment sources (plugins/sentiment), one row per (source, post, pair), so a
 # replay or a backtest scores from what live saw.
 sentiment_posts = sa.Table(

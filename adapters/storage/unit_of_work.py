@@ -23,6 +23,7 @@ from adapters.storage.repositories import (
     EngineScope,
     NowMs,
     SqlDeploymentRepository,
+    SqlOrderIntentRepository,
     SqlPatternRepository,
     SqlRiskBookRepository,
     SqlSignalLogRepository,
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self.signal_log = SqlSignalLogRepository(scope, self._now)
         self.patterns = SqlPatternRepository(scope, self._now)
         self.deployments = SqlDeploymentRepository(scope)
+        self.order_intents = SqlOrderIntentRepository(scope)
         return self
 
     def commit(self) -> None:
@@ -90,6 +92,7 @@ class SqlStorage:
         self.signal_log = SqlSignalLogRepository(scope, now_ms)
         self.patterns = SqlPatternRepository(scope, now_ms)
         self.deployments = SqlDeploymentRepository(scope)
+        self.order_intents = SqlOrderIntentRepository(scope)
 
     @classmethod
     def open(cls, url: str | URL, *, check_schema: bool = True, now_ms: NowMs = wall_clock_ms) -> SqlStorage:

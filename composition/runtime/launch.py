@@ -23,6 +23,7 @@ from composition.containers import (
     make_rules,
     replay_window,
 )
+from composition.runtime.instance_lock import InstanceLock
 from composition.runtime.loop import ScanLoop
 from composition.runtime.service import (
     AlertingNotifier,
@@ -163,7 +164,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
                      lookback_bars=max(DEFAULT_LOOKBACK_BARS,
                                        int(getattr(features, "min_bars", 0)))),
         desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
-        params, unit_of_work=repos["unit_of_work"],
+        params, unit_of_work=repos["unit_of_work"], intents=repos["order_intents"],
     )
     from composition.runtime.plugins import wire_plugins  # sentiment sources, extra predictors, weights
 
@@ -180,7 +181,12 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     check_quotes(broker, market, config.data.symbols, tf, clock.now_ms(), broker_kind=kind, replay=options.replay,
                  log=log)
     findings = compliance_findings(config, log, sys.stderr)
-    recon = reconcile_at_start(broker, repos["risk_book"], mode, log, sys.stderr) if scan.settings.execute else None
+    # pending order intents are resolved against the account that was sent them: a replay's paper
+    # account is new each run and never was
+    recon = reconcile_at_start(broker, repos["risk_book"], mode, log, sys.stderr,
+                               intents=None if options.replay else repos["order_intents"],
+                               unit_of_work=repos["unit_of_work"], now_ms=clock.now_ms()) \
+        if scan.settings.execute else None
     tracker = OutcomeTracker(repos["risk_book"], repos["patterns"], market, clock, mode, OutcomeSettings(tf))
     cycle = RuntimeCycle(scan=scan, tracker=tracker, desk=desk, state_store=repos["state"], notifier=notifier,
                          signal_log=repos["signal_log"], broker=broker, clock=clock, log=log, lock=lock,
@@ -219,6 +225,22 @@ def run_service(config: Config, options: RunOptions, log: logging.Logger) -> Run
     import time
 
     t0 = time.monotonic()
+    # One runtime per database and mode, taken before anything is built or written (a replay has its
+    # own: it never shares rows with the real service).
+    lock = InstanceLock(options.database_url or config.database.url, lock_name(options))
+    with lock:
+        log.info("instance_lock_acquired", extra={"ctx": {"mode": lock.mode, "lock": str(lock.path or "advisory")}})
+        return _run_locked(config, options, log, t0)
+
+
+def lock_name(options: RunOptions) -> str:
+    """What the instance lock is held on besides the database: the mode, or `replay` for a replay."""
+    return "replay" if options.replay else options.mode
+
+
+def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: float) -> RunSummary:
+    import time
+
     parts, extras = build_service(config, options, log)
     log.info("run_started", extra={"ctx": {
         "mode": options.mode, "replay_from_ms": extras["start_ms"], "replay_to_ms": extras["end_ms"],
@@ -241,4 +263,3 @@ def run_service(config: Config, options: RunOptions, log: logging.Logger) -> Run
     )
     log.info("run_summary", extra={"ctx": attrs.asdict(summary)})
     return summary
-

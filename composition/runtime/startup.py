@@ -14,20 +14,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 import attrs
 
-from domain.compliance import ComplianceFinding, check, settings_from
+from domain.compliance import ComplianceFinding, check
 from domain.errors import UserError
 from domain.market import Timeframe
 from domain.signals import Mode
 from ports.broker import Broker
 from ports.errors import BrokerError
 from ports.market_data import MarketData
-from ports.storage import RiskBookRepository
-from services.reconciliation import ReconciliationReport, reconcile
+from ports.storage import OrderIntentRepository, RiskBookRepository, StorageUnitOfWork
+from services.reconciliation import ReconciliationReport, reconcile, resolve_intents
 
 # Broker CFD and exchange spot prices of one coin differ by basis and spread, well under 1%; a gap
 # this wide means the two feeds are not the same market (or not the same moment).
@@ -87,7 +87,9 @@ def check_quotes(broker: Broker, market: MarketData, pairs: Sequence[str], tf: T
 
 def compliance_findings(config: Any, log: logging.Logger, out: TextIO | None = None) -> list[ComplianceFinding]:
     """Log (and print to `out`) every compliance finding as a warning."""
-    findings = check(settings_from(config))
+    from composition.settings import compliance_settings
+
+    findings = check(compliance_settings(config))
     for f in findings:
         log.warning("compliance_warning", extra={"ctx": {"code": f.code, "setting": f.setting,
                                                           "message": f.message}})
@@ -97,9 +99,14 @@ def compliance_findings(config: Any, log: logging.Logger, out: TextIO | None = N
 
 
 def reconcile_at_start(broker: Broker, book: RiskBookRepository, mode: Mode, log: logging.Logger,
-                       out: TextIO | None = None) -> ReconciliationReport:
-    """Broker positions/fills vs the risk book (no resubmission: nothing is re-sent at start)."""
+                       out: TextIO | None = None, *, intents: OrderIntentRepository | None = None,
+                       unit_of_work: Callable[[], StorageUnitOfWork] | None = None,
+                       now_ms: int = 0) -> ReconciliationReport:
+    """Pending order intents resolved against the broker first, then broker positions/fills vs the risk
+    book (no resubmission: nothing is re-sent at start)."""
+    resolved = resolve_intents(broker, book, intents, mode, now_ms, unit_of_work) if intents is not None else []
     report = reconcile(broker, book, mode)
+    report = ReconciliationReport((*resolved, *report.findings))
     counts: dict[str, int] = {}
     for f in report.findings:
         counts[f.kind] = counts.get(f.kind, 0) + 1

@@ -10,25 +10,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from adapters.mocks.storage import (
     InMemoryDeployments,
+    InMemoryOrderIntents,
     InMemoryPatterns,
     InMemoryRiskBook,
     InMemorySignalLog,
     InMemoryStorage,
 )
 from domain.deployment import Deployment
+from domain.order_intent import OrderIntent
 from domain.risk_book import PatternStat, TradeRecord
 from domain.signals import Block, BlockReason, Direction, Mode, Signal, Tier
 from ports.errors import DuplicateRecord, StorageError
-from ports.storage import DeploymentRepository, PatternRepository, RiskBookRepository, SignalLogRepository
+from ports.storage import (
+    DeploymentRepository,
+    OrderIntentRepository,
+    PatternRepository,
+    RiskBookRepository,
+    SignalLogRepository,
+)
 
 RISK_BOOKS: list[Any] = [pytest.param(lambda tmp_path: InMemoryRiskBook(), id="mock")]
 PATTERNS: list[Any] = [pytest.param(lambda tmp_path: InMemoryPatterns(), id="mock")]
 DEPLOYMENTS: list[Any] = [pytest.param(lambda tmp_path: InMemoryDeployments(), id="mock")]
 SIGNAL_LOGS: list[Any] = [pytest.param(lambda tmp_path: InMemorySignalLog(), id="mock")]
+ORDER_INTENTS: list[Any] = [pytest.param(lambda tmp_path: InMemoryOrderIntents(), id="mock")]
 
 # SQL adapters (issue 8): a SQLite file in WAL mode and PostgreSQL in a throwaway schema.
 from tests.integration.storage import factories as _sql  # noqa: E402
@@ -37,6 +47,7 @@ RISK_BOOKS += _sql.params("risk_book")
 PATTERNS += _sql.params("patterns")
 DEPLOYMENTS += _sql.params("deployments")
 SIGNAL_LOGS += _sql.params("signal_log")
+ORDER_INTENTS += _sql.params("order_intents")
 # RiskBookQueries and StorageUnitOfWork: the in-memory risk book / store, then the SQL adapters.
 QUERIES: list[Any] = [pytest.param(lambda tmp_path: InMemoryRiskBook(), id="mock"), *_sql.params("risk_book")]
 STORES: list[Any] = [pytest.param(lambda tmp_path: InMemoryStorage(), id="mock"), *_sql.params(None)]
@@ -143,6 +154,56 @@ def test_signal_log(signal_log: SignalLogRepository) -> None:
     signal_log.log_block(b1)
     signal_log.log_block(b2)
     assert signal_log.blocks() == [b1, b2] and signal_log.blocks(10) == [b2]
+
+
+@pytest.fixture(params=ORDER_INTENTS)
+def order_intents(request: pytest.FixtureRequest, tmp_path: Path) -> OrderIntentRepository:
+    return _build(request, tmp_path)  # type: ignore[no-any-return]
+
+
+def intent(cid: str, t: int, mode: Mode = Mode.LIVE) -> OrderIntent:
+    return OrderIntent(cid, "BTC/USDT", Direction.SHORT, 0.25, 105.0, 90.0, 100.0, Tier.MEDIUM, mode, t)
+
+
+def test_order_intents(order_intents: OrderIntentRepository) -> None:
+    assert isinstance(order_intents, OrderIntentRepository)
+    order_intents.add(intent("o2", 20))
+    order_intents.add(intent("o1", 10))
+    order_intents.add(intent("o3", 5, Mode.DRYRUN))
+    order_intents.add(intent("o1", 10))  # identical again: no-op
+    with pytest.raises(DuplicateRecord):
+        order_intents.add(attrs.evolve(intent("o1", 10), volume=9.0))
+    assert order_intents.get("o1") == intent("o1", 10) and order_intents.get("nope") is None
+    assert [i.client_order_id for i in order_intents.pending()] == ["o3", "o1", "o2"]
+    assert [i.client_order_id for i in order_intents.pending(Mode.LIVE)] == ["o1", "o2"]
+    order_intents.mark_sent("o1", 30, "pos-7")
+    order_intents.mark_sent("o1", 31, "pos-7")  # idempotent
+    order_intents.mark_failed("o2", 40, "broker: rejected")
+    got = order_intents.get("o1")
+    assert got is not None and (got.status, got.position_id, got.updated_at_ms) == ("sent", "pos-7", 30)
+    failed = order_intents.get("o2")
+    assert failed is not None and (failed.status, failed.detail) == ("failed", "broker: rejected")
+    assert [i.client_order_id for i in order_intents.pending()] == ["o3"]
+    with pytest.raises(StorageError):
+        order_intents.mark_failed("o1", 50, "too late")  # sent never becomes failed
+    with pytest.raises(StorageError):
+        order_intents.mark_sent("o2", 50)
+    with pytest.raises(StorageError):
+        order_intents.mark_sent("nope", 50)
+
+
+def test_unit_of_work_holds_the_intent_with_the_signal(store: Any) -> None:
+    store.order_intents.add(intent("u9", 10))
+    with store.unit_of_work() as uow:
+        uow.signal_log.log_signal(sig("u9", 10))
+        uow.order_intents.mark_sent("u9", 11, "p1")
+        # not committed
+    assert store.order_intents.get("u9").status == "pending" and store.signal_log.status("u9") is None
+    with store.unit_of_work() as uow:
+        uow.signal_log.log_signal(sig("u9", 10))
+        uow.order_intents.mark_sent("u9", 11, "p1")
+        uow.commit()
+    assert store.order_intents.get("u9").status == "sent" and store.signal_log.status("u9") == "pending"
 
 
 # --- RiskBookQueries: the plan's query patterns (issue 8) ------------------------------------------
