@@ -78,10 +78,20 @@ class RiskConfig:
     max_signals_per_hour_high: int = setting(5, env=("MAX_SIGNALS_PER_HOUR_HIGH",), validator=_in_range(0, 1000))
     challenge: str = setting("two-step", env=("FTMO_CHALLENGE",), validator=_one_of(CHALLENGES))
     initial_balance: float = setting(100_000.0, env=("FTMO_INITIAL_BALANCE",), validator=_in_range(1, 1e9))
-    daily_loss_limit_pct: float = setting(5.0, validator=_in_range(0.1, 100))
-    max_loss_limit_pct: float = setting(10.0, validator=_in_range(0.1, 100))
-    daily_buffer_pct: float = setting(4.5, env=("DAILY_LOSS_BUFFER_PCT",), validator=_in_range(0.1, 100))
-    total_buffer_pct: float = setting(9.0, env=("TOTAL_LOSS_BUFFER_PCT",), validator=_in_range(0.1, 100))
+    # 0 = the chosen challenge's own: FTMO's limits (two-step 5/10, one-step 3/10) and our buffers at
+    # 90% of them (4.5/9, one-step 2.7/9); composition.settings resolves them, nothing else reads them
+    daily_loss_limit_pct: float = setting(0.0, validator=_in_range(0, 100),
+                                          allowed="0 (the challenge's: 5 two-step, 3 one-step) or 0.1-100")
+    max_loss_limit_pct: float = setting(0.0, validator=_in_range(0, 100),
+                                        allowed="0 (the challenge's: 10) or 0.1-100")
+    daily_buffer_pct: float = setting(0.0, env=("DAILY_LOSS_BUFFER_PCT",), validator=_in_range(0, 100),
+                                      allowed="0 (90% of the daily limit: 4.5 two-step, 2.7 one-step) or 0.1-100")
+    total_buffer_pct: float = setting(0.0, env=("TOTAL_LOSS_BUFFER_PCT",), validator=_in_range(0, 100),
+                                      allowed="0 (90% of the max-loss limit: 9) or 0.1-100")
+    flatten_on_floor: bool = setting(True, env=("FLATTEN_ON_FLOOR",),
+                                     allowed="true or false (true: equity below a buffered floor closes all and halts)")
+    max_open_positions: int = setting(3, env=("MAX_OPEN_POSITIONS",), validator=_in_range(1, 1000))
+    max_positions_per_pair: int = setting(1, env=("MAX_POSITIONS_PER_PAIR",), validator=_in_range(1, 1000))
     risk_per_trade_pct: float = setting(0.5, env=("RISK_PER_TRADE_PCT",), validator=_in_range(0.0, 5))
     backoff_losses: int = setting(2, validator=_in_range(1, 100))
     backoff_window_minutes: int = setting(60, validator=_in_range(1, 1440))

@@ -44,14 +44,18 @@ class ComplianceFinding:
     message: str
 
 
-def settings_from(config: Any, horizon_minutes: float = 15.0, accounts: int = 1) -> ComplianceSettings:
-    """Read the relevant values from the application Config (duck-typed: domain imports no config)."""
+def settings_from(config: Any, horizon_minutes: float = 15.0, accounts: int = 1,
+                  daily_loss_limit_pct: float | None = None) -> ComplianceSettings:
+    """Read the relevant values from the application Config (duck-typed: domain imports no config).
+    `daily_loss_limit_pct` is the resolved FTMO limit (composition.settings: 0 in the config means the
+    challenge's own)."""
     return ComplianceSettings(
         scan_interval_seconds=int(config.runtime.scan_interval_seconds),
         max_signals_per_hour=int(config.risk.max_signals_per_hour),
         max_signals_per_hour_high=int(config.risk.max_signals_per_hour_high),
         risk_per_trade_pct=float(config.risk.risk_per_trade_pct),
-        daily_loss_limit_pct=float(config.risk.daily_loss_limit_pct),
+        daily_loss_limit_pct=float(config.risk.daily_loss_limit_pct if daily_loss_limit_pct is None
+                                   else daily_loss_limit_pct),
         latency_sla_ms=float(config.runtime.latency_sla_ms),
         horizon_minutes=float(horizon_minutes),
         accounts_running_strategy=int(accounts),

@@ -26,6 +26,7 @@ from domain.feature_matrix import FeatureMatrix
 from domain.features import FeatureParams, compute_features, warmup_bars
 from domain.market import Candles, Timeframe
 from domain.normalisation import Standardiser
+from domain.settings import KernelSettings
 from domain.signals import TierThresholds
 from training import baselines as bl
 from training.calibration_fit import choose, fit_calibrators
@@ -73,8 +74,21 @@ class TrainSettings:
     seed: int = 42
     profile: str = "default"
 
+    fee_bps: float = 0.0  # commission per side charged by the expectancy gate (the backtest's)
+    latency_ms: float = 0.0  # decision-to-order latency the cost model penalises above its SLA
+
     def horizon_bars(self, timeframe: Timeframe) -> int:
         return max(1, self.horizon_minutes // timeframe.minutes)
+
+    def on_kernel(self, k: KernelSettings) -> TrainSettings:
+        """These settings graded as the product decides: the kernel's tiers, ensemble weights (with the
+        runtime's fallback), lowest emitted tier, commission and latency (composition.settings)."""
+        w = k.weights_for(("lstm", "transformer")).as_dict()
+        return attrs.evolve(
+            self, thresholds=k.thresholds, fee_bps=k.fee_bps, latency_ms=k.latency_ms,
+            ensemble_weights=tuple((n, float(w.get(n, 0.0))) for n in ("lstm", "transformer")),
+            gates=attrs.evolve(self.gates, emit_min_tier=k.emit_min_tier),
+        )
 
 
 def default_settings(seed: int = 42, device: str = "auto") -> TrainSettings:
@@ -325,7 +339,9 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         f = folds[p][k]
         yv, yte = s.direction[f.val], s.direction[f.test]
         tsv, tst = s.ts[f.val], s.ts[f.test]
-        cost_bps = np.array([costs.expected_round_trip_cost_bps(p, sess) for sess in cost_sessions(tst)])
+        # the backtest's mean round trip: market costs (with the latency penalty) plus both commissions
+        cost_bps = np.array([costs.expected_round_trip_cost_bps(p, sess, settings.latency_ms) + 2 * settings.fee_bps
+                             for sess in cost_sessions(tst)])
         models: dict[str, Any] = {}
         for name, sc in scores[p].items():
             entry: dict[str, Any] = {"val": _metrics(yv, sc.val, tsv, th), "test": _metrics(yte, sc.test, tst, th)}

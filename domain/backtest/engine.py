@@ -28,6 +28,7 @@ from domain.execution_costs import CostModel, UnknownCostCell, cost_session_code
 from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, exit_cost_bps, guard_order, round_trip_cost_bps
 from domain.market import Candles, Session, session_end_ms
 from domain.prague_time import next_day_start_ms
+from domain.settings import KernelSettings
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
 from domain.sizing import size_order
 from domain.tiering import hysteresis_batch, raw_tiers_batch
@@ -67,6 +68,16 @@ class EngineConfig:
     fee_bps: float = 0.0  # commission per side, bps of notional
     latency_ms: float = 0.0  # decision-to-order latency; above the cost model's SLA the fill is degraded
     kill_switch: bool = False
+
+    @classmethod
+    def from_settings(cls, s: KernelSettings, model_names: Sequence[str], lookback_bars: int = 300) -> EngineConfig:
+        """The engine's view of the kernel settings (composition.settings builds them from the config)
+        for an ensemble of `model_names`; `lookback_bars` is the live scan's window for those models."""
+        return cls(
+            thresholds=s.thresholds, hysteresis_scans=s.hysteresis_scans, confidence=s.confidence_for(model_names),
+            policy=s.policy, rules=s.rules, risk_pct=s.risk_pct, horizon_bars=s.horizon_bars, fee_bps=s.fee_bps,
+            latency_ms=s.latency_ms, kill_switch=s.kill_switch, lookback_bars=lookback_bars,
+        )
 
     def __attrs_post_init__(self) -> None:
         if self.atr_window < 1 or self.regime_window < 1 or self.atr_window + self.regime_window > self.lookback_bars:

@@ -95,11 +95,13 @@ def test_period_bars_get_the_live_probability_of_their_own_close(bundle: tuple, 
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's PairData: probabilities aligned with the period's bars, warm-up taken from before it."""
     from composition.cli.backtest import choose_model, engine_config, load_pairs
+    from composition.settings import kernel_settings
 
     models, tag, candles = bundle
     config = load_config(config_path=_env(monkeypatch, tmp_path, models), env_file=None)
     model = choose_model(config, tag)
-    assert engine_config(config, model).lookback_bars == max(300, model.min_bars)  # the live cycle's window
+    # the live cycle's window
+    assert engine_config(kernel_settings(config), model).lookback_bars == max(300, model.min_bars)
     features = load_runtime_predictors(load_config(env_file=None, environ={"MODELS_DIR": str(models)}))[1]
     for pd_ in load_pairs(config, Timeframe.M5, model):
         full = candles[pd_.pair]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import attrs
 
 from composition.config import load_config
-from domain.compliance import ComplianceSettings, check, settings_from
+from composition.settings import compliance_settings
+from domain.compliance import ComplianceSettings, check
 
 
 def base() -> ComplianceSettings:
-    return settings_from(load_config(env_file=None, environ={}))
+    return compliance_settings(load_config(env_file=None, environ={}))
 
 
 def test_default_configuration_is_inside_the_rules() -> None:
@@ -46,4 +47,4 @@ def test_multiple_accounts() -> None:
 
 def test_env_values_flow_through_settings_from() -> None:
     cfg = load_config(env_file=None, environ={"SCAN_INTERVAL_SECONDS": "30", "MAX_SIGNALS_PER_HOUR": "40"})
-    assert [f.setting for f in check(settings_from(cfg))] == ["SCAN_INTERVAL_SECONDS", "MAX_SIGNALS_PER_HOUR"]
+    assert [f.setting for f in check(compliance_settings(cfg))] == ["SCAN_INTERVAL_SECONDS", "MAX_SIGNALS_PER_HOUR"]
