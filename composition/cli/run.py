@@ -97,7 +97,9 @@ def _run(args: argparse.Namespace, ctx: Context) -> int:
         ("database", s.database),
         ("JSON log", s.log_file or "(stderr only; set LOG_FILE to keep it)"),
     ]
-    for k, v in rows:
-        t.add_row(k, v)
+    from composition.redaction import redact_text
+
+    for k, v in rows:  # every value through the redactor: the table is printed, not logged
+        t.add_row(k, redact_text(v))
     Console().print(t)
     return s.exit_code if s.failed == 0 else 1

@@ -241,6 +241,8 @@ def lock_name(options: RunOptions) -> str:
 def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: float) -> RunSummary:
     import time
 
+    from adapters.storage.engine import redacted
+
     parts, extras = build_service(config, options, log)
     log.info("run_started", extra={"ctx": {
         "mode": options.mode, "replay_from_ms": extras["start_ms"], "replay_to_ms": extras["end_ms"],
@@ -258,7 +260,7 @@ def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: fl
         tiers=dict(n.tiers), blocks=dict(n.blocks), wins=n.wins, losses=n.losses, open_trades=open_trades,
         r_total=n.r_total, alerts=dict(extras["notifier"].counts), cycle_p50_ms=statistics.median(durs),
         cycle_p99_ms=p99, wall_s=time.monotonic() - t0,
-        database=options.database_url or config.database.url, log_file=config.logging.file,
+        database=redacted(options.database_url or config.database.url), log_file=config.logging.file,
         models=extras["models"], exit_code=code,
     )
     log.info("run_summary", extra={"ctx": attrs.asdict(summary)})
