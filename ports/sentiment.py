@@ -30,7 +30,8 @@ class SentimentStore(Protocol):
     Contract: `add_posts` stores posts not seen before (key: source, post_id, pair) and returns how
     many were new; `posts(pair, start_ms, end_ms)` returns that pair's posts created in
     [start_ms, end_ms) ordered by creation time; `record_reading` keeps one reading per (pair, at_ms,
-    source) (a repeat replaces it); `history()` is (first created_at_ms, last created_at_ms, posts)
+    source) (a repeat replaces it) and `readings(pair)` returns them as (source, reading) ordered by
+    at_ms; `history()` is (first created_at_ms, last created_at_ms, posts)
     over every pair, or None when empty."""
 
     def add_posts(self, posts: Sequence[ScoredPost]) -> int: ...
@@ -38,5 +39,7 @@ class SentimentStore(Protocol):
     def posts(self, pair: str, start_ms: int, end_ms: int) -> list[ScoredPost]: ...
 
     def record_reading(self, source: str, reading: SentimentReading) -> None: ...
+
+    def readings(self, pair: str) -> list[tuple[str, SentimentReading]]: ...
 
     def history(self, pair: str | None = None) -> tuple[int, int, int] | None: ...

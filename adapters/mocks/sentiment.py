@@ -31,7 +31,7 @@ class FixedSentiment:
 class InMemorySentimentStore:
     def __init__(self) -> None:
         self._posts: dict[tuple[str, str, str], ScoredPost] = {}
-        self.readings: dict[tuple[str, int, str], SentimentReading] = {}
+        self._readings: dict[tuple[str, int, str], SentimentReading] = {}
 
     def add_posts(self, posts: Sequence[ScoredPost]) -> int:
         new = 0
@@ -49,7 +49,12 @@ class InMemorySentimentStore:
         )
 
     def record_reading(self, source: str, reading: SentimentReading) -> None:
-        self.readings[(reading.pair, reading.at_ms, source)] = reading
+        self._readings[(reading.pair, reading.at_ms, source)] = reading
+
+    def readings(self, pair: str) -> list[tuple[str, SentimentReading]]:
+        return [
+            (k[2], r) for k, r in sorted(self._readings.items(), key=lambda kv: (kv[0][1], kv[0][2])) if k[0] == pair
+        ]
 
     def history(self, pair: str | None = None) -> tuple[int, int, int] | None:
         ts = [p.created_at_ms for p in self._posts.values() if pair is None or p.pair == pair]
