@@ -19,7 +19,7 @@ import attrs
 from dependency_injector import containers, providers
 
 from composition.config import Config
-from domain.errors import UserError
+from domain.errors import CorruptFile, UserError
 from domain.ftmo import FtmoRules
 from domain.market import MS_PER_DAY, Timeframe
 from domain.policy import PolicyConfig
@@ -187,6 +187,8 @@ def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any
     if load_runtime_predictors is not None:
         try:
             loaded = load_runtime_predictors(config)
+        except CorruptFile:
+            raise  # a damaged or swapped bundle is refused, never replaced by the baseline silently
         except UserError as exc:
             log.warning("models_unavailable", extra={"ctx": {"reason": str(exc)}})
         else:

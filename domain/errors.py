@@ -22,5 +22,10 @@ class DataError(UserError):
     """Input data is missing, corrupt or inconsistent; the message says which and how to rebuild it."""
 
 
+class CorruptFile(DataError):
+    """A file the program wrote (model registry or bundle, broker state, database) is unreadable or does
+    not match its recorded checksum; the message names the file and how to recover."""
+
+
 class GuardrailBreach(Exception):
     """Raised on a path that must never proceed when a risk limit would be breached (not a user error)."""

@@ -128,12 +128,13 @@ def load_predictors(models_dir: str | Path, tag: str | None = None, calibrated: 
                  for role in reg.entry(tag)["files"]}
     else:
         files = {role: Path(models_dir) / f["file"] for role, f in reg.entry(tag)["files"].items()}
+    digests = {role: f.get("sha256") for role, f in reg.entry(tag)["files"].items()}
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     lstm_nets: dict[str, torch.nn.Module] = {}
     lstm_meta: dict[str, dict[str, Any]] = {}
     out: list[TorchPredictor] = []
-    for _role, path in sorted(files.items()):
-        state, meta = load_model_file(path.resolve())
+    for role, path in sorted(files.items()):
+        state, meta = load_model_file(path.resolve(), digests.get(role))  # refused unless its sha256 matches
         net = build_network(meta["kind"], meta["hparams"])
         net.load_state_dict(state)
         if meta["kind"] == "lstm":

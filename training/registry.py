@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from domain.deployment import Deployment
-from domain.errors import UserError
+from domain.errors import CorruptFile, UserError
 from ports.storage import DeploymentRepository
 
 
@@ -51,9 +51,29 @@ def serialise_model(state_dict: dict[str, torch.Tensor], meta: dict[str, Any]) -
     return buf.getvalue()
 
 
-def load_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    return blob["state_dict"], json.loads(blob["meta_json"])
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_model_file(path: Path, sha256: str | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The network file's tensors and metadata. With `sha256` (the registry's), the file's content must
+    match it: a swapped or damaged weights file is refused (CorruptFile naming it), never served."""
+    if not path.is_file():
+        raise CorruptFile(f"model file {path} is missing; restore it or promote another tag (`trading-ai models list`)")
+    if sha256 is not None:
+        got = file_sha256(path)
+        if got != sha256:
+            raise CorruptFile(f"model file {path} does not match its registry sha256 (expected {sha256[:12]}..., "
+                              f"found {got[:12]}...); restore it or promote another tag")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return blob["state_dict"], json.loads(blob["meta_json"])
+    except Exception as exc:  # torch raises RuntimeError/UnpicklingError/EOFError/... for a damaged file
+        raise CorruptFile(f"model file {path} cannot be read ({type(exc).__name__}); restore it or retrain") from None
 
 
 def _semver_key(tag: str) -> tuple[int, ...]:
@@ -72,7 +92,18 @@ class FileModelRegistry:
     def load(self) -> dict[str, Any]:
         if not self.path.is_file():
             return {"tags": {}, "current": None, "history": []}
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            reg = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            raise CorruptFile(f"model registry {self.path} is not valid JSON ({type(exc).__name__}); restore it "
+                              "from a backup or retrain") from None
+        shape_ok = isinstance(reg, dict) and isinstance(reg.get("tags"), dict)
+        if not (shape_ok and isinstance(reg.get("history", []), list)):
+            raise CorruptFile(f"model registry {self.path} does not hold tags/current/history; restore it from a "
+                              "backup or retrain")
+        reg.setdefault("history", [])
+        reg.setdefault("current", None)
+        return reg
 
     def _save(self, reg: dict[str, Any]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)

@@ -34,6 +34,7 @@ import numpy as np
 
 from adapters.brokers.paper.config import PaperConfig
 from adapters.brokers.paper.data import BarSource, PriceSource
+from domain.errors import CorruptFile
 from domain.market import Session, primary_session
 from domain.signals import Direction
 from domain.trade_resolution import first_bar_open_ms, first_exit
@@ -308,7 +309,15 @@ class PaperBroker:
         os.replace(tmp, path)  # atomic: a crash leaves the old or the new state, never half of one
 
     def _load(self, path: Path) -> None:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            self._restore(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise CorruptFile(
+                f"paper broker state {path} is corrupt ({type(exc).__name__}: {str(exc)[:80]}); move it away to "
+                "start the paper account afresh, or restore it from a backup"
+            ) from None
+
+    def _restore(self, state: Any) -> None:
         self._balance = float(state["balance"])
         self._next_id = int(state["next_id"])
         self._positions = {d["position_id"]: _pos_from_dict(d) for d in state["positions"]}
