@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from domain.errors import UserError
+
 Handler = Callable[[str, Mapping[str, Any]], None]
 
 TOPICS = ("signals", "blocks", "trades", "metrics", "alerts", "sentiment")
@@ -32,3 +34,7 @@ class EventBus(Protocol):
     def status(self) -> Mapping[str, Any]: ...
 
     def close(self) -> None: ...
+
+
+class EventBusUnavailable(UserError):
+    """The configured broker cannot be reached or lacks a topic (a setup mistake, shown as one line)."""

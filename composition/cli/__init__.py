@@ -30,6 +30,7 @@ GROUPS: tuple[str, ...] = (
     "exec_metrics",
     "run",
     "observe",
+    "events",
     "db",
     "export",
     "plugins",
