@@ -131,12 +131,13 @@ def barrier(outcomes: TradeOutcomes) -> FloatArray:
     return out
 
 
-def meta(outcomes: TradeOutcomes, primary: IntArray | FloatArray, cost_bps: float) -> FloatArray:
-    """1.0 when the primary side's trade nets more than `cost_bps` (round trip), 0.0 when not, NaN where
-    there is no primary signal or no trade."""
+def meta(outcomes: TradeOutcomes, primary: IntArray | FloatArray, cost_bps: float | FloatArray) -> FloatArray:
+    """1.0 when the primary side's trade nets more than `cost_bps` (round trip; a scalar or one value
+    per bar), 0.0 when not, NaN where there is no primary signal or no trade."""
     p = np.asarray(primary, dtype=np.float64)
+    cost = np.broadcast_to(np.asarray(cost_bps, dtype=np.float64), p.shape)
     ret = np.where(p > 0, outcomes.long_return, np.where(p < 0, outcomes.short_return, np.nan))
     out = np.full(p.shape[0], np.nan)
     ok = outcomes.ok & (p != 0) & np.isfinite(ret)
-    out[ok] = (ret[ok] * 1e4 > cost_bps).astype(np.float64)
+    out[ok] = (ret[ok] * 1e4 > cost[ok]).astype(np.float64)
     return out

@@ -111,3 +111,53 @@ def rolling_windows(
                          ((start, train_end), (train_end, val_end), None)))
         start = _add_months(start, step_months)
     return out
+
+
+@attrs.frozen(eq=False)
+class PurgedFold:
+    """Row indices of one purged walk-forward fold (rows of one bar series, time order)."""
+
+    train: IntArray
+    validate: IntArray
+    test: IntArray
+    test_bounds: tuple[int, int]  # [first, last + 1) row of the test block
+
+
+def purged_walk_forward(
+    usable: BoolArray,
+    horizon_bars: int,
+    n_folds: int,
+    test_share: float = 0.5,
+    val_share: float = 0.1,
+    embargo_bars: int = 0,
+) -> list[PurgedFold]:
+    """Expanding walk-forward over one series: the last `test_share` of the rows is cut into
+    `n_folds` consecutive test blocks; each fold validates on the `val_share` of rows right before
+    its test block and trains on everything earlier.
+
+    Purged: a row whose label window (`horizon_bars` ahead) reaches into the next block belongs to
+    no block. Embargoed: `embargo_bars` more rows are dropped before each block starts, so no
+    training label ends right at the validation or test boundary. `usable` marks the rows that may
+    be samples at all (features and label defined).
+    """
+    ok = np.asarray(usable, dtype=np.bool_)
+    n = int(ok.shape[0])
+    if n_folds < 1 or not 0.0 < test_share < 1.0 or not 0.0 < val_share < 1.0:
+        raise ValueError("n_folds >= 1 and shares in (0, 1)")
+    rows = np.arange(n, dtype=np.int64)
+    gap = horizon_bars + embargo_bars
+    test_len = int(n * test_share) // n_folds
+    val_len = int(n * val_share)
+    first_test = n - test_len * n_folds
+    out = []
+    for k in range(n_folds):
+        t0 = first_test + k * test_len
+        t1 = t0 + test_len if k < n_folds - 1 else n
+        v0 = t0 - gap - val_len
+        if v0 - gap <= 0:
+            raise ValueError(f"too few rows ({n}) for {n_folds} purged folds")
+        train = rows[ok & (rows + horizon_bars < v0 - embargo_bars)]
+        val = rows[ok & (rows >= v0) & (rows + horizon_bars < t0 - embargo_bars)]
+        test = rows[ok & (rows >= t0) & (rows + horizon_bars < t1)]
+        out.append(PurgedFold(train, val, test, (t0, t1)))
+    return out

@@ -116,10 +116,10 @@ def _update(args: argparse.Namespace, ctx: Context) -> int:
     if args.min_samples < 1:
         raise UserError(f"--min-samples must be >= 1, got {args.min_samples}")
     if args.source == "ohlc":
-        from adapters.market_data.bundled import BundledCandles
+        from composition.candles import cleaned_store
 
         tf = Timeframe.parse(args.timeframe)
-        market = BundledCandles(cfg.data.candles_dir)
+        market = cleaned_store(cfg, [(p, tf) for p in pairs])  # the one data path: the cleaned store
         model = svc.model_from_market_data(
             market, pairs, tf, as_of, hours=_hours(ctx), latency_sla_ms=sla, min_samples=args.min_samples
         )
