@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.brokers.symbols import DEFAULT_SPECS
+from adapters.events.in_process import InProcessEventBus
 from adapters.market_data.bundled import BundledCandles
 from adapters.mocks.broker import MockBroker
 from adapters.mocks.clock import FakeClock
-from adapters.mocks.event_bus import InMemoryEventBus
 from adapters.mocks.market_data import InMemoryMarketData
 from adapters.mocks.notifier import RecordingNotifier
 from adapters.mocks.storage import InMemoryRiskBook, InMemorySignalLog
@@ -65,7 +65,7 @@ def main() -> int:
     broker = MockBroker(DEFAULT_SPECS.values(), clock, config.risk.initial_balance)
     desk = RiskDesk(make_rules(config), make_policy_cfg(config), RuntimeState("dryrun", TierThresholds()))
     scan = ScanCycle(ScanSettings(pairs, tf), desk, market, predictors, features, broker, RecordingNotifier(),
-                     InMemoryRiskBook(), InMemorySignalLog(), InMemoryEventBus(), clock,
+                     InMemoryRiskBook(), InMemorySignalLog(), InProcessEventBus(), clock,
                      ConfidenceParams(weights=weights))
     ticks = [start + i * 120_000 for i in range(args.cycles)]
 

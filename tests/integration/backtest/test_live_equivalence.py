@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from adapters.brokers.simulated import SimulatedBroker
+from adapters.events.in_process import InProcessEventBus
 from adapters.market_data.replay import ReplayMarketData
 from adapters.mocks.clock import FakeClock
-from adapters.mocks.event_bus import InMemoryEventBus
 from adapters.mocks.market_data import InMemoryMarketData
 from adapters.mocks.notifier import RecordingNotifier
 from adapters.mocks.storage import InMemoryRiskBook, InMemorySignalLog
@@ -73,7 +73,7 @@ def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool)
         ScanSettings(pairs=tuple(c.symbol for c in bars), timeframe=Timeframe.M5, execute=True),
         desk, market, [PrecomputedPredictor("momentum", "baseline-1",
                                             {c.symbol: (c.ts, probs[c.symbol]) for c in bars})],
-        lambda c: c, broker, RecordingNotifier(), InMemoryRiskBook(), InMemorySignalLog(), InMemoryEventBus(),
+        lambda c: c, broker, RecordingNotifier(), InMemoryRiskBook(), InMemorySignalLog(), InProcessEventBus(),
         clock, params,
     )
     times = (bars[0].ts[:-1] + Timeframe.M5.ms).tolist()  # every bar close that has a next bar
