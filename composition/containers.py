@@ -19,11 +19,13 @@ import attrs
 from dependency_injector import containers, providers
 
 from composition.config import Config
+from composition.settings import kernel_settings
 from domain.errors import CorruptFile, UserError
 from domain.ftmo import FtmoRules
 from domain.market import MS_PER_DAY, Timeframe
 from domain.policy import PolicyConfig
-from domain.signals import Mode, Tier, TierThresholds
+from domain.settings import KernelSettings
+from domain.signals import Mode
 
 BASELINE_NOTE = "no promoted model available: using the untrained momentum baseline (momentum:baseline-1)"
 
@@ -200,14 +202,13 @@ def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any
     return [MomentumSignPredictor()], (lambda candles: candles), False, BASELINE_NOTE
 
 
-def initial_state(config: Config, store: Any, mode: Mode, log: logging.Logger,
+def initial_state(settings: KernelSettings, store: Any, mode: Mode, log: logging.Logger,
                   replay_from_ms: int | None = None) -> Any:
-    """The persisted state if any (operator changes survive restarts), else one from config.
+    """The persisted state if any (operator changes survive restarts), else one from the kernel settings.
     KILL_SWITCH=true in the environment always wins (it can only switch emission off)."""
     from domain import policy as pol
     from ports.runtime_state import RuntimeState
 
-    c = config.confidence
     state = store.load(mode.value)
     if state is not None and replay_from_ms is not None and (state.last_cycle_ms or 0) >= replay_from_ms:
         # A replay's clock cannot run backwards: state saved by a replay that already went past this
@@ -216,7 +217,7 @@ def initial_state(config: Config, store: Any, mode: Mode, log: logging.Logger,
                                                       "replay_from_ms": replay_from_ms}})
         state = None
     if state is None:
-        state = RuntimeState(mode.value, TierThresholds(max(c.tier_low, c.threshold), c.tier_medium, c.tier_high))
+        state = RuntimeState(mode.value, settings.thresholds)
         log.info("state_fresh", extra={"ctx": {"mode": mode.value}})
     else:
         log.info("state_restored", extra={"ctx": {
@@ -224,27 +225,30 @@ def initial_state(config: Config, store: Any, mode: Mode, log: logging.Logger,
             "thresholds": [state.thresholds.low, state.thresholds.medium, state.thresholds.high],
             "halted_until_ms": state.policy.halted_until_ms,
         }})
-    if config.risk.kill_switch and not state.policy.kill_switch:
+    if settings.kill_switch and not state.policy.kill_switch:
         state = attrs.evolve(state, policy=pol.set_kill_switch(state.policy, True))
         log.warning("kill_switch_set", extra={"ctx": {"on": True, "by": "environment"}})
     return state
 
 
 def make_rules(config: Config) -> FtmoRules:
-    r = config.risk
-    kw = dict(daily_loss_limit_pct=r.daily_loss_limit_pct, max_loss_limit_pct=r.max_loss_limit_pct,
-              daily_buffer_pct=r.daily_buffer_pct, total_buffer_pct=r.total_buffer_pct)
-    if r.challenge == "one-step":
-        return FtmoRules.one_step(r.initial_balance)
-    return FtmoRules.two_step(r.initial_balance, **kw)
+    """The FTMO rules of the kernel settings (composition.settings is the only reader of those fields)."""
+    return kernel_settings(config).rules
 
 
 def make_policy_cfg(config: Config) -> PolicyConfig:
-    r = config.risk
-    return PolicyConfig(max_per_hour=r.max_signals_per_hour,
-                        max_per_hour_by_tier={Tier.HIGH: r.max_signals_per_hour_high},
-                        backoff_losses=r.backoff_losses, backoff_window_ms=r.backoff_window_minutes * 60_000,
-                        backoff_risk_reduction_pct=r.backoff_risk_reduction_pct)
+    """The runtime policy of the kernel settings."""
+    return kernel_settings(config).policy
+
+
+def make_desk(settings: KernelSettings, state: Any, costs: Any = None) -> Any:
+    """The live risk desk on the kernel settings: the backtest engine's rules, policy, sizing, commission
+    and latency (EngineConfig.from_settings), so the guard charges the same costs in both."""
+    from services.execution import RiskDesk
+
+    return RiskDesk(settings.rules, settings.policy, state, risk_per_trade_pct=settings.risk_pct,
+                    **({"costs": costs} if costs is not None else {}), fee_bps=settings.fee_bps,
+                    latency_ms=settings.latency_ms)
 
 
 class RuntimeContainer(containers.DeclarativeContainer):

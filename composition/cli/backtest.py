@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from domain.backtest.engine import EngineConfig, EngineResult, PairData
     from domain.confidence import EnsembleWeights
     from domain.execution_costs import CostModel
+    from domain.settings import KernelSettings
     from services.backtest import Period
 
 DEFAULT_WALK_FORWARD_PERIODS = 4
@@ -91,17 +92,10 @@ class ModelChoice:
     seen_ms: dict[str, tuple[int, int]] = attrs.field(factory=dict)
     reason: str = ""  # why this model (printed)
 
-    def weights(self, config: Config) -> EnsembleWeights:
-        """The live launcher's rule: the configured weights, or equal weights when none of these
-        models has one (the baseline alone)."""
-        from domain.confidence import EnsembleWeights
-
-        if not self.predictors:
-            return EnsembleWeights({n: 1.0 / len(self.names) for n in self.names})
-        w = EnsembleWeights.parse(config.confidence.ensemble_weights)
-        if not any(w.as_dict().get(n, 0) > 0 for n in self.names):
-            w = EnsembleWeights({n: 1.0 / len(self.names) for n in self.names})
-        return w
+    def weights(self, settings: KernelSettings) -> EnsembleWeights:
+        """The kernel's one rule (KernelSettings.weights_for): the configured weights, or equal weights
+        when none of these models has one (the baseline alone)."""
+        return settings.weights_for(self.names)
 
     def in_sample_bars(self, pairs: Sequence[PairData]) -> dict[str, int]:
         """Per pair, the period's bars inside the bundle's training/validation span (in-sample)."""
@@ -112,11 +106,11 @@ class ModelChoice:
                 out[p.pair] = int(((p.bars.ts >= a) & (p.bars.ts < b)).sum())
         return out
 
-    def info(self, config: Config, pairs: Sequence[PairData] = ()) -> dict[str, Any]:
+    def info(self, settings: KernelSettings, pairs: Sequence[PairData] = ()) -> dict[str, Any]:
         """The summary.json record: which models, which version, their verdict and weights."""
         return {"kind": self.kind, "description": self.description, "names": list(self.names),
                 "tag": self.tag, "gates_passed": self.gates_passed,
-                "weights": self.weights(config).as_dict(),
+                "weights": self.weights(settings).as_dict(),
                 "train_to_test_start_ms": {k: list(v) for k, v in sorted(self.seen_ms.items())},
                 "in_sample_bars": self.in_sample_bars(pairs)}
 
@@ -196,34 +190,14 @@ def _date_ms(text: str, what: str) -> int | None:
     return int(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def engine_config(config: Config, model: ModelChoice | None = None) -> EngineConfig:
+def engine_config(settings: KernelSettings, model: ModelChoice | None = None) -> EngineConfig:
+    """The engine's settings: the kernel settings (composition.settings) for this model's ensemble, with
+    the live scan's window (trained models need their features' warm-up plus a full window)."""
     from domain.backtest.engine import EngineConfig
-    from domain.confidence import ConfidenceParams
-    from domain.ftmo import FtmoRules
-    from domain.policy import PolicyConfig
-    from domain.signals import Tier, TierThresholds
 
     model = model or _baseline("default")
-    r, c, b = config.risk, config.confidence, config.backtest
-    rules_kw: dict[str, Any] = {
-        "daily_loss_limit_pct": r.daily_loss_limit_pct, "max_loss_limit_pct": r.max_loss_limit_pct,
-        "daily_buffer_pct": r.daily_buffer_pct, "total_buffer_pct": r.total_buffer_pct,
-    }
-    rules = (FtmoRules.one_step(r.initial_balance, **rules_kw) if r.challenge == "one-step"
-             else FtmoRules.two_step(r.initial_balance, **rules_kw))
-    return EngineConfig(
-        thresholds=TierThresholds(c.tier_low, c.tier_medium, c.tier_high),
-        hysteresis_scans=c.hysteresis_scans,
-        confidence=ConfidenceParams(weights=model.weights(config), bias=c.conservative_bias),
-        policy=PolicyConfig(max_per_hour=r.max_signals_per_hour,
-                            max_per_hour_by_tier={Tier.HIGH: r.max_signals_per_hour_high},
-                            backoff_losses=r.backoff_losses, backoff_window_ms=r.backoff_window_minutes * 60_000,
-                            backoff_risk_reduction_pct=r.backoff_risk_reduction_pct),
-        rules=rules, risk_pct=r.risk_per_trade_pct, horizon_bars=b.horizon_bars, fee_bps=b.fee_bps,
-        latency_ms=b.latency_ms, kill_switch=r.kill_switch,
-        # the live scan's window: trained models need their features' warm-up plus a full window
-        lookback_bars=max(EngineConfig().lookback_bars, model.min_bars),
-    )
+    return EngineConfig.from_settings(settings, model.names,
+                                      lookback_bars=max(EngineConfig().lookback_bars, model.min_bars))
 
 
 def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None = None) -> list[PairData]:
@@ -270,6 +244,7 @@ def _bundle_probs(model: ModelChoice, history: Candles, first_ms: int) -> dict[s
 def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     from adapters.execution_metrics.cost_model import load_cost_model
     from adapters.reports.backtest_report import build_charts, write_reports
+    from composition.settings import kernel_settings
     from services.backtest import build_summary, run_batch
 
     config = ctx.config
@@ -281,19 +256,20 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     wf_periods, workers = _walk_forward_settings(args, config)
     costs = load_cost_model(config, kind, spread, slip)
     model = choose_model(config, args.model)
-    cfg = engine_config(config, model)
+    settings = kernel_settings(config)
+    cfg = engine_config(settings, model)
     t = time.perf_counter()
     pairs = load_pairs(config, tf, model)
     predict_wall = time.perf_counter() - t
     print_model(model, pairs)
     if wf_periods:
-        return _walk_forward(config, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall, args.run_name,
-                             args)
+        return _walk_forward(config, settings, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall,
+                             args.run_name, args)
     t = time.perf_counter()
     res = run_batch(pairs, cfg, costs, config.seed)
     wall = time.perf_counter() - t
     summary, curves = build_summary(pairs, cfg, res, costs, model=model.description)
-    summary["models"] = model.info(config, pairs)
+    summary["models"] = model.info(settings, pairs)
     summary["seed"] = config.seed
     name = args.run_name or b.run_name or _run_name(summary, tf)
     rh, sj = write_reports(Path(b.reports_dir) / name, summary, curves, {
@@ -379,7 +355,8 @@ def walk_forward_total(periods: Sequence[dict[str, Any]], initial: float) -> dic
     }
 
 
-def _walk_forward(config: Config, tf: Timeframe, model: ModelChoice, cfg: EngineConfig, costs: CostModel,
+def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model: ModelChoice, cfg: EngineConfig,
+                  costs: CostModel,
                   pairs: Sequence[PairData], n: int, workers: int, predict_wall: float,
                   run_name: str | None, args: argparse.Namespace | None = None) -> int:
     from adapters.reports.backtest_report import build_charts, summary_json, write_reports, write_walk_forward_index
@@ -397,7 +374,7 @@ def _walk_forward(config: Config, tf: Timeframe, model: ModelChoice, cfg: Engine
         charts.append(build_charts(p.pairs, res, cfg.rules, c))
         s["index"] = p.index
         s["seed"] = period_seed(config.seed, p.index)
-        s["models"] = model.info(config, p.pairs)
+        s["models"] = model.info(settings, p.pairs)
         per.append(s)
         curves.append(c)
     total = walk_forward_total(per, cfg.rules.initial_balance)
@@ -407,7 +384,7 @@ def _walk_forward(config: Config, tf: Timeframe, model: ModelChoice, cfg: Engine
                     f"trades, model {model.description}, costs: {costs.description}",
         "walk_forward": {"periods": n, "period_seed": "SeedSequence([seed, index])",
                          "accounts": "one fresh account per period"},
-        "model": model.description, "models": model.info(config, pairs),
+        "model": model.description, "models": model.info(settings, pairs),
         "cost_model": first["cost_model"], "pairs": first["pairs"], "timeframe": first["timeframe"],
         "period": {"start_ms": first["period"]["start_ms"], "end_ms": per[-1]["period"]["end_ms"]},
         "seed": config.seed, "settings": first["settings"], "total": total, "periods": per,

@@ -31,6 +31,15 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_usage)
 
 
+def challenge_engine_config(config: Any, one_step: bool, model: Any = None) -> Any:
+    """The engine settings of a simulation: the kernel settings the runtime and the backtest get
+    (composition.settings); --one-step swaps only the challenge, its limits and buffers still configured."""
+    from composition.cli.backtest import engine_config
+    from composition.settings import kernel_settings
+
+    return engine_config(kernel_settings(config, challenge="one-step" if one_step else None), model)
+
+
 def _usage(args: argparse.Namespace, ctx: Context) -> int:
     raise UserError("usage: trading-ai challenge simulate [--runs N] [--one-step]")
 
@@ -41,10 +50,9 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     from rich.table import Table
 
     from adapters.execution_metrics.cost_model import load_cost_model
-    from composition.cli.backtest import choose_model, engine_config, load_pairs, print_model
+    from composition.cli.backtest import choose_model, load_pairs, print_model
     from domain.challenge import ChallengeSettings, DayTable, TradeStream, bootstrap_attempts, historical_attempts
     from domain.challenge import summarise as summarise_attempts
-    from domain.ftmo import FtmoRules
     from domain.market import Timeframe
     from services.backtest import run_batch
 
@@ -57,10 +65,7 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     slip = args.slippage_bps if args.slippage_bps is not None else (b.slippage_bps if b.slippage_bps >= 0 else None)
     costs = load_cost_model(config, kind, spread, slip)
     model = choose_model(config, args.model)
-    cfg = engine_config(config, model)
-    r = config.risk
-    if args.one_step:
-        cfg = attrs.evolve(cfg, rules=FtmoRules.one_step(r.initial_balance))
+    cfg = challenge_engine_config(config, args.one_step, model)
     pairs = load_pairs(config, Timeframe.parse(args.timeframe or config.data.timeframe), model)
     print_model(model, pairs)
     res = run_batch(pairs, cfg, costs, config.seed)

@@ -40,10 +40,12 @@ def register(sub: Any) -> None:
 
 
 def _settings(args: argparse.Namespace, ctx: Context) -> Any:
+    from composition.settings import kernel_settings
     from training.pipeline import default_settings, quick_settings
 
     make = quick_settings if args.quick else default_settings
-    s = make(seed=ctx.config.seed, device=ctx.config.training.device)
+    # the gates grade with the runtime's and the backtest's tiers, weights, commission and latency
+    s = make(seed=ctx.config.seed, device=ctx.config.training.device).on_kernel(kernel_settings(ctx.config))
     if args.folds is not None:
         if args.folds < 1:
             raise UserError(f"--folds must be >= 1, got {args.folds}")

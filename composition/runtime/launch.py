@@ -19,8 +19,7 @@ from composition.containers import (
     build_storage,
     initial_state,
     load_predictors,
-    make_policy_cfg,
-    make_rules,
+    make_desk,
     replay_window,
 )
 from composition.runtime.instance_lock import InstanceLock
@@ -34,10 +33,10 @@ from composition.runtime.service import (
     serve,
 )
 from composition.runtime.startup import check_quotes, compliance_findings, reconcile_at_start
-from domain.confidence import ConfidenceParams, EnsembleWeights
+from composition.settings import kernel_settings
+from domain.confidence import ConfidenceParams
 from domain.market import Timeframe
 from domain.signals import Mode
-from services.execution import RiskDesk
 from services.operator_commands import OperatorService
 from services.outcome_tracking import OutcomeSettings, OutcomeTracker
 from services.scan_cycle import DEFAULT_LOOKBACK_BARS, ScanCycle, ScanSettings
@@ -110,6 +109,16 @@ def replay_run_prefix() -> str:
     return f"r{time.time_ns() // 1_000_000:x}-"
 
 
+def runtime_decision(config: Config, store: Any, mode: Mode, log: logging.Logger, model_names: list[str],
+                     costs: Any = None, replay_from_ms: int | None = None) -> tuple[Any, ConfidenceParams, int]:
+    """What the live decision runs on: the risk desk (rules, policy, sizing, commission, latency, restored
+    state), the confidence parameters of these models and the hysteresis, all from the one kernel
+    settings the backtest, challenge and gates get too (composition.settings)."""
+    settings = kernel_settings(config)
+    state = initial_state(settings, store, mode, log, replay_from_ms)
+    return make_desk(settings, state, costs), settings.confidence_for(model_names), settings.hysteresis_scans
+
+
 def build_service(config: Config, options: RunOptions, log: logging.Logger) -> tuple[ServiceParts, dict[str, Any]]:
     mode = Mode(options.mode)
     predictors, features, gates_passed, models_desc = load_predictors(config, log)
@@ -143,21 +152,13 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     from composition.events import build_event_bus
 
     bus = build_event_bus(config, mode.value, log)  # in-process, or Kafka with EVENT_BUS=kafka (docs/events.md)
-    policy_cfg = make_policy_cfg(config)
-    costs = c.cost_model()
-    state = initial_state(config, repos["state"], mode, log, start_ms if options.replay else None)
-    desk = RiskDesk(make_rules(config), policy_cfg, state,
-                    risk_per_trade_pct=config.risk.risk_per_trade_pct,
-                    **({"costs": costs} if costs is not None else {}),
-                    fee_bps=config.backtest.fee_bps)
-    weights = EnsembleWeights.parse(config.confidence.ensemble_weights)
-    names = [getattr(p, "name", "") for p in predictors]
-    if not any(dict(weights.weights).get(n, 0) > 0 for n in names):
-        weights = EnsembleWeights({n: 1.0 / len(names) for n in names})  # the baseline alone
-    params = ConfidenceParams(weights=weights, bias=config.confidence.conservative_bias)
+    desk, params, hysteresis_scans = runtime_decision(config, repos["state"], mode, log,
+                                                      [getattr(p, "name", "") for p in predictors], c.cost_model(),
+                                                      start_ms if options.replay else None)
+    policy_cfg = desk.policy_cfg
     tf = Timeframe.parse(config.data.timeframe)
     scan = ScanCycle(
-        ScanSettings(tuple(config.data.symbols), tf, hysteresis_scans=config.confidence.hysteresis_scans,
+        ScanSettings(tuple(config.data.symbols), tf, hysteresis_scans=hysteresis_scans,
                      execute=places_orders(mode, options.broker or config.broker.kind),
                      signal_id_prefix=replay_run_prefix() if options.replay else "",
                      # trained models need their features' warm-up plus a full window each cycle
