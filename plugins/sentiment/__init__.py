@@ -22,7 +22,7 @@ _missing = [m for m in ("praw", "vaderSentiment") if importlib.util.find_spec(m)
 if _missing:
     raise ImportError(f"the sentiment plugin needs {', '.join(_missing)}: pip install -e .[sentiment]")
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("trading_ai.sentiment")
 
 
 def build_feed(settings: Mapping[str, Any], store: SentimentStore | None, replay: bool) -> Any:

@@ -23,7 +23,7 @@ from domain.sentiment import ScoredPost
 from plugins.sentiment.scoring import PairMatcher, VaderScorer
 from plugins.sentiment.settings import SentimentSettings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("trading_ai.sentiment")
 SOURCE = "cryptopanic"
 DAY_MS = 86_400_000
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from domain.sentiment import ScoredPost, SentimentReading, reading_of
 from ports.sentiment import SentimentStore
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("trading_ai.sentiment")
 
 
 class Fetcher(Protocol):

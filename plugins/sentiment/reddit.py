@@ -24,7 +24,7 @@ from domain.sentiment import ScoredPost
 from plugins.sentiment.scoring import PairMatcher, VaderScorer
 from plugins.sentiment.settings import SentimentSettings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("trading_ai.sentiment")
 SOURCE = "reddit"
 RATE_WINDOW_S = 60  # Reddit: 60 requests per minute per OAuth client
 
