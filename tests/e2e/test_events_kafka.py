@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adapters.storage import migrate
 from composition.cli import main
 from composition.config import load_config
 from composition.containers import RunOptions, parse_date_ms
@@ -74,6 +75,7 @@ def test_kafka_replay_publishes_every_signal_and_block_tail_reads_them_healthz_s
         "SYMBOLS": "BTC/USDT,ETH/USDT",  # two pairs keep the data import short; keys still differ
     }
     config = load_config(env_file=None, environ=environ)
+    migrate.upgrade(config.database.url)  # as `trading-ai db upgrade` does on a fresh install
     stream = io.StringIO()
     log = configure_logging(config, mode="dryrun", stream=stream)
     options = RunOptions(
