@@ -118,12 +118,11 @@ def replay_window(config: Config, options: RunOptions, source: Any) -> tuple[int
 
 
 def make_engine(config: Config, options: RunOptions) -> Any:
-    from adapters.storage.engine import create_engine_for
-    from adapters.storage.migrate import upgrade
+    """The runtime's engine; refuses (SchemaOutdated, naming `trading-ai db upgrade`) unless the schema is
+    the code's head. Only `trading-ai db upgrade` and the demo migrate."""
+    from adapters.storage.engine import open_engine
 
-    url = options.database_url or config.database.url
-    upgrade(url)  # idempotent: a fresh SQLite file gets the schema, an up-to-date one is untouched
-    return create_engine_for(url)
+    return open_engine(options.database_url or config.database.url)
 
 
 def make_cost_model(config: Config, options: RunOptions, log: logging.Logger) -> Any:

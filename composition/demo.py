@@ -50,6 +50,8 @@ def demo_steps(ctx: Context, replay_days: int, timeframe: str) -> list[Step]:
         Step("Quick training", ("train", "--symbols", symbols, "--timeframe", timeframe, "--quick"),
              "a small walk-forward run on the real candles (the full one: trading-ai train)"),
         Step("Gate table", ("evaluate",), "out-of-sample figures next to the baselines; failing gates say why"),
+        Step("Database schema", ("db", "upgrade"),
+             "create or migrate the SQLite schema (the runtime refuses an outdated one; only this migrates)"),
         Step("Replayed dry-run", ("run", "--mode", "dryrun", "--replay-from", replay_from, "--speed", "max"),
              f"the live scan service over the last {replay_days} days of real {timeframe} candles"),
         Step("Backtest report", ("backtest", "--timeframe", timeframe, "--run-name", "demo"),
@@ -130,7 +132,9 @@ def _print_signals(console: Console, ctx: Context, steps: list[Step], earlier: s
         table.add_row(created, s.pair.split("/")[0], s.direction.value, s.tier.name, f"{s.confidence:.3f}",
                       f"{s.entry:.6g}", f"{s.tp:.6g}", f"{s.sl:.6g}", f"{s.rr:.2f}")
     console.print(table)
-    console.print(f"SQLite: {ctx.config.database.url}")
+    from composition.redaction import redact_text
+
+    console.print(f"SQLite: {redact_text(ctx.config.database.url)}")
 
 
 def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int, float]], total_s: float) -> None:

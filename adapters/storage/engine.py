@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 
-from domain.errors import UserError
+from domain.errors import CorruptFile, UserError
 from ports.errors import StaleSchema
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +39,9 @@ class DatabaseUnavailable(UserError):
     """The database URL is malformed or the server cannot be reached."""
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "postgres")
+
+
 def normalize_url(url: str | URL, base_dir: Path | None = None) -> URL:
     """The URL with the psycopg 3 driver for PostgreSQL and an absolute path for a SQLite file."""
     try:
@@ -46,6 +49,11 @@ def normalize_url(url: str | URL, base_dir: Path | None = None) -> URL:
     except sa.exc.ArgumentError as exc:
         raise DatabaseUnavailable(f"DATABASE_URL is not a database URL: {exc}") from None
     backend = u.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise DatabaseUnavailable(
+            f"DATABASE_URL {u.render_as_string(hide_password=True)!r}: the {backend!r} database is not supported; "
+            "use sqlite:///PATH or postgresql://USER@HOST/DB"
+        )
     if backend in ("postgresql", "postgres") and u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
     if backend == "sqlite" and u.database not in (None, "", ":memory:") and not u.database.startswith("file:"):
@@ -75,16 +83,31 @@ def sqlite_path(url: str | URL) -> Path | None:
 def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
     """An engine for the URL with the backend's durability and concurrency settings applied."""
     u = normalize_url(url)
-    if u.get_backend_name() == "sqlite":
-        path = sqlite_path(u)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
-        engine = sa.create_engine(u, **kwargs)
-        _tune_sqlite(engine, wal=path is not None)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(u, **kwargs)
+    try:
+        if u.get_backend_name() == "sqlite":
+            path = sqlite_path(u)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("connect_args", {}).setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+            engine = sa.create_engine(u, **kwargs)
+            _tune_sqlite(engine, wal=path is not None)
+            return engine
+        kwargs.setdefault("pool_pre_ping", True)
+        return sa.create_engine(u, **kwargs)
+    except sa.exc.NoSuchModuleError:
+        raise DatabaseUnavailable(
+            f"DATABASE_URL {redacted(u)}: unknown driver {u.drivername!r}; use sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST/DB"
+        ) from None
+    except ImportError as exc:
+        raise DatabaseUnavailable(
+            f"DATABASE_URL {redacted(u)}: its driver is not installed ({exc.name or exc}); for PostgreSQL "
+            "install the pg extra (pip install '.[pg]')"
+        ) from None
+    except (sa.exc.ArgumentError, TypeError, ValueError) as exc:
+        raise DatabaseUnavailable(f"DATABASE_URL {redacted(u)} is invalid: {str(exc).splitlines()[0]}") from None
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the directory of {redacted(u)}: {exc.strerror or exc}") from None
 
 
 def _tune_sqlite(engine: Engine, *, wal: bool) -> None:
@@ -124,6 +147,17 @@ def current_revision(conn: sa.Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def unreadable(url: str | URL, exc: sa.exc.DBAPIError) -> UserError:
+    """The one-line error for a database that cannot be opened: a SQLite file that is not a database
+    (CorruptFile naming it), else the server's first line (unreachable, refused, auth...)."""
+    first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0] if exc.orig else str(exc)
+    path = sqlite_path(url)
+    if path is not None and ("not a database" in first or "malformed" in first or "disk image" in first):
+        return CorruptFile(f"database file {path} is not a SQLite database ({first}); restore it with "
+                           "`trading-ai db restore FILE` or move it away and run `trading-ai db upgrade`")
+    return DatabaseUnavailable(f"cannot open database {redacted(url)}: {first}")
+
+
 def check_schema(engine: Engine) -> str:
     """The database's revision if it is the code's head; otherwise SchemaOutdated naming the fix."""
     head = head_revision()
@@ -133,10 +167,8 @@ def check_schema(engine: Engine) -> str:
     try:
         with engine.connect() as conn:
             current = current_revision(conn)
-    except sa.exc.OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"cannot open database {redacted(engine.url)}: {str(exc.orig).strip().splitlines()[0]}"
-        ) from None
+    except sa.exc.DBAPIError as exc:
+        raise unreadable(engine.url, exc) from None
     if current == head:
         return current
     where = redacted(engine.url)

@@ -13,13 +13,12 @@ from alembic.util.exc import CommandError
 
 from adapters.storage.engine import (
     MIGRATIONS_DIR,
-    DatabaseUnavailable,
     create_engine_for,
     current_revision,
     head_revision,
-    redacted,
     script_directory,
     sqlite_path,
+    unreadable,
 )
 from domain.errors import UserError
 
@@ -42,9 +41,8 @@ def _connection(url: str) -> Iterator[sa.Connection]:
         with engine.connect() as conn:
             yield conn
             conn.commit()
-    except sa.exc.OperationalError as exc:
-        first = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseUnavailable(f"cannot open database {redacted(url)}: {first}") from None
+    except sa.exc.DBAPIError as exc:
+        raise unreadable(url, exc) from None
     finally:
         engine.dispose()
 

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.integration.storage.migrated import migrated_sqlite_url
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -18,7 +20,7 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
     for k in ("LIVE_CONFIRM", "BROKER", "TELEGRAM_BOT_TOKEN", "KILL_SWITCH", "DATABASE_URL", "LOG_FILE"):
         env.pop(k, None)
-    env.update({"DATABASE_URL": f"sqlite:///{tmp / 'rt.sqlite3'}", "LOG_FILE": str(tmp / "run.jsonl"),
+    env.update({"DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"), "LOG_FILE": str(tmp / "run.jsonl"),
                 "DATA_DIR": str(tmp), "LOG_FORMAT": "json"})
     env.update(extra)
     return env

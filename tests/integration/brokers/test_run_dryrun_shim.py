@@ -25,6 +25,7 @@ from composition.config import load_config
 from domain.market import Timeframe
 from tests.integration.brokers import harness
 from tests.integration.brokers.fakes import engine as fake_engine
+from tests.integration.storage.migrated import migrated_sqlite_url
 
 PAIRS = ("BTC/USDT", "ETH/USDT", "BNB/USDT")
 
@@ -77,7 +78,7 @@ def test_dryrun_runs_cycles_against_the_shim_and_sends_it_no_order(tmp_path: Pat
     url, token, stop = start_shim_server(terminal)  # type: ignore[arg-type]
     for k in ("BROKER", "LIVE_CONFIRM", "TELEGRAM_BOT_TOKEN", "KILL_SWITCH"):
         monkeypatch.delenv(k, raising=False)
-    for k, v in {"SHIM_TOKEN": token, "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite3'}",
+    for k, v in {"SHIM_TOKEN": token, "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),
                  "DATA_DIR": str(tmp_path), "LOG_FILE": str(tmp_path / "run.jsonl"), "LOG_FORMAT": "json"}.items():
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)

@@ -18,6 +18,7 @@ from composition.logging_setup import configure_logging
 from composition.runtime.launch import build_service, places_orders
 from composition.runtime.service import serve
 from domain.signals import Direction, Mode
+from tests.integration.storage.migrated import migrated_sqlite_url
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +36,7 @@ def test_only_simulated_brokers_take_dry_run_orders() -> None:
 def test_paper_dry_run_moves_equity_and_the_daily_floor_blocks_with_an_alert(tmp_path: Path) -> None:
     # A tight daily buffer (0.3% of 100k = 300 USD) at 0.1% risk per trade: a few open worst cases fill it.
     config = load_config(env_file=None, environ={
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite3'}", "LOG_FORMAT": "json", "DATA_DIR": str(tmp_path),
+        "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"), "LOG_FORMAT": "json", "DATA_DIR": str(tmp_path),
         "DAILY_LOSS_BUFFER_PCT": "0.3", "RISK_PER_TRADE_PCT": "0.1"})
     stream = io.StringIO()
     log = configure_logging(config, mode="dryrun", stream=stream)

@@ -20,6 +20,7 @@ from composition.runtime.launch import build_service
 from composition.runtime.service import serve
 from domain.signals import Mode
 from services.execution import refresh_ftmo
+from tests.integration.storage.migrated import migrated_sqlite_url
 
 PLAN_FIELDS = ("pair", "tier", "conf", "entry", "tp", "sl", "rr", "lat_ms", "spread_bps", "slip_bps", "mode")
 
@@ -27,7 +28,7 @@ PLAN_FIELDS = ("pair", "tier", "conf", "entry", "tp", "sl", "rr", "lat_ms", "spr
 class Run:
     def __init__(self, tmp: Path, cycles: int, start: str = "2025-10-01") -> None:
         self.config = load_config(env_file=None, environ={
-            "DATABASE_URL": f"sqlite:///{tmp / 'rt.sqlite3'}", "LOG_FORMAT": "json", "DATA_DIR": str(tmp),
+            "DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"), "LOG_FORMAT": "json", "DATA_DIR": str(tmp),
         })
         self.stream = io.StringIO()
         self.log = configure_logging(self.config, mode="dryrun", stream=self.stream)

@@ -25,6 +25,7 @@ from domain.risk_book import TradeRecord
 from domain.signals import Direction, Mode, Tier
 from domain.trading import OrderRequest
 from tests.integration.brokers import harness
+from tests.integration.storage.migrated import migrated_sqlite_url
 
 START = parse_date_ms("2025-10-01", "start")
 
@@ -37,7 +38,7 @@ def _restore_logger() -> Any:
 
 def _config(tmp: Path, **env: str) -> Any:
     return load_config(env_file=None, environ={
-        "DATABASE_URL": f"sqlite:///{tmp / 'rt.sqlite3'}", "LOG_FORMAT": "json", "DATA_DIR": str(tmp), **env})
+        "DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"), "LOG_FORMAT": "json", "DATA_DIR": str(tmp), **env})
 
 
 def _events(stream: io.StringIO, name: str) -> list[dict[str, Any]]:
@@ -86,8 +87,8 @@ def test_compliance_findings_are_logged_and_printed(tmp_path: Path, capsys: pyte
     err = capsys.readouterr().err
     assert "compliance warning [tick_scalping] SCAN_INTERVAL_SECONDS" in err
     # Default settings cross no line.
-    clean = _config(tmp_path / "b")
     (tmp_path / "b").mkdir()
+    clean = _config(tmp_path / "b")
     stream2 = io.StringIO()
     _, extras2 = build_service(clean, _options(), configure_logging(clean, mode="dryrun", stream=stream2))
     assert extras2["compliance"] == [] and _events(stream2, "compliance_warning") == []
@@ -99,7 +100,7 @@ def _record(sid: str, mode: Mode = Mode.DRYRUN) -> TradeRecord:
 
 def test_start_reconciles_the_book_with_the_paper_account(tmp_path: Path) -> None:
     # A dry-run record left open by an earlier run whose paper account is gone: reported, never re-sent.
-    url = f"sqlite:///{tmp_path / 'rt.sqlite3'}"
+    url = migrated_sqlite_url(tmp_path / "rt.sqlite3")
     migrate.upgrade(url)
     SqlRiskBookRepository(EngineScope(create_engine_for(url))).add(_record("stale-1"))
     config = _config(tmp_path)

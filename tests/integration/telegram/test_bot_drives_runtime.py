@@ -15,13 +15,14 @@ from composition.containers import RunOptions, parse_date_ms
 from composition.logging_setup import configure_logging
 from composition.runtime.launch import build_service
 from composition.runtime.service import serve
+from tests.integration.storage.migrated import migrated_sqlite_url
 
 TOKEN = "123456:TEST-TOKEN"
 CHAT = 4242
 
 
 def test_kill_switch_from_telegram_stops_the_next_cycles(tmp_path: Path, fake_api_cls: Any) -> None:
-    config = load_config(env_file=None, environ={"DATABASE_URL": f"sqlite:///{tmp_path / 'rt.sqlite3'}",
+    config = load_config(env_file=None, environ={"DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),
                                                  "LOG_FORMAT": "json", "DATA_DIR": str(tmp_path)})
     log = configure_logging(config, mode="dryrun", stream=io.StringIO())
     options = RunOptions(replay_from_ms=parse_date_ms("2025-10-01", "d"), cycles=60, cost_model="fixed",
