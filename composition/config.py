@@ -151,6 +151,10 @@ class RuntimeConfig:
     health_host: str = setting("127.0.0.1", env=("HEALTH_HOST",))
     health_port: int = setting(8080, env=("HEALTH_PORT",), validator=_in_range(0, 65535))
     latency_sla_ms: int = setting(500, env=("LATENCY_SLA_MS",), validator=_in_range(1, 600000))
+    dashboard_port: int = setting(-1, env=("DASHBOARD_PORT",), validator=_in_range(-1, 65535),
+                                  allowed="-1 (off), 0 (any free port) or a port; always bound to 127.0.0.1")
+    dashboard_token: str = setting("", env=("DASHBOARD_TOKEN",), secret=True,
+                                   allowed="the dashboard's access token (empty: a random one per run)")
 
 
 @attrs.frozen

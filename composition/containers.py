@@ -49,6 +49,7 @@ class RunOptions:
     slippage_bps: float | None = None
     health: bool = True
     health_port: int | None = None
+    dashboard_port: int | None = None  # None: config runtime.dashboard_port; -1 off, 0 any free port
     telegram: bool = True
     allow_ungated_model: bool = False
     console_signals: bool = True

@@ -71,6 +71,35 @@ class FtmoStatusReport:
     halt_reason: str = ""
 
 
+RECENT_DAYS = 30  # how far back recent_signals / recent_blocks look
+
+
+@attrs.frozen
+class PositionReport:
+    """One open position for /status and the dashboard; `price` and `pnl` are None without a quote."""
+
+    position_id: str
+    pair: str
+    direction: str
+    volume: float
+    entry: float
+    sl: float
+    tp: float | None
+    opened_at_ms: int
+    price: float | None = None
+    pnl: float | None = None  # floating P&L in account currency at `price`
+
+
+@attrs.frozen
+class DailyRow:
+    """Closed trades of one Prague trading day (FTMO's day), for /daily."""
+
+    day: str  # YYYY-MM-DD
+    trades: int
+    wins: int
+    total_r: float
+
+
 @attrs.frozen
 class RetrainRequest:
     request_id: str
@@ -92,6 +121,12 @@ class OperatorCommands(Protocol):
     - `request_retrain(reason)` records a retrain request and returns it (training runs elsewhere).
     - `force_signal(pair, direction)` runs the full policy and guard for that pair now, bypassing
       only the confidence tiering; returns the Signal or the Block that stopped it.
+    - `positions()` lists the broker's open positions with their floating P&L at the current quote.
+    - `daily(days)` returns one row per Prague day of the last `days` days, newest first (days
+      without a closed trade included, with zeros).
+    - `recent_signals(n)` / `recent_blocks(n)`: the last n signals / blocks of this mode within the last
+      RECENT_DAYS days, newest first.
+    The four are reads: no side effects.
     """
 
     def check(self) -> CheckReport: ...
@@ -107,3 +142,11 @@ class OperatorCommands(Protocol):
     def request_retrain(self, reason: str = "") -> RetrainRequest: ...
 
     def force_signal(self, pair: str, direction: Direction | None = None) -> Signal | Block: ...
+
+    def positions(self) -> tuple[PositionReport, ...]: ...
+
+    def daily(self, days: int = 7) -> tuple[DailyRow, ...]: ...
+
+    def recent_signals(self, n: int = 5) -> tuple[Signal, ...]: ...
+
+    def recent_blocks(self, n: int = 10) -> tuple[Block, ...]: ...

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import attrs
 
 from domain import policy as pol
 from domain.confidence import ConfidenceResult
 from domain.ftmo import progress
+from domain.market import MS_PER_DAY
+from domain.prague_time import prague_day
+from domain.risk_book import TradeRecord
 from domain.risk_stats import closed_in_window, group_stats, summarise
 from domain.signals import Block, BlockReason, Direction, Signal, Tier
 from ports.errors import BrokerError
-from ports.operator import CheckReport, FtmoStatusReport, RetrainRequest, StatsReport, StatsRow
+from ports.operator import (
+    RECENT_DAYS,
+    CheckReport,
+    DailyRow,
+    FtmoStatusReport,
+    PositionReport,
+    RetrainRequest,
+    StatsReport,
+    StatsRow,
+)
 from services.execution import refresh_ftmo
 from services.scan_cycle import ScanCycle
 
@@ -101,3 +115,47 @@ class OperatorService:
         if isinstance(out, Block):
             cy._block(out, [])
         return out
+
+    # --- reads for /status, /daily, /signals and the dashboard ----------------------------------------
+
+    def positions(self) -> tuple[PositionReport, ...]:
+        """Open positions with floating P&L at the broker's current mid (None without a quote)."""
+        out = []
+        for p in self.cycle.broker.positions():
+            price = pnl = None
+            try:
+                bid, ask = self.cycle.broker.quote(p.pair)
+                price = (bid + ask) / 2
+                size = self.cycle.broker.symbol_info(p.pair).contract_size
+                pnl = p.direction.sign * (price - p.entry) * p.volume * size
+            except BrokerError:
+                pass
+            out.append(PositionReport(p.position_id, p.pair, p.direction.value, p.volume, p.entry, p.sl, p.tp,
+                                      p.opened_at_ms, price, pnl))
+        return tuple(out)
+
+    def daily(self, days: int = 7) -> tuple[DailyRow, ...]:
+        """Closed trades per Prague day (FTMO's trading day) over the last `days` days, newest first."""
+        desk = self.cycle.desk
+        now = self.cycle.clock.now_ms()
+        recs = closed_in_window(self.cycle.risk_book.records(mode=desk.mode), now, days, desk.mode)
+        by_day: dict[int, list[TradeRecord]] = {}
+        for r in recs:
+            by_day.setdefault(prague_day(r.exit_time_ms or 0), []).append(r)
+        today = prague_day(now)
+        rows = []
+        for d in range(today, today - days, -1):
+            s = summarise(by_day.get(d, []))
+            label = datetime.fromtimestamp(d * MS_PER_DAY / 1000, UTC).strftime("%Y-%m-%d")
+            rows.append(DailyRow(label, s.trades, s.wins, s.total_r))
+        return tuple(rows)
+
+    def recent_signals(self, n: int = 5) -> tuple[Signal, ...]:
+        since = self.cycle.clock.now_ms() - RECENT_DAYS * MS_PER_DAY
+        mine = [s for s in self.cycle.signal_log.signals(since_ms=since) if s.mode is self.cycle.desk.mode]
+        return tuple(reversed(mine[-n:])) if n > 0 else ()
+
+    def recent_blocks(self, n: int = 10) -> tuple[Block, ...]:
+        since = self.cycle.clock.now_ms() - RECENT_DAYS * MS_PER_DAY
+        mine = [b for b in self.cycle.signal_log.blocks(since_ms=since) if b.mode is self.cycle.desk.mode]
+        return tuple(reversed(mine[-n:])) if n > 0 else ()

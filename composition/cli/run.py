@@ -31,6 +31,9 @@ def register(sub: Any) -> None:
     p.add_argument("--slippage-bps", type=float)
     p.add_argument("--no-health", action="store_true", help="do not serve /healthz")
     p.add_argument("--health-port", type=int, help="override runtime.health_port (0 = any free port)")
+    p.add_argument("--dashboard-port", type=int, metavar="PORT",
+                   help="serve the live dashboard on 127.0.0.1:PORT (0 = any free port, -1 = off; "
+                        "default DASHBOARD_PORT); the URL with its token is printed at start")
     p.add_argument("--quiet-signals", action="store_true", help="do not print each signal (console notifier)")
     p.add_argument("--allow-ungated-model", action="store_true",
                    help="live only: run on a model that did not pass its gates (logged)")
@@ -61,6 +64,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
         broker=args.broker or ("shim" if args.shim_url else None), shim_url=args.shim_url, cycles=args.cycles,
         database_url=args.database_url, cost_model=args.cost_model, spread_bps=args.spread_bps,
         slippage_bps=args.slippage_bps, health=not args.no_health, health_port=args.health_port,
+        dashboard_port=args.dashboard_port,
         console_signals=not args.quiet_signals and replay_from is None,
         allow_ungated_model=args.allow_ungated_model,
     )

@@ -210,11 +210,30 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     parts = ServiceParts(cycle=cycle, loop=loop, clock=clock, log=log, health=health, bot=bot, checks=checks,
                          stale_after_s=options.stale_after_s or (2 * interval + 60),
                          status={"event_bus": bus.status}, closers=[bus.close, engine.dispose])
+    parts.dashboard = make_dashboard(config, options, operator, models_desc, lambda: parts.cycle.n.cycles, log)
     probe = health_probe(parts, interval)
     extras = {"start_ms": start_ms, "end_ms": end_ms, "models": models_desc, "gates_passed": gates_passed,
               "notifier": notifier, "operator": operator, "desk": desk, "repos": repos, "bot": bot,
               "engine": engine, "scan": scan, "compliance": findings, "reconciliation": recon}
     return parts, extras
+
+
+def make_dashboard(config: Config, options: RunOptions, operator: Any, models_desc: str, cycles: Any,
+                   log: logging.Logger) -> Any:
+    """The live dashboard when DASHBOARD_PORT (or RunOptions.dashboard_port) is not -1; token from
+    DASHBOARD_TOKEN, or a random one for this run (printed with the URL, redacted in the logs)."""
+    port = config.runtime.dashboard_port if options.dashboard_port is None else options.dashboard_port
+    if port < 0:
+        return None
+    import secrets
+
+    from adapters.http.dashboard import DashboardServer
+    from composition.redaction import register_secrets
+    from composition.runtime.dashboard_feed import dashboard_snapshot
+
+    token = config.runtime.dashboard_token or secrets.token_urlsafe(18)
+    register_secrets([token])
+    return DashboardServer(dashboard_snapshot(operator, model=models_desc, cycles=cycles), token, port, log=log)
 
 
 def _broker_ok(broker: Any, pair: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal as signal_mod
+import sys
 import threading
 import time
 from collections import Counter
@@ -28,7 +29,15 @@ from domain.signals import Block, BlockReason, Direction, Signal, Tier
 from ports.broker import Broker
 from ports.clock import Clock
 from ports.notifier import Notifier
-from ports.operator import CheckReport, FtmoStatusReport, OperatorCommands, RetrainRequest, StatsReport
+from ports.operator import (
+    CheckReport,
+    DailyRow,
+    FtmoStatusReport,
+    OperatorCommands,
+    PositionReport,
+    RetrainRequest,
+    StatsReport,
+)
 from ports.runtime_state import RuntimeStateStore
 from ports.storage import SignalLogRepository
 from services.execution import FLOOR_BREACH_MARK, RiskDesk
@@ -297,6 +306,22 @@ class PersistingOperator:
             self._save()
             return out
 
+    def positions(self) -> tuple[PositionReport, ...]:
+        with self.lock:
+            return self.inner.positions()
+
+    def daily(self, days: int = 7) -> tuple[DailyRow, ...]:
+        with self.lock:
+            return self.inner.daily(days)
+
+    def recent_signals(self, n: int = 5) -> tuple[Signal, ...]:
+        with self.lock:
+            return self.inner.recent_signals(n)
+
+    def recent_blocks(self, n: int = 10) -> tuple[Block, ...]:
+        with self.lock:
+            return self.inner.recent_blocks(n)
+
 
 @attrs.define
 class ServiceParts:
@@ -308,6 +333,7 @@ class ServiceParts:
     log: logging.Logger
     health: HealthServer | None = None
     bot: Any = None  # adapters.notifiers.telegram.bot.TelegramBot | None
+    dashboard: Any = None  # adapters.http.dashboard.DashboardServer | None
     checks: dict[str, Callable[[], bool | None]] = attrs.field(factory=dict)
     stale_after_s: float = 300.0
     started_at_ms: int = 0
@@ -373,3 +399,8 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
     return 0
 
 
+        if parts.dashboard is not None:
+            await parts.dashboard.start()
+            print(f"dashboard: {parts.dashboard.url}", file=sys.stderr, flush=True)
+        if parts.dashboard is not None:
+            await parts.dashboard.stop()

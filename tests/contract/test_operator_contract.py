@@ -83,3 +83,44 @@ def test_kill_switch_idempotent_and_blocks_forced_signal(ops: OperatorCommands) 
 def test_retrain_requests_are_distinct(ops: OperatorCommands) -> None:
     a, b = ops.request_retrain("drift"), ops.request_retrain()
     assert a.request_id != b.request_id and a.reason == "drift"
+
+
+def test_recent_signals_blocks_and_positions_read_what_happened(ops: OperatorCommands) -> None:
+    assert ops.recent_signals(5) == () and ops.recent_blocks(5) == ()
+    ops.kill_switch(True)
+    blocked = ops.force_signal("BTC/USDT", Direction.LONG)
+    ops.kill_switch(False)
+    first = ops.force_signal("BTC/USDT", Direction.LONG)
+    second = ops.force_signal("BTC/USDT", Direction.SHORT)
+    assert isinstance(first, Signal) and isinstance(second, Signal) and isinstance(blocked, Block)
+    assert ops.recent_signals(5) == (second, first)  # newest first
+    assert ops.recent_signals(1) == (second,) and ops.recent_signals(0) == ()
+    assert ops.recent_blocks(5)[0] == blocked
+    assert ops.recent_signals(5) == ops.recent_signals(5)  # a read
+    assert ops.positions() == ()  # a signal-only cycle (execute=False) places no order
+
+
+def test_positions_carry_their_floating_pnl_at_the_quote(tmp_path: Path) -> None:
+    clock = FakeClock(START + 300 * Timeframe.M5.ms)
+    c = synthetic_candles("BTC/USDT", Timeframe.M5, 300, START, seed=4, start_price=40_000)
+    broker = MockBroker([SymbolSpec("BTC/USDT", "BTCUSD")], clock)
+    broker.set_quote("BTC/USDT", float(c.close[-1]))
+    desk = RiskDesk(FtmoRules(), PolicyConfig(), RuntimeState("dryrun"))
+    cycle = ScanCycle(ScanSettings(("BTC/USDT",), execute=True), desk, InMemoryMarketData([c]),
+                      [FixedPredictor("lstm", "v1", {"BTC/USDT": 0.8})], lambda x: x, broker,
+                      RecordingNotifier(), InMemoryRiskBook(), InMemorySignalLog(), InMemoryEventBus(), clock)
+    ops = OperatorService(cycle)
+    sig = ops.force_signal("BTC/USDT", Direction.LONG)
+    assert isinstance(sig, Signal)
+    broker.set_quote("BTC/USDT", float(c.close[-1]) * 1.01)
+    (p,) = ops.positions()
+    bid, ask = broker.quote("BTC/USDT")
+    assert p.pair == "BTC/USDT" and p.direction == "long" and p.price == pytest.approx((bid + ask) / 2)
+    assert p.pnl == pytest.approx((p.price - p.entry) * p.volume) and p.pnl > 0
+
+
+def test_daily_rows_cover_each_prague_day_newest_first(ops: OperatorCommands) -> None:
+    rows = ops.daily(3)
+    assert len(rows) == 3 and [r.day for r in rows] == sorted((r.day for r in rows), reverse=True)
+    assert all(r.trades == r.wins == 0 and r.total_r == 0 for r in rows)  # nothing closed yet
+    assert ops.daily(3) == rows

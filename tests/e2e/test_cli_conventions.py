@@ -20,8 +20,15 @@ SMOKE = str(ROOT / "configs" / "ci-smoke.toml")
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "composition", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=240, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "composition", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -34,8 +41,9 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"trading-ai {version()}" and version()[0].isdigit()
 
 
-def test_models_list_json_on_an_empty_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_models_list_json_on_an_empty_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from composition.cli import main
 
     monkeypatch.setenv("MODELS_DIR", str(tmp_path / "m"))
@@ -48,8 +56,15 @@ def test_models_list_json_on_an_empty_registry(tmp_path: Path, monkeypatch: pyte
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
 def test_backtest_json_is_one_document_and_the_report_is_self_contained(tmp_path: Path) -> None:
-    res = run_cli("--config", SMOKE, "--env-file", "", "backtest", "--json",
-                  env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path), "CANDLES_DIR": str(DATA)})
+    res = run_cli(
+        "--config",
+        SMOKE,
+        "--env-file",
+        "",
+        "backtest",
+        "--json",
+        env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path), "CANDLES_DIR": str(DATA)},
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads(res.stdout)  # what `trading-ai backtest --json | python -m json.tool` needs
     on_disk = json.loads((tmp_path / "ci-smoke" / "summary.json").read_text())
@@ -62,8 +77,18 @@ def test_backtest_json_is_one_document_and_the_report_is_self_contained(tmp_path
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
 def test_a_failed_challenge_gate_exits_1_and_writes_its_report(tmp_path: Path) -> None:
-    res = run_cli("--config", SMOKE, "--env-file", "", "challenge", "simulate", "--runs", "3", "--json",
-                  env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path), "CANDLES_DIR": str(DATA)})
+    res = run_cli(
+        "--config",
+        SMOKE,
+        "--env-file",
+        "",
+        "challenge",
+        "simulate",
+        "--runs",
+        "3",
+        "--json",
+        env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path), "CANDLES_DIR": str(DATA)},
+    )
     doc = json.loads(res.stdout)
     # two weeks that end in a total-floor halt cannot pass a 70% pass-rate gate
     assert doc["verdict"] == "FAIL" and res.returncode == 1, res.stderr[-1500:]
@@ -87,8 +112,11 @@ def test_bash_completion_completes_commands_and_options(tmp_path: Path) -> None:
 
     script = tmp_path / "c.sh"
     script.write_text(bash_script(build_parser()))
-    probe = ('source "$1"; COMP_WORDS=(trading-ai backtest --js); COMP_CWORD=2; _trading_ai; echo "${COMPREPLY[@]}"; '
-             'COMP_WORDS=(trading-ai models l); COMP_CWORD=2; _trading_ai; echo "${COMPREPLY[@]}"')
-    out = subprocess.run(["bash", "-c", probe, "bash", str(script)], capture_output=True, text=True, timeout=30,
-                         check=True).stdout.splitlines()
+    probe = (
+        'source "$1"; COMP_WORDS=(trading-ai backtest --js); COMP_CWORD=2; _trading_ai; echo "${COMPREPLY[@]}"; '
+        'COMP_WORDS=(trading-ai models l); COMP_CWORD=2; _trading_ai; echo "${COMPREPLY[@]}"'
+    )
+    out = subprocess.run(
+        ["bash", "-c", probe, "bash", str(script)], capture_output=True, text=True, timeout=30, check=True
+    ).stdout.splitlines()
     assert out == ["--json", "list"]

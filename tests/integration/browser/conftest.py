@@ -91,8 +91,7 @@ class Page:
         await asyncio.wait_for(self.loaded.wait(), timeout=timeout)
 
     async def js(self, expression: str, *, await_promise: bool = False) -> Any:
-        res = await self.send("Runtime.evaluate", expression=expression, returnByValue=True,
-                              awaitPromise=await_promise)
+        res = await self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=await_promise)
         if "exceptionDetails" in res:
             raise RuntimeError(f"JS error in {expression!r}: {res['exceptionDetails']}")
         return res["result"].get("value")
@@ -129,12 +128,27 @@ class Page:
 @contextlib.asynccontextmanager
 async def open_browser(binary: str, width: int = 1280, height: int = 1600) -> AsyncIterator[Page]:
     profile = tempfile.mkdtemp(prefix="trading-ai-chromium-")
-    proc = subprocess.Popen(  # noqa: S603 - a fixed local binary with fixed flags
-        [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-         "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", f"--user-data-dir={profile}",
-         f"--window-size={width},{height}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = None
         assert proc.stderr is not None
@@ -156,8 +170,9 @@ async def open_browser(binary: str, width: int = 1280, height: int = 1600) -> As
                 page = Page(ws)
                 for domain in ("Page", "Runtime", "Log"):
                     await page.send(f"{domain}.enable")
-                await page.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
-                                deviceScaleFactor=1, mobile=False)
+                await page.send(
+                    "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+                )
                 try:
                     yield page
                 finally:

@@ -37,8 +37,24 @@ def smoke_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
     env.update({"TRADING_AI_BACKTEST_REPORTS_DIR": str(reports), "CANDLES_DIR": str(DATA)})
     proc = subprocess.run(
-        [sys.executable, "-m", "composition", "--config", str(ROOT / "configs" / "ci-smoke.toml"), "--env-file", "",
-         "backtest", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=180, env=env, check=False)
+        [
+            sys.executable,
+            "-m",
+            "composition",
+            "--config",
+            str(ROOT / "configs" / "ci-smoke.toml"),
+            "--env-file",
+            "",
+            "backtest",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)  # --json: stdout is exactly one JSON document
     return Path(str(out["report"])), dict(out["summary"])
@@ -60,15 +76,19 @@ def test_backtest_report_in_chromium(chromium: str, smoke_report: tuple[Path, di
                 "plots": await page.js("document.querySelectorAll('.js-plotly-plot').length"),
                 "markers": await page.js(COUNT_ENTRY_MARKERS),
                 "rows": await page.js("document.querySelectorAll('#trades tbody tr').length"),
-                "remote": [e["params"]["request"]["url"] for e in page.events
-                           if e.get("method") == "Network.requestWillBeSent"
-                           and not e["params"]["request"]["url"].startswith(("file:", "data:", "about:"))],
+                "remote": [
+                    e["params"]["request"]["url"]
+                    for e in page.events
+                    if e.get("method") == "Network.requestWillBeSent"
+                    and not e["params"]["request"]["url"].startswith(("file:", "data:", "about:"))
+                ],
                 "errors": page.console_errors(),
             }
             # sort the trade table by P&L (last column) twice: the biggest winner comes first
             await page.js("var h=document.querySelectorAll('#trades th');h[h.length-1].click();h[h.length-1].click()")
-            result["top_pnl"] = await page.js("parseFloat(document.querySelector('#trades tbody tr')"
-                                              ".lastElementChild.dataset.v)")
+            result["top_pnl"] = await page.js(
+                "parseFloat(document.querySelector('#trades tbody tr').lastElementChild.dataset.v)"
+            )
             await page.screenshot(artifacts_dir() / "backtest-report.png")
             return result
 
