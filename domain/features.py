@@ -28,11 +28,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 import attrs
 import numpy as np
+from numba import njit
 
 from domain.cleaning import WindowValidity
 from domain.feature_matrix import FeatureMatrix
@@ -42,6 +43,7 @@ from domain.market import (
     BoolArray,
     Candles,
     FloatArray,
+    IntArray,
     Session,
     Timeframe,
     atr,
@@ -77,8 +79,9 @@ def _tf_tuple(value: object) -> tuple[str, ...]:
 class FeatureParams:
     """Everything that changes the feature values; `key()` hashes it with the code version."""
 
-    return_lookbacks: tuple[int, ...] = attrs.field(default=(1, 5, 15, 60), converter=_int_tuple,
-                                                    validator=_positive_ints)
+    return_lookbacks: tuple[int, ...] = attrs.field(
+        default=(1, 5, 15, 60), converter=_int_tuple, validator=_positive_ints
+    )
     atr_window: int = attrs.field(default=14, validator=_positive)
     vol_windows: tuple[int, ...] = attrs.field(default=(30, 120), converter=_int_tuple, validator=_positive_ints)
     volume_z_window: int = attrs.field(default=60, validator=_positive)
@@ -130,49 +133,94 @@ def warmup_bars(params: FeatureParams = DEFAULT_PARAMS, timeframe: Timeframe = T
         params.momentum_lookback + 1,
     )
     per_tf = max(params.trend_window, params.momentum_lookback + 1)
-    higher_need = [
-        (per_tf + 1) * (tf.ms // timeframe.ms) for tf in higher_timeframes_for(params, timeframe)
-    ]
+    higher_need = [(per_tf + 1) * (tf.ms // timeframe.ms) for tf in higher_timeframes_for(params, timeframe)]
     return max([base_need, *higher_need])
 
 
 # ---------------------------------------------------------------- rolling helpers (prefix sums)
 
 
+@njit(cache=True)
+def _rolling_sums_into(x: FloatArray, window: int, s1: FloatArray, s2: FloatArray, squares: bool) -> None:
+    """s1 (and s2 when `squares`) := sums of x (of x * x) over x[t-window+1 .. t]; NaN during warm-up
+    or when the window holds a non-finite value. The prefix sums are accumulated in index order, as
+    np.cumsum does, and differenced as c[t+1] - c[t+1-window]; a ring of the last window + 1
+    prefixes stands in for the whole prefix array (outputs come preallocated: no large allocation)."""
+    n = x.shape[0]
+    ring = window + 1
+    c1 = np.zeros(ring)
+    c2 = np.zeros(ring)
+    cb = np.zeros(ring, dtype=np.int64)
+    p1 = 0.0
+    p2 = 0.0
+    pb = 0
+    for i in range(n):
+        v = x[i]
+        if np.isfinite(v):
+            p1 = p1 + v
+            p2 = p2 + v * v
+        else:
+            p1 = p1 + 0.0
+            p2 = p2 + 0.0
+            pb += 1
+        k = (i + 1) % ring  # slot of prefix i + 1
+        c1[k] = p1
+        c2[k] = p2
+        cb[k] = pb
+        if i < window - 1:
+            s1[i] = np.nan
+            s2[i] = np.nan
+            continue
+        o = (i + 1 - window) % ring  # slot of prefix i + 1 - window
+        if pb - cb[o] == 0:
+            s1[i] = p1 - c1[o]
+            s2[i] = p2 - c2[o] if squares else np.nan
+        else:
+            s1[i] = np.nan
+            s2[i] = np.nan
+
+
 def _rolling_sum(x: FloatArray, window: int) -> FloatArray:
     """Sum of x[t-window+1 .. t]; NaN during warm-up or when the window holds a non-finite value."""
-    n = x.shape[0]
-    out = np.full(n, np.nan)
-    if n < window:
-        return out
-    bad = ~np.isfinite(x)
-    c = np.empty(n + 1)
-    c[0] = 0.0
-    np.cumsum(np.where(bad, 0.0, x), out=c[1:])
-    cb = np.empty(n + 1, dtype=np.int64)
-    cb[0] = 0
-    np.cumsum(bad, out=cb[1:])
-    s = c[window:] - c[:-window]
-    out[window - 1 :] = np.where(cb[window:] - cb[:-window] > 0, np.nan, s)
-    return out
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    s1, s2 = np.empty(x.shape[0]), np.empty(x.shape[0])
+    _rolling_sums_into(x, int(window), s1, s2, False)
+    return s1
+
+
+@njit(cache=True)
+def _mean_std_into(x: FloatArray, window: int, mean: FloatArray, sd: FloatArray) -> None:
+    _rolling_sums_into(x, window, mean, sd, True)  # sums first, overwritten in place below
+    for t in range(x.shape[0]):
+        s1 = mean[t]
+        s2 = sd[t]
+        m = s1 / window
+        mean[t] = m
+        if window == 1:
+            sd[t] = 0.0
+        else:
+            var = (s2 - s1 * m) / (window - 1)
+            if var < 0.0:
+                var = 0.0
+            sd[t] = np.sqrt(var)
 
 
 def _rolling_mean_std(x: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:
     """Trailing mean and sample std (ddof=1) over `window` values."""
-    s1 = _rolling_sum(x, window)
-    s2 = _rolling_sum(x * x, window)
-    mean = s1 / window
-    if window == 1:
-        return mean, np.zeros_like(mean)
-    var = (s2 - s1 * mean) / (window - 1)
-    return mean, np.sqrt(np.maximum(var, 0.0))
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    mean, sd = np.empty(x.shape[0]), np.empty(x.shape[0])
+    _mean_std_into(x, int(window), mean, sd)
+    return mean, sd
 
 
 def _log_return(close: FloatArray, k: int) -> FloatArray:
-    out = np.full(close.shape[0], np.nan)
+    out = np.empty(close.shape[0])
+    out[: min(k, close.shape[0])] = np.nan
     if close.shape[0] > k:
+        tail = out[k:]
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[k:] = np.log(close[k:] / close[:-k])
+            np.divide(close[k:], close[:-k], out=tail)
+            np.log(tail, out=tail)
     return out
 
 
@@ -190,25 +238,68 @@ def _sign(x: FloatArray) -> FloatArray:
     return np.where(np.abs(x) < _FLAT, 0.0, np.sign(x))
 
 
+@njit(cache=True)
+def _mean_sign_into(rows: tuple[FloatArray, ...], times: FloatArray | None, out: FloatArray) -> None:
+    """out := mean over `rows` of `_sign` per bar (NaN if any is NaN), times `_sign(times)` when given."""
+    n = rows[0].shape[0]
+    k = len(rows)
+    for i in range(n):
+        acc = 0.0
+        for r in range(k):
+            v = rows[r][i]
+            if np.isnan(v):
+                acc = np.nan
+            elif abs(v) >= _FLAT:
+                acc += 1.0 if v > 0 else -1.0
+        m = acc / k
+        if times is not None:
+            v = times[i]
+            if np.isnan(v):
+                m = np.nan
+            elif abs(v) < _FLAT:
+                m = m * 0.0
+            else:
+                m = m * (1.0 if v > 0 else -1.0)
+        out[i] = m
+
+
+def _mean_sign(rows: Iterable[FloatArray], times: FloatArray | None = None) -> FloatArray:
+    r = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in rows)
+    out = np.empty(r[0].shape[0])
+    _mean_sign_into(r, None if times is None else np.ascontiguousarray(times, dtype=np.float64), out)
+    return out
+
+
 # ---------------------------------------------------------------- per-timeframe trend/momentum
 
 
-def _trend_momentum(c: Candles, params: FeatureParams) -> tuple[FloatArray, FloatArray]:
+def _trend_momentum(
+    c: Candles, params: FeatureParams, win: Callable[[int], BoolArray] | None = None
+) -> tuple[FloatArray, FloatArray]:
     close = c.close
     sma = _rolling_sum(close, params.trend_window) / params.trend_window
     with np.errstate(divide="ignore", invalid="ignore"):
         trend = close / sma - 1.0
-    win = WindowValidity(c.ts, c.timeframe).mask
+    if win is None:
+        win = WindowValidity(c.ts, c.timeframe).mask
     trend = _masked(trend, win(params.trend_window))
     k = params.momentum_lookback
     mom = _masked(_log_return(close, k), win(k + 1))
     return trend, mom
 
 
-def _take(values: FloatArray, idx: np.ndarray) -> FloatArray:
+@njit(cache=True)
+def _take_into(values: FloatArray, idx: IntArray, out: FloatArray) -> None:
+    for i in range(idx.shape[0]):
+        out[i] = values[idx[i]] if idx[i] >= 0 else np.nan
+
+
+def _take(values: FloatArray, idx: IntArray) -> FloatArray:
     if values.shape[0] == 0:
         return np.full(idx.shape[0], np.nan)
-    return np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan)
+    out = np.empty(idx.shape[0])
+    _take_into(np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(idx, dtype=np.int64), out)
+    return out
 
 
 # ---------------------------------------------------------------- the feature set
@@ -237,13 +328,20 @@ def compute_features(
 
     win = WindowValidity(ts, tf).mask
 
+    log_returns: dict[int, FloatArray] = {}  # each k-bar log return once (ret_1 is also the rv input)
+
+    def log_return(k: int) -> FloatArray:
+        if k not in log_returns:
+            log_returns[k] = _masked(_log_return(c, k), win(k + 1))
+        return log_returns[k]
+
     for k in params.return_lookbacks:
-        cols[f"ret_{k}"] = _masked(_log_return(c, k), win(k + 1))
+        cols[f"ret_{k}"] = log_return(k)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         cols[f"atr_{params.atr_window}"] = _masked(atr(h, lo, c, params.atr_window) / c, win(params.atr_window + 1))
 
-    r1 = _masked(_log_return(c, 1), win(2))
+    r1 = log_return(1)
     rv: dict[int, FloatArray] = {}
     for w in params.vol_windows:
         _, sd = _rolling_mean_std(r1, w)
@@ -280,7 +378,7 @@ def compute_features(
     cols["hour_sin"] = _HOUR_SIN[minute]
     cols["hour_cos"] = _HOUR_COS[minute]
 
-    trend_base, mom_base = _trend_momentum(candles, params)
+    trend_base, mom_base = _trend_momentum(candles, params, win)
     cols[f"trend_{tf.value}"] = trend_base
     cols[f"mom_{tf.value}"] = mom_base
     higher_trends: list[FloatArray] = []
@@ -302,10 +400,10 @@ def compute_features(
         trends.append(t_al)
         moms.append(m_al)
 
-    cols["mtf_alignment"] = np.mean(_sign(np.vstack(moms)), axis=0)
-    cols["mtf_trend_alignment"] = np.mean(_sign(np.vstack(trends)), axis=0)
+    cols["mtf_alignment"] = _mean_sign(moms)
+    cols["mtf_trend_alignment"] = _mean_sign(trends)
     if higher_trends:
-        cols["mtf_convergence"] = _sign(mom_base) * np.mean(_sign(np.vstack(higher_trends)), axis=0)
+        cols["mtf_convergence"] = _mean_sign(higher_trends, mom_base)
     else:
         cols["mtf_convergence"] = np.full(ts.shape[0], np.nan)
 
@@ -319,8 +417,14 @@ def compute_features(
 def feature_names(params: FeatureParams = DEFAULT_PARAMS, timeframe: Timeframe = Timeframe.M5) -> tuple[str, ...]:
     """The column names `compute_features` produces for this base timeframe (without computing)."""
     probe = Candles(
-        "BTC/USDT", timeframe, np.arange(2, dtype=np.int64) * timeframe.ms,
-        np.ones(2), np.ones(2), np.ones(2), np.ones(2), np.ones(2),
+        "BTC/USDT",
+        timeframe,
+        np.arange(2, dtype=np.int64) * timeframe.ms,
+        np.ones(2),
+        np.ones(2),
+        np.ones(2),
+        np.ones(2),
+        np.ones(2),
     )
     return compute_features(probe, params).names
 

@@ -10,8 +10,9 @@ dropped too, so a resampled bar never exists before all of its base bars have cl
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from domain.market import Candles, IntArray, InvalidTimeframe, Timeframe
+from domain.market import Candles, FloatArray, IntArray, InvalidTimeframe, Timeframe
 
 
 def check_resample(source: Timeframe, target: Timeframe) -> int:
@@ -28,26 +29,66 @@ def resample(candles: Candles, target: Timeframe, complete_only: bool = True) ->
     per = check_resample(candles.timeframe, target)
     if per == 1 or len(candles) == 0:
         return Candles(
-            candles.symbol, target, candles.ts, candles.open, candles.high, candles.low,
-            candles.close, candles.volume,
+            candles.symbol,
+            target,
+            candles.ts,
+            candles.open,
+            candles.high,
+            candles.low,
+            candles.close,
+            candles.volume,
         )
-    bucket = candles.ts // target.ms
-    starts = np.flatnonzero(np.diff(bucket)) + 1
-    starts = np.concatenate((np.zeros(1, dtype=np.int64), starts))
+    starts = _bucket_starts(np.ascontiguousarray(candles.ts), int(target.ms))
     ends = np.concatenate((starts[1:], np.array([len(candles)], dtype=np.int64)))
     counts = ends - starts
-    high = np.maximum.reduceat(candles.high, starts)
-    low = np.minimum.reduceat(candles.low, starts)
-    volume = np.add.reduceat(candles.volume, starts)
-    out_ts = bucket[starts] * target.ms
+    high, low = np.empty(starts.shape[0]), np.empty(starts.shape[0])
+    _bucket_high_low(np.ascontiguousarray(candles.high), np.ascontiguousarray(candles.low), starts, high, low)
+    volume = np.add.reduceat(candles.volume, starts)  # numpy's own summation order
+    out_ts = (candles.ts[starts] // target.ms) * target.ms
     opens = candles.open[starts]
     closes = candles.close[ends - 1]
     if complete_only:
         keep = counts == per
-        out_ts, opens, high, low, closes, volume = (
-            a[keep] for a in (out_ts, opens, high, low, closes, volume)
-        )
+        out_ts, opens, high, low, closes, volume = (a[keep] for a in (out_ts, opens, high, low, closes, volume))
     return Candles(candles.symbol, target, out_ts, opens, high, low, closes, volume)
+
+
+@njit(cache=True)
+def _bucket_starts(ts: IntArray, period: int) -> IntArray:
+    """Index of the first bar of each run of equal `ts // period` (ts sorted)."""
+    n = ts.shape[0]
+    count = 1
+    for i in range(1, n):
+        if ts[i] // period != ts[i - 1] // period:
+            count += 1
+    out = np.empty(count, dtype=np.int64)
+    out[0] = 0
+    k = 1
+    for i in range(1, n):
+        if ts[i] // period != ts[i - 1] // period:
+            out[k] = i
+            k += 1
+    return out
+
+
+@njit(cache=True)
+def _bucket_high_low(high: FloatArray, low: FloatArray, starts: IntArray, hi: FloatArray, lo: FloatArray) -> None:
+    """Max of high and min of low per bucket, NaN propagating (as np.maximum/np.minimum.reduceat)."""
+    n = high.shape[0]
+    for b in range(starts.shape[0]):
+        s = starts[b]
+        e = starts[b + 1] if b + 1 < starts.shape[0] else n
+        h = high[s]
+        m = low[s]
+        for i in range(s + 1, e):
+            v = high[i]
+            if (v > h or np.isnan(v)) and not np.isnan(h):
+                h = v
+            w = low[i]
+            if (w < m or np.isnan(w)) and not np.isnan(m):
+                m = w
+        hi[b] = h
+        lo[b] = m
 
 
 def align_closed(higher: Candles, base_ts: IntArray, base_tf: Timeframe, stale_after: int = 1) -> IntArray:
@@ -58,12 +99,27 @@ def align_closed(higher: Candles, base_ts: IntArray, base_tf: Timeframe, stale_a
     visible higher bar is older than `stale_after` higher periods (its successor is missing, e.g.
     dropped as incomplete around an outage) the index is -1 too, so stale values are not reused.
     """
-    base_close = np.asarray(base_ts, dtype=np.int64) + base_tf.ms
-    higher_close = higher.ts + higher.timeframe.ms
-    idx = np.searchsorted(higher_close, base_close, side="right") - 1
-    if idx.shape[0] == 0 or len(higher) == 0:
+    base_close = np.ascontiguousarray(np.asarray(base_ts, dtype=np.int64) + base_tf.ms)
+    if base_close.shape[0] == 0 or len(higher) == 0:
         return np.full(base_close.shape, -1, dtype=np.int64)
-    seen = idx >= 0
-    age = base_close - higher_close[np.maximum(idx, 0)]
-    fresh = age < stale_after * higher.timeframe.ms
-    return np.asarray(np.where(seen & fresh, idx, -1), dtype=np.int64)
+    higher_close = np.ascontiguousarray(higher.ts + higher.timeframe.ms)
+    out = np.empty(base_close.shape[0], dtype=np.int64)
+    _align_closed_into(higher_close, base_close, int(stale_after * higher.timeframe.ms), out)
+    return out
+
+
+@njit(cache=True)
+def _align_closed_into(higher_close: IntArray, base_close: IntArray, max_age: int, out: IntArray) -> None:
+    """searchsorted(higher_close, base_close, "right") - 1, walked in one pass over sorted times
+    (restarting where the base times go back), -1 where unseen or older than `max_age`."""
+    n = base_close.shape[0]
+    m = higher_close.shape[0]
+    j = 0  # first higher bar closing after the current base close
+    for i in range(n):
+        b = base_close[i]
+        if i > 0 and b < base_close[i - 1]:
+            j = 0
+        while j < m and higher_close[j] <= b:
+            j += 1
+        k = j - 1
+        out[i] = k if k >= 0 and b - higher_close[k] < max_age else -1

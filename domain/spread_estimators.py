@@ -30,6 +30,7 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 FloatArray = npt.NDArray[np.float64]
 NegativePolicy = Literal["zero", "nan"]
@@ -68,6 +69,114 @@ def _apply_negative(est: FloatArray, negative: NegativePolicy) -> FloatArray:
     raise ValueError(f"negative must be 'zero' or 'nan', got {negative!r}")
 
 
+_NEGATIVE_CODES: Final = {"zero": 0, "nan": 1}
+
+
+def _negative_code(negative: NegativePolicy) -> NegativePolicy:
+    if negative not in _NEGATIVE_CODES:
+        raise ValueError(f"negative must be 'zero' or 'nan', got {negative!r}")
+    return negative
+
+
+# Compiled loops for the arithmetic between the transcendental steps; log and exp stay numpy's
+# (np.log / np.exp on whole arrays), so every value is bit for bit what the array form gives.
+
+
+@njit(cache=True)
+def _cs_ratios_into(
+    h: FloatArray,
+    lo: FloatArray,
+    c: FloatArray,
+    ok: npt.NDArray[np.bool_],
+    adjust: bool,
+    ra: FloatArray,
+    rb: FloatArray,
+    rc: FloatArray,
+    pair_ok: npt.NDArray[np.bool_],
+) -> None:
+    """Per bar pair (t-1, t): H0/L0, H1/L1 and max(H)/min(L) after the gap adjustment, and validity
+    (1.0 where the pair is invalid: its log is 0 and its estimate is masked anyway)."""
+    m = h.shape[0] - 1
+    for t in range(m):
+        h0, l0, h1, l1 = h[t], lo[t], h[t + 1], lo[t + 1]
+        if adjust:
+            pc = c[t]
+            up = l1 - pc if l1 > pc else 0.0
+            down = pc - h1 if h1 < pc else 0.0
+            shift = down - up
+            h1 = h1 + shift
+            l1 = l1 + shift
+        if ok[t] and ok[t + 1] and l1 > 0:
+            pair_ok[t] = True
+            ra[t] = h0 / l0
+            rb[t] = h1 / l1
+            rc[t] = max(h0, h1) / min(l0, l1)
+        else:
+            pair_ok[t] = False
+            ra[t] = 1.0
+            rb[t] = 1.0
+            rc[t] = 1.0
+
+
+@njit(cache=True)
+def _cs_alpha_into(la: FloatArray, lb: FloatArray, lc: FloatArray, out: FloatArray) -> None:
+    """out := alpha per pair (la, lb, lc: the logs of the three ratios); la may be `out` itself."""
+    for t in range(la.shape[0]):
+        beta = la[t] * la[t] + lb[t] * lb[t]
+        gamma = lc[t] * lc[t]
+        out[t] = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / _CS_K - np.sqrt(gamma / _CS_K)
+
+
+@njit(cache=True)
+def _cs_spread_into(ea: FloatArray, pair_ok: npt.NDArray[np.bool_], negative: int, out: FloatArray) -> None:
+    for t in range(ea.shape[0]):
+        if not pair_ok[t]:
+            out[t] = np.nan
+            continue
+        v = 2.0 * (ea[t] - 1.0) / (1.0 + ea[t])
+        if v < 0:
+            v = 0.0 if negative == 0 else np.nan
+        out[t] = v
+
+
+@njit(cache=True)
+def _ar_terms_into(lh: FloatArray, ll: FloatArray, lc: FloatArray, ok: npt.NDArray[np.bool_], out: FloatArray) -> None:
+    for t in range(lh.shape[0] - 1):
+        if ok[t] and ok[t + 1]:
+            eta0 = 0.5 * (lh[t] + ll[t])
+            eta1 = 0.5 * (lh[t + 1] + ll[t + 1])
+            out[t] = 4.0 * (lc[t] - eta0) * (lc[t] - eta1)
+        else:
+            out[t] = np.nan
+
+
+@njit(cache=True)
+def _rolling_mean_into(x: FloatArray, window: int, need: int, out: FloatArray) -> None:
+    """Prefix sums of the finite values in index order (as np.cumsum), differenced over the window;
+    a ring of the last window + 1 prefixes stands in for the prefix arrays."""
+    ring = window + 1
+    cs = np.zeros(ring)
+    cc = np.zeros(ring, dtype=np.int64)
+    ps = 0.0
+    pc = 0
+    for i in range(x.shape[0]):
+        v = x[i]
+        if np.isfinite(v):
+            ps = ps + v
+            pc += 1
+        else:
+            ps = ps + 0.0
+        k = (i + 1) % ring
+        cs[k] = ps
+        cc[k] = pc
+        out[i] = np.nan
+        if i >= window - 1:
+            o = (i + 1 - window) % ring
+            cnt = pc - cc[o]
+            if cnt >= need:
+                out[i] = (ps - cs[o]) / cnt
+
+
 def corwin_schultz(
     high: object,
     low: object,
@@ -94,25 +203,16 @@ def corwin_schultz(
     if n < 2:
         return out
     ok = _valid_bars(h, lo, c)
-    h0, l0 = h[:-1], lo[:-1]
-    h1, l1 = h[1:].copy(), lo[1:].copy()
-    if c is not None:
-        prev_close = c[:-1]
-        # Gap adjustment of the later bar (Corwin & Schultz 2012, sec. II.B).
-        up_gap = np.where(l1 > prev_close, l1 - prev_close, 0.0)
-        down_gap = np.where(h1 < prev_close, prev_close - h1, 0.0)
-        shift = down_gap - up_gap
-        h1 = h1 + shift
-        l1 = l1 + shift
-    pair_ok = ok[:-1] & ok[1:] & (l1 > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        beta = np.log(h0 / l0) ** 2 + np.log(h1 / l1) ** 2
-        gamma = np.log(np.maximum(h0, h1) / np.minimum(l0, l1)) ** 2
-        alpha = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / _CS_K - np.sqrt(gamma / _CS_K)
-        ea = np.exp(alpha)
-        s = 2.0 * (ea - 1.0) / (1.0 + ea)
-    s = np.where(pair_ok, s, np.nan)
-    out[1:] = _apply_negative(s, negative)
+    cc = np.full(n, np.nan) if c is None else c
+    m = n - 1
+    ra, rb, rc, pair_ok = np.empty(m), np.empty(m), np.empty(m), np.empty(m, dtype=np.bool_)
+    _cs_ratios_into(h, lo, cc, ok, c is not None, ra, rb, rc, pair_ok)
+    la = np.log(ra, out=ra)
+    _cs_alpha_into(la, np.log(rb, out=rb), np.log(rc, out=rc), la)
+    ea = np.exp(la, out=la)
+    tail = np.empty(m)
+    _cs_spread_into(ea, pair_ok, _NEGATIVE_CODES[_negative_code(negative)], tail)
+    out[1:] = tail
     return out
 
 
@@ -159,10 +259,10 @@ def abdi_ranaldo_squared(high: object, low: object, close: object) -> FloatArray
         return out
     ok = _valid_bars(h, lo, c)
     with np.errstate(divide="ignore", invalid="ignore"):
-        eta = 0.5 * (np.log(h) + np.log(lo))
-        lc = np.log(c)
-        s2 = 4.0 * (lc[:-1] - eta[:-1]) * (lc[:-1] - eta[1:])
-    out[1:] = np.where(ok[:-1] & ok[1:], s2, np.nan)
+        lh, ll, lc = np.log(h), np.log(lo), np.log(c)
+    tail = np.empty(n - 1)
+    _ar_terms_into(lh, ll, lc, ok, tail)
+    out[1:] = tail
     return out
 
 
@@ -182,14 +282,7 @@ def rolling_mean(values: object, window: int, min_count: int | None = None) -> F
     out = np.full(n, np.nan)
     if n < window:
         return out
-    finite = np.isfinite(x)
-    csum = np.concatenate(([0.0], np.cumsum(np.where(finite, x, 0.0))))
-    ccount = np.concatenate(([0], np.cumsum(finite.astype(np.int64))))
-    sums = csum[window:] - csum[:-window]
-    counts = ccount[window:] - ccount[:-window]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        means = sums / counts
-    out[window - 1 :] = np.where(counts >= need, means, np.nan)
+    _rolling_mean_into(np.ascontiguousarray(x), int(window), int(need), out)
     return out
 
 
