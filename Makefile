@@ -41,7 +41,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-BENCHES := bench/features.py bench/models.py bench/cycle.py bench/backtest.py
+BENCHES := bench/features.py bench/models.py bench/cycle.py bench/backtest.py bench/events.py
 
 bench: $(STAMP)
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b; done
