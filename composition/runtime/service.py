@@ -372,9 +372,6 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
     try:
         if parts.health is not None:
             await parts.health.start()
-        if parts.dashboard is not None:
-            await parts.dashboard.start()
-            print(f"dashboard: {parts.dashboard.url}", file=sys.stderr, flush=True)
         if parts.bot is not None:
             await parts.bot.start()
         stats = await parts.loop.run()
@@ -386,8 +383,6 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
                 parts.log.exception("telegram_stop_failed")
         if parts.health is not None:
             await parts.health.stop()
-        if parts.dashboard is not None:
-            await parts.dashboard.stop()
         parts.cycle.sample_resources()
         for close in parts.closers:
             try:
@@ -403,3 +398,9 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
     }})
     return 0
 
+
+        if parts.dashboard is not None:
+            await parts.dashboard.start()
+            print(f"dashboard: {parts.dashboard.url}", file=sys.stderr, flush=True)
+        if parts.dashboard is not None:
+            await parts.dashboard.stop()

@@ -179,8 +179,9 @@ def test_vectorised_env_steps_like_single_envs() -> None:
         np.testing.assert_array_equal(o, obs[len(singles) - 1])
     for _ in range(30):
         acts = rng.integers(0, 4, 3)
-        o, r, _done, _ = venv.step(acts)
+        out = venv.step(acts)
+        vo, r = np.asarray(out[0]), out[1]
         for i, e in enumerate(singles):
             oi, ri, *_ = e.step(int(acts[i]))
             np.testing.assert_allclose(r[i], ri, rtol=1e-6)
-            np.testing.assert_array_equal(o[i], oi)
+            np.testing.assert_array_equal(vo[i], oi)

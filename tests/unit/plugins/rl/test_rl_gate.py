@@ -57,7 +57,8 @@ def test_too_few_seeds_fail_and_the_median_decides() -> None:
 
 
 def test_curve_stability() -> None:
-    assert curve_stable([5.0, 0.1, 0.2, 0.3], 3, 0.5) == (True, pytest.approx(0.2))
+    ok, spread = curve_stable([5.0, 0.1, 0.2, 0.3], 3, 0.5)
+    assert ok and spread == pytest.approx(0.2)
     assert curve_stable([0.1, 0.3], 3, 0.5)[0] is False  # too few evaluations
 
 
