@@ -245,6 +245,11 @@ def run_service(config: Config, options: RunOptions, log: logging.Logger) -> Run
     import time
 
     t0 = time.monotonic()
+    if options.health:  # a busy or invalid health port is refused before anything is built or written
+        from adapters.http.healthz import check_port
+
+        check_port(config.runtime.health_host,
+                   config.runtime.health_port if options.health_port is None else options.health_port)
     # One runtime per database and mode, taken before anything is built or written (a replay has its
     # own: it never shares rows with the real service).
     lock = InstanceLock(options.database_url or config.database.url, lock_name(options))
