@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,17 @@ def test_kafka_replay_publishes_every_signal_and_block_tail_reads_them_healthz_s
         cycle = parts.loop.cycle
 
         def held_cycle(tick_ms: int) -> Any:
+            # Mid-replay, in the cycle's worker thread (the event loop and /healthz keep going): after cycle
+            # 25 wait for the bus to have measured a lag, after cycle 26 (whose /healthz snapshot carries
+            # it) until /healthz has shown it.
             out = cycle(tick_ms)
-            if parts.cycle.n.cycles == 25:  # mid-replay: wait (off the event loop) until /healthz shows the lag
+            n = parts.cycle.n.cycles
+            deadline = time.monotonic() + 15
+            while n == 25 and not (parts.status["event_bus"]().get("kafka_lag_ms") or 0) > 0:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            if n == 26:
                 seen_lag.wait(15)
             return out
 
