@@ -339,26 +339,68 @@ class ServiceParts:
     started_at_ms: int = 0
     closers: list[Callable[[], None]] = attrs.field(factory=list)
     status: dict[str, Callable[[], Any]] = attrs.field(factory=dict)  # extra /healthz sections (event_bus)
+    snapshot: dict[str, Any] = attrs.field(factory=dict)  # what /healthz answers from (refresh_snapshot)
+
+
+# Checks a finished cycle has exercised: when it succeeded, they answered, and the snapshot says so
+# without calling them again; only after a failed cycle are they asked (once) which one is down.
+CYCLE_CHECKS = ("db", "broker")
+
+
+def refresh_snapshot(parts: ServiceParts, cycle_ok: bool | None) -> dict[str, Any]:
+    """Write /healthz's snapshot: the checks and the `status` sections, once per cycle (and once at
+    start, `cycle_ok=None`). The endpoint only reads it, so requests never reach the broker or the
+    database. Other parts may add keys to `parts.snapshot["detail"]` (a dict, merged into the body)."""
+    checks: dict[str, bool | None] = {}
+    for name, fn in parts.checks.items():
+        if cycle_ok and name in CYCLE_CHECKS:
+            checks[name] = True
+            continue
+        try:
+            checks[name] = fn()
+        except Exception:
+            checks[name] = False
+    sections: dict[str, Any] = {}
+    for name, section in parts.status.items():
+        try:
+            sections[name] = section()
+        except Exception as exc:  # a broken section is reported, never fatal to the endpoint
+            sections[name] = {"error": type(exc).__name__}
+    snap = {"checks": checks, "detail": {**parts.snapshot.get("detail", {}), **sections}}
+    parts.snapshot = snap  # one reference swap: a request reads either the old or the new snapshot
+    return snap
 
 
 def health_probe(parts: ServiceParts, interval_s: float) -> Callable[[], HealthInputs]:
     def probe() -> HealthInputs:
-        checks: dict[str, bool | None] = {}
-        for name, fn in parts.checks.items():
-            try:
-                checks[name] = fn()
-            except Exception:
-                checks[name] = False
+        snap = parts.snapshot
+        if "checks" not in snap:  # served before the start snapshot: take it now (once)
+            snap = refresh_snapshot(parts, None)
         c = parts.cycle.n
         return HealthInputs(
             now_ms=parts.clock.now_ms(), started_at_ms=parts.started_at_ms, last_cycle_at_ms=c.last_cycle_ms,
-            interval_s=interval_s, stale_after_s=parts.stale_after_s, checks=checks,
+            interval_s=interval_s, stale_after_s=parts.stale_after_s, checks=snap["checks"],
             detail={"mode": parts.cycle.mode, "cycles": c.cycles, "last_cycle_ms_taken": round(c.last_duration_ms, 1),
-                    "kill_switch": parts.cycle.desk.policy.kill_switch,
-                    **{name: fn() for name, fn in parts.status.items()}},
+                    "kill_switch": parts.cycle.desk.policy.kill_switch, **snap["detail"]},
         )
 
     return probe
+
+
+def snapshot_after_each_cycle(parts: ServiceParts) -> None:
+    """Wrap the loop's cycle so the snapshot is refreshed in the cycle's worker thread right after it."""
+    inner = parts.loop.cycle
+
+    def cycle(tick_ms: int) -> Any:
+        ok = False
+        try:
+            out = inner(tick_ms)
+            ok = True
+            return out
+        finally:
+            refresh_snapshot(parts, ok)
+
+    parts.loop.cycle = cycle
 
 
 async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
@@ -368,6 +410,8 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
         for sig in (signal_mod.SIGTERM, signal_mod.SIGINT):
             loop.add_signal_handler(sig, parts.loop.request_stop, sig.name)
     parts.started_at_ms = parts.clock.now_ms()
+    refresh_snapshot(parts, None)  # /healthz answers from this until the first cycle writes its own
+    snapshot_after_each_cycle(parts)
     parts.log.info("service_started", extra={"ctx": {"mode": parts.cycle.mode}})
     try:
         if parts.health is not None:
@@ -402,4 +446,5 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
         "by_signal": stats.stopped_by_signal,
     }})
     return 0
+
 
