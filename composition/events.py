@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from composition.config import Config
+from domain.errors import ConfigError
 
 
 def kafka_settings(config: Config) -> Any:
@@ -29,8 +30,10 @@ def kafka_settings(config: Config) -> Any:
 def build_event_bus(config: Config, mode: str, log: logging.Logger) -> Any:
     """A started bus; the caller closes it (`bus.close()`) when the service stops."""
     if config.events.bus == "kafka":
-        from adapters.events.kafka import KafkaEventBus
-
+        try:
+            from adapters.events.kafka import KafkaEventBus
+        except ImportError as exc:  # the [kafka] extra is not installed
+            raise ConfigError(f"EVENT_BUS=kafka needs aiokafka: pip install -e '.[kafka]' ({exc})") from None
         return KafkaEventBus(kafka_settings(config), mode=mode, log=log).start()
     from adapters.events.in_process import InProcessEventBus
 
