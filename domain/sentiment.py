@@ -54,19 +54,25 @@ def rolling_scores(
 ) -> tuple[FloatArray, IntArray]:
     """Per instant in `at_ms`: (mean score of the posts created in [at - window, at), their count).
 
-    NaN where the window holds no post. `created_ms` need not be sorted. Vectorised: one sort, a
-    cumulative sum and two binary searches, whatever the number of instants.
+    NaN where the window holds no post. `created_ms` need not be sorted (ties keep their order).
+    Vectorised: one sort, two binary searches and one segmented sum; each window's sum is the same
+    reduction over the same values whether it is computed alone (a live reading) or among all the bars
+    of a backtest, so both give bit-identical scores.
     """
     order = np.argsort(np.asarray(created_ms, dtype=np.int64), kind="stable")
     t = np.asarray(created_ms, dtype=np.int64)[order]
     s = np.asarray(scores, dtype=np.float64)[order]
     at = np.asarray(at_ms, dtype=np.int64)
-    csum = np.concatenate([[0.0], np.cumsum(s)])
     hi = np.searchsorted(t, at, side="left")  # posts created strictly before `at`
     lo = np.searchsorted(t, at - int(window_ms), side="left")
     n = (hi - lo).astype(np.int64)
+    if len(at) == 0:
+        return np.zeros(0), n
+    bounds = np.empty(2 * len(at), dtype=np.intp)
+    bounds[0::2], bounds[1::2] = lo, hi
+    sums = np.add.reduceat(np.append(s, 0.0), bounds)[0::2]  # [lo, hi) per instant (lo == hi: masked)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, (csum[hi] - csum[lo]) / np.maximum(n, 1), np.nan)
+        mean = np.where(n > 0, sums / np.maximum(n, 1), np.nan)
     return mean, n
 
 
@@ -102,16 +108,21 @@ def as_prob_up_batch(scores: FloatArray) -> FloatArray:
     return 0.5 + 0.5 * np.clip(np.asarray(scores, dtype=np.float64), -1.0, 1.0)
 
 
-def against_sentiment(direction_sign: int, score: float | None, bound: float) -> bool:
-    """The filter: a signal whose direction opposes a strong score (|score| >= bound) is blocked."""
-    if score is None or math.isnan(score) or bound <= 0:
+def against_sentiment(direction_sign: int, member_prob: float | None, bound: float) -> bool:
+    """The filter, on the ensemble member's probability (`as_prob_up` of the score), the form the live
+    cycle and the batch engine both hold: a signal whose direction opposes a strong score,
+    |score| >= bound with score = 2 p - 1, is blocked. bound 0 = off."""
+    if member_prob is None or math.isnan(member_prob) or bound <= 0:
         return False
-    return abs(score) >= bound and score * direction_sign < 0
+    s = 2.0 * member_prob - 1.0
+    return abs(s) >= bound and s * direction_sign < 0
 
 
-def against_sentiment_batch(direction_sign: IntArray, scores: FloatArray, bound: float) -> npt.NDArray[np.bool_]:
-    s = np.asarray(scores, dtype=np.float64)
+def against_sentiment_batch(direction_sign: IntArray, member_prob: FloatArray, bound: float) -> npt.NDArray[np.bool_]:
+    """Row-wise `against_sentiment` (NaN = no score: never blocked); the same arithmetic."""
+    p = np.asarray(member_prob, dtype=np.float64)
     if bound <= 0:
-        return np.zeros(s.shape, dtype=bool)
+        return np.zeros(p.shape, dtype=bool)
+    s = 2.0 * p - 1.0
     with np.errstate(invalid="ignore"):
-        return (~np.isnan(s)) & (np.abs(s) >= bound) & (s * np.asarray(direction_sign) < 0)
+        return (~np.isnan(p)) & (np.abs(s) >= bound) & (s * np.asarray(direction_sign) < 0)

@@ -128,7 +128,7 @@ def build_summary(
     from domain.backtest.engine import BLOCK_CODES
     from domain.signals import BlockReason
     for s in res.stage1:
-        for code in (BlockReason.NO_PREDICTION, BlockReason.HYSTERESIS):
+        for code in (BlockReason.NO_PREDICTION, BlockReason.HYSTERESIS, BlockReason.SENTIMENT):
             reasons[code.value] = reasons.get(code.value, 0) + int((s.outcome == BLOCK_CODES[code]).sum())
     bars_total = int(sum(len(p.bars) for p in pairs))
     final = res.final_balance

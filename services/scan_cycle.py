@@ -209,7 +209,8 @@ class ScanCycle:
                                       now, raw, res.confidence, self.desk.mode), blocks)
                 continue
             mood = moods.get(pair)
-            if mood is not None and against_sentiment(res.direction.sign, mood.score, self.sentiment_bound):
+            if mood is not None and against_sentiment(res.direction.sign, probs[pair].get(SENTIMENT_MEMBER),
+                                                      self.sentiment_bound):
                 self._block(Block(pair, BlockReason.SENTIMENT, f"sentiment {mood.score:+.3f} ({mood.coverage} posts) "
                                   f"against {res.direction.value}, bound {self.sentiment_bound:g}", now, tier,
                                   res.confidence, self.desk.mode), blocks)

@@ -35,6 +35,7 @@ GROUPS: tuple[str, ...] = (
     "db",
     "export",
     "plugins",
+    "sentiment",
     "rl",
     "completion",
 )

@@ -9,13 +9,13 @@ in a cycle is disabled for the run by its `PluginHost` (logged with its tracebac
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import attrs
 
 from composition.config import Config
-from domain.confidence import EnsembleWeights
+from domain.confidence import ConfidenceParams, EnsembleWeights
 from domain.sentiment import SENTIMENT_MEMBER
 from plugins.manager import AlertFn, PluginHost
 
@@ -34,6 +34,17 @@ def weights_with_plugins(config: Config, members: Collection[str]) -> EnsembleWe
     (domain.confidence.plan_weights): an installed plugin that serves nothing (no trained agent, no
     source) does not move the LSTM/Transformer weights."""
     return EnsembleWeights.parse(config.confidence.ensemble_weights, members)
+
+
+def confidence_with_members(
+    config: Config, params: ConfidenceParams, names: Sequence[str], members: Collection[str]
+) -> ConfidenceParams:
+    """`params` with the weights by the plugin members that take part, unless the models present are
+    the baseline alone (its own equal weights stay): the same rule for the runtime and the backtest."""
+    weights = weights_with_plugins(config, members)
+    if any(weights.as_dict().get(n, 0.0) > 0 for n in names if n not in members):
+        return attrs.evolve(params, weights=weights)
+    return params
 
 
 def wire_plugins(
@@ -66,10 +77,8 @@ def wire_plugins(
     scan.sentiment = sources
     scan.sentiment_bound = float(config.sentiment.block_bound) if sources else 0.0
     members = {p.name for p in extra} | ({SENTIMENT_MEMBER} if sources else set())
-    weights = weights_with_plugins(config, members)
     names = [str(getattr(p, "name", "")) for p in scan.predictors]
-    if any(weights.as_dict().get(n, 0.0) > 0 for n in names if n not in members):  # not the baseline alone
-        scan.confidence = attrs.evolve(scan.confidence, weights=weights)
+    scan.confidence = confidence_with_members(config, scan.confidence, names, members)
     log.info(
         "plugins_wired",
         extra={
@@ -83,3 +92,63 @@ def wire_plugins(
         },
     )
     return host
+
+
+def with_sentiment(
+    config: Config,
+    pairs: Sequence[Any],
+    cfg: Any,
+    model_names: Sequence[str],
+    log: logging.Logger | None = None,
+    host: PluginHost | None = None,
+) -> tuple[list[Any], Any]:
+    """The backtest's sentiment, as a replay of the runtime sees it: when the sentiment plugin serves a
+    source (replay mode: the stored posts only), every bar gets the rolling score of the posts stored
+    in the hour before its close as the `sentiment` member (NaN = none; domain.sentiment.rolling_scores,
+    the arithmetic the source's `reading` uses), the engine gets the filter bound and the weights by the
+    members taking part. Without the plugin the pairs and the engine settings come back unchanged."""
+    import numpy as np
+
+    from adapters.storage.engine import create_engine_for
+    from adapters.storage.sentiment import SqlSentimentStore
+    from domain.backtest.engine import PairData
+    from domain.sentiment import as_prob_up_batch, rolling_scores
+
+    host = host or discover(config, log)
+    if not any("trading_ai_sentiment_sources" in i.hooks and i.enabled for i in host.infos()):
+        return list(pairs), cfg
+    engine = create_engine_for(config.database.url)
+    try:
+        store = SqlSentimentStore(engine, lambda: 0)
+        sources = host.sentiment_sources(plugin_settings(config), store=store, replay=True)
+        if not sources:
+            return list(pairs), cfg
+        window_ms = int(config.sentiment.window_minutes) * 60_000
+        out = []
+        for p in pairs:
+            close = p.bars.ts + p.bars.timeframe.ms  # the instant the live cycle scores the bar
+            posts = store.posts(p.pair, int(close[0]) - window_ms, int(close[-1]))
+            mean, n = rolling_scores(
+                np.array([x.created_at_ms for x in posts], dtype=np.int64),
+                np.array([x.score for x in posts], dtype=np.float64),
+                close,
+                window_ms,
+            )
+            probs = {**p.probs, SENTIMENT_MEMBER: as_prob_up_batch(mean)}
+            out.append(PairData(p.pair, p.bars, probs, p.spec, p.fine))
+            if log is not None:
+                log.info(
+                    "backtest_sentiment",
+                    extra={
+                        "ctx": {
+                            "pair": p.pair,
+                            "posts": len(posts),
+                            "bars_with_score": int((n > 0).sum()),
+                            "bars": len(close),
+                        }
+                    },
+                )
+    finally:
+        engine.dispose()
+    params = confidence_with_members(config, cfg.confidence, model_names, {SENTIMENT_MEMBER})
+    return out, attrs.evolve(cfg, confidence=params, sentiment_bound=float(config.sentiment.block_bound))

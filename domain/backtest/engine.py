@@ -28,6 +28,7 @@ from domain.execution_costs import CostModel, UnknownCostCell, cost_session_code
 from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, exit_cost_bps, guard_order, round_trip_cost_bps
 from domain.market import Candles, Session, session_end_ms
 from domain.prague_time import next_day_start_ms
+from domain.sentiment import SENTIMENT_MEMBER, against_sentiment_batch
 from domain.settings import KernelSettings
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
 from domain.sizing import size_order
@@ -68,6 +69,7 @@ class EngineConfig:
     fee_bps: float = 0.0  # commission per side, bps of notional
     latency_ms: float = 0.0  # decision-to-order latency; above the cost model's SLA the fill is degraded
     kill_switch: bool = False
+    sentiment_bound: float = 0.0  # a candidate against |sentiment| >= this is blocked (0 = off; sentiment plugin)
 
     @classmethod
     def from_settings(cls, s: KernelSettings, model_names: Sequence[str], lookback_bars: int = 300) -> EngineConfig:
@@ -142,6 +144,10 @@ def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
     outcome[(eff == 0) & (raw > 0)] = BLOCK_CODES[BlockReason.HYSTERESIS]
     outcome[raw == 0] = BLOCK_CODES[BlockReason.TIER_NONE]  # "quiet": the live scan records no block
     outcome[cb.direction_sign == 0] = BLOCK_CODES[BlockReason.NO_PREDICTION]
+    mood = pd.probs.get(SENTIMENT_MEMBER)  # the sentiment plugin's member (NaN = no score): the live filter
+    if mood is not None and cfg.sentiment_bound > 0:
+        against = against_sentiment_batch(cb.direction_sign, mood, cfg.sentiment_bound)
+        outcome[(outcome == CANDIDATE) & against] = BLOCK_CODES[BlockReason.SENTIMENT]
     cand = np.flatnonzero(outcome == CANDIDATE).astype(np.int64)
     sign = cb.direction_sign[cand]
     entry_ref = b.close[cand]  # the simulated broker quotes the last close (costs come at the fill)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from adapters.mocks.sentiment import FixedSentiment
 from domain.confidence import SENTIMENT_ONLY, WITHOUT_RL, ConfidenceParams, ensemble_prob
-from domain.sentiment import SentimentReading, against_sentiment, as_prob_up
+from domain.sentiment import SentimentReading, against_sentiment, against_sentiment_batch, as_prob_up
 from domain.signals import BlockReason, Direction
 from plugins import hookimpl
 from plugins.manager import PluginHost
@@ -53,11 +54,18 @@ def test_a_signal_against_strong_sentiment_is_blocked_with_its_own_reason(system
 
 
 def test_weak_or_agreeing_sentiment_passes_the_filter() -> None:
-    assert not against_sentiment(Direction.LONG.sign, -0.49, 0.5)
-    assert not against_sentiment(Direction.LONG.sign, 0.9, 0.5)
-    assert against_sentiment(Direction.SHORT.sign, 0.5, 0.5)
-    assert not against_sentiment(Direction.SHORT.sign, 0.9, 0.0)  # bound 0: filter off
+    p = as_prob_up  # the filter reads the ensemble member's probability, as the batch engine does
+    assert not against_sentiment(Direction.LONG.sign, p(-0.49), 0.5)
+    assert not against_sentiment(Direction.LONG.sign, p(0.9), 0.5)
+    assert against_sentiment(Direction.SHORT.sign, p(0.5), 0.5)
+    assert against_sentiment(Direction.LONG.sign, p(-0.6), 0.5)
+    assert not against_sentiment(Direction.SHORT.sign, p(0.9), 0.0)  # bound 0: filter off
     assert not against_sentiment(Direction.SHORT.sign, None, 0.5)
+    sign = np.array([1, 1, -1, -1, 1])
+    probs = np.array([p(-0.6), p(0.9), p(0.5), p(-0.7), np.nan])
+    assert against_sentiment_batch(sign, probs, 0.5).tolist() == [
+        against_sentiment(int(d), None if np.isnan(x) else float(x), 0.5) for d, x in zip(sign, probs, strict=True)
+    ]
 
 
 class _DownSource:
