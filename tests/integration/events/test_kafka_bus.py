@@ -313,3 +313,34 @@ def test_kafka_lag_alarm_rule() -> None:
     b = LagAlarm.of_minutes(1_000, 5)
     seq = [b.observe(t * 60_000, 5_000 if t % 3 else 0) for t in range(30)]  # never 5 min in a row
     assert not any(seq)
+
+
+def test_kafka_bus_without_a_broker_never_blocks_drops_the_oldest_and_reports_degraded() -> None:
+    from adapters.http.healthz import HealthInputs, evaluate
+
+    log, lines = logger()
+    bus = make_bus(f"127.0.0.1:{free_port()}", unique_prefix(), log=log, buffer_size=5)  # nobody listens there
+    for i in range(12):  # each returns at once: publishing only appends to the buffer
+        bus.publish("signals", {"pair": "BTC/USDT", "n": i})
+    deadline = time.monotonic() + 5
+    while bus.status()["broker_reachable"] is not False and time.monotonic() < deadline:
+        time.sleep(0.02)
+    s = bus.status()
+    assert s["broker_reachable"] is False and s["published"] == 12 and s["delivered"] == 0
+    assert s["buffer_depth"] == 5 and s["dropped"] == 7  # the 7 oldest went
+    assert lines.named("event_bus_dropped")[0]["dropped_total"] == 1  # the first drop is logged at once
+    code, body = evaluate(
+        HealthInputs(
+            now_ms=1,
+            started_at_ms=0,
+            last_cycle_at_ms=1,
+            interval_s=120,
+            stale_after_s=300,
+            checks={"db": True, "broker": True, "event_bus": s["broker_reachable"]},
+            detail={"event_bus": s},
+        )
+    )
+    assert code == 200 and body["status"] == "degraded" and body["checks"]["event_bus"] == "down"
+    assert body["event_bus"]["dropped"] == 7
+    bus.close(timeout_s=0.5)
+    assert bus.status()["dropped"] == 12  # what could not be delivered by the close is counted too
