@@ -247,6 +247,9 @@ class KafkaEventBus:
             "kafka_lag_ms": None if lag is None else lag.lag_ms,
             "kafka_lag_records": None if lag is None else lag.lag_records,
             "kafka_lag_at_ms": None if lag is None else lag.at_ms,
+            "kafka_lag_by_topic": None
+            if lag is None
+            else {codec.short_topic(self.settings.topic_prefix, k): v for k, v in lag.by_topic().items()},
             "lag_alert": self.alarm.active,
         }
 
