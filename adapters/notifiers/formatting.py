@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from domain.signals import Mode, Signal
-from ports.operator import CheckReport, FtmoStatusReport, StatsReport
+from ports.operator import CheckReport, DailyRow, FtmoStatusReport, PositionReport, StatsReport
 
 MODE_TAGS = {Mode.DRYRUN: "[DRY-RUN]", Mode.LIVE: "[LIVE]", Mode.BACKTEST: "[BACKTEST]", Mode.DEMO: "[DEMO]"}
 
@@ -79,10 +80,81 @@ def format_ftmo(r: FtmoStatusReport) -> str:
         f"balance {r.balance:,.2f}  equity {r.equity:,.2f}  (initial {r.initial_balance:,.2f})",
         f"today's floor {r.daily_floor:,.2f} (day start {r.day_start_balance:,.2f}); headroom {r.daily_headroom:,.2f}",
         f"total floor {r.total_floor:,.2f}; headroom {r.total_headroom:,.2f}",
-        f"profit {r.profit:+,.2f} of target {r.profit_target:,.2f} "
-        f"({max(0.0, r.profit_target - r.profit):,.2f} to go)",
+        f"profit {r.profit:+,.2f} of target {r.profit_target:,.2f} ({max(0.0, r.profit_target - r.profit):,.2f} to go)",
         f"trading days {r.trading_days}/{r.min_trading_days}",
     ]
     if r.halted:
         lines.append(f"HALTED: {r.halt_reason}")
+    return "\n".join(lines)
+
+
+# --- /status, /profit, /daily, /balance, /performance, /signals ---------------------------------------
+
+
+def _signed(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+,.2f}"
+
+
+def format_positions(positions: Sequence[PositionReport]) -> str:
+    if not positions:
+        return "no open positions"
+    total = sum(p.pnl for p in positions if p.pnl is not None)
+    lines = [f"{len(positions)} open position{'s' if len(positions) != 1 else ''}, floating P&L {total:+,.2f}"]
+    for p in positions:
+        now = "no quote" if p.price is None else f"now {_price(p.price)}"
+        tp = "-" if p.tp is None else _price(p.tp)
+        lines.append(
+            f"{p.pair} {p.direction.upper()} {p.volume:g} @ {_price(p.entry)} {now} P&L {_signed(p.pnl)} "
+            f"(SL {_price(p.sl)} TP {tp}) since {when(p.opened_at_ms)}"
+        )
+    return "\n".join(lines)
+
+
+def format_profit(r: StatsReport, f: FtmoStatusReport) -> str:
+    wr = "n/a" if r.win_rate is None else f"{r.win_rate:.1%}"
+    avg = "n/a" if not r.trades else f"{r.total_r / r.trades:+.2f}"
+    pct = f.profit / f.initial_balance * 100 if f.initial_balance else 0.0
+    return (
+        f"profit, last {r.days} days: {r.trades} closed, {r.wins} won ({wr}), {r.total_r:+.2f} R (avg {avg} R)\n"
+        f"account: balance {f.balance:,.2f} (initial {f.initial_balance:,.2f}), profit {f.profit:+,.2f} "
+        f"({pct:+.2f}%) of target {f.profit_target:,.2f}"
+    )
+
+
+def format_daily(rows: Sequence[DailyRow]) -> str:
+    lines = [f"closed trades per day (Prague trading day), last {len(rows)} days:"]
+    for d in rows:
+        lines.append(f"{d.day}: {d.trades} trades, {d.wins} won, {d.total_r:+.2f} R")
+    return "\n".join(lines)
+
+
+def format_balance(f: FtmoStatusReport) -> str:
+    pct = f.profit / f.initial_balance * 100 if f.initial_balance else 0.0
+    return (
+        f"balance {f.balance:,.2f}  equity {f.equity:,.2f}  floating {f.equity - f.balance:+,.2f}\n"
+        f"initial {f.initial_balance:,.2f}; profit {f.profit:+,.2f} ({pct:+.2f}%)"
+    )
+
+
+def format_performance(r: StatsReport) -> str:
+    rows = [row for row in r.rows if row.group == "pair"]
+    if not rows:
+        return f"performance per pair, last {r.days} days: no closed trades"
+    lines = [f"performance per pair, last {r.days} days:"]
+    for row in sorted(rows, key=lambda x: -x.total_r):
+        wr = "n/a" if row.win_rate is None else f"{row.win_rate:.0%}"
+        avg = "n/a" if row.avg_r is None else f"{row.avg_r:+.2f}"
+        lines.append(f"{row.key}: {row.trades} trades, win {wr}, total {row.total_r:+.2f} R, avg {avg} R")
+    return "\n".join(lines)
+
+
+def format_signal_list(signals: Sequence[Signal]) -> str:
+    if not signals:
+        return "no signals yet"
+    lines = [f"last {len(signals)} signal{'s' if len(signals) != 1 else ''}, newest first:"]
+    for s in signals:
+        lines.append(
+            f"{when(s.created_at_ms)} {s.pair} {s.direction.value.upper()} {s.tier.name} "
+            f"conf {s.confidence:.1%} entry {_price(s.entry)} TP {_price(s.tp)} SL {_price(s.sl)}"
+        )
     return "\n".join(lines)

@@ -38,9 +38,19 @@ def _service(tmp_path: Path) -> OperatorCommands:
     broker = MockBroker([SymbolSpec("BTC/USDT", "BTCUSD")], clock)
     broker.set_quote("BTC/USDT", float(c.close[-1]))
     desk = RiskDesk(FtmoRules(), PolicyConfig(), RuntimeState("dryrun"))
-    cycle = ScanCycle(ScanSettings(("BTC/USDT",)), desk, InMemoryMarketData([c]),
-                      [FixedPredictor("lstm", "v1", {"BTC/USDT": 0.8})], lambda x: x, broker,
-                      RecordingNotifier(), InMemoryRiskBook(), InMemorySignalLog(), InMemoryEventBus(), clock)
+    cycle = ScanCycle(
+        ScanSettings(("BTC/USDT",)),
+        desk,
+        InMemoryMarketData([c]),
+        [FixedPredictor("lstm", "v1", {"BTC/USDT": 0.8})],
+        lambda x: x,
+        broker,
+        RecordingNotifier(),
+        InMemoryRiskBook(),
+        InMemorySignalLog(),
+        InMemoryEventBus(),
+        clock,
+    )
     return OperatorService(cycle)
 
 
@@ -106,9 +116,19 @@ def test_positions_carry_their_floating_pnl_at_the_quote(tmp_path: Path) -> None
     broker = MockBroker([SymbolSpec("BTC/USDT", "BTCUSD")], clock)
     broker.set_quote("BTC/USDT", float(c.close[-1]))
     desk = RiskDesk(FtmoRules(), PolicyConfig(), RuntimeState("dryrun"))
-    cycle = ScanCycle(ScanSettings(("BTC/USDT",), execute=True), desk, InMemoryMarketData([c]),
-                      [FixedPredictor("lstm", "v1", {"BTC/USDT": 0.8})], lambda x: x, broker,
-                      RecordingNotifier(), InMemoryRiskBook(), InMemorySignalLog(), InMemoryEventBus(), clock)
+    cycle = ScanCycle(
+        ScanSettings(("BTC/USDT",), execute=True),
+        desk,
+        InMemoryMarketData([c]),
+        [FixedPredictor("lstm", "v1", {"BTC/USDT": 0.8})],
+        lambda x: x,
+        broker,
+        RecordingNotifier(),
+        InMemoryRiskBook(),
+        InMemorySignalLog(),
+        InMemoryEventBus(),
+        clock,
+    )
     ops = OperatorService(cycle)
     sig = ops.force_signal("BTC/USDT", Direction.LONG)
     assert isinstance(sig, Signal)

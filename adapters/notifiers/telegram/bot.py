@@ -2,8 +2,10 @@
 
 Commands are thin: each parses its arguments, calls the OperatorCommands port in a worker thread
 (the port may wait for a running scan cycle to finish) and renders the answer. Only chats in
-`allowed_chat_ids` get answers; anything else is logged and ignored. A handler that raises answers
-with an error line and the bot keeps running. `/kill_switch` and `/retrain` ask for `/confirm` first.
+`allowed_chat_ids` get answers (messages and button presses alike); anything else is logged and
+ignored. A handler that raises answers with an error line and the bot keeps running. Every message
+starts with the mode tag ([DRY-RUN], [LIVE], ...). `/kill_switch` and `/retrain` ask for a
+confirmation: inline Confirm/Cancel buttons, or `/confirm` / `/cancel`.
 """
 
 from __future__ import annotations
@@ -14,16 +16,30 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     TypeHandler,
 )
 
-from adapters.notifiers.formatting import format_alert, format_check, format_ftmo, format_signal, format_stats
+from adapters.notifiers.formatting import (
+    format_alert,
+    format_balance,
+    format_check,
+    format_daily,
+    format_ftmo,
+    format_performance,
+    format_positions,
+    format_profit,
+    format_signal,
+    format_signal_list,
+    format_stats,
+    mode_tag,
+)
 from adapters.notifiers.telegram.outbox import Outbox, Outgoing
 from domain.errors import UserError
 from domain.signals import Mode, Signal, Tier
@@ -33,10 +49,16 @@ CONFIRM_TTL_S = 60.0
 THRESHOLD_RANGE = (0.5, 1.0)
 
 HELP = (
-    "/check - status\n/stats [days] - performance (7 and 30 days)\n/ftmo_status - account vs FTMO floors\n"
+    "/status - open positions with their P&L\n/check - system status (kill switch, guard, broker, thresholds)\n"
+    "/profit [days] - closed trades and account profit (default 30 days)\n/daily [days] - per trading day (7)\n"
+    "/balance - balance, equity, profit\n/performance [days] - per pair (30)\n/signals [n] - last signals (5)\n"
+    "/stats [days] - performance by tier, session, pair, model (7 and 30 days)\n"
+    "/ftmo_status - account vs FTMO floors\n"
     "/threshold <n> | /threshold <tier> <n> - set a confidence threshold (0.50-1.00 or 50-100)\n"
-    "/kill_switch on|off - stop or resume emission (asks /confirm)\n/retrain - queue a retrain (asks /confirm)"
+    "/kill_switch on|off - stop or resume emission (asks to confirm)\n/retrain - queue a retrain (asks to confirm)\n"
+    "/confirm, /cancel - answer a pending confirmation (or press its buttons)\n/help - this list"
 )
+Reply = str | tuple[str, tuple[tuple[str, str], ...]]  # text, or text with inline buttons
 
 
 class CommandError(UserError):
@@ -91,7 +113,8 @@ class TelegramBot:
             Application.builder().token(token).base_url(base_url).build()
         )
         self.outbox = Outbox(self._send_now, self.log, first_backoff_s=first_backoff_s)
-        self.pending: dict[int, tuple[str, Callable[[], Awaitable[str]], float]] = {}
+        self.pending: dict[int, tuple[str, Callable[[], Awaitable[str]], float, str]] = {}
+        self._nonce = 0
         self.commands_answered = 0
         self.command_errors = 0
         self.unauthorised = 0
@@ -106,8 +129,10 @@ class TelegramBot:
         if self.app.updater is None:
             raise RuntimeError("telegram application was built without an updater")
         await self.app.updater.start_polling(
-            poll_interval=self.poll_interval_s, timeout=self.poll_timeout_s, drop_pending_updates=False,
-            allowed_updates=["message"],
+            poll_interval=self.poll_interval_s,
+            timeout=self.poll_timeout_s,
+            drop_pending_updates=False,
+            allowed_updates=["message", "callback_query"],
         )
         self.log.info("telegram_started", extra={"ctx": {"allowed_chats": len(self.allowed)}})
 
@@ -119,8 +144,9 @@ class TelegramBot:
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
-        self.log.info("telegram_stopped", extra={"ctx": {"sent": self.outbox.stats.sent,
-                                                         "failed": self.outbox.stats.failed}})
+        self.log.info(
+            "telegram_stopped", extra={"ctx": {"sent": self.outbox.stats.sent, "failed": self.outbox.stats.failed}}
+        )
 
     @property
     def healthy(self) -> bool:
@@ -128,19 +154,37 @@ class TelegramBot:
 
     # --- outgoing -------------------------------------------------------------------------------------
 
-    async def _send_now(self, chat_id: int, text: str) -> object:
-        return await self.app.bot.send_message(chat_id=chat_id, text=text)
+    async def _send_now(self, chat_id: int, text: str, buttons: tuple[tuple[str, str], ...] = ()) -> object:
+        markup = (
+            InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]])
+            if buttons
+            else None
+        )
+        return await self.app.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
 
-    def enqueue(self, text: str, kind: str, chat_id: int | None = None) -> None:
+    def tagged(self, text: str) -> str:
+        """Every message names the mode it comes from."""
+        tag = mode_tag(self.mode)
+        return text if tag in text.split("\n", 1)[0] else f"{tag} {text}"
+
+    def enqueue(
+        self, text: str, kind: str, chat_id: int | None = None, buttons: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         targets = [chat_id] if chat_id is not None else sorted(self.allowed)
         for cid in targets:
-            self.outbox.put(Outgoing(cid, text, kind, time.monotonic()))
+            self.outbox.put(Outgoing(cid, self.tagged(text), kind, time.monotonic(), buttons))
 
     # --- incoming -------------------------------------------------------------------------------------
 
     def _register(self) -> None:
         self.app.add_handler(TypeHandler(Update, self._gate), group=-1)
-        table: dict[str, Callable[[Update, list[str]], Awaitable[str]]] = {
+        table: dict[str, Callable[[Update, list[str]], Awaitable[Reply]]] = {
+            "status": self._status,
+            "profit": self._profit,
+            "daily": self._daily,
+            "balance": self._balance,
+            "performance": self._performance,
+            "signals": self._signals,
             "check": self._check,
             "stats": self._stats,
             "ftmo_status": self._ftmo,
@@ -154,6 +198,7 @@ class TelegramBot:
         }
         for name, fn in table.items():
             self.app.add_handler(CommandHandler(name, self._wrap(name, fn)))
+        self.app.add_handler(CallbackQueryHandler(self._on_button))
         self.app.add_error_handler(self._on_error)
 
     async def _gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -161,19 +206,27 @@ class TelegramBot:
         if chat is None or chat.id not in self.allowed:
             self.unauthorised += 1
             msg = update.effective_message
-            self.log.warning("telegram_unauthorised", extra={"ctx": {
-                "chat_id": None if chat is None else chat.id,
-                "text": (msg.text or "")[:40] if msg is not None else "",
-            }})
+            self.log.warning(
+                "telegram_unauthorised",
+                extra={
+                    "ctx": {
+                        "chat_id": None if chat is None else chat.id,
+                        "text": (msg.text or "")[:40] if msg is not None else "",
+                    }
+                },
+            )
             raise ApplicationHandlerStop
 
-    def _wrap(self, name: str, fn: Callable[[Update, list[str]], Awaitable[str]]) -> Any:
+    def _wrap(self, name: str, fn: Callable[[Update, list[str]], Awaitable[Reply]]) -> Any:
         async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             started = time.monotonic()
             chat_id = update.effective_chat.id if update.effective_chat else 0
             ok = True
+            buttons: tuple[tuple[str, str], ...] = ()
             try:
                 reply = await fn(update, list(context.args or []))
+                if isinstance(reply, tuple):
+                    reply, buttons = reply
             except UserError as exc:
                 reply = f"error: {exc}"
             except Exception as exc:  # a broken handler answers and the bot lives on
@@ -182,11 +235,18 @@ class TelegramBot:
                 self.log.exception("telegram_command_failed", extra={"ctx": {"command": name}})
                 reply = f"error: /{name} failed ({type(exc).__name__}: {exc}); the bot is still running"
             self.commands_answered += 1
-            self.enqueue(reply, "reply", chat_id)
-            self.log.info("telegram_command", extra={"ctx": {
-                "command": name, "chat_id": chat_id, "ok": ok,
-                "handle_ms": round((time.monotonic() - started) * 1000, 1),
-            }})
+            self.enqueue(reply, "reply", chat_id, buttons)
+            self.log.info(
+                "telegram_command",
+                extra={
+                    "ctx": {
+                        "command": name,
+                        "chat_id": chat_id,
+                        "ok": ok,
+                        "handle_ms": round((time.monotonic() - started) * 1000, 1),
+                    }
+                },
+            )
 
         return handler
 
@@ -228,12 +288,17 @@ class TelegramBot:
             f"{n.lower()} {v:.2f}" for n, v in thresholds
         )
 
-    def _ask(self, update: Update, label: str, action: Callable[[], Awaitable[str]]) -> str:
+    def _ask(self, update: Update, label: str, action: Callable[[], Awaitable[str]]) -> Reply:
         chat_id = update.effective_chat.id if update.effective_chat else 0
-        self.pending[chat_id] = (label, action, time.monotonic() + CONFIRM_TTL_S)
-        return f"Confirm: {label}? Send /confirm within {CONFIRM_TTL_S:.0f}s (or /cancel)."
+        self._nonce += 1
+        nonce = str(self._nonce)
+        self.pending[chat_id] = (label, action, time.monotonic() + CONFIRM_TTL_S, nonce)
+        return (
+            f"Confirm: {label}? Press Confirm or send /confirm within {CONFIRM_TTL_S:.0f}s (or Cancel / /cancel).",
+            (("Confirm", f"confirm:{nonce}"), ("Cancel", f"cancel:{nonce}")),
+        )
 
-    async def _kill_switch(self, update: Update, args: list[str]) -> str:
+    async def _kill_switch(self, update: Update, args: list[str]) -> Reply:
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
             raise CommandError("usage: /kill_switch on|off")
         on = args[0].lower() == "on"
@@ -245,7 +310,7 @@ class TelegramBot:
 
         return self._ask(update, f"turn the kill switch {'ON' if on else 'OFF'}", act)
 
-    async def _retrain(self, update: Update, args: list[str]) -> str:
+    async def _retrain(self, update: Update, args: list[str]) -> Reply:
         reason = " ".join(args) or "requested from Telegram"
 
         async def act() -> str:
@@ -255,20 +320,75 @@ class TelegramBot:
 
         return self._ask(update, "queue a retrain", act)
 
-    async def _confirm(self, update: Update, args: list[str]) -> str:
+    async def _confirm(self, update: Update, args: list[str], nonce: str | None = None) -> str:
         chat_id = update.effective_chat.id if update.effective_chat else 0
-        pending = self.pending.pop(chat_id, None)
-        if pending is None:
-            return "nothing to confirm"
-        label, action, deadline = pending
+        pending = self.pending.get(chat_id)
+        if pending is None or (nonce is not None and pending[3] != nonce):
+            return "nothing to confirm" if pending is None else "that confirmation is no longer pending"
+        del self.pending[chat_id]
+        label, action, deadline, _ = pending
         if time.monotonic() > deadline:
             return f"confirmation for '{label}' expired; send the command again"
         return await action()
 
-    async def _cancel(self, update: Update, args: list[str]) -> str:
+    async def _cancel(self, update: Update, args: list[str], nonce: str | None = None) -> str:
         chat_id = update.effective_chat.id if update.effective_chat else 0
-        pending = self.pending.pop(chat_id, None)
-        return "cancelled" if pending else "nothing to cancel"
+        pending = self.pending.get(chat_id)
+        if pending is None or (nonce is not None and pending[3] != nonce):
+            return "nothing to cancel" if pending is None else "that confirmation is no longer pending"
+        del self.pending[chat_id]
+        return f"cancelled: {pending[0]}"
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An inline Confirm/Cancel press: the same path as /confirm and /cancel, for that request only."""
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()
+        what, _, nonce = (query.data or "").partition(":")
+        if what not in ("confirm", "cancel"):
+            return
+        fn = self._confirm if what == "confirm" else self._cancel
+
+        async def run(u: Update, args: list[str]) -> Reply:
+            return await fn(u, args, nonce)
+
+        await self._wrap(f"button:{what}", run)(update, context)
+
+    # --- reads: /status /profit /daily /balance /performance /signals --------------------------------
+
+    @staticmethod
+    def _int_arg(args: list[str], name: str, default: int, lo: int, hi: int) -> int:
+        if not args:
+            return default
+        try:
+            value = int(args[0])
+        except ValueError:
+            raise CommandError(f"usage: /{name} [{lo}-{hi}]; not a number: {args[0]!r}") from None
+        if not lo <= value <= hi:
+            raise CommandError(f"/{name}: {value} is outside {lo}-{hi}")
+        return value
+
+    async def _status(self, update: Update, args: list[str]) -> str:
+        return format_positions(await self._call(self.operator.positions))
+
+    async def _profit(self, update: Update, args: list[str]) -> str:
+        days = self._int_arg(args, "profit", 30, 1, 3650)
+        return format_profit(await self._call(self.operator.stats, days), await self._call(self.operator.ftmo_status))
+
+    async def _daily(self, update: Update, args: list[str]) -> str:
+        return format_daily(await self._call(self.operator.daily, self._int_arg(args, "daily", 7, 1, 90)))
+
+    async def _balance(self, update: Update, args: list[str]) -> str:
+        return format_balance(await self._call(self.operator.ftmo_status))
+
+    async def _performance(self, update: Update, args: list[str]) -> str:
+        days = self._int_arg(args, "performance", 30, 1, 3650)
+        return format_performance(await self._call(self.operator.stats, days))
+
+    async def _signals(self, update: Update, args: list[str]) -> str:
+        n = self._int_arg(args, "signals", 5, 1, 50)
+        return format_signal_list(await self._call(self.operator.recent_signals, n))
 
 
 class TelegramNotifier:

@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 import attrs
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-Send = Callable[[int, str], Awaitable[object]]
+# (chat id, text, inline buttons as (label, callback data) pairs)
+Send = Callable[[int, str, tuple[tuple[str, str], ...]], Awaitable[object]]
 
 
 @attrs.frozen
@@ -24,6 +25,7 @@ class Outgoing:
     text: str
     kind: str  # signal | alert | reply | text
     queued_at: float
+    buttons: tuple[tuple[str, str], ...] = ()  # inline keyboard (label, callback data), one row
 
 
 @attrs.define
@@ -37,8 +39,9 @@ class OutboxStats:
 
 
 class Outbox:
-    def __init__(self, send: Send, log: logging.Logger, *, max_backoff_s: float = 60.0,
-                 first_backoff_s: float = 1.0) -> None:
+    def __init__(
+        self, send: Send, log: logging.Logger, *, max_backoff_s: float = 60.0, first_backoff_s: float = 1.0
+    ) -> None:
         self._send = send
         self.log = log
         self.max_backoff_s = max_backoff_s
@@ -83,25 +86,42 @@ class Outbox:
         delay = self.first_backoff_s
         while True:
             try:
-                await self._send(msg.chat_id, msg.text)
+                await self._send(msg.chat_id, msg.text, msg.buttons)
             except RetryAfter as exc:
-                wait = float(exc.retry_after if isinstance(exc.retry_after, (int, float))
-                             else exc.retry_after.total_seconds())
+                wait = float(
+                    exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
+                )
                 self._note_retry(msg, exc, wait)
                 await asyncio.sleep(wait)
             except (BadRequest, Forbidden, InvalidToken) as exc:
                 self.stats.failed += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self.log.error("telegram_send_failed", extra={"ctx": {
-                    "chat_id": msg.chat_id, "kind": msg.kind, "error": self.stats.last_error, "text": msg.text,
-                }})
+                self.log.error(
+                    "telegram_send_failed",
+                    extra={
+                        "ctx": {
+                            "chat_id": msg.chat_id,
+                            "kind": msg.kind,
+                            "error": self.stats.last_error,
+                            "text": msg.text,
+                        }
+                    },
+                )
                 return
             except (TelegramError, OSError) as exc:
                 if self._stopping:
                     self.stats.failed += 1
-                    self.log.error("telegram_send_failed", extra={"ctx": {
-                        "chat_id": msg.chat_id, "kind": msg.kind, "error": f"shutting down: {exc}", "text": msg.text,
-                    }})
+                    self.log.error(
+                        "telegram_send_failed",
+                        extra={
+                            "ctx": {
+                                "chat_id": msg.chat_id,
+                                "kind": msg.kind,
+                                "error": f"shutting down: {exc}",
+                                "text": msg.text,
+                            }
+                        },
+                    )
                     return
                 self._note_retry(msg, exc, delay)
                 await asyncio.sleep(delay)
@@ -110,19 +130,33 @@ class Outbox:
                 self.stats.sent += 1
                 self.stats.consecutive_failures = 0
                 self.stats.last_ok_at = time.time()
-                self.log.info("telegram_sent", extra={"ctx": {
-                    "chat_id": msg.chat_id, "kind": msg.kind,
-                    "queue_ms": round((time.monotonic() - msg.queued_at) * 1000, 1),
-                }})
+                self.log.info(
+                    "telegram_sent",
+                    extra={
+                        "ctx": {
+                            "chat_id": msg.chat_id,
+                            "kind": msg.kind,
+                            "queue_ms": round((time.monotonic() - msg.queued_at) * 1000, 1),
+                        }
+                    },
+                )
                 return
 
     def _note_retry(self, msg: Outgoing, exc: Exception, wait: float) -> None:
         self.stats.retries += 1
         self.stats.consecutive_failures += 1
         self.stats.last_error = f"{type(exc).__name__}: {exc}"
-        self.log.warning("telegram_retry", extra={"ctx": {
-            "chat_id": msg.chat_id, "kind": msg.kind, "error": self.stats.last_error, "retry_in_s": wait,
-        }})
+        self.log.warning(
+            "telegram_retry",
+            extra={
+                "ctx": {
+                    "chat_id": msg.chat_id,
+                    "kind": msg.kind,
+                    "error": self.stats.last_error,
+                    "retry_in_s": wait,
+                }
+            },
+        )
 
     async def flush(self, timeout_s: float = 5.0) -> int:
         """Wait for queued messages (bounded); returns how many were left unsent."""

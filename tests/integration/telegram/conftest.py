@@ -1,14 +1,15 @@
 """A fake Telegram Bot API server on 127.0.0.1 for the real python-telegram-bot.
 
-It answers getMe, deleteWebhook, getUpdates (with offsets and a short long-poll) and sendMessage,
-reading the form-encoded requests PTB sends. Tests push updates as a chat would and read what the
-bot sent back.
+It answers getMe, deleteWebhook, getUpdates (with offsets and a short long-poll), sendMessage (inline
+keyboards included) and answerCallbackQuery, reading the form-encoded requests PTB sends. Tests push
+updates as a chat would (commands, button presses) and read what the bot sent back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from typing import Any
 
@@ -25,6 +26,7 @@ class FakeBotApi:
         self.calls: list[str] = []
         self.offsets: list[int] = []
         self.fail_send = 0  # answer this many sendMessage calls with HTTP 502 (an outage)
+        self.answered_callbacks: list[str] = []
         self._next_update = 1
         self._next_message = 1000
         self._new = asyncio.Event()
@@ -38,16 +40,41 @@ class FakeBotApi:
 
     def push_command(self, chat_id: int, text: str) -> None:
         cmd = text.split()[0]
-        self.updates.append({
-            "update_id": self._next_update,
-            "message": {
-                "message_id": self._next_update, "date": int(time.time()),
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "op"},
-                "text": text,
-                "entities": [{"type": "bot_command", "offset": 0, "length": len(cmd)}],
-            },
-        })
+        self.updates.append(
+            {
+                "update_id": self._next_update,
+                "message": {
+                    "message_id": self._next_update,
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"},
+                    "from": {"id": chat_id, "is_bot": False, "first_name": "op"},
+                    "text": text,
+                    "entities": [{"type": "bot_command", "offset": 0, "length": len(cmd)}],
+                },
+            }
+        )
+        self._next_update += 1
+        self._new.set()
+
+    def push_button(self, chat_id: int, data: str, message_id: int = 1) -> None:
+        """A press on an inline keyboard button of one of the bot's messages."""
+        self.updates.append(
+            {
+                "update_id": self._next_update,
+                "callback_query": {
+                    "id": f"cb{self._next_update}",
+                    "chat_instance": str(chat_id),
+                    "data": data,
+                    "from": {"id": chat_id, "is_bot": False, "first_name": "op"},
+                    "message": {
+                        "message_id": message_id,
+                        "date": int(time.time()),
+                        "chat": {"id": chat_id, "type": "private"},
+                        "text": "Confirm?",
+                    },
+                },
+            }
+        )
         self._next_update += 1
         self._new.set()
 
@@ -77,10 +104,21 @@ class FakeBotApi:
         params = await self._params(request)
         self.calls.append(method)
         if method == "getMe":
-            return self._ok({"id": 42, "is_bot": True, "first_name": "trading-ai", "username": "trading_ai_bot",
-                             "can_join_groups": False, "can_read_all_group_messages": False,
-                             "supports_inline_queries": False})
+            return self._ok(
+                {
+                    "id": 42,
+                    "is_bot": True,
+                    "first_name": "trading-ai",
+                    "username": "trading_ai_bot",
+                    "can_join_groups": False,
+                    "can_read_all_group_messages": False,
+                    "supports_inline_queries": False,
+                }
+            )
         if method in ("deleteWebhook", "setMyCommands"):
+            return self._ok(True)
+        if method == "answerCallbackQuery":
+            self.answered_callbacks.append(str(params["callback_query_id"]))
             return self._ok(True)
         if method == "getUpdates":
             offset = int(params.get("offset", 0) or 0)
@@ -99,9 +137,15 @@ class FakeBotApi:
                 return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
             chat_id = int(params["chat_id"])
             self._next_message += 1
-            msg = {"message_id": self._next_message, "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": "private"}, "text": params["text"]}
-            self.sent.append({"chat_id": chat_id, "text": params["text"]})
+            msg = {
+                "message_id": self._next_message,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": params["text"],
+            }
+            markup = params.get("reply_markup")
+            buttons = [b for row in json.loads(markup)["inline_keyboard"] for b in row] if markup else []
+            self.sent.append({"chat_id": chat_id, "text": params["text"], "buttons": buttons})
             self._sent_event.set()
             return self._ok(msg)
         return web.json_response({"ok": False, "error_code": 404, "description": f"no {method}"}, status=404)

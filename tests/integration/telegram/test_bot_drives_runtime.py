@@ -22,11 +22,24 @@ CHAT = 4242
 
 
 def test_kill_switch_from_telegram_stops_the_next_cycles(tmp_path: Path, fake_api_cls: Any) -> None:
-    config = load_config(env_file=None, environ={"DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),
-                                                 "LOG_FORMAT": "json", "DATA_DIR": str(tmp_path)})
+    config = load_config(
+        env_file=None,
+        environ={
+            "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),
+            "LOG_FORMAT": "json",
+            "DATA_DIR": str(tmp_path),
+        },
+    )
     log = configure_logging(config, mode="dryrun", stream=io.StringIO())
-    options = RunOptions(replay_from_ms=parse_date_ms("2025-10-01", "d"), cycles=60, cost_model="fixed",
-                         spread_bps=2.0, slippage_bps=1.0, health=False, console_signals=False)
+    options = RunOptions(
+        replay_from_ms=parse_date_ms("2025-10-01", "d"),
+        cycles=60,
+        cost_model="fixed",
+        spread_bps=2.0,
+        slippage_bps=1.0,
+        health=False,
+        console_signals=False,
+    )
     parts, extras = build_service(config, options, log)
 
     first_end: list[int] = []
@@ -50,8 +63,8 @@ def test_kill_switch_from_telegram_stops_the_next_cycles(tmp_path: Path, fake_ap
         return [m["text"] for m in api.sent]
 
     texts = asyncio.run(main())
-    assert texts[0].startswith("low threshold set to 0.57")
-    assert texts[2].startswith("kill switch is now ON") and "kill switch: ON" in texts[3]
+    assert texts[0].startswith("[DRY-RUN] low threshold set to 0.57")
+    assert texts[2].startswith("[DRY-RUN] kill switch is now ON") and "kill switch: ON" in texts[3]
     n = parts.cycle.n
     assert n.blocks["kill_switch"] > 0
     signals = extras["repos"]["signal_log"].signals()
