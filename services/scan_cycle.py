@@ -78,12 +78,20 @@ class CycleReport:
     sentiment: tuple[SentimentReading, ...] = ()  # the pairs' sentiment this cycle (sentiment plugin)
 
 
+def signal_sentiment(s: Signal) -> float | None:
+    """The sentiment score the signal was decided with (its `sentiment:` reason), or None."""
+    for r in s.reasons:
+        if r.startswith("sentiment:"):
+            return float(r[len("sentiment:"):].split("(", 1)[0])
+    return None
+
+
 def signal_payload(s: Signal) -> dict[str, Any]:
     return {
         "signal_id": s.signal_id, "pair": s.pair, "direction": s.direction.value, "tier": s.tier.name,
         "conf": s.confidence, "entry": s.entry, "tp": s.tp, "sl": s.sl, "rr": s.rr,
         "created_at_ms": s.created_at_ms, "mode": s.mode.value, "models": list(s.model_versions),
-        "reasons": list(s.reasons),
+        "reasons": list(s.reasons), "sentiment": signal_sentiment(s),
     }
 
 

@@ -42,7 +42,7 @@ from ports.runtime_state import RuntimeStateStore
 from ports.storage import SignalLogRepository
 from services.execution import FLOOR_BREACH_MARK, RiskDesk
 from services.outcome_tracking import Outcome, OutcomeTracker, apply_losses
-from services.scan_cycle import ScanCycle
+from services.scan_cycle import ScanCycle, signal_sentiment
 
 GUARD_REASONS = (BlockReason.DAILY_LOSS, BlockReason.MAX_LOSS)
 ALERT_KINDS = ("kill_switch", "guardrail_breach")
@@ -218,6 +218,7 @@ class RuntimeCycle:
             "conf": round(s.confidence, 4), "entry": s.entry, "tp": s.tp, "sl": s.sl, "rr": round(s.rr, 3),
             "lat_ms": round(lat_ms, 2), "spread_bps": self._spread_bps(s.pair), "slip_bps": self._slip_bps(s),
             "mode": s.mode.value, "at_ms": s.created_at_ms, "models": list(s.model_versions),
+            "sentiment": signal_sentiment(s),
         }
         self.log.info("signal", extra={"ctx": ctx})
         if self.scan.settings.execute:

@@ -179,6 +179,8 @@ def test_replay_logs_sentiment_applies_the_filter_and_survives_a_raising_plugin(
     blocks = [e for e in events if e["event"] == "block" and e["reason"] == "sentiment"]
     assert blocks, "the filter never blocked a candidate against the posts' sentiment"
     signals = [e for e in events if e["event"] == "signal"]
+    assert signals and all("sentiment" in e for e in signals)  # the score in the signal's log line
+    assert any(isinstance(e["sentiment"], float) for e in signals)
     assert not any(
         e["pair"] == "BTC/USDT" and e["direction"] == "long"
         for e in signals

@@ -33,6 +33,7 @@ def test_sentiment_joins_the_ensemble_under_its_weight_and_renormalises_when_abs
     assert want == pytest.approx(0.3 * 0.8 + 0.35 * 0.8 + 0.35 * 0.6)
     assert sig.reasons[0].startswith(f"ensemble:{want:.4f}[lstm,sentiment,transformer]")
     assert "sentiment:+0.2000(7)" in sig.reasons and "sentiment:fixed" in sig.model_versions
+    assert system.bus.topic("signals")[-1]["sentiment"] == 0.2  # in the signal payload
     assert [(r.pair, r.score, r.coverage) for r in rep.sentiment] == [("BTC/USDT", 0.2, 7)]
     # ETH has no sentiment: its ensemble is the two models' renormalised (0.55 -> 0.50 after the bias: quiet)
     assert rep.quiet == ("ETH/USDT",)
