@@ -149,8 +149,7 @@ class RuntimeCycle:
             for r in report.sentiment:  # the sentiment plugin's reading per pair this cycle
                 reading = {"pair": r.pair, "score": None if r.score is None else round(r.score, 4),
                            "coverage": r.coverage, "window_ms": r.window_ms, "at_ms": r.at_ms, "mode": self.mode}
-                self.log.info("sentiment", extra={"ctx": reading})
-                self.scan.bus.publish("sentiment", reading)
+                self.log.info("sentiment", extra={"ctx": reading})  # the scan cycle publishes it on `sentiment`
             outcomes = self.tracker.run_once()
             if outcomes:
                 self.desk.set_policy(apply_losses(self.policy_cfg, self.desk.policy, outcomes))
