@@ -167,6 +167,11 @@ class PluginHost:
                     pm, name, plugin, str(getattr(plugin, "__version__", "")), type(plugin).__module__, off, log
                 )
             )
+        unknown = sorted(off - {i.name.lower() for i in infos})
+        if unknown:  # a typo in PLUGINS_DISABLED would otherwise leave the plugin running unnoticed
+            log.warning(
+                "plugins_disabled_unknown", extra={"ctx": {"names": unknown, "known": sorted(i.name for i in infos)}}
+            )
         return cls(pm, infos, log=log, alert=alert)
 
     @staticmethod

@@ -88,6 +88,15 @@ def test_disabled_in_config_is_listed_and_never_called(installed: list[md.EntryP
     assert "okplug" not in host.enabled_names()
 
 
+def test_an_unknown_name_in_disabled_is_warned(
+    installed: list[md.EntryPoint], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="t.off"):
+        PluginHost.discover(disabled=["okplgu"], entry_points=installed, log=logging.getLogger("t.off"))
+    rec = next(r for r in caplog.records if r.getMessage() == "plugins_disabled_unknown")
+    assert rec.ctx["names"] == ["okplgu"] and "okplug" in rec.ctx["known"]  # type: ignore[attr-defined]
+
+
 def test_default_discovery_uses_the_entry_point_group() -> None:
     host = PluginHost.discover()  # whatever this environment has installed; never raises
     assert all(i.status in ("enabled", "disabled", "not installed", "failed") for i in host.infos())
