@@ -160,9 +160,10 @@ class KafkaEventBus:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        with self._lock:
-            left = len(self._buf)
+        with self._lock:  # still buffered, or cancelled while awaiting acks (then perhaps delivered: counted lost)
+            left = len(self._buf) + self._in_flight
             self._buf.clear()
+            self._in_flight = 0
             self.n.dropped += left
         if left:
             self.log.warning(
@@ -555,7 +556,12 @@ class _Subscription:
     async def _run(self) -> None:
         short = codec.short_topic(self.settings.topic_prefix, self.name)
         while True:
-            got = await self.consumer.getmany(timeout_ms=200)
+            try:
+                got = await self.consumer.getmany(timeout_ms=200)
+            except Exception:  # the broker went away: aiokafka reconnects, we poll again
+                self.log.warning("event_subscription_fetch_failed", extra={"ctx": {"topic": self.name}}, exc_info=True)
+                await asyncio.sleep(1.0)
+                continue
             for _tp, records in got.items():
                 for r in records:
                     event = codec.decode(r.value)
