@@ -241,6 +241,24 @@ def make_policy_cfg(config: Config) -> PolicyConfig:
     return kernel_settings(config).policy
 
 
+def restore_ledger(store: Any, mode: Mode, log: logging.Logger, replay_from_ms: int | None = None) -> Any:
+    """The saved FTMO ledger of `mode`, or None (the first cycle starts one from the account). A replay's
+    ledger saved past this replay's start does not apply to it (its clock cannot run backwards)."""
+    if store is None:
+        return None
+    ledger = store.load(mode.value)
+    if ledger is not None and replay_from_ms is not None and (ledger.last_ms or 0) >= replay_from_ms:
+        log.info("ftmo_ledger_reset", extra={"ctx": {"saved_last_ms": ledger.last_ms,
+                                                     "replay_from_ms": replay_from_ms}})
+        return None
+    if ledger is not None:
+        log.info("ftmo_ledger_restored", extra={"ctx": {
+            "mode": mode.value, "day_start_ms": ledger.day_start_ms, "day_start_balance": ledger.day_start_balance,
+            "max_eod_balance": ledger.max_eod_balance, "trading_days": len(ledger.trading_days),
+            "last_balance": ledger.last_balance, "in_breach": ledger.in_breach}})
+    return ledger
+
+
 def make_desk(settings: KernelSettings, state: Any, costs: Any = None) -> Any:
     """The live risk desk on the kernel settings: the backtest engine's rules, policy, sizing, commission
     and latency (EngineConfig.from_settings), so the guard charges the same costs in both."""
@@ -248,7 +266,8 @@ def make_desk(settings: KernelSettings, state: Any, costs: Any = None) -> Any:
 
     return RiskDesk(settings.rules, settings.policy, state, risk_per_trade_pct=settings.risk_pct,
                     **({"costs": costs} if costs is not None else {}), fee_bps=settings.fee_bps,
-                    latency_ms=settings.latency_ms)
+                    latency_ms=settings.latency_ms, flatten_on_floor=settings.flatten_on_floor,
+                    limits=settings.limits)
 
 
 class RuntimeContainer(containers.DeclarativeContainer):
@@ -268,6 +287,7 @@ class RuntimeContainer(containers.DeclarativeContainer):
 
 
 def build_storage(engine: Any, now_ms: Any, replay: bool = False) -> dict[str, Any]:
+    from adapters.storage.ftmo_ledger import SqlFtmoLedgerStore
     from adapters.storage.runtime_state import SqlRuntimeStateStore
     from adapters.storage.unit_of_work import SqlStorage
 
@@ -279,4 +299,6 @@ def build_storage(engine: Any, now_ms: Any, replay: bool = False) -> dict[str, A
         "unit_of_work": storage.unit_of_work,  # a signal and its risk-book row commit together
         "order_intents": storage.order_intents,  # orders recorded before they are sent
         "state": SqlRuntimeStateStore(engine, namespace="replay" if replay else "runtime"),
+        # the FTMO ledger (migration 0005), saved after every cycle, restored at start
+        "ledger": SqlFtmoLedgerStore(engine, namespace="replay" if replay else "runtime"),
     }

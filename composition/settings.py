@@ -8,6 +8,8 @@ challenge simulator, `evaluate` and the training gates all receive the value bui
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from composition.config import Config, RiskConfig
 from domain.compliance import ComplianceSettings, settings_from
 from domain.confidence import EnsembleWeights
@@ -52,9 +54,10 @@ def ftmo_rules(risk: RiskConfig, challenge: str | None = None) -> FtmoRules:
         ) from None
 
 
-def kernel_settings(config: Config, *, challenge: str | None = None) -> KernelSettings:
+def kernel_settings(config: Config, *, challenge: str | None = None, plugins: Collection[str] = ()) -> KernelSettings:
     """The frozen settings of the decision kernel for `config` (`challenge` overrides the configured
-    FTMO challenge, as `challenge simulate --one-step` does). Raises ConfigError on a bad combination."""
+    FTMO challenge, as `challenge simulate --one-step` does; `plugins` are the enabled plugins' names,
+    which choose the plan's weights when ENSEMBLE_WEIGHTS=auto). Raises ConfigError on a bad combination."""
     r = config.risk
     c = config.confidence
     b = config.backtest
@@ -76,7 +79,7 @@ def kernel_settings(config: Config, *, challenge: str | None = None) -> KernelSe
         policy=policy,
         thresholds=thresholds,
         hysteresis_scans=int(c.hysteresis_scans),
-        ensemble_weights=EnsembleWeights.parse(c.ensemble_weights),
+        ensemble_weights=EnsembleWeights.parse(c.ensemble_weights, plugins),
         confidence_bias=float(c.conservative_bias),
         risk_pct=float(r.risk_per_trade_pct),
         fee_bps=float(b.fee_bps),

@@ -16,6 +16,7 @@ We trade against our own stricter buffers (4.5% / 9% by default), never FTMO's o
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 
 import attrs
 
@@ -101,24 +102,37 @@ class FtmoRules:
 
 @attrs.frozen
 class FtmoState:
-    """What the rules need to remember between ticks (replaced, never mutated)."""
+    """The FTMO ledger: what the rules remember between ticks (replaced, never mutated).
+
+    Advanced by the clock, never by an order check: every runtime cycle and every backtest event calls
+    `advance(now_ms, balance)`, which rolls the day at each Prague midnight with the balance AT that
+    midnight and books balance changes (closed P&L, commission, swaps) into the day they happened.
+    Fields: the current Prague day's start and its balance and equity at that midnight, the highest
+    end-of-day balance (one-step trailing floor), the Prague days a position was opened on, the closed
+    P&L per day (best-day rule), the last observation (time, balance) and whether the last equity check
+    found equity below a buffered floor (the breach episode: one alert per episode).
+    """
 
     day_start_ms: int
     day_start_balance: float
     max_eod_balance: float
     trading_days: frozenset[int] = frozenset()
     day_profits: tuple[tuple[int, float], ...] = ()  # (prague day, closed P&L that day)
+    day_start_equity: float | None = None
+    last_ms: int | None = None
+    last_balance: float | None = None
+    in_breach: bool = False
 
     @classmethod
-    def start(cls, now_ms: int, balance: float) -> FtmoState:
-        return cls(day_start_ms=day_start_ms(now_ms), day_start_balance=balance, max_eod_balance=balance)
+    def start(cls, now_ms: int, balance: float, equity: float | None = None) -> FtmoState:
+        return cls(day_start_ms=day_start_ms(now_ms), day_start_balance=balance, max_eod_balance=balance,
+                   day_start_equity=balance if equity is None else equity, last_ms=now_ms, last_balance=balance)
 
-    def roll(self, now_ms: int, balance_at_midnight: float) -> FtmoState:
+    def roll(self, now_ms: int, balance_at_midnight: float, equity_at_midnight: float | None = None) -> FtmoState:
         """Advance to the Prague day containing now_ms; a no-op within the same day.
 
-        `balance_at_midnight` is the balance at the reset (positions are not closed by the reset, so
-        the account balance at the first tick after midnight is that balance when no trade closed
-        in between; callers replaying history pass the exact one).
+        `balance_at_midnight` is the balance at the reset (positions are not closed by the reset);
+        `advance` derives it from the ledger's own record, callers replaying history pass the exact one.
         """
         start = day_start_ms(now_ms)
         if start <= self.day_start_ms:
@@ -127,17 +141,62 @@ class FtmoState:
             self,
             day_start_ms=start,
             day_start_balance=balance_at_midnight,
+            day_start_equity=balance_at_midnight if equity_at_midnight is None else equity_at_midnight,
             max_eod_balance=max(self.max_eod_balance, balance_at_midnight),
         )
+
+    def midnight_balance(self, balance: float, midnight_ms: int, change_times: Sequence[int] | None = None) -> float:
+        """The balance at the Prague midnight `midnight_ms` when `balance` is seen after it.
+
+        Unchanged since the last observation: exactly that balance. Changed: `change_times` (the broker's
+        deal times since the last observation) say on which side of midnight it changed; when they do
+        not tell (unknown, or deals on both sides) the HIGHER of the two balances is taken: it gives the
+        higher (stricter) daily floor, never one below FTMO's."""
+        last = self.last_balance
+        if last is None or last == balance:
+            return balance
+        if change_times:
+            if all(t >= midnight_ms for t in change_times):
+                return last
+            if all(t < midnight_ms for t in change_times):
+                return balance
+        return max(last, balance)
+
+    def advance(self, now_ms: int, balance: float, equity: float | None = None,
+                change_times: Sequence[int] | None = None) -> FtmoState:
+        """The ledger at `now_ms` for an account observed at `balance` (and `equity`): rolled at every
+        Prague midnight since the last observation with the balance at that midnight, the balance change
+        since the last observation (closed P&L, commission, swaps) booked into its day.
+        `day_start_equity` is the equity at the first observation of the day."""
+        st = self
+        changed = self.last_balance is not None and balance != self.last_balance
+        change_day = prague_day(now_ms)
+        start = day_start_ms(now_ms)
+        if start > self.day_start_ms:
+            mid = self.midnight_balance(balance, start, change_times)
+            st = st.roll(now_ms, mid, equity)
+            if changed and mid == balance:  # the change came before the reset: the previous day's
+                change_day = prague_day(start - 1)
+        if changed:
+            st = st.with_closed_pnl_on_day(change_day, balance - float(self.last_balance or 0.0))
+        return attrs.evolve(st, last_ms=now_ms, last_balance=balance)
 
     def with_trade_opened(self, at_ms: int) -> FtmoState:
         return attrs.evolve(self, trading_days=self.trading_days | {prague_day(at_ms)})
 
     def with_closed_pnl(self, at_ms: int, pnl: float) -> FtmoState:
-        day = prague_day(at_ms)
+        return self.with_closed_pnl_on_day(prague_day(at_ms), pnl)
+
+    def with_closed_pnl_on_day(self, day: int, pnl: float) -> FtmoState:
         profits = dict(self.day_profits)
         profits[day] = profits.get(day, 0.0) + pnl
         return attrs.evolve(self, day_profits=tuple(sorted(profits.items())))
+
+    def with_breach(self, breached: bool) -> FtmoState:
+        return self if breached == self.in_breach else attrs.evolve(self, in_breach=breached)
+
+
+FtmoLedger = FtmoState  # the name the docs use
 
 
 @attrs.frozen
@@ -194,6 +253,14 @@ class Progress:
     min_trading_days: int
     best_day_ok: bool
     passed: bool
+
+
+def best_day_share(day_profits: tuple[tuple[int, float], ...]) -> float | None:
+    """The best day's closed profit as a share of the total profit; None without a total profit."""
+    total = sum(p for _, p in day_profits)
+    if total <= 0:
+        return None
+    return max(p for _, p in day_profits) / total
 
 
 def best_day_ok(day_profits: tuple[tuple[int, float], ...], share: float) -> bool:

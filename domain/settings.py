@@ -29,6 +29,14 @@ class PositionLimits:
         if self.max_open < 1 or self.max_per_pair < 1:
             raise ValueError("position limits must be at least 1")
 
+    @classmethod
+    def unlimited(cls) -> PositionLimits:
+        """No limit: the default of a desk or engine built by hand (the product's come from the config)."""
+        return cls(NO_LIMIT, NO_LIMIT)
+
+
+NO_LIMIT = 1 << 30
+
 
 @attrs.frozen
 class KernelSettings:

@@ -161,6 +161,8 @@ class BlockReason(enum.StrEnum):
     BROKER_ERROR = "broker_error"
     INSUFFICIENT_MARGIN = "insufficient_margin"  # appended last: the batch engine's codes stay stable
     SENTIMENT = "sentiment"  # a signal against strong sentiment (|score| >= the configured bound)
+    MAX_OPEN_POSITIONS = "max_open_positions"  # MAX_OPEN_POSITIONS positions are open already
+    MAX_POSITIONS_PER_PAIR = "max_positions_per_pair"  # MAX_POSITIONS_PER_PAIR positions of this pair are open
 
 
 @attrs.frozen

@@ -49,6 +49,9 @@ class StatsReport:
     win_rate: float | None
     total_r: float
     rows: tuple[StatsRow, ...] = ()
+    trading_days: int | None = None  # FTMO trading days so far (None before the first cycle)
+    min_trading_days: int | None = None
+    best_day_ok: bool | None = None
 
 
 @attrs.frozen
@@ -69,6 +72,9 @@ class FtmoStatusReport:
     min_trading_days: int
     halted: bool
     halt_reason: str = ""
+    best_day_ok: bool = True  # the one-step best-day rule on the ledger's daily closed P&L
+    best_day_share: float | None = None  # best day's profit / total profit (None without profit)
+    best_day_applies: bool = False  # one-step only
 
 
 RECENT_DAYS = 30  # how far back recent_signals / recent_blocks look

@@ -27,10 +27,11 @@ from domain.guard import (
 from domain.market import Session
 from domain.order_intent import OrderIntent
 from domain.policy import PolicyConfig
-from domain.prague_time import next_day_start_ms
+from domain.prague_time import day_start_ms, next_day_start_ms
+from domain.settings import PositionLimits
 from domain.signals import Block, BlockReason, Direction, Mode, Tier, TierThresholds
 from domain.sizing import cap_to_margin, margin_price, size_order
-from domain.trading import Fill, OrderRequest
+from domain.trading import AccountState, Fill, OrderRequest
 from ports.broker import Broker
 from ports.errors import BrokerError, StorageError
 from ports.notifier import Notifier
@@ -52,9 +53,12 @@ class RiskDesk:
     decision-to-order latency) give the round-trip cost the FTMO guard adds to every worst case: the
     model's WORST round trip (`worst_round_trip_cost_bps`), a bound no sampled fill exceeds.
 
-    `in_breach` is whether the last FTMO check found equity below a floor: the breach episode the
-    backtest counts (`breach_episodes`) lasts from the check that first finds it below to the check
-    that finds it back above, however many daily halts it re-latches on the way.
+    `ftmo` is the FTMO ledger (domain.ftmo.FtmoState), advanced by the clock on every cycle
+    (`refresh_ftmo`), persisted and restored at start. Its `in_breach` is whether the last FTMO check
+    found equity below a floor: the breach episode the backtest counts (`breach_episodes`) lasts from
+    the check that first finds it below to the check that finds it back above, however many daily halts
+    it re-latches on the way. `flatten_on_floor`: a cycle that finds equity below a buffered floor
+    closes every position (FLATTEN_ON_FLOOR). `limits`: MAX_OPEN_POSITIONS / MAX_POSITIONS_PER_PAIR.
     """
 
     rules: FtmoRules
@@ -65,7 +69,12 @@ class RiskDesk:
     costs: CostEstimator = DEFAULT_COST_ALLOWANCE
     fee_bps: float = DEFAULT_FEE_BPS
     latency_ms: float = 0.0
-    in_breach: bool = False
+    flatten_on_floor: bool = False
+    limits: PositionLimits = attrs.field(factory=PositionLimits.unlimited)
+
+    @property
+    def in_breach(self) -> bool:
+        return self.ftmo is not None and self.ftmo.in_breach
 
     def _cost(self, fn: Callable[[CostEstimator, str, Session, float, float], float], pair: str, now_ms: int) -> float:
         session = cost_session(now_ms)
@@ -102,27 +111,69 @@ class RiskDesk:
         self.runtime = attrs.evolve(self.runtime, thresholds=th)
 
 
-def refresh_ftmo(desk: RiskDesk, broker: Broker, now_ms: int, notifier: Notifier | None = None) -> FtmoCheck:
-    """Roll the FTMO day at Prague midnight, check equity; an actual floor breach latches a halt.
+def advanced_ledger(desk: RiskDesk, broker: Broker, acc: AccountState, now_ms: int) -> FtmoState:
+    """The desk's FTMO ledger as the clock leaves it at `now_ms` (started on first sight), not stored.
+    Across a Prague midnight with the balance changed since the last look, the broker's deal times say
+    on which side of midnight it changed (domain.ftmo.FtmoState.midnight_balance)."""
+    led = desk.ftmo
+    if led is None:
+        return FtmoState.start(now_ms, acc.balance, acc.equity)
+    times = None
+    if day_start_ms(now_ms) > led.day_start_ms and led.last_balance not in (None, acc.balance):
+        try:
+            times = [f.at_ms for f in broker.fills(led.last_ms or 0)]
+        except BrokerError:
+            log.warning("no deal history from the broker: the day's start balance is the stricter candidate")
+    return led.advance(now_ms, acc.balance, acc.equity, times)
 
-    Every latch is logged, the daily re-latches of a floor that stays crossed included; the operator
-    is alerted once per breach episode (a new crossing), not once per day the episode lasts."""
+
+def refresh_ftmo(desk: RiskDesk, broker: Broker, now_ms: int, notifier: Notifier | None = None, *,
+                 flatten: bool = False) -> FtmoCheck:
+    """Advance the FTMO ledger to `now_ms` (rolled at every Prague midnight with the balance at that
+    midnight), check equity against both floors; an actual floor breach latches a halt and, with
+    `flatten` and the desk's `flatten_on_floor`, closes every open position.
+
+    The runtime calls it on every cycle, a candidate or not. Every latch is logged, the daily re-latches
+    of a floor that stays crossed included; the operator is alerted once per breach episode (a new
+    crossing), not once per day the episode lasts."""
     acc = broker.account()
-    if desk.ftmo is None:
-        desk.ftmo = FtmoState.start(now_ms, acc.balance)
-    else:
-        desk.ftmo = desk.ftmo.roll(now_ms, acc.balance)
-    chk = check(desk.rules, desk.ftmo, acc.equity)
-    new_episode = chk.breached and not desk.in_breach
-    desk.in_breach = chk.breached
+    ledger = advanced_ledger(desk, broker, acc, now_ms)
+    chk = check(desk.rules, ledger, acc.equity)
+    new_episode = chk.breached and not ledger.in_breach
+    desk.ftmo = ledger.with_breach(chk.breached)
     reason = f"{chk.binding}{FLOOR_BREACH_MARK} equity {chk.equity:.2f} < {chk.floor:.2f}"
     if chk.breached and not desk.policy.is_halted(now_ms):
         desk.set_policy(pol.latch_halt(desk.policy, reason, next_day_start_ms(now_ms)))
         log.warning("guardrail breach, halted until next daily reset: %s%s", reason,
                     "" if new_episode else " (the same breach episode: no new alert)")
+    closed = flatten_positions(broker, now_ms) if chk.breached and flatten and desk.flatten_on_floor else 0
+    if closed:
+        reason += f"; flattened {closed} position(s)"
     if new_episode and notifier is not None:
         _alert(notifier, "guardrail_breach", reason)
     return chk
+
+
+def flatten_positions(broker: Broker, now_ms: int) -> int:
+    """Close every open position (FLATTEN_ON_FLOOR); each failure is logged, the others still close."""
+    n = 0
+    for p in broker.positions():
+        try:
+            broker.close_position(p.position_id)
+            n += 1
+            log.warning("flattened %s %s %.4f lots: equity below a buffered floor", p.pair, p.direction.value,
+                        p.volume)
+        except BrokerError:
+            log.exception("could not flatten position %s (%s)", p.position_id, p.pair)
+    return n
+
+
+def ftmo_view(desk: RiskDesk, broker: Broker, now_ms: int) -> tuple[FtmoState, FtmoCheck]:
+    """The ledger and the equity check as of now, for reading (/ftmo_status): nothing is stored,
+    latched or alerted."""
+    acc = broker.account()
+    ledger = advanced_ledger(desk, broker, acc, now_ms)
+    return ledger, check(desk.rules, ledger, acc.equity)
 
 
 def _alert(notifier: Notifier, kind: str, text: str) -> None:
@@ -170,6 +221,14 @@ def pre_trade(
     chk = refresh_ftmo(desk, broker, now_ms, notifier)
     if desk.policy.is_halted(now_ms):
         return blocked(BlockReason.HALTED, desk.policy.halted_reason)
+    open_now = broker.positions()
+    if len(open_now) >= desk.limits.max_open:
+        return blocked(BlockReason.MAX_OPEN_POSITIONS,
+                       f"{len(open_now)} positions open, MAX_OPEN_POSITIONS={desk.limits.max_open}")
+    same = sum(1 for p in open_now if p.pair == pair)
+    if same >= desk.limits.max_per_pair:
+        return blocked(BlockReason.MAX_POSITIONS_PER_PAIR,
+                       f"{same} {pair} position(s) open, MAX_POSITIONS_PER_PAIR={desk.limits.max_per_pair}")
     spec = broker.symbol_info(pair)
     acc = broker.account()
     mult = decision.risk_multiplier

@@ -8,7 +8,7 @@ import attrs
 
 from domain import policy as pol
 from domain.confidence import ConfidenceResult
-from domain.ftmo import progress
+from domain.ftmo import ChallengeKind, best_day_share, progress
 from domain.market import MS_PER_DAY
 from domain.prague_time import prague_day
 from domain.risk_book import TradeRecord
@@ -25,7 +25,7 @@ from ports.operator import (
     StatsReport,
     StatsRow,
 )
-from services.execution import refresh_ftmo
+from services.execution import ftmo_view
 from services.scan_cycle import ScanCycle
 
 
@@ -63,21 +63,26 @@ class OperatorService:
             for by in ("tier", "session", "pair", "model_version")
             for g in group_stats(recs, by)
         )
-        return StatsReport(days, desk.mode.value, s.trades, s.wins, s.win_rate, s.total_r, rows)
+        ftmo = None
+        if desk.ftmo is not None:  # the FTMO ledger's figures as of its last cycle (a read)
+            pr = progress(desk.rules, desk.ftmo, desk.ftmo.last_balance or desk.rules.initial_balance)
+            ftmo = (pr.trading_days, pr.min_trading_days, pr.best_day_ok)
+        return StatsReport(days, desk.mode.value, s.trades, s.wins, s.win_rate, s.total_r, rows,
+                           *(ftmo or (None, None, None)))
 
     def ftmo_status(self) -> FtmoStatusReport:
         desk = self.cycle.desk
         now = self.cycle.clock.now_ms()
-        chk = refresh_ftmo(desk, self.cycle.broker, now, self.cycle.notifier)
+        # a read: the ledger as the clock leaves it now, nothing stored, latched or alerted
+        st, chk = ftmo_view(desk, self.cycle.broker, now)
         acc = self.cycle.broker.account()
-        st = desk.ftmo
-        if st is None:  # refresh_ftmo always sets it; keeps the type checker honest
-            raise RuntimeError("FTMO state missing after refresh")
         pr = progress(desk.rules, st, acc.balance)
         return FtmoStatusReport(
             acc.balance, acc.equity, desk.rules.initial_balance, st.day_start_balance, chk.daily_floor,
             chk.total_floor, chk.daily_headroom, chk.total_headroom, pr.profit, pr.target, pr.trading_days,
             pr.min_trading_days, desk.policy.is_halted(now), desk.policy.halted_reason,
+            best_day_ok=pr.best_day_ok, best_day_share=best_day_share(st.day_profits),
+            best_day_applies=desk.rules.kind is ChallengeKind.ONE_STEP,
         )
 
     def set_threshold(self, tier: Tier, value: float) -> tuple[tuple[str, float], ...]:

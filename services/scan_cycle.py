@@ -35,7 +35,7 @@ from ports.predictor import Predictor
 from ports.runtime_state import PairHysteresis
 from ports.sentiment import SentimentSource
 from ports.storage import OrderIntentRepository, RiskBookRepository, SignalLogRepository, StorageUnitOfWork
-from services.execution import RiskDesk, execute_guarded, pre_trade
+from services.execution import RiskDesk, execute_guarded, pre_trade, refresh_ftmo
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,10 @@ class ScanCycle:
     def run_once(self) -> CycleReport:
         now = self.clock.now_ms()
         tf = self.settings.timeframe
+        # The FTMO ledger moves with the clock, candidate or not: rolled at Prague midnight with the
+        # balance at midnight, equity checked against both floors, a breach latches the halt and (when
+        # this cycle places orders and FLATTEN_ON_FLOOR) closes every position.
+        refresh_ftmo(self.desk, self.broker, now, self.notifier, flatten=self.settings.execute)
         signals: list[Signal] = []
         blocks: list[Block] = []
         quiet: list[str] = []

@@ -139,6 +139,24 @@ runtime_state = sa.Table(
     sa.Column("updated_at", sa.BigInteger, nullable=False),
 )
 
+# The FTMO ledger (domain.ftmo.FtmoState) per namespace and mode, saved after every cycle and restored at
+# start, so a restart never changes a floor, the trading days, the trailing floor or the best day.
+ftmo_ledger = sa.Table(
+    "ftmo_ledger",
+    metadata,
+    sa.Column("key", sa.String(128), primary_key=True),  # "<namespace>:<mode>"
+    sa.Column("day_start_ms", sa.BigInteger, nullable=False),
+    sa.Column("day_start_balance", sa.Double, nullable=False),
+    sa.Column("day_start_equity", sa.Double, nullable=True),
+    sa.Column("max_eod_balance", sa.Double, nullable=False),
+    sa.Column("trading_days", sa.Text, nullable=False),  # JSON list of Prague day numbers
+    sa.Column("day_profits", sa.Text, nullable=False),  # JSON [[prague day, closed P&L], ...]
+    sa.Column("last_ms", sa.BigInteger, nullable=True),
+    sa.Column("last_balance", sa.Double, nullable=True),
+    sa.Column("in_breach", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
 # Orders recorded before they are sent (domain.order_intent): pending -> sent | failed. A pending
 # intent left by a crash is resolved against the broker at the next start.
 order_intents = sa.Table(

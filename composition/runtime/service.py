@@ -114,7 +114,7 @@ class RuntimeCycle:
     def __init__(self, *, scan: ScanCycle, tracker: OutcomeTracker, desk: RiskDesk, state_store: RuntimeStateStore,
                  notifier: Notifier, signal_log: SignalLogRepository, broker: Broker, clock: Clock,
                  log: logging.Logger, lock: threading.RLock, policy_cfg: PolicyConfig,
-                 resource_every: int = 30, data_dir: str = ".") -> None:
+                 resource_every: int = 30, data_dir: str = ".", ledger_store: Any = None) -> None:
         self.scan = scan
         self.tracker = tracker
         self.desk = desk
@@ -126,6 +126,7 @@ class RuntimeCycle:
         self.log = log
         self.lock = lock
         self.policy_cfg = policy_cfg
+        self.ledger_store = ledger_store  # ports.ftmo_ledger.FtmoLedgerStore, or None
         self.resource_every = resource_every
         self.data_dir = data_dir
         self.n = CycleCounters()
@@ -158,6 +159,8 @@ class RuntimeCycle:
             now = self.clock.now_ms()
             self.desk.runtime = attrs.evolve(self.desk.runtime, updated_at_ms=now)
             self.state_store.save(self.desk.runtime)
+            if self.ledger_store is not None and self.desk.ftmo is not None:
+                self.ledger_store.save(self.mode, self.desk.ftmo, now)  # a restart keeps every floor
             duration_ms = (time.perf_counter() - t0) * 1000.0
         self.n.cycles += 1
         self.n.last_cycle_ms = tick_ms

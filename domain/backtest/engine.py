@@ -29,7 +29,7 @@ from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, exit_cost_bps, guard_o
 from domain.market import Candles, Session, session_end_ms
 from domain.prague_time import next_day_start_ms
 from domain.sentiment import SENTIMENT_MEMBER, against_sentiment_batch
-from domain.settings import KernelSettings
+from domain.settings import KernelSettings, PositionLimits
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
 from domain.sizing import size_order
 from domain.tiering import hysteresis_batch, raw_tiers_batch
@@ -69,6 +69,8 @@ class EngineConfig:
     fee_bps: float = 0.0  # commission per side, bps of notional
     latency_ms: float = 0.0  # decision-to-order latency; above the cost model's SLA the fill is degraded
     kill_switch: bool = False
+    # MAX_OPEN_POSITIONS, MAX_POSITIONS_PER_PAIR (the product's come from the config; none by default here)
+    limits: PositionLimits = attrs.field(factory=PositionLimits.unlimited)
     sentiment_bound: float = 0.0  # a candidate against |sentiment| >= this is blocked (0 = off; sentiment plugin)
 
     @classmethod
@@ -78,7 +80,7 @@ class EngineConfig:
         return cls(
             thresholds=s.thresholds, hysteresis_scans=s.hysteresis_scans, confidence=s.confidence_for(model_names),
             policy=s.policy, rules=s.rules, risk_pct=s.risk_pct, horizon_bars=s.horizon_bars, fee_bps=s.fee_bps,
-            latency_ms=s.latency_ms, kill_switch=s.kill_switch, lookback_bars=lookback_bars,
+            latency_ms=s.latency_ms, kill_switch=s.kill_switch, lookback_bars=lookback_bars, limits=s.limits,
         )
 
     def __attrs_post_init__(self) -> None:
@@ -196,7 +198,7 @@ _UNSURE = -1
 # blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
 _REFRESHED = np.array(
     [BLOCK_CODES[r] for r in (BlockReason.BELOW_MIN_LOT, BlockReason.INSUFFICIENT_MARGIN, BlockReason.DAILY_LOSS,
-                              BlockReason.MAX_LOSS)]
+                              BlockReason.MAX_LOSS, BlockReason.MAX_OPEN_POSITIONS, BlockReason.MAX_POSITIONS_PER_PAIR)]
 )
 
 
@@ -266,7 +268,13 @@ class _Kernel:
             if o.exit_at > now:
                 break
             self.opened.remove(o)
+            # the ledger sees the close at its time: rolled at any midnight before it with the balance
+            # then (exact), the P&L booked into the close's Prague day
+            if self.fstate is not None:
+                self.fstate = self.fstate.advance(o.exit_at, self.balance)
             self.balance += o.pnl
+            if self.fstate is not None:
+                self.fstate = self.fstate.advance(o.exit_at, self.balance)
             self.last_exit = max(self.last_exit, o.exit_at)
             if o.pnl < 0:
                 self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, session_end_ms(o.exit_at))
@@ -275,7 +283,7 @@ class _Kernel:
         """The FTMO state as the live desk's refresh would leave it at `now` (start or roll)."""
         if self.fstate is None:
             return ftmo.FtmoState.start(now, self.balance)
-        return self.fstate.roll(now, self.balance)
+        return self.fstate.advance(now, self.balance)
 
     def note_check(self, breached: bool, ftmo_breached: bool) -> None:
         """Count a breach episode where a check finds equity below a floor after one that did not."""
@@ -375,6 +383,12 @@ class _Kernel:
             self.pstate = policy.latch_halt(self.pstate, f"{chk.binding} floor crossed", next_day_start_ms(now))
         if self.pstate.is_halted(now):
             self.blk_rows.append((k, BLOCK_CODES[BlockReason.HALTED]))
+            return
+        if len(self.opened) >= cfg.limits.max_open:
+            self.blk_rows.append((k, BLOCK_CODES[BlockReason.MAX_OPEN_POSITIONS]))
+            return
+        if sum(1 for o in self.opened if o.rank == r) >= cfg.limits.max_per_pair:
+            self.blk_rows.append((k, BLOCK_CODES[BlockReason.MAX_POSITIONS_PER_PAIR]))
             return
         spec = specs[pair]
         sc = int(self.now_sess[k])
@@ -492,6 +506,15 @@ class _Kernel:
         # certainly no breach (a breach latches a halt: scalar path)
         safe = equity >= floor if exact else equity > floor + tol
         todo = safe & (out == _UNSURE)
+        # position limits, after the FTMO refresh and before sizing (services.execution.pre_trade)
+        if len(self.opened) >= cfg.limits.max_open:
+            out[todo] = BLOCK_CODES[BlockReason.MAX_OPEN_POSITIONS]
+            todo &= False
+        else:
+            per_pair = np.bincount(np.array([o.rank for o in self.opened], dtype=np.int64), minlength=len(self.pairs))
+            full = todo & (per_pair[self.rank[k0:k1]] >= cfg.limits.max_per_pair)
+            out[full] = BLOCK_CODES[BlockReason.MAX_POSITIONS_PER_PAIR]
+            todo &= ~full
         min_lot = self.ev_min_lot[k0:k1]
         per_lot = self.ev_per_lot[k0:k1]
         budget = equity * cfg.risk_pct / 100.0 * mult
