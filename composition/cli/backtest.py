@@ -260,9 +260,9 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     cfg = engine_config(settings, model)
     t = time.perf_counter()
     pairs = load_pairs(config, tf, model)
-    from composition.runtime.plugins import with_sentiment  # the stored posts, as a replay sees them
+    from composition.runtime.plugins import with_plugins  # extra predictors, stored sentiment: as a replay
 
-    pairs, cfg = with_sentiment(config, pairs, cfg, model.names, ctx.log)
+    pairs, cfg = with_plugins(config, pairs, cfg, model.names, ctx.log)
     predict_wall = time.perf_counter() - t
     print_model(model, pairs)
     if wf_periods:

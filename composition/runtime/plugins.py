@@ -94,6 +94,59 @@ def wire_plugins(
     return host
 
 
+def with_plugins(
+    config: Config,
+    pairs: Sequence[Any],
+    cfg: Any,
+    model_names: Sequence[str],
+    log: logging.Logger | None = None,
+    host: PluginHost | None = None,
+) -> tuple[list[Any], Any]:
+    """The backtest's plugin members, as a replay of the runtime would have them: the extra predictors
+    (each with a `predict_batch(pair, bars) -> per-bar up-probabilities`, NaN = none) and the stored
+    sentiment (`with_sentiment`), with the weights by the members taking part."""
+    import numpy as np
+
+    from domain.backtest.engine import PairData
+
+    host = host or discover(config, log)
+    settings = plugin_settings(config)
+    extra = host.predictors(settings, weights=weights_with_plugins(config, host.enabled_names()).as_dict())
+    members: set[str] = set()
+    out = list(pairs)
+    for pred in extra:
+        batch = getattr(pred.inner, "predict_batch", None)
+        if batch is None:
+            if log is not None:
+                log.warning(
+                    "backtest_predictor_left_out",
+                    extra={
+                        "ctx": {
+                            "plugin": pred.plugin,
+                            "predictor": pred.name,
+                            "reason": "no predict_batch(pair, bars): the backtest scores no per-bar loop",
+                        }
+                    },
+                )
+            continue
+        try:
+            cols = [np.asarray(batch(p.pair, p.bars), dtype=np.float64) for p in out]
+        except Exception as exc:
+            host.fail(pred.plugin, f"{pred.name}.predict_batch", exc)
+            continue
+        out = [
+            PairData(p.pair, p.bars, {**p.probs, pred.name: col}, p.spec, p.fine)
+            for p, col in zip(out, cols, strict=True)
+        ]
+        members.add(pred.name)
+    out, cfg = with_sentiment(config, out, cfg, model_names, log, host)
+    if members:
+        if any(SENTIMENT_MEMBER in p.probs for p in out):
+            members.add(SENTIMENT_MEMBER)
+        cfg = attrs.evolve(cfg, confidence=confidence_with_members(config, cfg.confidence, model_names, members))
+    return out, cfg
+
+
 def with_sentiment(
     config: Config,
     pairs: Sequence[Any],

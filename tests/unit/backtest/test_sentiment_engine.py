@@ -16,6 +16,7 @@ from domain.market import Timeframe
 from domain.sentiment import ScoredPost, against_sentiment, as_prob_up, reading_of
 from domain.signals import BlockReason
 from domain.trading import SymbolSpec
+from plugins import hookimpl
 
 START = 1_704_067_200_000
 
@@ -103,3 +104,55 @@ def test_with_sentiment_gives_every_bar_the_score_the_replay_source_reads(tmp_pa
     # without the plugin: unchanged
     pairs, same = with_sentiment(config, [pd], cfg0, ["lstm"], host=PluginHost.discover(entry_points=[]))
     assert same is cfg0 and pairs[0] is pd
+
+
+class _Agent:
+    version, gates_passed = "a1", True
+
+    def __init__(self, name: str, batch: bool) -> None:
+        self.name = name
+        if batch:
+            self.predict_batch = lambda pair, bars: np.full(len(bars), 0.6)
+
+    def predict(self, inputs: object) -> list[object]:
+        return []
+
+
+class _AgentPlugin:
+    @hookimpl
+    def trading_ai_predictors(self) -> list[object]:
+        return [_Agent("rl", batch=True), _Agent("nobatch", batch=False)]
+
+
+def test_with_plugins_adds_batch_capable_extra_predictors_and_logs_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from composition.config import load_config
+    from composition.runtime.plugins import with_plugins
+    from domain.confidence import plan_weights
+    from plugins.manager import PluginHost
+
+    config = load_config(
+        env_file=None,
+        environ={
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            "ENSEMBLE_WEIGHTS": "lstm=0.3,transformer=0.35,rl=0.25,nobatch=0.1",
+        },
+    )
+    host = PluginHost.discover(entry_points=[], extra={"rl": _AgentPlugin()})
+    up = np.full(400, 0.7)
+    cfg0 = EngineConfig(confidence=ConfidenceParams(weights=WITHOUT_RL))
+    with caplog.at_level(logging.WARNING, logger="t.bt"):
+        [pd], cfg = with_plugins(
+            config,
+            [_pair({"lstm": up, "transformer": up})],
+            cfg0,
+            ["lstm", "transformer"],
+            logging.getLogger("t.bt"),
+            host=host,
+        )
+    assert pd.probs["rl"].tolist() == [0.6] * 400 and "nobatch" not in pd.probs
+    assert cfg.confidence.weights.as_dict()["rl"] == 0.25  # the configured weights: the runtime's
+    assert any(r.getMessage() == "backtest_predictor_left_out" for r in caplog.records)
+    assert stage1(pd, cfg).prob_up[0] == pytest.approx((0.3 * 0.7 + 0.35 * 0.7 + 0.25 * 0.6) / 0.9)
+    assert plan_weights({"rl"}).as_dict()["rl"] == 0.25
