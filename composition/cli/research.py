@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -175,7 +174,6 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     }
     models: dict[str, Any] = {**FITTED, rs.MOMENTUM: None}
     jobs = rs.jobs_for(spec, candles, engine, costs, specs, models)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # workers: one thread each, the pool is the parallelism
     cost_text = f"{getattr(costs, 'description', type(costs).__name__)}; commission {engine.fee_bps:g} bps per side"
     t0 = time.perf_counter()
     with Progress(
