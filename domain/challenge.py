@@ -25,12 +25,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from domain.ftmo import ChallengeKind, FtmoRules, best_day_ok
-from domain.prague_time import prague_day
+from domain.ftmo import FtmoRules, FtmoState, best_day_share, check, progress
+from domain.prague_time import prague_day, prague_midnight_ms
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
+_SYNTHETIC_DAY0 = 20_000  # the replayed days are laid on a calendar from this Prague day on
 OUTCOMES = ("passed", "daily_loss", "max_loss", "timeout", "end_of_data")
 
 
@@ -96,29 +97,31 @@ class ChallengeSettings:
 
 
 def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, start_day: int = 0) -> Attempt:
-    """Replay the historical days `day_seq` (indices into the table) as one challenge attempt."""
+    """Replay the historical days `day_seq` (indices into the table) as one challenge attempt.
+
+    The account is the runtime's FTMO ledger (domain.ftmo.FtmoState): each replayed day k starts at a
+    Prague midnight of a synthetic calendar, the ledger is advanced by that clock (rolled with the balance
+    at midnight, each trade's P&L booked into its day, trading days marked), and the floors, the trading
+    days and the best-day rule are read from it exactly as the live desk reads them."""
     rules = settings.rules
     initial = rules.initial_balance
     balance = initial
-    max_eod = initial
-    trading_days = 0
-    profits: list[tuple[int, float]] = []
     violations = 0
     outcome = "end_of_data"
     used = 0
     path: list[tuple[float, float, float, float]] = []
+    ledger = FtmoState.start(prague_midnight_ms(_SYNTHETIC_DAY0) - 1, initial)
     for k, d in enumerate(day_seq.tolist()):
         used = k + 1
-        day_start = balance
-        d_ftmo = rules.daily_floor(day_start, buffered=False)
-        d_ours = rules.daily_floor(day_start)
-        t_ftmo = rules.total_floor(max_eod, buffered=False)
-        t_ours = rules.total_floor(max_eod)
+        t0 = prague_midnight_ms(_SYNTHETIC_DAY0 + k)
+        ledger = ledger.advance(t0, balance)
+        chk = check(rules, ledger, balance)
+        d_ftmo, d_ours, t_ftmo, t_ours = chk.ftmo_daily_floor, chk.daily_floor, chk.ftmo_total_floor, chk.total_floor
         a, b = int(table.offsets[d]), int(table.offsets[d + 1])
-        day_pnl = 0.0
         failed = ""
         day_low = balance
         for i in range(a, b):
+            ledger = ledger.with_trade_opened(t0)
             low = balance + float(table.worst[i]) * balance
             day_low = min(day_low, low)
             if low < max(d_ours, t_ours):
@@ -126,30 +129,21 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
             if low < d_ftmo or low < t_ftmo:
                 failed = "daily_loss" if d_ftmo >= t_ftmo else "max_loss"
                 break
-            pnl = float(table.ret[i]) * balance
-            balance += pnl
-            day_pnl += pnl
+            balance += float(table.ret[i]) * balance
+            ledger = ledger.advance(t0 + 1 + i - a, balance)
         path.append((balance, min(day_low, balance), d_ftmo, t_ftmo))
-        if b > a:
-            trading_days += 1
-            profits.append((k, day_pnl))
         if failed:
             outcome = failed
             break
-        max_eod = max(max_eod, balance)
-        profit = balance - initial
-        bd = rules.kind is ChallengeKind.TWO_STEP or best_day_ok(tuple(profits), rules.best_day_max_share)
-        if profit >= rules.profit_target and trading_days >= rules.min_trading_days and bd:
+        if progress(rules, ledger, balance).passed:
             outcome = "passed"
             break
         if used >= settings.max_days:
             outcome = "timeout"
             break
-    total = sum(p for _, p in profits)
-    best = max((p for _, p in profits), default=0.0)
-    share = best / total if total > 0 else float("nan")
-    return Attempt(start_day, outcome, used, trading_days, (balance - initial) / initial * 100.0, share, violations,
-                   tuple(path))
+    share = best_day_share(ledger.day_profits)
+    return Attempt(start_day, outcome, used, len(ledger.trading_days), (balance - initial) / initial * 100.0,
+                   float("nan") if share is None else share, violations, tuple(path))
 
 
 def historical_attempts(table: DayTable, runs: int, settings: ChallengeSettings) -> list[Attempt]:
