@@ -30,21 +30,24 @@ def discover(config: Config, log: logging.Logger | None = None, alert: AlertFn |
 
 
 def weights_with_plugins(config: Config, members: Collection[str]) -> EnsembleWeights:
-    """ENSEMBLE_WEIGHTS, or ("auto") the plan's weights by the plugin members that take part
-    (domain.confidence.plan_weights): an installed plugin that serves nothing (no trained agent, no
+    """The kernel settings' ensemble weights (composition.settings, the one reader of ENSEMBLE_WEIGHTS)
+    for the plugin members that take part: "auto" is the plan's weights by them
+    (domain.confidence.plan_weights), so an installed plugin that serves nothing (no trained agent, no
     source) does not move the LSTM/Transformer weights."""
-    return EnsembleWeights.parse(config.confidence.ensemble_weights, members)
+    from composition.settings import kernel_settings
+
+    return kernel_settings(config, plugins=members).ensemble_weights
 
 
 def confidence_with_members(
     config: Config, params: ConfidenceParams, names: Sequence[str], members: Collection[str]
 ) -> ConfidenceParams:
-    """`params` with the weights by the plugin members that take part, unless the models present are
-    the baseline alone (its own equal weights stay): the same rule for the runtime and the backtest."""
-    weights = weights_with_plugins(config, members)
-    if any(weights.as_dict().get(n, 0.0) > 0 for n in names if n not in members):
-        return attrs.evolve(params, weights=weights)
-    return params
+    """`params` with the kernel settings' weights for the models `names` and the plugin members that take
+    part (KernelSettings.weights_for's one fallback: the baseline alone keeps its own equal weights)."""
+    from composition.settings import kernel_settings
+
+    base = [n for n in names if n not in members]
+    return attrs.evolve(params, weights=kernel_settings(config, plugins=members).weights_for(base))
 
 
 def wire_plugins(
