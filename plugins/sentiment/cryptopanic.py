@@ -1,7 +1,7 @@
 """CryptoPanic's posts API (`GET /api/v1/posts/?auth_token=&currencies=&filter=&kind=`) over httpx.
 
 Fields used: `published_at` (the post's time), `title` (scored by VADER), `currencies[].code` (the
-pairs); `votes` are read into the fetch log's counts only (the score is the title's). A daily request budget
+pairs); `votes` are not used (the score is VADER's on the title alone). A daily request budget
 (`cryptopanic_requests_per_day`) and a response cache (`cryptopanic_cache_seconds`) keep a
 free-tier token inside its quota; `next` pages are followed up to `cryptopanic_max_pages` and stop at
 the first post older than what we have. A 429 backs off until `Retry-After`; a timeout or an error
