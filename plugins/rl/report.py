@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,9 +69,33 @@ def evaluation_text(
         f"precision with RL {_f(verdict.precision_with_rl)} vs supervised {_f(verdict.precision_supervised)}, "
         f"stable={str(verdict.stable).lower()}",
     ]
+    lines += ["", *_reading(verdict, extra)]
     if verdict.reasons:
         lines += ["", "Gate failed because:", *[f"- {r}" for r in verdict.reasons]]
     return lines
+
+
+def _reading(verdict: Verdict, extra: Sequence[dict[str, Any]]) -> list[str]:
+    """What the figures mean beyond the verdict: did the RL member add an edge, or trade less?"""
+    if not verdict.per_seed:
+        return []
+    med = statistics.median
+    t_rl = med([s["rl_trades"] for s in verdict.per_seed])
+    t_sup = verdict.per_seed[0]["supervised_trades"]
+    sup = verdict.per_seed[0]["supervised_return_pct"]
+    alone = med([s["rl_alone_test_return_pct"] for s in verdict.per_seed])
+    hold = med([x["executed_share"].get("hold", 0.0) for x in extra])
+    out = [
+        f"Reading: the ensemble with RL made a median {t_rl:g} trades against {t_sup} without it; the supervised "
+        f"ensemble alone returned {_f(sup, 3, True)} %; the agent alone a median {_f(alone, 3, True)} %; "
+        f"{100 * hold:.1f} % of its executed test actions were hold."
+    ]
+    if sup < 0 and t_rl < t_sup:
+        out.append(
+            "The improvement comes with fewer trades of a losing supervised ensemble: losing less by "
+            "trading less is not an edge of the agent."
+        )
+    return out
 
 
 def print_evaluation(
