@@ -21,6 +21,7 @@ from composition.containers import (
     load_predictors,
     make_desk,
     replay_window,
+    restore_ledger,
 )
 from composition.runtime.instance_lock import InstanceLock
 from composition.runtime.loop import ScanLoop
@@ -110,13 +111,18 @@ def replay_run_prefix() -> str:
 
 
 def runtime_decision(config: Config, store: Any, mode: Mode, log: logging.Logger, model_names: list[str],
-                     costs: Any = None, replay_from_ms: int | None = None) -> tuple[Any, ConfidenceParams, int]:
+                     costs: Any = None, replay_from_ms: int | None = None,
+                     ledger_store: Any = None) -> tuple[Any, ConfidenceParams, int]:
     """What the live decision runs on: the risk desk (rules, policy, sizing, commission, latency, restored
     state), the confidence parameters of these models and the hysteresis, all from the one kernel
     settings the backtest, challenge and gates get too (composition.settings)."""
     settings = kernel_settings(config)
     state = initial_state(settings, store, mode, log, replay_from_ms)
-    return make_desk(settings, state, costs), settings.confidence_for(model_names), settings.hysteresis_scans
+    desk = make_desk(settings, state, costs)
+    # the FTMO ledger as saved: the first cycle reconciles it with the account (a balance changed while
+    # the service was down is booked into its day, the day rolled with the balance at midnight)
+    desk.ftmo = restore_ledger(ledger_store, mode, log, replay_from_ms)
+    return desk, settings.confidence_for(model_names), settings.hysteresis_scans
 
 
 def build_service(config: Config, options: RunOptions, log: logging.Logger) -> tuple[ServiceParts, dict[str, Any]]:
@@ -154,7 +160,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     bus = build_event_bus(config, mode.value, log)  # in-process, or Kafka with EVENT_BUS=kafka (docs/events.md)
     desk, params, hysteresis_scans = runtime_decision(config, repos["state"], mode, log,
                                                       [getattr(p, "name", "") for p in predictors], c.cost_model(),
-                                                      start_ms if options.replay else None)
+                                                      start_ms if options.replay else None, repos["ledger"])
     policy_cfg = desk.policy_cfg
     tf = Timeframe.parse(config.data.timeframe)
     scan = ScanCycle(
@@ -190,6 +196,7 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
         if scan.settings.execute else None
     tracker = OutcomeTracker(repos["risk_book"], repos["patterns"], market, clock, mode, OutcomeSettings(tf))
     cycle = RuntimeCycle(scan=scan, tracker=tracker, desk=desk, state_store=repos["state"], notifier=notifier,
+                         ledger_store=repos["ledger"],
                          signal_log=repos["signal_log"], broker=broker, clock=clock, log=log, lock=lock,
                          policy_cfg=policy_cfg, data_dir=os.path.dirname(config.logging.file or ".") or ".")
     interval = config.runtime.scan_interval_seconds
