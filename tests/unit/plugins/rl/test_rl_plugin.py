@@ -127,3 +127,20 @@ def test_an_agent_that_raises_is_isolated_and_the_others_answer(tmp_path: Path) 
     assert [p.name for p in preds] == ["lstm"]
     assert "rl" in host.failed and "trading_ai_predictors" in host.failed["rl"] and len(alerts) == 1
     assert next(i for i in host.infos() if i.name == "rl").status == "failed"
+
+
+def test_without_the_rl_extra_the_plugin_is_listed_as_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+    import sys
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "stable_baselines3" else real(name, *a)
+    )
+    saved = sys.modules.pop("plugins.rl")
+    try:
+        host = PluginHost.discover(entry_points=[_entry_point()])
+    finally:
+        sys.modules["plugins.rl"] = saved
+    [row] = host.infos()
+    assert row.status == "not installed" and "pip install -e .[rl]" in row.detail and not host.enabled_names()
