@@ -163,10 +163,10 @@ def make_broker(config: Config, options: RunOptions, market: Any, clock: Any, co
     if kind == "mock":
         if options.mode == "live":
             raise LiveRefused("live mode refuses the mock broker; set BROKER=paper|shim|mt5|metaapi")
+        from adapters.brokers.in_memory import InMemoryBroker
         from adapters.brokers.symbols import DEFAULT_SPECS
-        from adapters.mocks.broker import MockBroker
 
-        return MockBroker(DEFAULT_SPECS.values(), clock, config.risk.initial_balance)
+        return InMemoryBroker(DEFAULT_SPECS.values(), clock, config.risk.initial_balance)
     try:
         from adapters.brokers.factory import make_broker as factory_make_broker
     except ImportError:

@@ -53,11 +53,11 @@ def make_broker(config: Any, *, price_source: Callable[[str], tuple[float, int]]
     elif kind == "mock":
         if config.mode == "live":
             raise ConfigError("BROKER=mock is for demos and tests; live mode needs paper, mt5, shim or metaapi")
+        from adapters.brokers.in_memory import InMemoryBroker
         from adapters.brokers.paper.factories import WallClock
         from adapters.brokers.symbols import DEFAULT_SPECS
-        from adapters.mocks.broker import MockBroker
 
-        broker = MockBroker(DEFAULT_SPECS.values(), clock or WallClock(), config.risk.initial_balance)
+        broker = InMemoryBroker(DEFAULT_SPECS.values(), clock or WallClock(), config.risk.initial_balance)
     else:
         raise ConfigError(f"BROKER={kind!r} is invalid: expected one of {', '.join(KINDS)}")
     if micro_lot:
