@@ -182,7 +182,10 @@ def _settings(args: argparse.Namespace, window: int) -> Any:
         if args.timesteps < 64:
             raise UserError(f"--timesteps must be >= 64, got {args.timesteps}")
         s = attrs.evolve(
-            s, ppo=attrs.evolve(s.ppo, total_timesteps=args.timesteps, eval_every=max(64, args.timesteps // 6))
+            s,
+            ppo=attrs.evolve(
+                s.ppo, total_timesteps=args.timesteps, eval_every=max(s.ppo.n_envs * s.ppo.n_steps, args.timesteps // 4)
+            ),
         )
     return s
 
