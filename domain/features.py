@@ -93,12 +93,16 @@ class FeatureParams:
     regime_high: float = 1.25
 
     def key(self) -> str:
-        """A stable 16-hex-digit hash of the parameters and FEATURE_CODE_VERSION."""
-        payload = json.dumps(
-            {"code": FEATURE_CODE_VERSION, "params": attrs.asdict(self)},
-            sort_keys=True,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        """A stable 16-hex-digit hash of the parameters and FEATURE_CODE_VERSION (memoised: the live
+        cycle asks for it on every feature build)."""
+        hit = _KEYS.get(self)
+        if hit is None:
+            payload = json.dumps(
+                {"code": FEATURE_CODE_VERSION, "params": attrs.asdict(self)},
+                sort_keys=True,
+            )
+            hit = _KEYS[self] = hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return hit
 
     def to_dict(self) -> dict[str, object]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in attrs.asdict(self).items()}
@@ -108,6 +112,7 @@ class FeatureParams:
         return cls(**data)  # type: ignore[arg-type]
 
 
+_KEYS: dict[FeatureParams, str] = {}
 DEFAULT_PARAMS: Final = FeatureParams()
 
 

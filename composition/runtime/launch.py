@@ -176,6 +176,9 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     from composition.runtime.plugins import wire_plugins  # sentiment sources, extra predictors, weights
 
     wire_plugins(config, scan, engine=engine, clock=clock, log=log, replay=options.replay, alert=notifier.send_alert)
+    from composition.runtime.warmup import warm_up_compiled
+
+    warm_up_compiled(scan, log)  # numba compiles / torch initialises here, never on the first live cycle
     retrain_runner = None
     if not options.replay:  # a replay never starts real training
         from composition.runtime.retrain import RetrainRunner

@@ -1,0 +1,60 @@
+"""JIT warm-up at start-up: the cycle's compiled steps run once before the first live cycle.
+
+The feature code (domain.features, domain.resample, domain.spread_estimators) is numba-compiled
+with an on-disk cache. The first call in a process compiles it, or loads the cache, which takes from
+a fraction of a second to several seconds; torch initialises its kernels on a model's first call too.
+Left to the first live cycle, that time lands on a real decision. So the runtime runs the cycle's
+own features function and every predictor once at start-up, on warm-up candles: a synthetic,
+deterministic series labelled "warm-up" (never market data, never traded, never stored), of the
+cycle's own timeframe and look-back so the compiled signatures are exactly the ones a cycle uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from domain.market import Candles
+
+WARM_UP_LABEL = "warm-up (synthetic)"
+
+
+def warm_up_candles(pair: str, scan: Any) -> Candles:
+    """A smooth deterministic series with the cycle's timeframe and window length."""
+    tf = scan.settings.timeframe
+    n = int(scan.settings.lookback_bars)
+    i = np.arange(n, dtype=np.float64)
+    close = 100.0 * np.exp(0.002 * np.sin(i / 7.0) + 0.0005 * np.cos(i / 3.0))
+    ts = (np.arange(n, dtype=np.int64) + 1_000) * tf.ms
+    return Candles(pair, tf, ts, close, close * 1.001, close * 0.999, close, np.full(n, 10.0))
+
+
+def warm_up_compiled(scan: Any, log: logging.Logger) -> float:
+    """Run `scan.features` and each of `scan.predictors` once on warm-up candles; returns seconds.
+
+    A predictor that fails here is logged and left to the cycle (which handles its own failures):
+    a warm-up never stops the start-up."""
+    t0 = time.perf_counter()
+    inputs = {p: scan.features(warm_up_candles(p, scan)) for p in scan.settings.pairs}
+    for pred in scan.predictors:
+        try:
+            pred.predict(inputs)
+        except Exception as exc:  # a plugin's predictor must not stop the start-up
+            log.warning(
+                "jit_warm_up_predictor_failed", extra={"ctx": {"model": getattr(pred, "name", "?"), "error": str(exc)}}
+            )
+    seconds = time.perf_counter() - t0
+    log.info(
+        "jit_warm_up",
+        extra={
+            "ctx": {
+                "seconds": round(seconds, 3),
+                "input": WARM_UP_LABEL,
+                "models": [getattr(p, "name", "?") for p in scan.predictors],
+            }
+        },
+    )
+    return seconds
