@@ -1,8 +1,10 @@
 """The batch engine gives the very signals and blocks the live scan-cycle service gives on the same
-bars, with the same (precomputed) model, the same policy/guard and the same cost draws.
+bars, with the same (precomputed) model, the same policy/guard/position limits and the same cost draws.
 
-Real candles from ../shared/data (skipped when absent). The live side is the real ScanCycle with
-execute=True, replay market data, a fake clock and the simulated broker.
+On GENERATED candles (adapters.mocks.market_data.synthetic_candles: mechanics only, never market data),
+so the comparison always runs, and on the real candles from ../shared/data when present. The live side
+is the real ScanCycle with execute=True, replay market data, a fake clock and the simulated broker; it
+advances the FTMO ledger on every cycle, the engine at every close and candidate.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from adapters.brokers.simulated import SimulatedBroker
 from adapters.events.in_process import InProcessEventBus
 from adapters.market_data.replay import ReplayMarketData
 from adapters.mocks.clock import FakeClock
-from adapters.mocks.market_data import InMemoryMarketData
+from adapters.mocks.market_data import InMemoryMarketData, synthetic_candles
 from adapters.mocks.notifier import RecordingNotifier
 from adapters.mocks.storage import InMemoryRiskBook, InMemorySignalLog
 from domain.backtest.baseline import MomentumSignPredictor
@@ -28,6 +30,7 @@ from domain.execution_costs import FixedCostModel
 from domain.ftmo import FtmoRules
 from domain.market import Candles, Timeframe
 from domain.policy import PolicyConfig
+from domain.settings import PositionLimits
 from domain.signals import BlockReason, Tier, TierThresholds
 from domain.trading import SymbolSpec
 from ports.runtime_state import RuntimeState
@@ -47,7 +50,38 @@ def _load(sym: str, start: int, n: int) -> Candles:
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
 @pytest.mark.parametrize(("risk_pct", "balance_hit"), [(0.5, False), (2.0, True)])
 def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool) -> None:
-    bars = [_load(s, 40_000, 900) for s in ("BTC", "ETH", "BNB")]
+    post = _compare([_load(s, 40_000, 900) for s in ("BTC", "ETH", "BNB")], risk_pct, balance_hit,
+                    PositionLimits.unlimited())
+    # 1:1 margin (SymbolSpec's default) with ATR stops: the free-margin cap blocks on both paths alike
+    assert "insufficient_margin" in {x[2] for x in post}
+    if balance_hit:  # the tight buffers make the guard and the halt bite
+        reasons = {x[2] for x in post}
+        assert reasons & {"daily_loss", "max_loss", "halted"}
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
+def test_batch_engine_equals_live_scan_cycle_with_the_products_position_limits() -> None:
+    post = _compare([_load(s, 40_000, 900) for s in ("BTC", "ETH", "BNB")], 0.5, False, PositionLimits(3, 1))
+    assert "max_positions_per_pair" in {x[2] for x in post}
+
+
+@pytest.mark.parametrize(("risk_pct", "balance_hit", "limits"), [
+    (0.5, False, PositionLimits.unlimited()), (2.0, True, PositionLimits.unlimited()),
+    (0.5, False, PositionLimits(3, 1)), (2.0, True, PositionLimits(2, 1)),
+])
+def test_batch_engine_equals_live_scan_cycle_on_generated_candles(risk_pct: float, balance_hit: bool,
+                                                                   limits: PositionLimits) -> None:
+    start = 1_735_689_600_000  # 2025-01-01 00:00 UTC: three Prague midnights in 900 bars
+    bars = [synthetic_candles(f"{s}/USDT", Timeframe.M5, 900, start, seed=k, start_price=p)
+            for k, (s, p) in enumerate((("BTC", 60_000.0), ("ETH", 3_000.0), ("BNB", 500.0)))]
+    post = _compare(bars, risk_pct, balance_hit, limits)
+    if limits.max_per_pair == 1:
+        assert "max_positions_per_pair" in {x[2] for x in post}
+
+
+def _compare(bars: list[Candles], risk_pct: float, balance_hit: bool,
+             limits: PositionLimits) -> list[tuple[int, str, str, int]]:
+    """Run both sides on `bars`; assert identical signals and blocks; return the engine's stage-2 blocks."""
     pred = MomentumSignPredictor()
     probs = {c.symbol: pred.probs(c.close) for c in bars}
     specs = {c.symbol: SymbolSpec(c.symbol, c.symbol.replace("/USDT", "USD")) for c in bars}
@@ -58,7 +92,7 @@ def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool)
     rules = FtmoRules.two_step(daily_buffer_pct=1.0, total_buffer_pct=3.0) if balance_hit else FtmoRules()
     costs = FixedCostModel(6.0, 2.0)
     cfg = EngineConfig(thresholds=th, confidence=params, policy=pcfg, rules=rules, risk_pct=risk_pct,
-                       horizon_bars=6, fee_bps=3.0, latency_ms=800.0)
+                       horizon_bars=6, fee_bps=3.0, latency_ms=800.0, limits=limits)
     res = run([PairData(c.symbol, c, {"momentum": probs[c.symbol]}, specs[c.symbol]) for c in bars], cfg, costs,
               np.random.default_rng(7))
 
@@ -68,7 +102,8 @@ def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool)
     broker = SimulatedBroker({c.symbol: c for c in bars}, specs, clock, costs, np.random.default_rng(7),
                              horizon_bars=6, initial_balance=rules.initial_balance, fee_bps=3.0, latency_ms=800.0)
     desk = RiskDesk(rules, pcfg, RuntimeState(mode="backtest", thresholds=th), risk_per_trade_pct=risk_pct,
-                    costs=costs, fee_bps=3.0, latency_ms=800.0)  # the guard's cost allowance, as the engine's
+                    costs=costs, fee_bps=3.0, latency_ms=800.0,  # the guard's cost allowance, as the engine's
+                    limits=limits)
     scan = ScanCycle(
         ScanSettings(pairs=tuple(c.symbol for c in bars), timeframe=Timeframe.M5, execute=True),
         desk, market, [PrecomputedPredictor("momentum", "baseline-1",
@@ -105,8 +140,4 @@ def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool)
     print("signals", len(batch_sigs), "blocks", len(batch_blocks), sorted({x[2] for x in batch_blocks}))
     assert batch_sigs == live_sigs
     assert batch_blocks == live_blocks
-    # 1:1 margin (SymbolSpec's default) with ATR stops: the free-margin cap blocks on both paths alike
-    assert "insufficient_margin" in {x[2] for x in post}
-    if balance_hit:  # the tight buffers make the guard and the halt bite
-        reasons = {x[2] for x in post}
-        assert reasons & {"daily_loss", "max_loss", "halted"}
+    return post
