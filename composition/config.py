@@ -209,6 +209,31 @@ class SentimentConfig:
 
 
 @attrs.frozen
+class GanConfig:
+    """The GAN augmentation plugin (plugins/gan, docs/gan.md); read by the plugin and `trading-ai gan`."""
+
+    enabled: bool = setting(False, env=("GAN_ENABLED",),
+                            allowed="true only after `trading-ai gan ablation` said it helps")
+    share: float = setting(0.10, env=("GAN_SHARE",), validator=_in_range(0, 0.20),
+                           allowed="synthetic share of a training split, 0 to 0.20 (refused above 20 %)")
+    steps: int = setting(600, validator=_in_range(1, 1_000_000))
+    window: int = setting(64, validator=_in_range(8, 4096))
+    hidden: int = setting(32, validator=_in_range(4, 1024))
+    w1_max: float = setting(0.30, validator=_in_range(0, 100))
+    kurtosis_ratio_max: float = setting(3.0, validator=_in_range(1, 1000))
+    hill_ratio_max: float = setting(1.5, validator=_in_range(1, 1000))
+    acf_r_max: float = setting(0.05, validator=_in_range(0, 2))
+    acf_abs_max: float = setting(0.05, validator=_in_range(0, 2))
+    acf_sq_max: float = setting(0.05, validator=_in_range(0, 2))
+    clustering_min: float = setting(0.05, validator=_in_range(-1, 1))
+    leverage_max: float = setting(0.10, validator=_in_range(0, 2))
+    regime_tv_max: float = setting(0.20, validator=_in_range(0, 1))
+    hallucinated_max: float = setting(0.02, validator=_in_range(0, 1))
+    discriminative_max: float = setting(0.20, validator=_in_range(0, 0.5))
+    predictive_ratio_max: float = setting(1.25, validator=_in_range(1, 1000))
+
+
+@attrs.frozen
 class EventsConfig:
     """Runtime events (adapters/events, docs/events.md): in-process by default, or Kafka."""
 
@@ -261,6 +286,7 @@ class Config:
     plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
     sentiment: SentimentConfig = attrs.field(factory=SentimentConfig)
     events: EventsConfig = attrs.field(factory=EventsConfig)
+    gan: GanConfig = attrs.field(factory=GanConfig)
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -321,7 +347,13 @@ def _read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"env file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"env file {path} cannot be read: {exc.strerror or exc}") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -347,6 +379,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
 
 
 def _merge_section(cls: Any, section: str | None, file_values: Mapping[str, Any], env: Mapping[str, str],
@@ -388,6 +424,43 @@ def _merge_section(cls: Any, section: str | None, file_values: Mapping[str, Any]
 
 
 _converter = cattrs.Converter()
+
+
+def known_env_names() -> list[str]:
+    """Every environment variable name some setting reads (TRADING_AI_<SECTION>_<FIELD> and short names)."""
+    names: list[str] = []
+
+    def visit(cls: Any, section: str | None) -> None:
+        hints = typing.get_type_hints(cls)
+        for field in attrs.fields(cls):
+            if _is_section(hints[field.name]):
+                visit(hints[field.name], field.name)
+            else:
+                names.extend(_env_names(section, field))
+
+    visit(Config, None)
+    return names
+
+
+# Variables with the prefix that are not settings: the test and CI switches, deployment paths.
+NON_SETTING_ENV = frozenset({"TRADING_AI_REQUIRE_PG", "TRADING_AI_REQUIRE_BROWSER", "TRADING_AI_HOME",
+                             "TRADING_AI_ARTIFACTS_DIR"})
+
+
+def unknown_prefixed_env(env: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """(name, closest known name or None) for each TRADING_AI_* variable that no setting reads: a typo
+    there is otherwise silently ignored."""
+    import difflib
+
+    known = known_env_names()
+    known_set = set(known)
+    out = []
+    for name in sorted(env):
+        if name.startswith("TRADING_AI_") and name not in known_set and name not in NON_SETTING_ENV \
+                and not name.startswith("TRADING_AI_TEST"):
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            out.append((name, close[0] if close else None))
+    return out
 
 
 def load_config(config_path: str | os.PathLike[str] | None = None, env_file: str | os.PathLike[str] | None = ".env",
