@@ -384,6 +384,7 @@ def _gates(cfg: GateConfig, th: TierThresholds, y: np.ndarray, p: np.ndarray, fu
                          best_baseline_val_accuracy=base[best], net_bps=exp.net_bps, ci_low_bps=exp.ci_low_bps,
                          ci_high_bps=exp.ci_high_bps, cost_bps=exp.cost_bps, test_accuracy=entry["test"]["accuracy"])
     entry["expectancy_test"] = attrs.asdict(exp)
+    entry["signals_graded"] = int(emitted.count)  # test samples at or above the emitted tier (what the gates graded)
     return [attrs.asdict(r) for r in res]
 
 

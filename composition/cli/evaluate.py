@@ -67,7 +67,9 @@ def render_report(report: dict[str, Any], console: Any, tag: str | None = None, 
             f"{s} {_f(v['accuracy'])} (n={v['count']})" for s, v in ens.items())
             + f"; Transformer trend-strength head, test correlation with realised ATR-move: "
               f"{_f(d.get('transformer_trend_corr_test'))}")
-        g = Table(title=f"{pair} - promotion gates (calibrated, test split; baselines compared on validation)")
+        graded = d["models"]["ensemble"].get("signals_graded")
+        g = Table(title=f"{pair} - promotion gates (calibrated, test split; baselines compared on validation); "
+                        f"graded {graded if graded is not None else 'n/a'} ensemble signals")
         for col in ("model", "gate", "result", "reason"):
             g.add_column(col)
         for name in ("ensemble", "lstm", "transformer"):
@@ -104,8 +106,14 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     passed = gates_verdict(report)
     print(f"verdict: ensemble gates {'PASS' if passed else 'FAIL'} on every pair"
           if passed else "verdict: FAIL - the ensemble failed a promotion gate (exit code 1)")
-    emit_json(args, {"verdict": "PASS" if passed else "FAIL", "tag": args.tag, "report": report})
+    emit_json(args, {"verdict": "PASS" if passed else "FAIL", "tag": args.tag, "signals_graded": signals_graded(report),
+                     "report": report})
     return EXIT_OK if passed else EXIT_FAIL
+
+
+def signals_graded(report: dict[str, Any]) -> dict[str, int | None]:
+    """Per coin: how many test-split signals of the ensemble the gates graded (None: an older report)."""
+    return {pair: d["models"]["ensemble"].get("signals_graded") for pair, d in report["final"]["pairs"].items()}
 
 
 def gates_verdict(report: dict[str, Any]) -> bool:
