@@ -155,7 +155,7 @@ def trade_gate(
         return TradeGateResult(False, corrected_low, f"{test.n} trades, fewer than {min_trades}")
     ok = bool(selected and math.isfinite(corrected_low) and corrected_low > 0)
     why = (
-        f"mean {test.mean:+.2f} {unit}/trade on {test.n} trades, BH-adjusted p {adjusted_p:.3g}, "
+        f"mean {test.mean:+.2f} {unit}/trade on {test.n} trades, adjusted p {adjusted_p:.3g}, "
         f"corrected lower bound {corrected_low:+.2f} {unit} {'> 0' if ok else 'does not clear 0'}"
     )
     return TradeGateResult(ok, corrected_low, why)

@@ -225,27 +225,50 @@ def _round_trip_bps(costs: CostModel, pair: str, ts: npt.NDArray[np.int64], fee_
     return table[cost_session_codes(ts)] + 2.0 * fee_bps
 
 
-def _engine_trades(
-    job: Job, c: Candles, prob: FloatArray, t0: int, t1: int, h: int, fold: int
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Net bps per trade, R per trade and cost bps per trade of the engine over rows t0..t1-1."""
-    cfg = attrs.evolve(job.engine, horizon_bars=h)
+@attrs.frozen(eq=False)
+class TradeSample:
+    """The engine's trades over one block: net return (bps of notional, after costs and commission),
+    R multiple and market cost (spread + slippage + latency penalty, bps) per trade."""
+
+    bps: FloatArray
+    r: FloatArray
+    cost: FloatArray
+
+
+def engine_trades(
+    symbol: str,
+    c: Candles,
+    prob: FloatArray,
+    t0: int,
+    t1: int,
+    cfg: EngineConfig,
+    costs: CostModel,
+    spec: SymbolSpec,
+    seed: int,
+) -> TradeSample:
+    """Rows t0..t1-1 of `c` with up-probabilities `prob` (NaN = no prediction) through the product's
+    batch engine (services.backtest.run_batch) on a fresh account; the engine's look-back window
+    before t0 gets no predictions. `cfg` must weight the model name `PROBS_KEY`."""
     start = max(0, t0 - cfg.lookback_bars)
     bars = _slice(c, start, t1)
     p = np.full(t1 - start, np.nan)
     p[t0 - start :] = prob[t0:t1]
-    seed = int(np.random.SeedSequence([job.spec.seed, fold]).generate_state(1)[0])
-    res = run_batch([PairData(job.symbol, bars, {PROBS_KEY: p}, job.symbol_spec)], cfg, job.costs, seed)
-    tr = {
-        k: np.asarray(v, dtype=np.float64)
-        for k, v in res.trades.items()
-        if k in ("volume", "entry_fill", "pnl", "r", "spread_bps", "slippage_bps", "latency_penalty_bps")
-    }
-    notional = tr["volume"] * job.symbol_spec.contract_size * tr["entry_fill"]
+    res = run_batch([PairData(symbol, bars, {PROBS_KEY: p}, spec)], cfg, costs, seed)
+    cols = ("volume", "entry_fill", "pnl", "r", "spread_bps", "slippage_bps", "latency_penalty_bps")
+    tr = {k: np.asarray(res.trades[k], dtype=np.float64) for k in cols}
+    notional = tr["volume"] * spec.contract_size * tr["entry_fill"]
     with np.errstate(divide="ignore", invalid="ignore"):
         bps = np.where(notional > 0, tr["pnl"] / notional * 1e4, np.nan)
-    cost = tr["spread_bps"] + tr["slippage_bps"] + tr["latency_penalty_bps"]
-    return bps.astype(np.float64), tr["r"].astype(np.float64), cost.astype(np.float64)
+    return TradeSample(bps, tr["r"], tr["spread_bps"] + tr["slippage_bps"] + tr["latency_penalty_bps"])
+
+
+def _engine_trades(
+    job: Job, c: Candles, prob: FloatArray, t0: int, t1: int, h: int, fold: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    cfg = attrs.evolve(job.engine, horizon_bars=h)
+    seed = int(np.random.SeedSequence([job.spec.seed, fold]).generate_state(1)[0])
+    t = engine_trades(job.symbol, c, prob, t0, t1, cfg, job.costs, job.symbol_spec, seed)
+    return t.bps, t.r, t.cost
 
 
 def _slice(c: Candles, a: int, b: int) -> Candles:

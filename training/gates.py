@@ -10,8 +10,10 @@ Where each gate is measured (and why):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import attrs
+import numpy as np
 
 from domain.signals import Tier
 
@@ -86,3 +88,22 @@ def all_passed(results: list[GateResult]) -> bool:
 
 def failures(results: list[GateResult]) -> list[str]:
     return [f"{r.name}: {r.reason}" for r in results if not r.passed]
+
+
+def trade_gate(cfg: GateConfig, net_bps: Sequence[float] | np.ndarray, tests: int, q: float = 0.05) -> GateResult:
+    """The trade-level gate beside the precision (0.68) gate: the engine's trades on the test split
+    (services.research.engine_trades: the backtest's rules, measured costs, both commissions), mean
+    net bps per trade with its lower bound after correcting for the `tests` cells the run grades
+    (pairs x gated models). One-sided level q / tests (Bonferroni: a cell passing it is also selected
+    by Benjamini-Hochberg over the same cells), at least `cfg.min_signals` trades
+    (domain.multiple_testing.trade_gate: the research grid's rule)."""
+    from domain.multiple_testing import corrected_lower_bound, mean_test
+    from domain.multiple_testing import trade_gate as rule
+
+    m = max(1, tests)
+    t = mean_test(net_bps)
+    low = corrected_lower_bound(t.mean, t.se, 1, m, q)
+    res = rule(t, math.isfinite(low) and low > 0, low, min(1.0, t.p_one_sided * m), cfg.min_signals)
+    ok = (not cfg.require_positive_expectancy) or res.passed
+    return GateResult("trade", ok, t.mean, 0.0,
+                      f"engine trades on the test split: {res.reason} (correction over {m} graded cells)")

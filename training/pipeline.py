@@ -39,7 +39,7 @@ from training.datasets import (
     walk_forward_folds,
     window_set,
 )
-from training.gates import GateConfig, GateResult, all_passed, evaluate_gates
+from training.gates import GateConfig, GateResult, all_passed, evaluate_gates, trade_gate
 from training.leakage import LeakageResult, check_feature_causality
 from training.loop import FitResult, LoopConfig, fit, predict
 from training.networks import LSTMDirection, TrendTransformer
@@ -75,6 +75,9 @@ class TrainSettings:
     profile: str = "default"
 
     fee_bps: float = 0.0  # commission per side charged by the expectancy gate (the backtest's)
+    # the trade gate runs the test split through the batch engine on these settings (None: the defaults)
+    kernel: KernelSettings | None = None
+    margin_rate: float = 1.0  # the symbol's margin per notional in the trade gate (1 / paper leverage)
     latency_ms: float = 0.0  # decision-to-order latency the cost model penalises above its SLA
 
     def horizon_bars(self, timeframe: Timeframe) -> int:
@@ -85,7 +88,7 @@ class TrainSettings:
         runtime's fallback), lowest emitted tier, commission and latency (composition.settings)."""
         w = k.weights_for(("lstm", "transformer")).as_dict()
         return attrs.evolve(
-            self, thresholds=k.thresholds, fee_bps=k.fee_bps, latency_ms=k.latency_ms,
+            self, thresholds=k.thresholds, fee_bps=k.fee_bps, latency_ms=k.latency_ms, kernel=k,
             ensemble_weights=tuple((n, float(w.get(n, 0.0))) for n in ("lstm", "transformer")),
             gates=attrs.evolve(self.gates, emit_min_tier=k.emit_min_tier),
         )
@@ -358,6 +361,8 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
                                              "observed": curve.observed.tolist(), "counts": curve.counts.tolist()}
                 entry["gates"] = _gates(settings.gates, th, yte, pt_c, s.future_return[f.test], cost_bps, h,
                                         entry, scores[p], yv, leak[p])
+                entry["gates"].append(_trade_gate(settings, p, data[p][0], f.test, pt_c, h, costs, k,
+                                                  tests=3 * len(pairs), entry=entry))
                 entry["gates_passed"] = all_passed([GateResult(**g) for g in entry["gates"]])
             models[name] = entry
         per_pair[p] = {"split": split_info[p], "models": models, "transformer_trend_corr_test": trend_corr[p]}
@@ -386,6 +391,26 @@ def _gates(cfg: GateConfig, th: TierThresholds, y: np.ndarray, p: np.ndarray, fu
     entry["expectancy_test"] = attrs.asdict(exp)
     entry["signals_graded"] = int(emitted.count)  # test samples at or above the emitted tier (what the gates graded)
     return [attrs.asdict(r) for r in res]
+
+
+def _trade_gate(settings: TrainSettings, pair: str, candles: Candles, test: np.ndarray, p_test: np.ndarray, h: int,
+                costs: CostModel, fold: int, tests: int, entry: dict[str, Any]) -> dict[str, Any]:
+    """The trade gate (training.gates.trade_gate) on the engine's trades over this pair's test split."""
+    from domain.backtest.engine import EngineConfig
+    from domain.trading import SymbolSpec
+    from services.research import PROBS_KEY, engine_trades
+
+    cfg = attrs.evolve(EngineConfig.from_settings(settings.kernel or KernelSettings(), (PROBS_KEY,)), horizon_bars=h)
+    prob = np.full(len(candles), np.nan)
+    prob[test] = p_test
+    spec = SymbolSpec(pair, pair.replace("/USDT", "USD"), margin_rate=settings.margin_rate)
+    seed = int(np.random.SeedSequence([settings.seed, fold]).generate_state(1)[0])
+    t0, t1 = (int(test.min()), int(test.max()) + 1) if test.size else (0, 0)
+    trades = engine_trades(pair, candles, prob, t0, t1, cfg, costs, spec, seed) if test.size else None
+    bps = trades.bps if trades is not None else np.zeros(0)
+    entry["trades_test"] = {"count": int(bps.size), "mean_net_bps": float(bps.mean()) if bps.size else None,
+                            "mean_cost_bps": float(trades.cost.mean()) if trades is not None and bps.size else None}
+    return attrs.asdict(trade_gate(settings.gates, bps, tests))
 
 
 def finite_or_none(x: float) -> float | None:

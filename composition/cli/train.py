@@ -46,6 +46,7 @@ def _settings(args: argparse.Namespace, ctx: Context) -> Any:
     make = quick_settings if args.quick else default_settings
     # the gates grade with the runtime's and the backtest's tiers, weights, commission and latency
     s = make(seed=ctx.config.seed, device=ctx.config.training.device).on_kernel(kernel_settings(ctx.config))
+    s = attrs.evolve(s, margin_rate=1.0 / ctx.config.broker.paper_leverage)  # the trade gate sizes as the backtest
     if args.folds is not None:
         if args.folds < 1:
             raise UserError(f"--folds must be >= 1, got {args.folds}")

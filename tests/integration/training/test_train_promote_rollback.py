@@ -58,7 +58,7 @@ def test_run_reports_out_of_sample_metrics_next_to_baselines(trained: tuple) -> 
             # 15-minute direction on real candles: anything far from a coin flip means leakage
             assert 0.35 < e["test"]["accuracy"] < 0.65, (name, e["test"]["accuracy"])
         gates = {g["name"] for g in models["ensemble"]["gates"]}
-        assert gates == {"precision", "calibration", "leakage", "beats_baselines", "expectancy"}
+        assert gates == {"precision", "calibration", "leakage", "beats_baselines", "expectancy", "trade"}
         assert next(g for g in models["ensemble"]["gates"] if g["name"] == "leakage")["passed"]
         split = report["final"]["pairs"][pair]["split"]
         assert split["train"]["range"][1] < split["val"]["range"][0] < split["test"]["range"][0]
