@@ -34,6 +34,10 @@ class LiveRefused(UserError):
     """Live mode's preconditions are not met; the message says which."""
 
 
+class BrokerUnavailable(UserError):
+    """The configured broker cannot be reached (or refuses the connection) when the runtime starts."""
+
+
 @attrs.frozen
 class RunOptions:
     mode: str = "dryrun"
@@ -176,7 +180,14 @@ def make_broker(config: Config, options: RunOptions, market: Any, clock: Any, co
         cfg = attrs.evolve(config, broker=attrs.evolve(config.broker, kind=kind, shim_url=options.shim_url))
     elif kind != config.broker.kind:
         cfg = attrs.evolve(config, broker=attrs.evolve(config.broker, kind=kind))
-    return factory_make_broker(cfg)
+    from ports.errors import BrokerError
+
+    try:
+        return factory_make_broker(cfg)
+    except BrokerError as exc:  # unreachable or refusing at start: the setup is wrong, nothing was sent
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BrokerUnavailable(f"cannot connect to the {kind} broker at start: {type(exc).__name__}: {first}; "
+                                "check its URL/credentials and that it is running") from None
 
 
 def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any, bool, str]:

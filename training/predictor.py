@@ -119,6 +119,7 @@ class TorchPredictor:
 def load_predictors(models_dir: str | Path, tag: str | None = None, calibrated: bool = True) -> list[TorchPredictor]:
     """The LSTM and Transformer predictors of `tag`, or of the promoted bundle when tag is None."""
     reg = FileModelRegistry(models_dir)
+    reg.load()  # a damaged registry.json is refused (CorruptFile naming it) even when nothing is promoted
     if tag is None:
         tag_file = Path(models_dir) / "promoted" / "TAG"
         if not tag_file.is_file():

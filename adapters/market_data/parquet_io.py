@@ -41,9 +41,19 @@ class RawRows:
 def read_rows(path: Path, rebuild_hint: str) -> RawRows:
     """Every row of the file in file order, nothing dropped or reordered; unreadable -> CorruptCandleFile."""
     try:
+        names = pq.read_schema(path).names
+    except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CorruptCandleFile(f"cannot read candle file {path}: {first}; {rebuild_hint}") from None
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:  # one line naming what is missing, not arrow's schema dump
+        raise CorruptCandleFile(f"candle file {path} lacks the column(s) {', '.join(missing)} (it has "
+                                f"{', '.join(names[:8]) or 'none'}); {rebuild_hint}")
+    try:
         table = pq.read_table(path, columns=list(COLUMNS))
     except (OSError, pa.ArrowException, ValueError, KeyError) as exc:
-        raise CorruptCandleFile(f"cannot read candle file {path}: {exc}; {rebuild_hint}") from exc
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CorruptCandleFile(f"cannot read candle file {path}: {first}; {rebuild_hint}") from None
     try:
         ts_col = table.column("timestamp")
         if pa.types.is_timestamp(ts_col.type):
@@ -51,7 +61,8 @@ def read_rows(path: Path, rebuild_hint: str) -> RawRows:
         ts = np.asarray(ts_col.to_numpy(), dtype=np.int64)
         cols = [np.asarray(table.column(c).to_numpy(), dtype=np.float64) for c in COLUMNS[1:]]
     except (pa.ArrowException, ValueError, TypeError) as exc:
-        raise CorruptCandleFile(f"candle file {path} has unexpected columns: {exc}; {rebuild_hint}") from exc
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CorruptCandleFile(f"candle file {path} has unexpected column types: {first}; {rebuild_hint}") from None
     return RawRows(ts, *cols)
 
 

@@ -56,6 +56,13 @@ def normalize_url(url: str | URL, base_dir: Path | None = None) -> URL:
         )
     if backend in ("postgresql", "postgres") and u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
+    try:
+        u.get_dialect()
+    except sa.exc.NoSuchModuleError:
+        raise DatabaseUnavailable(
+            f"DATABASE_URL {u.render_as_string(hide_password=True)!r}: unknown driver {u.drivername!r}; use "
+            "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+        ) from None
     if backend == "sqlite" and u.database not in (None, "", ":memory:") and not u.database.startswith("file:"):
         path = Path(u.database).expanduser()
         if not path.is_absolute():
@@ -164,6 +171,9 @@ def check_schema(engine: Engine) -> str:
     path = sqlite_path(engine.url)
     if path is not None and not path.exists():
         raise SchemaOutdated(f"no database file at {path}; run `trading-ai db upgrade` to create it")
+    if path is not None and path.stat().st_size == 0:  # not even a header: nothing to open (and nothing written)
+        raise SchemaOutdated(
+            f"database {redacted(engine.url)} has no trading-ai schema yet; run `trading-ai db upgrade`")
     try:
         with engine.connect() as conn:
             current = current_revision(conn)
@@ -187,6 +197,10 @@ def check_schema(engine: Engine) -> str:
 
 def open_engine(url: str | URL, *, check: bool = True, **kwargs: Any) -> Engine:
     """The engine the application runs on; refuses (SchemaOutdated) unless the schema is current."""
+    if check:  # a missing SQLite file is refused before anything (its directory included) is created
+        path = sqlite_path(url)
+        if path is not None and not path.exists():
+            raise SchemaOutdated(f"no database file at {path}; run `trading-ai db upgrade` to create it")
     engine = create_engine_for(url, **kwargs)
     if check:
         try:

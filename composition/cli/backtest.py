@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from domain.confidence import EnsembleWeights
     from domain.execution_costs import CostModel
     from domain.settings import KernelSettings
-    from services.backtest import Period
 
 DEFAULT_WALK_FORWARD_PERIODS = 4
 
@@ -241,6 +241,17 @@ def _bundle_probs(model: ModelChoice, history: Candles, first_ms: int) -> dict[s
     return {name: p[k:] for name, p in probs.items()}
 
 
+_RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_run_name(name: str) -> None:
+    """A report folder name is one plain path component: `../x`, `/tmp/x` or `a/b` would write outside
+    backtest.reports_dir."""
+    if name and (not _RUN_NAME.fullmatch(name) or ".." in name):
+        raise UserError(f"--run-name {name!r}: use letters, digits, '.', '_' and '-' only (one folder name "
+                        "under backtest.reports_dir, no '/' or '..')")
+
+
 def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     from adapters.execution_metrics.cost_model import load_cost_model
     from adapters.reports.backtest_report import build_charts, write_reports
@@ -249,6 +260,7 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
 
     config = ctx.config
     b = config.backtest
+    check_run_name(args.run_name or b.run_name)  # before any work: the report folder stays under reports_dir
     tf = Timeframe.parse(args.timeframe or config.data.timeframe)
     kind = args.cost_model or b.cost_model
     spread = args.spread_bps if args.spread_bps is not None else (b.spread_bps if b.spread_bps >= 0 else None)
@@ -307,63 +319,12 @@ def _walk_forward_settings(args: argparse.Namespace, config: Config) -> tuple[in
     return periods, workers
 
 
-def split_periods(pairs: Sequence[PairData], n: int) -> list[Period]:
-    """n consecutive spans of equal length (on bar boundaries) over the pairs' common time range; each
-    pair's bars and probabilities are sliced, so a span keeps the predictions made with its history."""
-    from domain.backtest.engine import PairData
-    from services.backtest import Period
-
-    tf_ms = pairs[0].bars.timeframe.ms
-    t0 = min(int(p.bars.ts[0]) for p in pairs)
-    t1 = max(int(p.bars.ts[-1]) for p in pairs) + tf_ms
-    bounds = [t0 + (t1 - t0) * k // n // tf_ms * tf_ms for k in range(n)] + [t1]
-    out = []
-    for k in range(n):
-        spans = []
-        for p in pairs:
-            lo, hi = (int(np.searchsorted(p.bars.ts, t, side="left")) for t in (bounds[k], bounds[k + 1]))
-            if hi - lo < 2:
-                raise UserError(f"walk-forward period {k + 1} of {n} has {hi - lo} {p.bars.timeframe} bars of "
-                                f"{p.pair}; use fewer --periods or a longer backtest period")
-            fine = p.fine.between(bounds[k], bounds[k + 1]) if p.fine is not None else None
-            spans.append(PairData(p.pair, p.bars.between(bounds[k], bounds[k + 1]),
-                                  {name: v[lo:hi] for name, v in p.probs.items()}, p.spec, fine))
-        out.append(Period(k, tuple(spans)))
-    return out
-
-
-def walk_forward_total(periods: Sequence[dict[str, Any]], initial: float) -> dict[str, Any]:
-    """The periods together. Each ran on its own fresh account of `initial`, so P&L adds up and returns
-    are per period (mean and compounded as if each period's result were carried into the next)."""
-    trades = sum(int(s["trades"]) for s in periods)
-    wins = sum(round((s["hit_rate"] or 0.0) * int(s["trades"])) for s in periods)
-    blocks: dict[str, int] = {}
-    for s in periods:
-        for k, v in s["blocks_by_reason"].items():
-            blocks[k] = blocks.get(k, 0) + int(v)
-    compounded = float(np.prod([1 + s["return_pct"] / 100 for s in periods]) - 1) * 100
-    return {
-        "periods": len(periods), "bars": sum(int(s["bars"]) for s in periods),
-        "candidates": sum(int(s["candidates"]) for s in periods), "trades": trades,
-        "pnl": sum(s["final_balance"] - initial for s in periods),
-        "mean_return_pct": float(np.mean([s["return_pct"] for s in periods])),
-        "compounded_return_pct": compounded,
-        "profitable_periods": sum(1 for s in periods if s["final_balance"] > initial),
-        "worst_max_drawdown_pct": max(s["max_drawdown_pct"] for s in periods),
-        "hit_rate": wins / trades if trades else None,
-        "breach_episodes": sum(int(s["breach_episodes"]) for s in periods),
-        "ftmo_breach_episodes": sum(int(s["ftmo_breach_episodes"]) for s in periods),
-        "breach_halt_days": sum(int(s["breach_halt_days"]) for s in periods),
-        "blocks_by_reason": dict(sorted(blocks.items())),
-    }
-
-
 def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model: ModelChoice, cfg: EngineConfig,
                   costs: CostModel,
                   pairs: Sequence[PairData], n: int, workers: int, predict_wall: float,
                   run_name: str | None, args: argparse.Namespace | None = None) -> int:
     from adapters.reports.backtest_report import build_charts, summary_json, write_reports, write_walk_forward_index
-    from services.backtest import build_summary, period_seed, run_walk_forward
+    from services.backtest import build_summary, period_seed, run_walk_forward, split_periods, walk_forward_summary
 
     periods = split_periods(pairs, n)
     t = time.perf_counter()
@@ -380,22 +341,12 @@ def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model
         s["models"] = model.info(settings, p.pairs)
         per.append(s)
         curves.append(c)
-    total = walk_forward_total(per, cfg.rules.initial_balance)
-    first = per[0]
-    summary: dict[str, Any] = {
-        "headline": f"walk-forward, {n} periods: {len(pairs)} pairs, {total['bars']} bars, {total['trades']} "
-                    f"trades, model {model.description}, costs: {costs.description}",
-        "walk_forward": {"periods": n, "period_seed": "SeedSequence([seed, index])",
-                         "accounts": "one fresh account per period"},
-        "model": model.description, "models": model.info(settings, pairs),
-        "cost_model": first["cost_model"], "pairs": first["pairs"], "timeframe": first["timeframe"],
-        "period": {"start_ms": first["period"]["start_ms"], "end_ms": per[-1]["period"]["end_ms"]},
-        "seed": config.seed, "settings": first["settings"], "total": total, "periods": per,
-    }
+    summary = walk_forward_summary(per, len(pairs), cfg.rules.initial_balance, model.description,
+                                   model.info(settings, pairs), costs.description, config.seed)
     name = run_name or config.backtest.run_name or _run_name(summary, tf, prefix=f"walkforward{n}")
     root = Path(config.backtest.reports_dir) / name
     meta = {"workers": workers, "wall_seconds": wall, "load_and_predict_seconds": predict_wall,
-            "bars_per_second": total["bars"] / wall if wall > 0 else None,
+            "bars_per_second": summary["total"]["bars"] / wall if wall > 0 else None,
             "python": platform.python_version(), "finished_utc": dt.datetime.now(dt.UTC).isoformat()}
     for s, c, ch in zip(per, curves, charts, strict=True):
         write_reports(root / f"period-{s['index'] + 1:02d}", s, c, {**meta, "period": s["index"] + 1}, ch,

@@ -44,6 +44,9 @@ def _usage(args: argparse.Namespace, ctx: Context) -> int:
     raise UserError("usage: trading-ai challenge simulate [--runs N] [--one-step]")
 
 
+MAX_RUNS = 100_000
+
+
 def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     import attrs
     from rich.console import Console
@@ -56,8 +59,11 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     from domain.market import Timeframe
     from services.backtest import run_batch
 
-    if args.runs < 1:
-        raise UserError(f"--runs must be at least 1, got {args.runs}")
+    if not 1 <= args.runs <= MAX_RUNS:
+        raise UserError(f"--runs must be 1 to {MAX_RUNS} (each attempt keeps its equity path in memory), "
+                        f"got {args.runs}")
+    if args.max_days < 1 or args.block_days < 1:
+        raise UserError(f"--max-days and --block-days must be at least 1, got {args.max_days} and {args.block_days}")
     config = ctx.config
     b = config.backtest
     kind = args.cost_model or b.cost_model

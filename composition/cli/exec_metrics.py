@@ -111,6 +111,8 @@ def _update(args: argparse.Namespace, ctx: Context) -> int:
     cfg = ctx.config
     store = _store(args, ctx)
     as_of = _parse_date(args.as_of, "--as-of") if args.as_of else dt.datetime.now(dt.UTC).date()
+    if as_of > dt.datetime.now(dt.UTC).date():
+        raise UserError(f"--as-of {args.as_of} is in the future; the metrics are dated by when they were measured")
     sla = float(cfg.runtime.latency_sla_ms)
     pairs = list(cfg.data.symbols)
     if args.min_samples < 1:

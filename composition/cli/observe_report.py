@@ -171,6 +171,10 @@ def score(events: list[dict[str, Any]], *, db_signal_count: int | None, max_per_
 
 
 def _report(args: argparse.Namespace, ctx: Context) -> int:
+    if args.days < 1:
+        from domain.errors import UserError
+
+        raise UserError(f"--days must be at least 1, got {args.days}")
     from rich.console import Console
     from rich.table import Table
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -47,14 +48,16 @@ def _options(args: argparse.Namespace) -> RunOptions:
     replay_to = parse_date_ms(args.replay_to, "--replay-to") if args.replay_to else None
     if replay_to is not None and replay_from is None:
         raise UserError("--replay-to needs --replay-from")
+    if replay_to is not None and replay_from is not None and replay_to < replay_from:
+        raise UserError(f"--replay-to {args.replay_to} is before --replay-from {args.replay_from}")
     speed: float | None = None
     if str(args.speed).lower() != "max":
         try:
             speed = float(args.speed)
         except ValueError:
             raise UserError(f"--speed {args.speed!r}: expected 'max' or a positive number") from None
-        if speed <= 0:
-            raise UserError("--speed must be positive")
+        if not math.isfinite(speed) or speed <= 0:
+            raise UserError(f"--speed {args.speed!r}: expected 'max' or a positive finite number")
     if args.cycles is not None and args.cycles < 1:
         raise UserError("--cycles must be at least 1")
     if args.shim_url and (args.broker or "shim") != "shim":

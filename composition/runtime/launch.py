@@ -36,6 +36,7 @@ from composition.runtime.service import (
 from composition.runtime.startup import check_quotes, compliance_findings, reconcile_at_start
 from composition.settings import kernel_settings
 from domain.confidence import ConfidenceParams
+from domain.errors import ConfigError
 from domain.market import Timeframe
 from domain.signals import Mode
 from services.operator_commands import OperatorService
@@ -255,17 +256,31 @@ def run_service(config: Config, options: RunOptions, log: logging.Logger) -> Run
     import time
 
     t0 = time.monotonic()
-    if options.health:  # a busy or invalid health port is refused before anything is built or written
-        from adapters.http.healthz import check_port
-
-        check_port(config.runtime.health_host,
-                   config.runtime.health_port if options.health_port is None else options.health_port)
+    preflight(config, options)
     # One runtime per database and mode, taken before anything is built or written (a replay has its
     # own: it never shares rows with the real service).
     lock = InstanceLock(options.database_url or config.database.url, lock_name(options))
     with lock:
         log.info("instance_lock_acquired", extra={"ctx": {"mode": lock.mode, "lock": str(lock.path or "advisory")}})
         return _run_locked(config, options, log, t0)
+
+
+def preflight(config: Config, options: RunOptions) -> None:
+    """The cheap refusals, before the instance lock and before anything is built or written: a Telegram
+    token without an allow-list, a busy or invalid health port, a database that cannot be opened or
+    whose schema is not the code's head (naming `trading-ai db upgrade`)."""
+    if options.telegram and config.telegram.bot_token and not config.telegram.allowed_chat_ids \
+            and not options.replay:  # a bot without an allow-list would answer no one, or everyone
+        raise ConfigError("TELEGRAM_BOT_TOKEN is set but TELEGRAM_ALLOWED_CHAT_IDS is empty: list the chat ids "
+                          "the bot may answer (comma-separated), or unset the token")
+    if options.health:
+        from adapters.http.healthz import check_port
+
+        check_port(config.runtime.health_host,
+                   config.runtime.health_port if options.health_port is None else options.health_port)
+    from adapters.storage.engine import open_engine
+
+    open_engine(options.database_url or config.database.url).dispose()
 
 
 def lock_name(options: RunOptions) -> str:
