@@ -18,6 +18,7 @@ import numpy as np
 
 from domain import policy as pol
 from domain.backtest.engine import EngineConfig, EngineResult, PairData, run
+from domain.errors import UserError
 from domain.execution_costs import CostModel
 from domain.market import session_end_ms
 from services.scan_cycle import CycleReport, ScanCycle
@@ -35,6 +36,72 @@ def run_batch(pairs: Sequence[PairData], cfg: EngineConfig, costs: CostModel, se
 class Period:
     index: int
     pairs: tuple[PairData, ...]
+
+
+def split_periods(pairs: Sequence[PairData], n: int) -> list[Period]:
+    """n consecutive spans of equal length (on bar boundaries) over the pairs' common time range; each
+    pair's bars and probabilities are sliced, so a span keeps the predictions made with its history."""
+    tf_ms = pairs[0].bars.timeframe.ms
+    t0 = min(int(p.bars.ts[0]) for p in pairs)
+    t1 = max(int(p.bars.ts[-1]) for p in pairs) + tf_ms
+    bounds = [t0 + (t1 - t0) * k // n // tf_ms * tf_ms for k in range(n)] + [t1]
+    out = []
+    for k in range(n):
+        spans = []
+        for p in pairs:
+            lo, hi = (int(np.searchsorted(p.bars.ts, t, side="left")) for t in (bounds[k], bounds[k + 1]))
+            if hi - lo < 2:
+                raise UserError(f"walk-forward period {k + 1} of {n} has {hi - lo} {p.bars.timeframe} bars of "
+                                f"{p.pair}; use fewer --periods or a longer backtest period")
+            fine = p.fine.between(bounds[k], bounds[k + 1]) if p.fine is not None else None
+            spans.append(PairData(p.pair, p.bars.between(bounds[k], bounds[k + 1]),
+                                  {name: v[lo:hi] for name, v in p.probs.items()}, p.spec, fine))
+        out.append(Period(k, tuple(spans)))
+    return out
+
+
+def walk_forward_total(periods: Sequence[dict[str, Any]], initial: float) -> dict[str, Any]:
+    """The periods together. Each ran on its own fresh account of `initial`, so P&L adds up and returns
+    are per period (mean and compounded as if each period's result were carried into the next)."""
+    trades = sum(int(s["trades"]) for s in periods)
+    wins = sum(round((s["hit_rate"] or 0.0) * int(s["trades"])) for s in periods)
+    blocks: dict[str, int] = {}
+    for s in periods:
+        for k, v in s["blocks_by_reason"].items():
+            blocks[k] = blocks.get(k, 0) + int(v)
+    compounded = float(np.prod([1 + s["return_pct"] / 100 for s in periods]) - 1) * 100
+    return {
+        "periods": len(periods), "bars": sum(int(s["bars"]) for s in periods),
+        "candidates": sum(int(s["candidates"]) for s in periods), "trades": trades,
+        "pnl": sum(s["final_balance"] - initial for s in periods),
+        "mean_return_pct": float(np.mean([s["return_pct"] for s in periods])),
+        "compounded_return_pct": compounded,
+        "profitable_periods": sum(1 for s in periods if s["final_balance"] > initial),
+        "worst_max_drawdown_pct": max(s["max_drawdown_pct"] for s in periods),
+        "hit_rate": wins / trades if trades else None,
+        "breach_episodes": sum(int(s["breach_episodes"]) for s in periods),
+        "ftmo_breach_episodes": sum(int(s["ftmo_breach_episodes"]) for s in periods),
+        "breach_halt_days": sum(int(s["breach_halt_days"]) for s in periods),
+        "blocks_by_reason": dict(sorted(blocks.items())),
+    }
+
+
+def walk_forward_summary(per: Sequence[dict[str, Any]], n_pairs: int, initial: float, model: str,
+                         models: dict[str, Any], costs: str, seed: int) -> dict[str, Any]:
+    """summary.json of a walk-forward: every period's summary (`per`, in order) and their total."""
+    n = len(per)
+    total = walk_forward_total(per, initial)
+    first = per[0]
+    return {
+        "headline": f"walk-forward, {n} periods: {n_pairs} pairs, {total['bars']} bars, {total['trades']} "
+                    f"trades, model {model}, costs: {costs}",
+        "walk_forward": {"periods": n, "period_seed": "SeedSequence([seed, index])",
+                         "accounts": "one fresh account per period"},
+        "model": model, "models": models,
+        "cost_model": first["cost_model"], "pairs": first["pairs"], "timeframe": first["timeframe"],
+        "period": {"start_ms": first["period"]["start_ms"], "end_ms": per[-1]["period"]["end_ms"]},
+        "seed": seed, "settings": first["settings"], "total": total, "periods": list(per),
+    }
 
 
 def _run_period(args: tuple[Period, EngineConfig, CostModel, int]) -> tuple[int, EngineResult]:

@@ -153,11 +153,11 @@ def run_ablation(
 ) -> dict[str, Any]:
     """Both walk-forwards over the pairs' common stored span."""
     from adapters.execution_metrics.cost_model import load_cost_model
-    from composition.cli.backtest import choose_model, engine_config, load_pairs, split_periods, walk_forward_total
+    from composition.cli.backtest import choose_model, engine_config, load_pairs
     from composition.runtime.plugins import with_sentiment
     from composition.settings import kernel_settings
     from domain.market import Timeframe
-    from services.backtest import build_summary, run_walk_forward
+    from services.backtest import build_summary, run_walk_forward, split_periods, walk_forward_total
 
     first = max(h["first_ms"] for h in hist.values())
     last = min(h["last_ms"] for h in hist.values())
