@@ -32,44 +32,89 @@ class Step:
     title: str
     argv: tuple[str, ...]
     why: str
+    verdict: bool = False  # exit 1 is a FAIL verdict (README "Exit codes"): shown, and the demo goes on
 
 
-def demo_steps(ctx: Context, replay_days: int, timeframe: str) -> list[Step]:
+@attrs.frozen
+class DemoPorts:
+    """Where the replayed dry-run serves /healthz (any free port) and the dashboard (picked free here,
+    so the demo can name its URL at the end)."""
+
+    dashboard_port: int
+    dashboard_token: str
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}/?token={self.dashboard_token}"
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the OS picks it), on 127.0.0.1."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def demo_ports() -> DemoPorts:
+    import secrets
+
+    # DASHBOARD_TOKEN from the environment wins; otherwise one for this demo (the steps read it back)
+    token = os.environ.setdefault("DASHBOARD_TOKEN", secrets.token_urlsafe(12))
+    return DemoPorts(free_port(), token)
+
+
+def demo_steps(ctx: Context, replay_days: int, timeframe: str, ports: DemoPorts | None = None) -> list[Step]:
     cfg = ctx.config
     symbols = ",".join(cfg.data.symbols)
-    last_bar = _last_bar_date(cfg.data.candles_dir, cfg.data.symbols[0], timeframe)
+    last_bar, bundled = _last_bar_date(ctx, cfg.data.symbols[0], timeframe)
     replay_from = (last_bar - timedelta(days=replay_days)).strftime("%Y-%m-%d")
+    serve = ("--health-port", "0") + (("--dashboard-port", str(ports.dashboard_port)) if ports else ())
+    first = [Step("Import the real candles", ("data", "import"),
+                  "bundled Binance candles, cleaned into the raw store with a data-quality report")] if bundled else []
     return [
-        Step("Import the real candles", ("data", "import"),
-             "bundled Binance candles, cleaned into the raw store with a data-quality report"),
+        *first,
         Step("Data status", ("data", "status"), "coverage, rows, last bar and the exchange outages as gaps"),
         Step("Execution costs", ("exec-metrics", "update", "--source", "ohlc"),
              "spread/slippage distributions per pair and session, estimated from OHLC (no broker yet)"),
         Step("Features", ("features", "build", "--timeframe", timeframe),
              "the one feature code path for training, backtest and live, cached by version"),
         Step("Quick training", ("train", "--symbols", symbols, "--timeframe", timeframe, "--quick"),
-             "a small walk-forward run on the real candles (the full one: trading-ai train)"),
-        Step("Gate table", ("evaluate",), "out-of-sample figures next to the baselines; failing gates say why"),
+             "a small walk-forward run on the real candles (the full one: trading-ai train)", verdict=True),
+        Step("Gate table", ("evaluate",), "out-of-sample figures next to the baselines; failing gates say why",
+             verdict=True),
         Step("Database schema", ("db", "upgrade"),
              "create or migrate the SQLite schema (the runtime refuses an outdated one; only this migrates)"),
-        Step("Replayed dry-run", ("run", "--mode", "dryrun", "--replay-from", replay_from, "--speed", "max"),
-             f"the live scan service over the last {replay_days} days of real {timeframe} candles"),
+        Step("Replayed dry-run", ("run", "--mode", "dryrun", "--replay-from", replay_from, "--speed", "max", *serve),
+             f"the live scan service over the last {replay_days} days of real {timeframe} candles "
+             "(health on a free port, the dashboard beside it)"),
         Step("Backtest report", ("backtest", "--timeframe", timeframe, "--run-name", "demo"),
              "the same scan rules in batch form over the backtest period, with the measured costs"),
     ]
 
 
-def _last_bar_date(candles_dir: str, symbol: str, timeframe: str) -> datetime:
-    """The date of the last bundled bar, so the replay covers real data whatever today is."""
-    from adapters.market_data.bundled import BundledCandles
+def _last_bar_date(ctx: Context, symbol: str, timeframe: str) -> tuple[datetime, bool]:
+    """(the date of the last real bar, whether it comes from the bundled folder), so the replay covers
+    real data whatever today is. Without the bundled folder (a fresh machine without ../shared), the
+    candles `trading-ai data fetch` stored are used."""
+    from adapters.market_data.parquet_store import ParquetCandleStore
     from domain.market import Timeframe
 
-    source = BundledCandles(candles_dir)
-    candles = source.candles(symbol, Timeframe.parse(timeframe))
-    last = candles.last_ts
+    cfg = ctx.config
+    tf = Timeframe.parse(timeframe)
+    if Path(cfg.data.candles_dir).is_dir():
+        from adapters.market_data.bundled import BundledCandles
+
+        last = BundledCandles(cfg.data.candles_dir).candles(symbol, tf).last_ts
+        if last is not None:
+            return datetime.fromtimestamp(last / 1000, UTC), True
+    last = ParquetCandleStore(cfg.data.store_dir, cfg.data.exchange).last_ts(symbol, tf)
     if last is None:
-        raise UserError(f"no {timeframe} candles for {symbol} in {candles_dir}")
-    return datetime.fromtimestamp(last / 1000, UTC)
+        raise UserError(f"no {timeframe} candles of {symbol}: neither bundled in {cfg.data.candles_dir} nor fetched "
+                        f"into {cfg.data.store_dir}; on a fresh machine run `trading-ai data fetch --timeframe "
+                        f"{timeframe} --since 2025-01-01` (and `--timeframe 1h --since 2024-01-01`) first")
+    return datetime.fromtimestamp(last / 1000, UTC), False
 
 
 def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_days: int = 2,
@@ -80,7 +125,8 @@ def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_da
     # A user's own LOG_FILE / LOG_CONSOLE_LEVEL win.
     os.environ.setdefault("LOG_FILE", DEMO_LOG)
     os.environ.setdefault("LOG_CONSOLE_LEVEL", "WARNING")
-    steps = demo_steps(ctx, replay_days, timeframe)
+    ports = demo_ports()
+    steps = demo_steps(ctx, replay_days, timeframe, ports)
     results: list[tuple[Step, int, float]] = []
     t_start = time.monotonic()
     earlier: set[str] = set()
@@ -92,12 +138,15 @@ def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_da
         t0 = time.monotonic()
         code = run_cli(step.argv)
         results.append((step, code, time.monotonic() - t0))
-        if code != 0:
+        if code == 1 and step.verdict:
+            console.print(f"[yellow]'{step.title}': verdict FAIL (exit code 1) - recorded above; the demo goes on "
+                          "with what it has[/yellow]")
+        elif code != 0:
             console.print(f"[red]step '{step.title}' failed with exit code {code}; stopping the demo[/red]")
-            _print_summary(console, ctx, results, time.monotonic() - t_start)
+            _print_summary(console, ctx, results, time.monotonic() - t_start, ports)
             return code
     _print_signals(console, ctx, steps, earlier)
-    _print_summary(console, ctx, results, time.monotonic() - t_start)
+    _print_summary(console, ctx, results, time.monotonic() - t_start, ports)
     return 0
 
 
@@ -137,7 +186,8 @@ def _print_signals(console: Console, ctx: Context, steps: list[Step], earlier: s
     console.print(f"SQLite: {redact_text(ctx.config.database.url)}")
 
 
-def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int, float]], total_s: float) -> None:
+def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int, float]], total_s: float,
+                   ports: DemoPorts | None = None) -> None:
     cfg = ctx.config
     table = Table(title=f"trading-ai demo: {total_s:.0f} s in all")
     table.add_column("step")
@@ -158,8 +208,14 @@ def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int
         ("models and registry", Path(cfg.training.models_dir) / "registry.json"),
         ("experiment index", Path(cfg.training.runs_dir) / "index.csv"),
         ("signals, blocks, risk book (SQLite)", Path(db)),
-        ("backtest report", Path(cfg.backtest.reports_dir) / "demo" / "report.html"),
+        ("backtest report (interactive, opens offline)", Path(cfg.backtest.reports_dir) / "demo" / "report.html"),
         ("JSON log of every step", Path(os.environ.get("LOG_FILE", DEMO_LOG))),
     ):
         outputs.add_row(name, str(path))
     console.print(outputs)
+    report = Path(cfg.backtest.reports_dir) / "demo" / "report.html"
+    if report.is_file():
+        console.print(f"report: {report.resolve().as_uri()}", soft_wrap=True)
+    if ports is not None:
+        console.print(f"dashboard: {ports.dashboard_url} (served while the replay ran; watch a live one with "
+                      f"`trading-ai run --dashboard-port {ports.dashboard_port}`)", soft_wrap=True)

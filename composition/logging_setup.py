@@ -64,6 +64,20 @@ class ConsoleFormatter(logging.Formatter):
         return redact_text(line.rstrip())
 
 
+class _LazyFileHandler(logging.FileHandler):
+    """Opens (and creates the folder of) the log file at the first record, not before: a command that
+    refuses before logging anything leaves no file behind."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, encoding="utf-8", delay=True)
+
+    def _open(self) -> Any:
+        from pathlib import Path
+
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+
 def configure_logging(config: Config, mode: str | None = None, stream: TextIO | None = None) -> logging.Logger:
     """(Re)configure the project logger; safe to call more than once."""
     mode = mode or config.mode
@@ -79,10 +93,7 @@ def configure_logging(config: Config, mode: str | None = None, stream: TextIO | 
     handler.setLevel(config.logging.console_level or config.logging.level)
     log.addHandler(handler)
     if config.logging.file:
-        from pathlib import Path
-
-        Path(config.logging.file).parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.FileHandler(config.logging.file, encoding="utf-8")
+        file_handler = _LazyFileHandler(config.logging.file)
         file_handler.setFormatter(JsonFormatter(mode))
         log.addHandler(file_handler)
     log.setLevel(config.logging.level)

@@ -89,3 +89,20 @@ def emit_json(args: argparse.Namespace, payload: Any) -> None:
     out = _json_out[-1] if _json_out else sys.stdout
     out.write(json.dumps(jsonable(payload), indent=2, sort_keys=True, allow_nan=False) + "\n")
     out.flush()
+
+
+def quiet_console_defaults(config: Any) -> Any:
+    """The CLI's logging defaults: the console shows warnings and errors only (the commands print their
+    own summaries), and the full JSON log goes to a file, `<DATA_DIR>/logs/trading-ai.jsonl`, unless
+    LOG_CONSOLE_LEVEL or LOG_FILE say otherwise (an empty LOG_FILE= keeps no file)."""
+    import os
+
+    import attrs
+
+    lg = config.logging
+    changes: dict[str, str] = {}
+    if not lg.console_level and "LOG_CONSOLE_LEVEL" not in os.environ:
+        changes["console_level"] = "WARNING"
+    if not lg.file and "LOG_FILE" not in os.environ:
+        changes["file"] = os.path.join(config.data.store_dir, "logs", "trading-ai.jsonl")
+    return attrs.evolve(config, logging=attrs.evolve(lg, **changes)) if changes else config

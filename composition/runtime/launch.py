@@ -222,6 +222,8 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
                          stale_after_s=options.stale_after_s or (2 * interval + 60),
                          status={"event_bus": bus.status}, closers=[bus.close, engine.dispose])
     parts.dashboard = make_dashboard(config, options, operator, models_desc, lambda: parts.cycle.n.cycles, log)
+    if options.replay and start_ms is not None and end_ms is not None:
+        parts.replay_window = (start_ms, end_ms)
     probe = health_probe(parts, interval)
     extras = {"start_ms": start_ms, "end_ms": end_ms, "models": models_desc, "gates_passed": gates_passed,
               "notifier": notifier, "operator": operator, "desk": desk, "repos": repos, "bot": bot,

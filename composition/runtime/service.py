@@ -10,6 +10,7 @@ attempt to emit past the daily or total loss limit, or an actual floor breach); 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal as signal_mod
 import sys
@@ -338,6 +339,7 @@ class ServiceParts:
     health: HealthServer | None = None
     bot: Any = None  # adapters.notifiers.telegram.bot.TelegramBot | None
     dashboard: Any = None  # adapters.http.dashboard.DashboardServer | None
+    replay_window: tuple[int, int] | None = None  # (start, end) ms of a replay: drawn as a progress bar
     checks: dict[str, Callable[[], bool | None]] = attrs.field(factory=dict)
     stale_after_s: float = 300.0
     started_at_ms: int = 0
@@ -417,6 +419,7 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
     refresh_snapshot(parts, None)  # /healthz answers from this until the first cycle writes its own
     snapshot_after_each_cycle(parts)
     parts.log.info("service_started", extra={"ctx": {"mode": parts.cycle.mode}})
+    progress: asyncio.Task[None] | None = None
     try:
         if parts.health is not None:
             await parts.health.start()
@@ -425,8 +428,16 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
             print(f"dashboard: {parts.dashboard.url}", file=sys.stderr, flush=True)
         if parts.bot is not None:
             await parts.bot.start()
+        if parts.replay_window is not None:
+            from composition.runtime.progress import replay_progress
+
+            progress = asyncio.create_task(replay_progress(*parts.replay_window, lambda: parts.loop.stats.last_tick_ms))
         stats = await parts.loop.run()
     finally:
+        if progress is not None:
+            progress.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await progress
         if parts.bot is not None:
             try:
                 await parts.bot.stop()
