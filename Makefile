@@ -11,10 +11,10 @@ PYTEST_ARGS ?=
 # Every extra the test suite exercises (plugins, Kafka, Ray, benchmark peers, MetaAPI).
 EXTRAS ?= dev,pg,metaapi,sentiment,rl,gan,kafka,scale,bench
 
-.PHONY: help venv demo test test-fast lint fmt bench clean rollback-model lock smoke
+.PHONY: help venv demo test test-fast lint fmt bench clean rollback-model lock smoke audit
 
 help:
-	@echo "make demo | test | lint | fmt | bench | clean | rollback-model TAG=v1.0.0 | lock"
+	@echo "make demo | test | lint | fmt | bench | audit | clean | rollback-model TAG=v1.0.0 | lock"
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: $(STAMP)
 rollback-model: $(STAMP)
 	@test -n "$(TAG)" || { echo "usage: make rollback-model TAG=v1.0.0"; exit 2; }
 	$(BIN)/trading-ai models rollback $(TAG)
+
+# pip-audit over requirements.lock; says NOT AUDITED (exit 3) when no vulnerability database answers.
+audit: $(STAMP)
+	$(PY) infra/scripts/audit.py
 
 # Refresh the lock from a resolved install (run after changing dependencies in pyproject.toml).
 lock:
