@@ -257,7 +257,7 @@ class MetaApiBroker:
             offset += len(page)
 
     def _entry_deal(self, position_id: str) -> dict[str, Any]:
-        deals = self._run(self._c().get_deals_by_position(position_id), "deals")["deals"]
+        deals: list[dict[str, Any]] = self._run(self._c().get_deals_by_position(position_id), "deals")["deals"]
         entry = next((d for d in deals if d.get("entryType") == "DEAL_ENTRY_IN"), None)
         if entry is None:
             raise BrokerDisconnected(f"MetaAPI has not synchronised the entry deal of position {position_id} yet")

@@ -44,9 +44,15 @@ from ports.errors import InsufficientMargin, OrderRejected, UnknownPosition, Unk
 
 
 class CostDrawLike(Protocol):
-    spread_bps: float
-    slippage_bps: float
-    latency_penalty_bps: float
+    # read-only members: the draws are frozen (domain.execution_costs.CostDraw)
+    @property
+    def spread_bps(self) -> float: ...
+
+    @property
+    def slippage_bps(self) -> float: ...
+
+    @property
+    def latency_penalty_bps(self) -> float: ...
 
 
 class CostModel(Protocol):

@@ -55,7 +55,7 @@ def flaky() -> Any:
     clock = FakeClock()
     srv = harness.trade_server(clock)
     term = FlakyTerminal(harness.mt5(Path("."), clock, srv))
-    url, token, stop = start_shim_server(term)  # type: ignore[arg-type]
+    url, token, stop = start_shim_server(term)
     client = ShimBroker(ShimClientConfig(url=url, token=token, backoff_s=0.0))
     yield term, client, srv, url, token
     client.close()

@@ -75,7 +75,7 @@ def test_dryrun_runs_cycles_against_the_shim_and_sends_it_no_order(tmp_path: Pat
     server = harness.trade_server(FakeClock())
     candles_dir = load_config(env_file=None, environ={}).data.candles_dir
     terminal = ReplayPricedTerminal(harness.mt5(tmp_path, FakeClock(), server), server, candles_dir, clock_box)
-    url, token, stop = start_shim_server(terminal)  # type: ignore[arg-type]
+    url, token, stop = start_shim_server(terminal)
     for k in ("BROKER", "LIVE_CONFIRM", "TELEGRAM_BOT_TOKEN", "KILL_SWITCH"):
         monkeypatch.delenv(k, raising=False)
     for k, v in {"SHIM_TOKEN": token, "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),

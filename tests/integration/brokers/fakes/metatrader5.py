@@ -6,7 +6,7 @@ from __future__ import annotations
 import types
 from collections import namedtuple
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from tests.integration.brokers.fakes import engine as e
 
@@ -25,6 +25,11 @@ OrderSendResult = namedtuple("OrderSendResult", "retcode deal order volume price
                                                 "retcode_external request")
 
 
+class _TerminalState(TypedDict):
+    init: bool
+    error: tuple[int, str]
+
+
 def _ts(value: Any) -> int:
     if isinstance(value, datetime):
         return int(value.timestamp() * 1000)
@@ -33,7 +38,7 @@ def _ts(value: Any) -> int:
 
 def build(server: e.FakeTradeServer) -> types.ModuleType:
     mod = types.ModuleType("MetaTrader5")
-    state: dict[str, Any] = {"init": False, "error": (1, "Success")}
+    state: _TerminalState = {"init": False, "error": (1, "Success")}
     consts = {
         "TRADE_ACTION_DEAL": e.TRADE_ACTION_DEAL, "TRADE_ACTION_SLTP": e.TRADE_ACTION_SLTP,
         "ORDER_TYPE_BUY": e.ORDER_TYPE_BUY, "ORDER_TYPE_SELL": e.ORDER_TYPE_SELL,
@@ -175,5 +180,5 @@ def build(server: e.FakeTradeServer) -> types.ModuleType:
     for fn in (initialize, login, shutdown, last_error, account_info, terminal_info, symbol_info, symbol_select,
                symbol_info_tick, order_calc_margin, positions_get, orders_get, order_send, history_deals_get):
         setattr(mod, fn.__name__, fn)
-    mod.__version__ = "5.0.45-fake"
+    setattr(mod, "__version__", "5.0.45-fake")  # noqa: B010 - ModuleType declares no __version__
     return mod
