@@ -3,6 +3,8 @@ Synthetic candles here are labelled as such: they test mechanics only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from domain.backtest.baseline import MomentumSignPredictor
@@ -19,7 +21,8 @@ from services.backtest import Period, run_walk_forward
 T0 = 1_735_689_600_000  # 2025-01-01 UTC
 
 
-def synthetic(o, h, lo, c, tf=Timeframe.M5, t0=T0):  # SYNTHETIC candles
+def synthetic(o: Sequence[float], h: Sequence[float], lo: Sequence[float], c: Sequence[float],
+              tf: Timeframe = Timeframe.M5, t0: int = T0) -> Candles:  # SYNTHETIC candles
     n = len(o)
     return Candles("SYN/USDT", tf, t0 + np.arange(n) * tf.ms, o, h, lo, c, np.ones(n))
 
@@ -144,13 +147,13 @@ def test_margin_caps_the_batch_engine_identically_in_bulk_and_scalar() -> None:
         binding = 0
         # every entry's margin (at the margin price) fits the equity at entry, and the risk budget holds
         rt = 5 + 2 * 2 + 2 * 3.0  # the fixed model's round trip + commission on both sides
-        for k in range(tr["pnl"].shape[0]):
-            spec = pairs[int(tr["pair"][k])].spec
-            m = spec.margin_for(float(tr["volume"][k]), margin_price(float(tr["entry"][k]), rt))
-            assert m <= float(tr["equity_at_entry"][k]) + 1e-6
-            binding += m > 0.99 * float(tr["equity_at_entry"][k])
-            assert abs(float(tr["entry"][k]) - float(tr["sl"][k])) * float(tr["volume"][k]) <= (
-                float(tr["equity_at_entry"][k]) * CFG.risk_pct / 100 + 1e-6)
+        for i in range(tr["pnl"].shape[0]):
+            spec = pairs[int(tr["pair"][i])].spec
+            m = spec.margin_for(float(tr["volume"][i]), margin_price(float(tr["entry"][i]), rt))
+            assert m <= float(tr["equity_at_entry"][i]) + 1e-6
+            binding += m > 0.99 * float(tr["equity_at_entry"][i])
+            assert abs(float(tr["entry"][i]) - float(tr["sl"][i])) * float(tr["volume"][i]) <= (
+                float(tr["equity_at_entry"][i]) * CFG.risk_pct / 100 + 1e-6)
         assert binding > 0  # the margin cap set some sizes
 
 

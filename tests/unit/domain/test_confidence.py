@@ -250,14 +250,14 @@ def test_hysteresis_batch_equals_scalar_and_never_upgrades_on_one_scan(
     scans: list[tuple[int, int]], k: int
 ) -> None:
     h = Hysteresis(k)
-    scalar = []
+    scalar: list[int] = []
     for d, t in scans:
         if d == 0:
             h = h.skip()
             scalar.append(0)
         else:
-            h, eff = h.step(Direction.LONG if d > 0 else Direction.SHORT, Tier(t))
-            scalar.append(int(eff))
+            h, tier = h.step(Direction.LONG if d > 0 else Direction.SHORT, Tier(t))
+            scalar.append(int(tier))
     d_arr = np.array([s[0] for s in scans], dtype=np.int64)
     r_arr = np.array([s[1] if s[0] != 0 else 0 for s in scans], dtype=np.int64)
     batch = hysteresis_batch(d_arr, r_arr, k)

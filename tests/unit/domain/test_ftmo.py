@@ -15,8 +15,8 @@ from domain.ftmo import ChallengeKind, FtmoRules, FtmoState, Phase, best_day_ok,
 UTC = dt.UTC
 
 
-def ms(*args: int) -> int:
-    return int(dt.datetime(*args, tzinfo=UTC).timestamp() * 1000)
+def ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp() * 1000)
 
 
 def test_ftmo_daily_loss_example_from_docs() -> None:

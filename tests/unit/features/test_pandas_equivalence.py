@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from adapters.market_data.bundled import BundledCandles
 from domain.features import FeatureParams, compute_features
-from domain.market import Timeframe
+from domain.market import Candles, Timeframe
 
 _BENCH = Path(__file__).resolve().parents[3] / "bench" / "pandas_features.py"
 
 
-def _baseline():  # type: ignore[no-untyped-def]
+def _baseline() -> Callable[[Candles, FeatureParams], pd.DataFrame]:
     spec = importlib.util.spec_from_file_location("pandas_features", _BENCH)
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    return mod.pandas_features
+    baseline: Callable[[Candles, FeatureParams], pd.DataFrame] = mod.pandas_features
+    return baseline
 
 
 def test_same_values_and_same_warm_up_as_pandas_on_real_gap_free_bars(bundled: BundledCandles) -> None:

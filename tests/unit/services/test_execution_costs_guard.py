@@ -8,10 +8,10 @@ import attrs
 import pytest
 
 from domain.execution_costs import FixedCostModel, UnknownCostCell
-from domain.guard import Verdict
+from domain.guard import DEFAULT_COST_ALLOWANCE, DEFAULT_FEE_BPS, Verdict
 from domain.market import Session
 from domain.signals import BlockReason, Direction, Tier
-from services.execution import DEFAULT_COST_ALLOWANCE, DEFAULT_FEE_BPS, RiskDesk, execute_guarded, pre_trade
+from services.execution import RiskDesk, execute_guarded, pre_trade
 from tests.unit.services.conftest import System
 
 FREE = FixedCostModel(0.0, 0.0)

@@ -53,9 +53,11 @@ def test_a_close_after_midnight_before_the_first_candidate_leaves_the_floor_on_t
     rep = s.ops.ftmo_status()
     assert rep.day_start_balance == 100_000.0
     assert rep.daily_floor == 95_500.0  # ours: 100,000 - 4.5%; was 93,500 when the day started at the check
-    chk = check(s.desk.rules, s.desk.ftmo, 98_000.0)
+    ledger = s.desk.ftmo
+    assert ledger is not None
+    chk = check(s.desk.rules, ledger, 98_000.0)
     assert chk.ftmo_daily_floor == 95_000.0  # FTMO's own
-    assert dict(s.desk.ftmo.day_profits)[prague_day(MIDNIGHT + 31 * MIN)] == -2_000.0
+    assert dict(ledger.day_profits)[prague_day(MIDNIGHT + 31 * MIN)] == -2_000.0
 
 
 def test_a_late_cycle_takes_the_side_of_midnight_from_the_deal_history(s: System) -> None:

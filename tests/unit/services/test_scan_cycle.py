@@ -155,6 +155,6 @@ def test_broker_down_shows_in_check(system: Any) -> None:
     def boom() -> list[object]:
         raise BrokerDisconnected("down")
 
-    system.broker.positions = boom  # type: ignore[method-assign,assignment]
+    system.broker.positions = boom
     chk = system.ops.check()
     assert not chk.broker_ok and "BrokerDisconnected" in chk.detail

@@ -63,7 +63,8 @@ def test_promote_then_rollback_moves_links_and_records_reasons(tmp_path: Path) -
     assert (tmp_path / "promoted" / "TAG").read_text().strip() == v1
     hist = deps.history()
     assert [(d.version, d.rollback_reason) for d in hist] == [(v1, None), (v2, "v2 misbehaved live"), (v1, None)]
-    assert deps.current() is not None and deps.current().version == v1
+    current = deps.current()
+    assert current is not None and current.version == v1
     assert reg.load()["history"][-1] == {"action": "rollback", "tag": v1, "previous": v2,
                                          "reason": "v2 misbehaved live", "forced": False,
                                          "at": "1970-01-01T00:00:03+00:00"}
