@@ -36,7 +36,7 @@ from adapters.mocks.storage import InMemoryRiskBook, InMemorySignalLog
 from composition.runtime.warmup import warm_up_compiled
 from domain.backtest.baseline import MomentumSignPredictor
 from domain.confidence import ConfidenceParams
-from domain.features import FeatureParams
+from domain.features import FeatureParams, compute_features, warmup_bars
 from domain.market import Candles, Timeframe
 from domain.signals import TierThresholds
 from ports.runtime_state import RuntimeState
@@ -44,7 +44,6 @@ from services.execution import RiskDesk
 from domain.ftmo import FtmoRules
 from domain.policy import PolicyConfig
 from services.scan_cycle import ScanCycle, ScanSettings
-from training.predictor import RuntimeFeatures
 
 def signatures():
     out = {}
@@ -68,9 +67,11 @@ for p in pairs:  # synthetic candles (a seeded random walk): mechanics only
     series.append(Candles(p, tf, ts, close, close * 1.002, close * 0.998, close, rng.uniform(1, 9, n)))
 now = int(series[0].ts[-1]) + tf.ms
 clock = FakeClock(now)
-features = RuntimeFeatures(FeatureParams(), tf, seq_len=16)
+params = FeatureParams()
+features = lambda c: compute_features(c, params)  # what training.predictor.RuntimeFeatures calls (no torch here)
+min_bars = warmup_bars(params, tf) + 16 + 1
 desk = RiskDesk(FtmoRules(), PolicyConfig(), RuntimeState("dryrun", TierThresholds()))
-scan = ScanCycle(ScanSettings(pairs, tf, lookback_bars=features.min_bars), desk, InMemoryMarketData(series),
+scan = ScanCycle(ScanSettings(pairs, tf, lookback_bars=min_bars), desk, InMemoryMarketData(series),
                  [MomentumSignPredictor()], features, MockBroker(DEFAULT_SPECS.values(), clock, 100_000.0),
                  RecordingNotifier(), InMemoryRiskBook(), InMemorySignalLog(), InMemoryEventBus(), clock,
                  ConfidenceParams())
