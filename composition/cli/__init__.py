@@ -27,6 +27,7 @@ GROUPS: tuple[str, ...] = (
     "models",
     "backtest",
     "challenge",
+    "tune",
     "research",
     "exec_metrics",
     "run",
