@@ -387,22 +387,23 @@ RUN_ARGS = [
         env={"HEALTH_PORT": "{busy_port}"},
         setup="busy_port",
     ),
-    case("live-unconfirmed", "run --mode live --broker shim", "live mode refused", "LIVE_CONFIRM"),
+    case("live-unconfirmed", "run --mode live --broker shim --no-health", "live mode refused", "LIVE_CONFIRM"),
     case(
         "live-paper",
-        "run --mode live --broker paper",
+        "run --mode live --broker paper --no-health",
         "live mode refused",
         "not a real account",
         env={"LIVE_CONFIRM": "yes"},
     ),
-    case("live-mock", "run --mode live --broker mock", "live mode refused", env={"LIVE_CONFIRM": "yes"}),
-    case("live-replay", "run --mode live --replay-from 2025-10-01", "live mode refused", "replay"),
+    case("live-mock", "run --mode live --broker mock --no-health", "live mode refused", env={"LIVE_CONFIRM": "yes"}),
+    case("live-replay", "run --mode live --replay-from 2025-10-01 --no-health", "live mode refused", "replay"),
     case(
         "telegram-no-allow-list",
         DRYRUN,
         "TELEGRAM_ALLOWED_CHAT_IDS is empty",
         env={"TELEGRAM_BOT_TOKEN": "123456789:AAHnotARealTokenButLongEnough"},
     ),
+    case("metaapi-no-credentials", [*DRYRUN, "--broker", "metaapi"], "METAAPI_TOKEN"),
     case("paper-without-costs", REPLAY[:6], "without measured execution costs", "exec-metrics update"),
 ]
 
@@ -670,6 +671,9 @@ _CLEARED = {
     "LOG_FORMAT",
     "SCAN_INTERVAL_SECONDS",
     "LOG_CONSOLE_LEVEL",
+    "METAAPI_TOKEN",
+    "METAAPI_ACCOUNT_ID",
+    "SHIM_TOKEN",
 }
 
 
