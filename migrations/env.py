@@ -12,6 +12,7 @@ import os
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from adapters.storage.engine import create_engine_for
 from adapters.storage.tables import metadata
@@ -36,7 +37,7 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds the table instead.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True)
@@ -45,7 +46,7 @@ def _run(connection: object) -> None:
 
 
 def run_migrations_online() -> None:
-    connection = config.attributes.get("connection")
+    connection: Connection | None = config.attributes.get("connection")  # handed over by the caller, if any
     if connection is not None:
         _run(connection)
         return

@@ -135,6 +135,7 @@ def test_positions_carry_their_floating_pnl_at_the_quote(tmp_path: Path) -> None
     broker.set_quote("BTC/USDT", float(c.close[-1]) * 1.01)
     (p,) = ops.positions()
     bid, ask = broker.quote("BTC/USDT")
+    assert p.price is not None and p.pnl is not None
     assert p.pair == "BTC/USDT" and p.direction == "long" and p.price == pytest.approx((bid + ask) / 2)
     assert p.pnl == pytest.approx((p.price - p.entry) * p.volume) and p.pnl > 0
 

@@ -234,7 +234,7 @@ def test_queries_match_domain_risk_stats(queries: Any) -> None:
     from domain.risk_stats import group_stats, summarise
     from ports.storage import RiskBookQueries
 
-    assert isinstance(queries, RiskBookQueries)
+    assert isinstance(queries, RiskBookQueries) and isinstance(queries, RiskBookRepository)  # a store is both
     book = _book()
     for r in book:
         queries.add(r)

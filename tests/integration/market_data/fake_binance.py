@@ -57,6 +57,7 @@ class FakeBinance:
     def url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server: (host, port)
         return f"http://{host}:{port}/api/v3"
 
     # -------------------------------------------------------------- responses

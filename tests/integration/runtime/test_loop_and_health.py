@@ -8,6 +8,7 @@ import logging
 import urllib.error
 import urllib.request
 
+import attrs
 import pytest
 
 from adapters.http.healthz import HealthInputs, HealthServer, evaluate
@@ -116,7 +117,8 @@ def test_healthz_200_while_fresh_then_503_when_stale_over_http() -> None:
 
 
 def test_health_rules() -> None:
-    base = dict(now_ms=10_000, started_at_ms=0, last_cycle_at_ms=9_000, interval_s=120, stale_after_s=300)
-    assert evaluate(HealthInputs(**base, checks={"db": False}))[0] == 503
-    code, body = evaluate(HealthInputs(**base, checks={"db": True, "telegram": False}))
+    base = HealthInputs(now_ms=10_000, started_at_ms=0, last_cycle_at_ms=9_000, interval_s=120, stale_after_s=300,
+                        checks={})
+    assert evaluate(attrs.evolve(base, checks={"db": False}))[0] == 503
+    code, body = evaluate(attrs.evolve(base, checks={"db": True, "telegram": False}))
     assert (code, body["status"]) == (200, "degraded")

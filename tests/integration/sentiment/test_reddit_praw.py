@@ -99,9 +99,7 @@ def test_a_429_backs_off_until_retry_after_then_resumes(reddit: FakeReddit) -> N
 def test_a_timeout_is_retried_by_prawcore_and_a_persistent_one_answers_no_posts(
     reddit: FakeReddit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import prawcore.sessions
-
-    monkeypatch.setattr(prawcore.sessions.random, "random", lambda: 0.0)  # prawcore's retry jitter, not its count
+    monkeypatch.setattr("prawcore.sessions.random.random", lambda: 0.0)  # prawcore's retry jitter, not its count
     f = _fetcher(reddit, subreddits=("cryptocurrency",), timeout_seconds=0.5)
     reddit.now_s = NOW_S - 7200
     f.fetch(NOW_S * 1000 - 7_200_000)

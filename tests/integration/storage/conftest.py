@@ -35,6 +35,7 @@ def _truncate(url: str) -> None:
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: a SQLite file (WAL) or the session's PostgreSQL schema."""
+    url: str
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'trading_ai.sqlite3'}"
         migrate.upgrade(url)

@@ -29,7 +29,8 @@ def _promoted(models: Path) -> Path:
     f = reg.write_model("lstm", "BTC", _blob(1), {"hidden": 4})
     tag = reg.register({"lstm:BTC/USDT": f}, metrics={}, gates={}, gates_passed=True, data_range={}, run_id="r")
     reg.promote(tag, "test")
-    return models / f["file"]
+    file: str = f["file"]
+    return models / file
 
 
 def test_an_intact_bundle_loads_and_a_swapped_weights_file_is_refused(tmp_path: Path) -> None:
