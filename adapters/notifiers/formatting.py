@@ -72,6 +72,9 @@ def format_stats(r: StatsReport) -> str:
         rwr = "n/a" if row.win_rate is None else f"{row.win_rate:.0%}"
         avg = "n/a" if row.avg_r is None else f"{row.avg_r:+.2f}"
         lines.append(f"  {row.key}: {row.trades} trades, win {rwr}, avg R {avg}, total {row.total_r:+.2f}")
+    if r.trading_days is not None:  # the FTMO ledger's figures
+        lines.append(f"FTMO trading days {r.trading_days}/{r.min_trading_days}; best-day rule "
+                     f"{'OK' if r.best_day_ok else 'broken (best day above 50% of the profit)'}")
     return "\n".join(lines)
 
 
@@ -83,6 +86,9 @@ def format_ftmo(r: FtmoStatusReport) -> str:
         f"profit {r.profit:+,.2f} of target {r.profit_target:,.2f} ({max(0.0, r.profit_target - r.profit):,.2f} to go)",
         f"trading days {r.trading_days}/{r.min_trading_days}",
     ]
+    if r.best_day_applies:  # one-step: the best day may be at most half of the total profit
+        share = "n/a (no profit yet)" if r.best_day_share is None else f"{r.best_day_share:.0%} of the profit"
+        lines.append(f"best day {share}: {'OK' if r.best_day_ok else 'above the 50% rule'}")
     if r.halted:
         lines.append(f"HALTED: {r.halt_reason}")
     return "\n".join(lines)

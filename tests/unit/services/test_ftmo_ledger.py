@@ -157,3 +157,15 @@ def test_a_restart_mid_day_restores_floors_trading_days_trailing_floor_and_best_
     assert attrs.asdict(ra) == attrs.asdict(rb)
     assert rb.day_start_balance == 105_000.0 and rb.total_floor == 96_000.0 and rb.trading_days == 1
     assert rb.best_day_share == 1.25 and not rb.best_day_ok  # a 5,000 day of a 4,000 total profit
+
+
+def test_ftmo_status_and_stats_show_trading_days_and_the_best_day_rule(s: System) -> None:
+    from adapters.notifiers.formatting import format_ftmo, format_stats
+
+    s.desk.rules = FtmoRules.one_step(100_000.0)
+    cycle_at(s, MIDNIGHT - HOUR)
+    s.broker.set_balance(103_000.0)
+    cycle_at(s, MIDNIGHT - 30 * MIN)
+    text = format_ftmo(s.ops.ftmo_status())
+    assert "trading days 0/0" in text and "best day 100% of the profit: above the 50% rule" in text
+    assert "FTMO trading days 0/0; best-day rule broken" in format_stats(s.ops.stats())
