@@ -62,6 +62,10 @@ def register(sub: Any) -> None:
                         "when that is 1)")
     p.add_argument("--workers", type=int, default=None, metavar="W",
                    help="processes running the periods, 1-64 (default: backtest.workers); same result for any W")
+    p.add_argument("--executor", choices=("process", "ray"), default="process",
+                   help="where the walk-forward's periods run: local processes (default) or Ray ([scale] extra; "
+                        "implies --walk-forward); same result on either")
+    p.add_argument("--address", default=None, help="with --executor ray: 'auto' or host:port of a running cluster")
     add_model_argument(p)
     add_json_flag(p)
     p.set_defaults(handler=_backtest, log_mode="backtest")
@@ -306,7 +310,8 @@ def _walk_forward_settings(args: argparse.Namespace, config: Config) -> tuple[in
     """(periods, workers); periods 0 = one plain period. --walk-forward, --periods, --workers or config
     backtest.periods > 1 ask for a walk-forward."""
     b = config.backtest
-    wanted = args.walk_forward or args.periods is not None or args.workers is not None or b.periods > 1
+    wanted = (args.walk_forward or args.periods is not None or args.workers is not None or b.periods > 1
+              or getattr(args, "executor", "process") == "ray")
     if not wanted:
         return 0, 1
     periods = args.periods if args.periods is not None else (b.periods if b.periods > 1
@@ -324,11 +329,14 @@ def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model
                   pairs: Sequence[PairData], n: int, workers: int, predict_wall: float,
                   run_name: str | None, args: argparse.Namespace | None = None) -> int:
     from adapters.reports.backtest_report import build_charts, summary_json, write_reports, write_walk_forward_index
-    from services.backtest import build_summary, period_seed, run_walk_forward, split_periods, walk_forward_summary
+    from services.backtest import build_summary, period_seed, split_periods, walk_forward_summary
 
     periods = split_periods(pairs, n)
     t = time.perf_counter()
-    results: list[EngineResult] = run_walk_forward(periods, cfg, costs, config.seed, workers)
+    from composition.tuning.executors import run_walk_forward_on  # --executor ray: the periods as Ray tasks
+
+    results: list[EngineResult] = run_walk_forward_on(getattr(args, "executor", "process"), periods, cfg, costs,
+                                                      config.seed, workers, getattr(args, "address", None))
     wall = time.perf_counter() - t
     per: list[dict[str, Any]] = []
     curves = []

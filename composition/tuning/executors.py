@@ -147,6 +147,35 @@ class RayExecutor:
             self._ray.shutdown()
 
 
+def _one_period(cfg_costs: Any, job: dict[str, Any]) -> Any:
+    from services.backtest import run_walk_forward
+
+    cfg, costs = cfg_costs
+    return run_walk_forward([job["period"]], cfg, costs, job["seed"], workers=1)[0]
+
+
+def run_walk_forward_on(
+    kind: str, periods: Sequence[Any], cfg: Any, costs: Any, seed: int, workers: int, address: str | None = None
+) -> list[Any]:
+    """`trading-ai backtest --walk-forward --executor KIND`: the process pool is the service's own
+    (services.backtest.run_walk_forward); on Ray each period is one task running that same service on
+    its one period (its seed comes from the run seed and the period's index), so the results are the
+    same on either executor."""
+    from services.backtest import run_walk_forward
+
+    if kind != "ray":
+        return run_walk_forward(periods, cfg, costs, seed, workers)
+    ex = RayExecutor(_one_period, (cfg, costs), workers, address)
+    try:
+        out = ex.run([{"period": p, "seed": seed} for p in periods])
+    finally:
+        ex.close()
+    for r in out:
+        if isinstance(r, BaseException):
+            raise r
+    return out
+
+
 def make_executor(kind: str, fn: Job, data: Any, workers: int, address: str | None = None) -> TrialExecutor:
     if kind not in EXECUTORS:
         raise UserError(f"--executor {kind!r}: expected one of {', '.join(EXECUTORS)}")

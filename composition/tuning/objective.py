@@ -101,10 +101,7 @@ def trial_job(data: TuneData, params: dict[str, Any]) -> dict[str, Any]:
 def build_tune_data(
     config: Config, pairs: Sequence[PairData], model_names: Sequence[str], lookback_bars: int, costs: CostModel
 ) -> TuneData:
-    try:
-        from services.backtest import split_periods
-    except ImportError:  # until the walk-forward's split has moved from the backtest command into services
-        from composition.cli.backtest import split_periods  # type: ignore[attr-defined,no-redef]
+    from services.backtest import split_periods
 
     t = config.tuning
     periods = split_periods(pairs, t.folds + 1)

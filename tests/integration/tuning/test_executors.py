@@ -73,3 +73,24 @@ def test_ray_worker_killed_mid_trial_is_retried(tmp_path: Path, ray_cluster: Any
     study = _run(tmp_path, "kill-ray", "ray", 2, die_once_job, (tune_data(), str(tmp_path)))
     _killed_then_retried(study)
     assert "WorkerCrashedError" in "".join(str(t.user_attrs.get("error", "")) for t in study.trials)
+
+
+def test_ray_walk_forward_equals_the_services_walk_forward(ray_cluster: Any) -> None:
+    """`trading-ai backtest --walk-forward --executor ray`: the periods as Ray tasks, same results."""
+    import numpy as np
+
+    from composition.tuning.executors import run_walk_forward_on
+    from domain.backtest.engine import EngineConfig
+    from domain.execution_costs import FixedCostModel
+    from domain.settings import KernelSettings
+    from services.backtest import run_walk_forward, split_periods
+    from tests.integration.tuning.helpers import synthetic_pairs
+
+    periods = split_periods(synthetic_pairs(), 3)
+    cfg, costs = EngineConfig.from_settings(KernelSettings(), ("momentum",)), FixedCostModel(4.0, 1.0)
+    ref = run_walk_forward(periods, cfg, costs, 11, workers=1)
+    got = run_walk_forward_on("ray", periods, cfg, costs, 11, 2)
+    assert [r.final_balance for r in got] == [r.final_balance for r in ref]
+    assert sum(len(r.trades["pnl"]) for r in ref) > 0
+    for a, b in zip(got, ref, strict=True):
+        assert np.array_equal(a.trades["pnl"], b.trades["pnl"])
