@@ -15,10 +15,11 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.cleaning import valid_window_mask
-from domain.errors import DataError
+from domain.errors import ConfigError, DataError
 from domain.feature_matrix import FeatureMatrix
 from domain.market import Candles, atr
 
+MAX_SYNTHETIC_SHARE = 0.20  # synthetic rows are refused above this share of a training split
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -141,9 +142,15 @@ class WindowSet:
     direction: F32
     trend: F32
     seq_len: int
+    # True for a GAN sample (issue 17): only ever set on a training split, None = all real
+    synthetic: npt.NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return int(self.ends.shape[0])
+
+    @property
+    def synthetic_count(self) -> int:
+        return 0 if self.synthetic is None else int(self.synthetic.sum())
 
     def windows(self, sel: I64 | slice) -> F32:
         e = self.ends[sel]
@@ -175,3 +182,33 @@ def window_set(parts: Sequence[tuple[F32, PairSeries, I64, int]], seq_len: int) 
         np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ends), np.concatenate(syms),
         np.concatenate(dirs), np.concatenate(trends), seq_len,
     )
+
+
+def take(ws: WindowSet, sel: I64) -> WindowSet:
+    """The samples `sel` of a set (the rows stay; only the sample index is cut)."""
+    syn = None if ws.synthetic is None else ws.synthetic[sel]
+    return WindowSet(ws.x, ws.ends[sel], ws.symbol[sel], ws.direction[sel], ws.trend[sel], ws.seq_len, syn)
+
+
+def concat_sets(parts: Sequence[WindowSet], synthetic: Sequence[bool]) -> WindowSet:
+    """Stack sample sets (one seq_len); samples of a part flagged synthetic are tagged `synthetic`."""
+    xs, ends, syms, dirs, trends, tags = [], [], [], [], [], []
+    offset = 0
+    for ws, is_syn in zip(parts, synthetic, strict=True):
+        xs.append(ws.x)
+        ends.append(ws.ends + offset)
+        syms.append(ws.symbol)
+        dirs.append(ws.direction)
+        trends.append(ws.trend)
+        own = ws.synthetic if ws.synthetic is not None else np.zeros(len(ws), dtype=np.bool_)
+        tags.append(np.ones(len(ws), dtype=np.bool_) if is_syn else own)
+        offset += ws.x.shape[0]
+    return WindowSet(np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ends), np.concatenate(syms),
+                     np.concatenate(dirs), np.concatenate(trends), parts[0].seq_len, np.concatenate(tags))
+
+
+def synthetic_target(n_real: int, share: float) -> int:
+    """Synthetic samples that make `share` of a training split of `n_real` real samples (cap 20 %)."""
+    if not 0.0 <= share <= MAX_SYNTHETIC_SHARE:
+        raise ConfigError(f"synthetic share {share:.0%} refused: at most {MAX_SYNTHETIC_SHARE:.0%} of a training split")
+    return int(share / (1.0 - share) * n_real) if share > 0 else 0

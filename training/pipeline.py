@@ -35,7 +35,10 @@ from training.datasets import (
     WindowSet,
     build_series,
     class_balance,
+    concat_sets,
     rows_used,
+    synthetic_target,
+    take,
     walk_forward_folds,
     window_set,
 )
@@ -43,6 +46,9 @@ from training.gates import GateConfig, GateResult, all_passed, evaluate_gates, t
 from training.leakage import LeakageResult, check_feature_causality
 from training.loop import FitResult, LoopConfig, fit, predict
 from training.networks import LSTMDirection, TrendTransformer
+
+# the plugin host's augment_training_set(name, features, labels, seed) -> [(samples, labels), ...]
+Augment = Callable[[str, Any, Any, int], Sequence[tuple[Any, Any]]]
 
 # Until measured costs are supplied: 6 bps spread + 2 x 2 bps slippage = 10 bps round trip.
 DEFAULT_FIXED_COSTS = FixedCostModel(spread_bps=6.0, slippage_bps=2.0)
@@ -79,6 +85,8 @@ class TrainSettings:
     kernel: KernelSettings | None = None
     margin_rate: float = 1.0  # the symbol's margin per notional in the trade gate (1 / paper leverage)
     latency_ms: float = 0.0  # decision-to-order latency the cost model penalises above its SLA
+    # share of each pair's training split made of augmentation-plugin (GAN) samples; 0 = none, > 0.20 refused
+    synthetic_share: float = 0.0
 
     def horizon_bars(self, timeframe: Timeframe) -> int:
         return max(1, self.horizon_minutes // timeframe.minutes)
@@ -172,7 +180,11 @@ def _series_for(candles: Candles, params: FeatureParams, settings: TrainSettings
 def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
                  higher: Mapping[str, Mapping[Timeframe, Candles]] | None = None,
                  cost_model: CostModel | None = None, checkpoint_dir: Path | None = None, resume: bool = False,
-                 progress: Any = None, log: Callable[[str], None] = lambda _m: None) -> RunResult:
+                 progress: Any = None, log: Callable[[str], None] = lambda _m: None,
+                 augment: Augment | None = None) -> RunResult:
+    """`augment` is the plugin host's `augment_training_set` (composition hands it in): with
+    `settings.synthetic_share > 0` it is asked for synthetic samples of each pair's training split."""
+    synthetic_target(1, settings.synthetic_share)  # refuse a share above the cap before any work
     torch.set_num_threads(max(1, settings.threads))
     torch.use_deterministic_algorithms(True, warn_only=True)
     costs = cost_model or DEFAULT_FIXED_COSTS
@@ -203,7 +215,7 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
     for k in range(settings.n_folds):
         final = k == settings.n_folds - 1
         fold_report, arts = _run_fold(k, final, data, folds, sym_ids, names, settings, h, costs, leak,
-                                      checkpoint_dir, resume, progress, log)
+                                      checkpoint_dir, resume, progress, log, augment)
         fold_reports.append(fold_report)
         if final:
             artifacts = arts
@@ -222,6 +234,10 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
         "thresholds": attrs.asdict(settings.thresholds),
         "gate_config": {k: (v.name if hasattr(v, "name") else v) for k, v in attrs.asdict(settings.gates).items()},
         "leakage": {p: attrs.asdict(r) for p, r in leak.items()},
+        # synthetic (GAN) samples: training splits only; every metric below is on real candles
+        "synthetic": {"share": settings.synthetic_share,
+                      "rows": {str(f["fold"]): f["synthetic_rows"] for f in fold_reports},
+                      "total": sum(sum(f["synthetic_rows"].values()) for f in fold_reports)},
         "folds": fold_reports,
         "final": fold_reports[-1],
         "seconds": time.perf_counter() - t_start,
@@ -244,8 +260,8 @@ def _ts_range(series: PairSeries, ends: np.ndarray) -> list[int]:
 def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix, PairSeries]],
               folds: dict[str, list[Any]], sym_ids: dict[str, int], names: tuple[str, ...],
               settings: TrainSettings, h: int, costs: CostModel, leak: dict[str, LeakageResult],
-              checkpoint_dir: Path | None, resume: bool, progress: Any, log: Callable[[str], None]
-              ) -> tuple[dict[str, Any], TrainedArtifacts | None]:
+              checkpoint_dir: Path | None, resume: bool, progress: Any, log: Callable[[str], None],
+              augment: Augment | None = None) -> tuple[dict[str, Any], TrainedArtifacts | None]:
     pairs = list(data)
     th = settings.thresholds
     L = settings.seq_len
@@ -276,6 +292,10 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         log(f"fold {k} {p}: train {f.train.size} val {f.val.size} test {f.test.size} samples, up share train "
             f"{class_balance(s, f.train):.3f} val {class_balance(s, f.val):.3f} test {class_balance(s, f.test):.3f}")
 
+    synth = _synthetic_sets(k, data, folds, sets, stds, sym_ids, names, settings, h, augment, log)
+    for p in pairs:
+        split_info[p]["train"]["synthetic"] = len(synth[p]) if p in synth else 0
+
     scores: dict[str, dict[str, ModelScores]] = {p: {} for p in pairs}
     # ---- baselines, same samples, same features (the last bar of each window)
     for p in pairs:
@@ -298,7 +318,8 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         torch.manual_seed(settings.seed)
         net = LSTMDirection(len(names), settings.lstm_hidden, settings.lstm_layers, settings.dropout)
         ck = checkpoint_dir / f"fold{k}_lstm_{p.split('/')[0].lower()}.ckpt" if checkpoint_dir else None
-        fits[f"lstm:{p}"] = fit(net, sets[p]["train"], sets[p]["val"], settings.lstm_loop, ck, resume,
+        train_p = concat_sets([sets[p]["train"], synth[p]], [False, True]) if p in synth else sets[p]["train"]
+        fits[f"lstm:{p}"] = fit(net, train_p, sets[p]["val"], settings.lstm_loop, ck, resume,
                                 label=f"fold{k} lstm {p}", progress=progress)
         net.cpu()
         lstms[p] = net
@@ -313,6 +334,8 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
                             settings.tf_ff, settings.dropout)
     pooled = {name: window_set([(xs[p], data[p][2], getattr(folds[p][k], name), sym_ids[p]) for p in pairs], L)
               for name in ("train", "val", "test")}
+    if synth:  # synthetic samples join the training split only, never val/test
+        pooled["train"] = concat_sets([pooled["train"], *synth.values()], [False] + [True] * len(synth))
     ck = checkpoint_dir / f"fold{k}_transformer.ckpt" if checkpoint_dir else None
     fits["transformer"] = fit(tnet, pooled["train"], pooled["val"], settings.tf_loop, ck, resume,
                               label=f"fold{k} transformer", progress=progress)
@@ -367,11 +390,60 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
             models[name] = entry
         per_pair[p] = {"split": split_info[p], "models": models, "transformer_trend_corr_test": trend_corr[p]}
     fold_report = {"fold": k, "pairs": per_pair,
+                   "synthetic_rows": {p: len(synth[p]) if p in synth else 0 for p in pairs},
                    "fits": {n: {"best_epoch": r.best_epoch, "best_val_loss": r.best_val_loss, "device": r.device,
                                 "amp": r.amp_dtype, "resumed_from": r.resumed_from,
                                 "history": [attrs.asdict(e) for e in r.history]} for n, r in fits.items()}}
     arts = TrainedArtifacts(lstms, tnet, stds, calib, sym_ids, names, refs, fits) if final else None
     return fold_report, arts
+
+
+def _sample_maker(names: tuple[str, ...], std: Standardiser, settings: TrainSettings, h: int,
+                  sym: int) -> Callable[[Candles], WindowSet]:
+    """Candles -> samples exactly as a real pair's: the same features, columns, labels and the fold's
+    training standardiser (used on synthetic candles from an augmentation plugin)."""
+    def make(c: Candles) -> WindowSet:
+        m = compute_features(c, settings.feature_params, None)
+        idx = [m.names.index(n) for n in names]
+        m = FeatureMatrix(m.pair, m.timeframe, m.version, m.ts, names, m.values[:, idx])
+        s = build_series(c, m, settings.seq_len, h, settings.feature_params.atr_window)
+        x = np.nan_to_num(std.apply(m.values), nan=0.0).astype(np.float32)
+        return window_set([(x, s, np.flatnonzero(s.sample_ok).astype(np.int64), sym)], settings.seq_len)
+    return make
+
+
+def _synthetic_sets(k: int, data: dict[str, tuple[Candles, FeatureMatrix, PairSeries]], folds: dict[str, list[Any]],
+                    sets: dict[str, dict[str, WindowSet]], stds: dict[str, Standardiser], sym_ids: dict[str, int],
+                    names: tuple[str, ...], settings: TrainSettings, h: int, augment: Augment | None,
+                    log: Callable[[str], None]) -> dict[str, WindowSet]:
+    """Each pair's synthetic training samples (capped to the share), from the fold's training bars only."""
+    from ports.augmentation import AugmentRequest
+
+    out: dict[str, WindowSet] = {}
+    if augment is None or settings.synthetic_share <= 0:
+        return out
+    for p in data:
+        candles, _, s = data[p]
+        f = folds[p][k]
+        target = synthetic_target(len(sets[p]["train"]), settings.synthetic_share)
+        if target == 0 or f.train.size == 0:
+            continue
+        # the training block's bars: up to the last training label, strictly before validation's embargo
+        train_bars = candles.slice_until(int(s.ts[f.train[-1] + h]))
+        req = AugmentRequest(p, train_bars, target, settings.seq_len, h,
+                             _sample_maker(names, stds[p], settings, h, sym_ids[p]), fold=k)
+        got = [part for res in augment("lstm", req, s.direction[f.train], settings.seed + 1009 * k + sym_ids[p])
+               for part in res[0]]
+        if not got:
+            continue
+        pool = concat_sets(got, [True] * len(got))
+        pick = np.random.default_rng([settings.seed, k, sym_ids[p], 17]).choice(
+            len(pool), size=min(target, len(pool)), replace=False)
+        out[p] = take(pool, np.sort(pick).astype(np.int64))
+        n_syn = len(out[p])
+        log(f"fold {k} {p}: {n_syn} synthetic training samples ({n_syn / (n_syn + len(sets[p]['train'])):.1%} of "
+            "the training split; validation and test stay real)")
+    return out
 
 
 def _gates(cfg: GateConfig, th: TierThresholds, y: np.ndarray, p: np.ndarray, fut: np.ndarray, cost_bps: np.ndarray,
@@ -415,6 +487,15 @@ def _trade_gate(settings: TrainSettings, pair: str, candles: Candles, test: np.n
 
 def finite_or_none(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+
+
+def training_bars(candles: Candles, settings: TrainSettings, fold: int = -1) -> Candles:
+    """The bars of one walk-forward fold's training block (default: the final fold), as `run_training`
+    splits them: what an augmentation plugin may learn from (used by `trading-ai gan report`)."""
+    c, _, s = _series_for(candles, settings.feature_params, settings, None)
+    h = settings.horizon_bars(c.timeframe)
+    f = walk_forward_folds(s, settings.n_folds, settings.val_frac, settings.test_frac, settings.seq_len, h)[fold]
+    return c.slice_until(int(s.ts[f.train[-1] + h]))
 
 
 def pairs_of(symbols: Sequence[str]) -> list[str]:

@@ -38,6 +38,7 @@ GROUPS: tuple[str, ...] = (
     "plugins",
     "sentiment",
     "rl",
+    "gan",
     "completion",
 )
 
@@ -53,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="trading-ai", description="Calibrated crypto signals under FTMO risk rules.")
     parser.add_argument("--config", metavar="PATH", help="TOML config file (defaults < file < .env < environment)")
     parser.add_argument("--env-file", metavar="PATH", default=".env", help="dotenv file to read (default .env)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     parser.add_argument("--version", action="version", version=f"trading-ai {output.version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in GROUPS:
         module = importlib.import_module(f"composition.cli.{name}")
         module.register(sub)
