@@ -32,7 +32,8 @@ def summary_metrics(report: dict[str, Any]) -> dict[str, Any]:
             t = e.get("test_calibrated", e["test"])
             out[f"{name}:{pair}"] = {"test_accuracy": e["test"]["accuracy"], "test_auc": e["test"]["auc"],
                                      "val_accuracy": e["val"]["accuracy"], "test_ece_calibrated": t["ece"]}
-    return _clean(out)
+    cleaned: dict[str, Any] = _clean(out)
+    return cleaned
 
 
 def save_bundle(registry: FileModelRegistry, result: RunResult, settings: TrainSettings, run_id: str,

@@ -32,7 +32,7 @@ def rows_of(report: dict[str, Any], run_id: str, tag: str) -> list[dict[str, str
         for pair, d in fold["pairs"].items():
             for name, e in d["models"].items():
                 cal = e.get("test_calibrated", {})
-                emitted = {}
+                emitted: dict[str, Any] = {}
                 if "gates" in e:
                     emitted = next((g for g in e["gates"] if g["name"] == "precision"), {})
                 tiers = cal.get("tiers", e["test"]["tiers"])

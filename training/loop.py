@@ -171,7 +171,8 @@ def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, che
             with autocast():
                 out = model(x, s)
             loss = _loss(out, yd, yt, cfg.trend_weight) / cfg.grad_accum
-            (scaler.scale(loss) if scaler else loss).backward()
+            # torch declares Tensor.backward without annotations (torch/_tensor.py): an untyped call
+            (scaler.scale(loss) if scaler else loss).backward()  # type: ignore[no-untyped-call]
             if (step + 1) % cfg.grad_accum == 0 or (step + 1) == n_batches:
                 if scaler:
                     scaler.unscale_(opt)

@@ -97,8 +97,8 @@ class FileModelRegistry:
         except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise CorruptFile(f"model registry {self.path} is not valid JSON ({type(exc).__name__}); restore it "
                               "from a backup or retrain") from None
-        shape_ok = isinstance(reg, dict) and isinstance(reg.get("tags"), dict)
-        if not (shape_ok and isinstance(reg.get("history", []), list)):
+        if not (isinstance(reg, dict) and isinstance(reg.get("tags"), dict)
+                and isinstance(reg.get("history", []), list)):
             raise CorruptFile(f"model registry {self.path} does not hold tags/current/history; restore it from a "
                               "backup or retrain")
         reg.setdefault("history", [])
@@ -132,7 +132,7 @@ class FileModelRegistry:
         tag = reg.get("current")
         if tag is None:
             return None, False, False
-        last = next((h for h in reversed(reg["history"]) if h["tag"] == tag), {})
+        last: dict[str, Any] = next((h for h in reversed(reg["history"]) if h["tag"] == tag), {})
         return tag, bool(reg["tags"][tag]["gates_passed"]), bool(last.get("forced", False))
 
     def next_tag(self) -> str:
@@ -212,7 +212,8 @@ class FileModelRegistry:
                        "reason": reason, "action": action, "previous": previous}
             deployments.record(Deployment(version=tag, model_path=str(self.dir / "promoted"), deployed_at_ms=now,
                                           metrics_json=json.dumps(summary, sort_keys=True)))
-        return reg["tags"][tag]
+        promoted: dict[str, Any] = reg["tags"][tag]
+        return promoted
 
     def rollback(self, tag: str, reason: str, deployments: DeploymentRepository | None = None, *,
                  force: bool = False, now_ms: int | None = None) -> dict[str, Any]:
