@@ -157,7 +157,7 @@ class HealthServer:
             raise HealthPortUnavailable(f"health port {self.host}:{self.port} is not available "
                                         f"({getattr(exc, 'strerror', None) or exc}); set HEALTH_PORT or "
                                         "--health-port (0 = any free port), or pass --no-health") from None
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         self.log.info("healthz_listening", extra={"ctx": {"host": self.host, "port": self.port}})

@@ -484,7 +484,7 @@ CASES = [*USAGE, *CONFIG_FILES, *ENV, *ENV_FILES, *RUN_ARGS, *DB_URLS, *ARTEFACT
 
 def test_the_table_holds_at_least_150_bad_inputs() -> None:
     assert len(CASES) >= 150, len(CASES)
-    assert len({c.values[0].id for c in CASES}) == len(CASES)  # type: ignore[attr-defined]
+    assert len({c.values[0].id for c in CASES}) == len(CASES)
 
 
 # --- the workspace every case runs in ------------------------------------------------------------
@@ -580,7 +580,7 @@ def _bundle(ws: Path, models: Path, seed: int = 0) -> Path:
     reg.promote(
         reg.register({"lstm:BTC/USDT": f}, metrics={}, gates={}, gates_passed=True, data_range={}, run_id="r"), "test"
     )
-    return models / f["file"]
+    return models / str(f["file"])
 
 
 def _candles(folder: Path, table: Any) -> None:
@@ -708,9 +708,9 @@ def _one_parser() -> Iterator[None]:
     import composition.cli as cli
 
     original = cli.build_parser
-    cli.build_parser = functools.cache(original)  # type: ignore[assignment]
+    cli.build_parser = functools.cache(original)
     yield
-    cli.build_parser = original  # type: ignore[assignment]
+    cli.build_parser = original
 
 
 @pytest.mark.parametrize("bad", CASES)
