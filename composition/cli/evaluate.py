@@ -48,9 +48,12 @@ def render_report(report: dict[str, Any], console: Any, tag: str | None = None, 
         sp = d["split"]
         t = Table(title=f"{pair} - test n={sp['test']['n']} (up share {_f(sp['test']['up_share'], True)}), "
                         f"val n={sp['val']['n']}, train n={sp['train']['n']}, embargo {sp['embargo_bars']} bars")
-        for col in ("model", "val acc", "test acc", "AUC", "Brier", "ECE raw", "ECE cal", "cal",
-                    *(f"{x} prec/cov" for x in TIERS)):
-            t.add_column(col, justify="right" if col != "model" else "left")
+        # two tables of at most 8 short columns each, so both read at 80 columns
+        for col in ("model", "val\nacc", "test\nacc", "AUC", "Brier", "ECE\nraw", "ECE\ncal", "calib-\nration"):
+            t.add_column(col, justify="right" if col != "model" else "left", no_wrap=True)
+        tt = Table(title=f"{pair} - precision / coverage by tier (test, calibrated where a map exists)")
+        for col in ("model", *TIERS):
+            tt.add_column(col, justify="right" if col != "model" else "left", no_wrap=True)
         for name in ORDER:
             e = d["models"].get(name)
             if e is None:
@@ -59,9 +62,10 @@ def render_report(report: dict[str, Any], console: Any, tag: str | None = None, 
             tiers = (cal or e["test"])["tiers"]
             t.add_row(name, _f(e["val"]["accuracy"]), _f(e["test"]["accuracy"]), _f(e["test"]["auc"]),
                       _f(e["test"]["brier"], digits=4), _f(e["test"]["ece"], True),
-                      _f(cal["ece"], True) if cal else "-", e.get("calibration", {}).get("kind", "-"),
-                      *(f"{_f(tiers[x]['precision'])}/{_f(tiers[x]['coverage'], True)}" for x in TIERS))
+                      _f(cal["ece"], True) if cal else "-", e.get("calibration", {}).get("kind", "-"))
+            tt.add_row(name, *(f"{_f(tiers[x]['precision'])} / {_f(tiers[x]['coverage'], True)}" for x in TIERS))
         console.print(t)
+        console.print(tt)
         ens = d["models"]["ensemble"]["test_calibrated"]["by_session"]
         console.print(f"{pair} ensemble test accuracy by session: " + ", ".join(
             f"{s} {_f(v['accuracy'])} (n={v['count']})" for s, v in ens.items())

@@ -207,20 +207,25 @@ def _print_model(model: ExecutionModel, where: str) -> None:
     from rich.table import Table
 
     console = Console()
+    from rich import box
+
     table = Table(
         title=f"Execution costs (bps) - source: {model.source}, as of {model.as_of.isoformat()}",
         caption=where,
+        box=box.SIMPLE_HEAD,  # no vertical rules: the ten columns read at 80 columns
+        pad_edge=False,
+        padding=(0, 1, 0, 0),
     )
     for col in (
         "pair",
         "session",
-        "spread mean",
-        "spread p50",
-        "spread p90",
-        "CS mean",
-        "AR mean",
-        "slip mean",
-        "slip p90",
+        "spread\nmean",
+        "spread\np50",
+        "spread\np90",
+        "CS\nmean",
+        "AR\nmean",
+        "slip\nmean",
+        "slip\np90",
         "samples",
     ):
         table.add_column(col, justify="left" if col in ("pair", "session") else "right")
@@ -236,7 +241,8 @@ def _print_model(model: ExecutionModel, where: str) -> None:
             f"{comps['abdi_ranaldo']:.2f}" if "abdi_ranaldo" in comps else "-",
             f"{p.slippage.mean:.3f}",
             f"{p.slippage.p90:.3f}",
-            f"{p.spread.count}/{p.slippage.count}",
+            # spread and slippage samples; one number when they are the same
+            str(p.spread.count) if p.spread.count == p.slippage.count else f"{p.spread.count}/{p.slippage.count}",
         )
     console.print(table)
     for key, value in model.metadata.items():
