@@ -59,9 +59,12 @@ def _settings(args: argparse.Namespace, ctx: Context) -> Any:
 
 
 def _plugin_settings(ctx: Context, quick: bool) -> dict[str, Any]:
+    from composition.config import GanConfig
+
     gan = attrs.asdict(ctx.config.gan)
-    if quick:
-        gan.update(QUICK_GAN)
+    defaults = attrs.asdict(GanConfig())
+    if quick:  # the tiny GAN, except where the config sets a value of its own
+        gan.update({k: v for k, v in QUICK_GAN.items() if gan.get(k, defaults.get(k)) == defaults.get(k)})
     return {"seed": ctx.config.seed, "gan": gan, "training": {"models_dir": ctx.config.training.models_dir}}
 
 
