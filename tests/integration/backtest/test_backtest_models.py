@@ -17,7 +17,7 @@ from adapters.market_data.bundled import BundledCandles
 from adapters.mocks.storage import InMemoryDeployments
 from composition.cli import main
 from composition.config import DEFAULT_SHARED_DATA, load_config
-from domain.market import Timeframe
+from domain.market import Candles, Timeframe
 from training.batch_predict import batch_predict
 from training.pipeline import quick_settings
 from training.predictor import load_runtime_predictors
@@ -43,8 +43,11 @@ slippage_bps = 2.0
 """
 
 
+Bundle = tuple[Path, str, dict[str, Candles]]  # models dir, the promoted tag, the bars it was trained on
+
+
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict]:
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     """models dir with one quick-trained bundle, promoted with --force (real figures fail the gates)."""
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("bt-models")
@@ -59,7 +62,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict]:
     return root / "models", out.tag, candles
 
 
-def test_batched_probabilities_equal_the_live_cycle_on_real_bars(bundle: tuple) -> None:
+def test_batched_probabilities_equal_the_live_cycle_on_real_bars(bundle: Bundle) -> None:
     models, tag, candles = bundle
     cfg = load_config(env_file=None, environ={"MODELS_DIR": str(models)})
     predictors, features, _passed, _desc = load_runtime_predictors(cfg)
@@ -91,7 +94,7 @@ def test_batched_probabilities_equal_the_live_cycle_on_real_bars(bundle: tuple) 
     assert compared >= 2 * 2 * 8
 
 
-def test_period_bars_get_the_live_probability_of_their_own_close(bundle: tuple, tmp_path: Path,
+def test_period_bars_get_the_live_probability_of_their_own_close(bundle: Bundle, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's PairData: probabilities aligned with the period's bars, warm-up taken from before it."""
     from composition.cli.backtest import choose_model, engine_config, load_pairs
@@ -124,7 +127,7 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models: Path) -> Path:
 
 
 def test_backtest_with_a_tag_names_the_bundle_and_its_verdict(
-        bundle: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     models, tag, _candles = bundle
     cfg = _env(monkeypatch, tmp_path, models)
     rc = main(["--config", str(cfg), "--env-file", "", "backtest", "--model", tag, "--run-name", "m"])
@@ -147,7 +150,7 @@ def test_backtest_with_a_tag_names_the_bundle_and_its_verdict(
 
 
 def test_defaults_promoted_else_baseline(
-        bundle: tuple, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     models, tag, _candles = bundle
     cfg = _env(monkeypatch, tmp_path, models)
     monkeypatch.setenv("TRADING_AI_BACKTEST_END", "2025-10-28")
