@@ -112,7 +112,7 @@ def _tune(args: argparse.Namespace, ctx: Context) -> int:
     print(f"executor: {executor.name} with {executor.workers} worker(s); start-up {executor.startup_s:.1f} s")
 
     rows: list[TrialRow] = []
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=160)
 
     def table() -> Table:
         t = Table(title=f"trials of {name} ({executor.name}, {executor.workers} workers)")
@@ -188,7 +188,7 @@ def _tune(args: argparse.Namespace, ctx: Context) -> int:
             str(t.user_attrs.get("trades")),
             _fmt_params(t.params),
         )
-    Console(width=max(console.width, 160) if not console.is_terminal else None).print(bt)
+    console.print(bt)
     chosen = best[0]
     imp = rep.importances(study)
     print("parameter importances (optuna, PED-ANOVA):")
@@ -196,7 +196,8 @@ def _tune(args: argparse.Namespace, ctx: Context) -> int:
         print(f"  {imp}")
     else:
         for obj, vals in imp.items():
-            print(f"  {obj}: " + ", ".join(f"{k} {v:.2f}" for k, v in vals.items()))
+            shown = ", ".join(f"{k} {v:.2f}" for k, v in vals.items()) or "n/a (every trial scored the same)"
+            print(f"  {obj}: {shown}")
     check = rep.overfitting(study, chosen, config.risk.initial_balance)
     d = check.get("deflated_sharpe", {})
     print(f"overfitting check over {check.get('trials')} trials x {check.get('days')} validation days:")

@@ -36,15 +36,21 @@ def _negated(k: int) -> Callable[[optuna.trial.FrozenTrial], float]:
 def importances(study: optuna.Study) -> dict[str, dict[str, float]] | str:
     """optuna's importances per objective (PED-ANOVA, optuna's default evaluator, which ranks what makes
     a target LOW: the objectives are negated since both are maximised), or why there are none."""
+    import warnings
+
     out: dict[str, dict[str, float]] = {}
+    trials = complete(study)
     try:
         for k, name in enumerate(("expectancy", "pass_rate")):
-            out[name] = {
-                p: float(v)
-                for p, v in optuna.importance.get_param_importances(
+            if len({t.values[k] for t in trials}) < 2:
+                out[name] = {}  # every trial scored the same: nothing to attribute
+                continue
+            with warnings.catch_warnings():  # PED-ANOVA warns about low targets: ours are negated on purpose
+                warnings.simplefilter("ignore", UserWarning)
+                imp = optuna.importance.get_param_importances(
                     study, evaluator=optuna.importance.PedAnovaImportanceEvaluator(), target=_negated(k)
-                ).items()
-            }
+                )
+            out[name] = {p: float(v) for p, v in imp.items()}
     except (RuntimeError, ValueError) as exc:
         return f"n/a ({exc})"
     return out

@@ -55,7 +55,7 @@ def tune_data(**tuning: Any) -> TuneData:
 
 def slow_job(data: TuneData, params: dict[str, Any]) -> dict[str, Any]:
     """A trial that takes a while, so a test can kill the run in the middle of one."""
-    time.sleep(float(os.environ.get("TUNE_TEST_SLEEP", "0.6")))
+    time.sleep(float(os.environ.get("TUNE_TEST_SLEEP", "0.3")))
     return trial_job(data, params)
 
 
