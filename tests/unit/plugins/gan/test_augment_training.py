@@ -52,12 +52,12 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def run() -> tuple[Any, Recorder, Any]:
-    candles = _candles(6000)
+    candles = _candles(4000)
     rec = Recorder()
     host = PluginHost.discover(entry_points=[], extra={"rec": rec})
     s = attrs.evolve(
         pipeline.quick_settings(seed=3),
-        max_bars=6000,
+        max_bars=4000,
         synthetic_share=0.10,
         threads=1,
         lstm_loop=attrs.evolve(pipeline.quick_settings().lstm_loop, epochs=1),
