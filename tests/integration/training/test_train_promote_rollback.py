@@ -7,6 +7,7 @@ import csv
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import attrs
 import numpy as np
@@ -30,8 +31,12 @@ PAIRS = ("BTC/USDT", "ETH/USDT")
 pytestmark = pytest.mark.skipif(not CANDLES.is_dir(), reason="real candles not available")
 
 
+# models dir, runs dir, the two tags, {"reports": each run's report, "candles": the bars trained on}
+Trained = tuple[Path, Path, list[str], dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[str], dict]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("models")
     src = BundledCandles(CANDLES)
@@ -47,7 +52,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[
     return root / "models", root / "runs", tags, {"reports": reports, "candles": candles}
 
 
-def test_run_reports_out_of_sample_metrics_next_to_baselines(trained: tuple) -> None:
+def test_run_reports_out_of_sample_metrics_next_to_baselines(trained: Trained) -> None:
     _models, runs, tags, extra = trained
     report = extra["reports"][0]
     for pair in PAIRS:
@@ -66,7 +71,7 @@ def test_run_reports_out_of_sample_metrics_next_to_baselines(trained: tuple) -> 
     assert len(rows) == 2 * len(PAIRS) * 7 and {r["tag"] for r in rows} == set(tags)
 
 
-def test_promote_then_rollback_serves_the_rolled_back_version(trained: tuple) -> None:
+def test_promote_then_rollback_serves_the_rolled_back_version(trained: Trained) -> None:
     models, _runs, (v1, v2), extra = trained
     reg = FileModelRegistry(models)
     deps = InMemoryDeployments()
@@ -93,7 +98,7 @@ def test_promote_then_rollback_serves_the_rolled_back_version(trained: tuple) ->
         assert [o.prob_up for o in pred.predict_unbatched(inputs)] == pytest.approx([o.prob_up for o in out])
 
 
-def test_predictor_leaves_out_a_pair_without_a_clean_window(trained: tuple) -> None:
+def test_predictor_leaves_out_a_pair_without_a_clean_window(trained: Trained) -> None:
     models, _runs, (v1, _v2), extra = trained
     lstm = next(p for p in load_predictors(models, tag=v1) if p.name == "lstm")
     fm = compute_features(extra["candles"]["BTC/USDT"].tail(3000), lstm.feature_params)
@@ -120,7 +125,7 @@ def test_same_seed_reproduces_the_run_bit_for_bit(tmp_path: Path) -> None:
     assert json.dumps({k: v["test"] for k, v in m0.items()}) == json.dumps({k: v["test"] for k, v in m1.items()})
 
 
-def test_runtime_loader_serves_the_promoted_bundle_on_a_cycle_window(trained: tuple, tmp_path: Path) -> None:
+def test_runtime_loader_serves_the_promoted_bundle_on_a_cycle_window(trained: Trained, tmp_path: Path) -> None:
     """What the runtime loads: predictors + their features fn + the gate verdict; a cycle that loads
     `min_bars` closed bars gets a prediction for every pair."""
     import shutil
