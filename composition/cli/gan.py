@@ -58,14 +58,29 @@ def _settings(args: argparse.Namespace, ctx: Context) -> Any:
     return train_settings(argparse.Namespace(quick=args.quick, folds=None, epochs=None), ctx)
 
 
+def training_augment(ctx: Context, settings: Any, log: Any = None) -> tuple[Any, Any]:
+    """`trading-ai train`'s augmentation: with `[gan] enabled` the settings get the configured synthetic
+    share and the plugin host's `augment_training_set` (the config handed to the plugin); else unchanged."""
+    if not ctx.config.gan.enabled:
+        return settings, None
+    from composition.runtime.plugins import discover
+
+    host = discover(ctx.config, log=log)
+    return attrs.evolve(settings, synthetic_share=ctx.config.gan.share), _augment_with(
+        host, _plugin_settings(ctx, False)
+    )
+
+
 def _plugin_settings(ctx: Context, quick: bool) -> dict[str, Any]:
     from composition.config import GanConfig
+    from composition.runtime.plugins import plugin_settings
 
-    gan = attrs.asdict(ctx.config.gan)
+    everything = plugin_settings(ctx.config)
+    gan = dict(everything["gan"])
     defaults = attrs.asdict(GanConfig())
     if quick:  # the tiny GAN, except where the config sets a value of its own
         gan.update({k: v for k, v in QUICK_GAN.items() if gan.get(k, defaults.get(k)) == defaults.get(k)})
-    return {"seed": ctx.config.seed, "gan": gan, "training": {"models_dir": ctx.config.training.models_dir}}
+    return {**everything, "gan": gan}
 
 
 def _host(augmenter: Any) -> Any:

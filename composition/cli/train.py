@@ -97,6 +97,9 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     candles, tf = load_candles(ctx, args.symbols, args.timeframe)
     settings = _settings(args, ctx)
     costs = cost_model_for(args, ctx, console)
+    from composition.cli.gan import training_augment
+
+    settings, augment = training_augment(ctx, settings, ctx.log)  # [gan] enabled: synthetic training rows
     if args.ablation:
         return _ablation(candles, settings, ctx, console, costs)
     t0 = time.perf_counter()
@@ -110,10 +113,11 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     if progress is not None:
         with progress:
             out = train_and_record(candles, settings, ctx.config.training.models_dir, ctx.config.training.runs_dir,
-                                   cost_model=costs, resume=args.resume, progress=progress, log=log)
+                                   cost_model=costs, resume=args.resume, progress=progress, log=log,
+                                   augment=augment)
     else:
         out = train_and_record(candles, settings, ctx.config.training.models_dir, ctx.config.training.runs_dir,
-                               cost_model=costs, resume=args.resume, log=log)
+                               cost_model=costs, resume=args.resume, log=log, augment=augment)
     secs = time.perf_counter() - t0
     from composition.cli.evaluate import render_report
 
