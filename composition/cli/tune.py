@@ -120,8 +120,10 @@ def _tune(args: argparse.Namespace, ctx: Context) -> int:
             t.add_column(
                 col,
                 justify="right" if col in ("#", "expectancy", "pass rate", "trades") else "left",
-                no_wrap=col == "params",
+                no_wrap=True,
                 overflow="ellipsis",
+                min_width=None if col == "params" else max(len(col), 8 if col == "state" else 5),
+                max_width=max(20, console.width - 60) if col == "params" else None,
             )
         for r in rows[-25:]:
             t.add_row(
