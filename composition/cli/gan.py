@@ -102,6 +102,27 @@ def _augment_with(host: Any, settings: dict[str, Any]) -> Any:
     return augment
 
 
+class _Bar:
+    """One rich progress bar per generator being trained (stderr)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True)
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, label: str, step: int, total: int) -> None:
+        if label not in self.tasks:
+            self.progress.start()
+            self.tasks[label] = self.progress.add_task(label, total=total)
+        self.progress.update(self.tasks[label], completed=step)
+        if step >= total:
+            self.progress.stop()
+
+
 def _checks_table(checks: list[Any]) -> list[str]:
     lines = ["| check | value | limit | pass |", "|---|---|---|---|"]
     lines += [
@@ -124,7 +145,7 @@ def handle_report(args: argparse.Namespace, ctx: Context) -> int:
     candles, tf = load_candles(ctx, args.symbols, args.timeframe)
     settings = _settings(args, ctx)
     plugin = _plugin_settings(ctx, args.quick)
-    aug = GanAugmenter()
+    aug = GanAugmenter(progress=_Bar())
     out = Path(ctx.config.training.models_dir) / "gan"
     out.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -206,7 +227,7 @@ def handle_ablation(args: argparse.Namespace, ctx: Context) -> int:
     settings = _settings(args, ctx)
     costs = cost_model_for(argparse.Namespace(cost_model="auto", spread_bps=None, slippage_bps=None), ctx, console)
     plugin = _plugin_settings(ctx, args.quick)
-    aug = GanAugmenter(force=True)
+    aug = GanAugmenter(force=True, progress=_Bar())
     augment = _augment_with(_host(aug), plugin)
     rows: dict[float, dict[str, float]] = {}
     t0 = time.perf_counter()

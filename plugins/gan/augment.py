@@ -48,6 +48,7 @@ class GanAugmenter:
     force: bool = False  # the ablation measures a generator even when it fails its checks
     cache: dict[tuple[Any, ...], Fitted] = attrs.field(factory=dict)
     log: list[dict[str, Any]] = attrs.field(factory=list)
+    progress: Any = None  # progress(label, step, total) while a generator trains (the CLI's bar)
 
     def fitted(self, req: AugmentRequest, seed: int) -> Fitted:
         gan_settings = dict(req.settings.get("gan", {}))
@@ -56,7 +57,8 @@ class GanAugmenter:
         key = (req.pair, len(c), int(c.ts[0]), int(c.ts[-1]), attrs.astuple(cfg))
         if key not in self.cache:
             chans = ch.to_channels(c)
-            gan = train_gan(chans, cfg)
+            report = None if self.progress is None else (lambda i, n: self.progress(f"GAN {req.pair}", i, n))
+            gan = train_gan(chans, cfg, report)
             checks = grade([x[:, 0] for x in chans], gan, q.Thresholds.from_settings(gan_settings), seed)
             self.cache[key] = Fitted(gan, checks, q.passed(checks), len(c))
         return self.cache[key]
