@@ -103,10 +103,7 @@ def _method_section(s: ChallengeSummary, attempts: Sequence[Attempt], rules: Ftm
         }
     )
     layout = {
-        "title": {
-            "text": f"{s.method}: each attempt's balance by day (dashed red: its total floor; "
-            f"click an attempt in the legend to toggle it with its daily floor)"
-        },
+        "title": {"text": f"{s.method}: each attempt's balance by day", "x": 0},
         "xaxis": {"title": {"text": "day of the attempt"}},
         "yaxis": {"title": {"text": "balance"}},
         "legend": {"orientation": "v"},
@@ -133,7 +130,8 @@ def _method_section(s: ChallengeSummary, attempts: Sequence[Attempt], rules: Ftm
         f"{'PASS' if s.gate_pass_rate else 'FAIL'}), guardrail violations {s.guardrail_violations} "
         f"(gate 0: {'PASS' if s.gate_guardrails else 'FAIL'}); outcomes "
         + html.escape(", ".join(f"{k} {v}" for k, v in s.outcomes))
-        + "</p>"
+        + "</p><p class='note'>Dashed red: each attempt's total loss floor; click an attempt in the legend to "
+        "hide it or show it with its daily floor (dotted)." + "</p>"
     )
     return (
         head
