@@ -287,23 +287,6 @@ class TuningConfig:
 
 
 @attrs.frozen
-class TuningConfig:
-    """`trading-ai tune` (docs/scale.md): the Optuna study, its search space and its folds."""
-
-    storage: str = setting("", env=("OPTUNA_STORAGE",), secret=True,
-                           allowed="empty (SQLite <models_dir>/optuna.sqlite3), sqlite:///PATH or "
-                                   "postgresql+psycopg://user@host/db")
-    study: str = setting("trading-ai", env=("TUNE_STUDY",))
-    space: str = setting("sl_atr_mult=1.0..3.0,reward_risk=1.0..3.0,tier_low=0.55..0.62,tier_medium=0.58..0.66,"
-                         "tier_high=0.62..0.75,hysteresis_scans=1..4,horizon_bars=2..12",
-                         allowed="comma-separated name=lo..hi (integers when both ends are integers)")
-    folds: int = setting(4, validator=_in_range(1, 32))
-    batch: int = setting(4, validator=_in_range(1, 256))
-    challenge_runs: int = setting(10, validator=_in_range(1, 10_000))
-    retries: int = setting(1, validator=_in_range(0, 10))
-
-
-@attrs.frozen
 class Config:
     mode: str = setting("demo", env=("MODE",), validator=_one_of(MODES))
     seed: int = setting(42, env=("SEED",), validator=_in_range(0, 2**32 - 1))
@@ -320,7 +303,6 @@ class Config:
     plugins: PluginsConfig = attrs.field(factory=PluginsConfig)
     sentiment: SentimentConfig = attrs.field(factory=SentimentConfig)
     events: EventsConfig = attrs.field(factory=EventsConfig)
-    tuning: TuningConfig = attrs.field(factory=TuningConfig)
     tuning: TuningConfig = attrs.field(factory=TuningConfig)
     gan: GanConfig = attrs.field(factory=GanConfig)
 
