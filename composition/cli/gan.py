@@ -124,10 +124,10 @@ class _Bar:
 
 
 def _checks_table(checks: list[Any]) -> list[str]:
-    lines = ["| check | value | limit | pass |", "|---|---|---|---|"]
+    lines = ["| check | value | limit | pass | detail |", "|---|---|---|---|---|"]
     lines += [
-        f"| {c.name} | {c.value:.4g} | {c.limit:.4g} | {'PASS' if c.passed else 'FAIL'} |"
-        + (f" {c.detail}" if c.detail else "")
+        f"| {c.name} | {c.value:.4g} | {c.limit:.4g} | {'PASS' if c.passed else 'FAIL'} | "
+        f"{c.detail.replace('|', '/')} |"
         for c in checks
     ]
     return lines
