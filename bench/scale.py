@@ -6,7 +6,8 @@ config (4 validation folds + the test block, the default search space, batches o
 trial is the product's walk-forward over the 4 validation folds plus the FTMO challenge replay.
 
 Timed: `composition.tuning.study.optimize` for 8 trials (ask, run on the executor, tell; SQLite
-storage in a temp dir), each executor on a fresh study with the same seed. Printed apart and not in
+storage in a temp dir), each executor on a fresh study with the same seed, `--repeats` rounds (default
+2) with the executors in rotated order, best round per executor (the neighbours' load moves). Printed apart and not in
 the ratio: the one-off warm-up in this process (numba compiles the engine), Ray's start-up
 (`ray.init` with num_cpus=2 and the object-store put) and its workers' first batch (each Ray worker
 is a fresh process: it imports the engine and compiles it; the process pool forks from this warm
@@ -14,7 +15,7 @@ process and needs neither). Speed-up = serial time / parallel time (target >= 1.
 three runs must give the same trials (parameters and values); the bench exits 1 when they do not.
 
 The machine may be shared: the figures are what this run measured, printed as measured.
-Run from the repository root: `python bench/scale.py [--trials N] [--workers W]`.
+Run from the repository root: `python bench/scale.py [--trials N] [--workers W] [--repeats R]`.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2, help="rounds, executors in rotated order; best of")
     a = ap.parse_args(argv)
     from composition.tuning.executors import make_executor
     from composition.tuning.objective import trial_job
@@ -84,27 +86,37 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm-up (JIT, this process): {time.perf_counter() - t:.1f} s (excluded)")
     kw = {"seed": config.seed, "batch": config.tuning.batch, "retries": 0}
     runs: dict[str, tuple[float, list[Any]]] = {}
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
+    execs: dict[str, Any] = {}
+    try:
         for kind, workers in (("process", 1), ("process", a.workers), ("ray", a.workers)):
             label = "serial" if workers == 1 else f"{kind} x{workers}"
-            ex = make_executor(kind, trial_job, data, workers)
-            try:
-                if kind == "ray":
+            ex = execs[label] = make_executor(kind, trial_job, data, workers)
+            t = time.perf_counter()
+            ex.run([{} for _ in range(workers)])  # each worker's first job: imports + JIT where not forked warm
+            if kind == "ray":
+                print(
+                    f"ray start-up: {ex.startup_s:.1f} s (ray.init); workers' first batch "
+                    f"{time.perf_counter() - t:.1f} s (import + JIT per worker); both excluded"
+                )
+        with tempfile.TemporaryDirectory() as d:
+            order = list(execs)
+            for rep in range(a.repeats):  # rotated order, best of: the neighbours' load moves
+                for label in order[rep % len(order) :] + order[: rep % len(order)]:
+                    study = _study(Path(d), f"{label.replace(' ', '')}-{rep}", config.seed)
                     t = time.perf_counter()
-                    ex.run([{} for _ in range(workers)])  # each worker imports + compiles once
+                    optimize(study, space, execs[label], a.trials, **kw)
+                    wall = time.perf_counter() - t
                     print(
-                        f"ray start-up: {ex.startup_s:.1f} s (ray.init); workers' first batch "
-                        f"{time.perf_counter() - t:.1f} s (import + JIT per worker); both excluded"
+                        f"{label} (round {rep + 1}): {a.trials} trials in {wall:.1f} s "
+                        f"({wall / a.trials:.2f} s per trial)"
                     )
-                study = _study(tmp, label.replace(" ", ""), config.seed)
-                t = time.perf_counter()
-                optimize(study, space, ex, a.trials, **kw)
-                wall = time.perf_counter() - t
-            finally:
-                ex.close()
-            runs[label] = (wall, _trials(study))
-            print(f"{label}: {a.trials} trials in {wall:.1f} s ({wall / a.trials:.2f} s per trial)")
+                    if label not in runs or wall < runs[label][0]:
+                        runs[label] = (wall, _trials(study))
+                    elif _trials(study) != runs[label][1]:
+                        runs[label] = (runs[label][0], [])  # a repeat gave other trials: flagged below
+    finally:
+        for ex in execs.values():
+            ex.close()
     base_wall, base_trials = runs["serial"]
     same = all(tr == base_trials for _w, tr in runs.values())
     for label, (wall, _tr) in runs.items():
