@@ -154,8 +154,9 @@ def test_defaults_promoted_else_baseline(
     models, tag, _candles = bundle
     cfg = _env(monkeypatch, tmp_path, models)
     monkeypatch.setenv("TRADING_AI_BACKTEST_END", "2025-10-28")
-    assert main(["--config", str(cfg), "--env-file", "", "challenge", "simulate", "--runs", "2"]) == 0
+    rc = main(["--config", str(cfg), "--env-file", "", "challenge", "simulate", "--runs", "2"])
     out = capsys.readouterr().out
+    assert rc == (1 if "verdict: FAIL" in out else 0) and "verdict: " in out  # a failed gate is exit 1
     verdict = ("passed its gates" if FileModelRegistry(models).entry(tag)["gates_passed"]
                else "FAILED its gates, promoted with --force")
     assert f"model: lstm+transformer {tag} ({verdict}) [the promoted bundle in {models}]" in out

@@ -19,19 +19,20 @@ def test_train_evaluate_list_promote_drift(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("TRADING_AI_TRAINING_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("TRADING_AI_DATABASE_URL", f"sqlite:///{tmp_path}/none.sqlite3")
     assert main(["--env-file", "", "evaluate"]) == 2  # nothing trained yet: one-line user error
-    assert main(["--env-file", "", "train", "--quick", "--symbols", "BTC,ETH", "--epochs", "1", "--no-progress"]) == 0
+    rc = main(["--env-file", "", "train", "--quick", "--symbols", "BTC,ETH", "--epochs", "1", "--no-progress"])
     out = capsys.readouterr().out
     assert "registered v1.0.0" in out and "promotion gates" in out
-    assert main(["--env-file", "", "evaluate"]) == 0
+    from training.registry import FileModelRegistry
+
+    passed = FileModelRegistry(tmp_path / "models").entry("v1.0.0")["gates_passed"]
+    assert rc == (0 if passed else 1)  # a FAIL verdict of the gates is exit 1, not a user mistake
+    assert main(["--env-file", "", "evaluate"]) == (0 if passed else 1)
     out = capsys.readouterr().out
     for text in ("BTC/USDT", "ETH/USDT", "lightgbm", "majority", "ECE cal", "precision", "expectancy"):
         assert text in out
     assert main(["--env-file", "", "models", "list"]) == 0
     assert "v1.0.0" in capsys.readouterr().out
     # a bundle that failed its gates is refused without --force (real data: the usual case)
-    from training.registry import FileModelRegistry
-
-    passed = FileModelRegistry(tmp_path / "models").entry("v1.0.0")["gates_passed"]
     rc = main(["--env-file", "", "models", "promote", "v1.0.0", "--no-db"])
     assert rc == (0 if passed else 2)
     assert main(["--env-file", "", "models", "promote", "v1.0.0", "--no-db", "--force"]) == 0
