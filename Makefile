@@ -34,6 +34,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy domain ports services
 	$(BIN)/bandit -q -c pyproject.toml -r domain ports services adapters training plugins composition
 

@@ -79,12 +79,22 @@ def main() -> None:
 
     def meta(pair_list: tuple[str, ...]) -> dict:
         fm = feats[pair_list[0]]
-        return {"seq_len": L, "horizon_bars": 3, "timeframe": "5m", "feature_names": list(names),
-                "feature_params": FeatureParams().to_dict(),
-                "pairs": {p: {"standardiser": Standardiser.fit(fm.values).to_dict(),
-                              "calibration": calibration_to_dict(IdentityMap()),
-                              "ensemble_calibration": calibration_to_dict(IdentityMap()),
-                              "symbol_id": i} for i, p in enumerate(PAIRS)}}
+        return {
+            "seq_len": L,
+            "horizon_bars": 3,
+            "timeframe": "5m",
+            "feature_names": list(names),
+            "feature_params": FeatureParams().to_dict(),
+            "pairs": {
+                p: {
+                    "standardiser": Standardiser.fit(fm.values).to_dict(),
+                    "calibration": calibration_to_dict(IdentityMap()),
+                    "ensemble_calibration": calibration_to_dict(IdentityMap()),
+                    "symbol_id": i,
+                }
+                for i, p in enumerate(PAIRS)
+            },
+        }
 
     lstm_pred = TorchPredictor("lstm", "bench", lstms, {p: meta((p,)) for p in PAIRS})
     tf_pred = TorchPredictor("transformer", "bench", {p: tfm for p in PAIRS}, {p: meta((p,)) for p in PAIRS})
@@ -94,12 +104,16 @@ def main() -> None:
         b50, b99 = _latency(pred.predict_unbatched, feats)
         p50, p99 = _latency(pred.predict, feats)
         print(f"  {name:12s} per-symbol (baseline)      {b50:6.2f}  {b99:6.2f}")
-        print(f"  {name:12s} batched cycle              {p50:6.2f}  {p99:6.2f}   "
-              f"speed-up p50 {b50 / p50:.2f}x; p99 target <= 5 ms: {'met' if p99 <= 5 else 'MISSED'}")
+        print(
+            f"  {name:12s} batched cycle              {p50:6.2f}  {p99:6.2f}   "
+            f"speed-up p50 {b50 / p50:.2f}x; p99 target <= 5 ms: {'met' if p99 <= 5 else 'MISSED'}"
+        )
     both = lambda x: (lstm_pred.predict(x), tf_pred.predict(x))  # noqa: E731
     c50, c99 = _latency(both, feats)
-    print(f"  both models, one cycle                  {c50:6.2f}  {c99:6.2f}   "
-          f"p99 target <= 5 ms: {'met' if c99 <= 5 else 'MISSED'}")
+    print(
+        f"  both models, one cycle                  {c50:6.2f}  {c99:6.2f}   "
+        f"p99 target <= 5 ms: {'met' if c99 <= 5 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

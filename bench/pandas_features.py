@@ -18,9 +18,7 @@ from domain.market import Candles
 
 def _frame(c: Candles) -> pd.DataFrame:
     idx = pd.to_datetime(c.ts, unit="ms", utc=True)
-    return pd.DataFrame(
-        {"open": c.open, "high": c.high, "low": c.low, "close": c.close, "volume": c.volume}, index=idx
-    )
+    return pd.DataFrame({"open": c.open, "high": c.high, "low": c.low, "close": c.close, "volume": c.volume}, index=idx)
 
 
 def _sign(x: pd.Series) -> pd.Series:
@@ -98,9 +96,7 @@ def pandas_features(c: Candles, p: FeatureParams = DEFAULT_PARAMS) -> pd.DataFra
         h_trend, h_mom = _trend_mom(agg["close"], p)
         shifted = pd.DataFrame({"t": h_trend, "m": h_mom})
         shifted.index = shifted.index + pd.Timedelta(milliseconds=htf.ms)
-        aligned = shifted.reindex(
-            close_time, method="ffill", tolerance=pd.Timedelta(milliseconds=htf.ms - 1)
-        )
+        aligned = shifted.reindex(close_time, method="ffill", tolerance=pd.Timedelta(milliseconds=htf.ms - 1))
         t_al = pd.Series(aligned["t"].to_numpy(), index=df.index)
         m_al = pd.Series(aligned["m"].to_numpy(), index=df.index)
         out[f"trend_{htf.value}"], out[f"mom_{htf.value}"] = t_al, m_al

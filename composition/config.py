@@ -29,8 +29,9 @@ BROKERS = ("paper", "mt5", "shim", "metaapi", "mock")
 CHALLENGES = ("two-step", "one-step")
 
 
-def setting(default: Any, *, env: tuple[str, ...] = (), secret: bool = False, allowed: str = "",
-            validator: Any = None) -> Any:
+def setting(
+    default: Any, *, env: tuple[str, ...] = (), secret: bool = False, allowed: str = "", validator: Any = None
+) -> Any:
     """An attrs field carrying its extra env names, secrecy and a human description of allowed values."""
     factory = default if callable(default) and not isinstance(default, (str, int, float, bool, tuple)) else None
     kwargs: dict[str, Any] = {"metadata": {"env": env, "secret": secret, "allowed": allowed}}
@@ -62,13 +63,15 @@ class DataConfig:
     candles_dir: str = setting(str(DEFAULT_SHARED_DATA / "candles" / "binance"), env=("CANDLES_DIR",))
     store_dir: str = setting("data", env=("DATA_DIR",))
     exchange: str = setting("binance")
-    symbols: tuple[str, ...] = setting(("BTC/USDT", "ETH/USDT", "BNB/USDT"), env=("SYMBOLS",),
-                                       allowed="comma-separated pairs like BTC/USDT")
+    symbols: tuple[str, ...] = setting(
+        ("BTC/USDT", "ETH/USDT", "BNB/USDT"), env=("SYMBOLS",), allowed="comma-separated pairs like BTC/USDT"
+    )
     timeframe: str = setting("5m", env=("TIMEFRAME",))
     fetch_since: str = setting("2020-01-01", allowed="a date YYYY-MM-DD")
     # conflicting duplicate bars and OHLC violations at import (domain.cleaning.ConflictPolicy)
-    conflict_policy: str = setting("refuse", env=("DATA_CONFLICT_POLICY",),
-                                   validator=_one_of(("refuse", "keep-first", "drop-bar")))
+    conflict_policy: str = setting(
+        "refuse", env=("DATA_CONFLICT_POLICY",), validator=_one_of(("refuse", "keep-first", "drop-bar"))
+    )
 
 
 @attrs.frozen
@@ -80,31 +83,44 @@ class RiskConfig:
     initial_balance: float = setting(100_000.0, env=("FTMO_INITIAL_BALANCE",), validator=_in_range(1, 1e9))
     # 0 = the chosen challenge's own: FTMO's limits (two-step 5/10, one-step 3/10) and our buffers at
     # 90% of them (4.5/9, one-step 2.7/9); composition.settings resolves them, nothing else reads them
-    daily_loss_limit_pct: float = setting(0.0, validator=_in_range(0, 100),
-                                          allowed="0 (the challenge's: 5 two-step, 3 one-step) or 0.1-100")
-    max_loss_limit_pct: float = setting(0.0, validator=_in_range(0, 100),
-                                        allowed="0 (the challenge's: 10) or 0.1-100")
-    daily_buffer_pct: float = setting(0.0, env=("DAILY_LOSS_BUFFER_PCT",), validator=_in_range(0, 100),
-                                      allowed="0 (90% of the daily limit: 4.5 two-step, 2.7 one-step) or 0.1-100")
-    total_buffer_pct: float = setting(0.0, env=("TOTAL_LOSS_BUFFER_PCT",), validator=_in_range(0, 100),
-                                      allowed="0 (90% of the max-loss limit: 9) or 0.1-100")
-    flatten_on_floor: bool = setting(True, env=("FLATTEN_ON_FLOOR",),
-                                     allowed="true or false (true: equity below a buffered floor closes all and halts)")
+    daily_loss_limit_pct: float = setting(
+        0.0, validator=_in_range(0, 100), allowed="0 (the challenge's: 5 two-step, 3 one-step) or 0.1-100"
+    )
+    max_loss_limit_pct: float = setting(0.0, validator=_in_range(0, 100), allowed="0 (the challenge's: 10) or 0.1-100")
+    daily_buffer_pct: float = setting(
+        0.0,
+        env=("DAILY_LOSS_BUFFER_PCT",),
+        validator=_in_range(0, 100),
+        allowed="0 (90% of the daily limit: 4.5 two-step, 2.7 one-step) or 0.1-100",
+    )
+    total_buffer_pct: float = setting(
+        0.0,
+        env=("TOTAL_LOSS_BUFFER_PCT",),
+        validator=_in_range(0, 100),
+        allowed="0 (90% of the max-loss limit: 9) or 0.1-100",
+    )
+    flatten_on_floor: bool = setting(
+        True,
+        env=("FLATTEN_ON_FLOOR",),
+        allowed="true or false (true: equity below a buffered floor closes all and halts)",
+    )
     max_open_positions: int = setting(3, env=("MAX_OPEN_POSITIONS",), validator=_in_range(1, 1000))
     max_positions_per_pair: int = setting(1, env=("MAX_POSITIONS_PER_PAIR",), validator=_in_range(1, 1000))
     risk_per_trade_pct: float = setting(0.5, env=("RISK_PER_TRADE_PCT",), validator=_in_range(0.0, 5))
     backoff_losses: int = setting(2, validator=_in_range(1, 100))
     backoff_window_minutes: int = setting(60, validator=_in_range(1, 1440))
-    backoff_risk_reduction_pct: float = setting(50.0, env=("BACKOFF_RISK_REDUCTION_PCT",),
-                                                validator=_in_range(0, 100))
+    backoff_risk_reduction_pct: float = setting(50.0, env=("BACKOFF_RISK_REDUCTION_PCT",), validator=_in_range(0, 100))
 
 
 @attrs.frozen
 class ConfidenceConfig:
-    ensemble_weights: str = setting("auto", env=("ENSEMBLE_WEIGHTS",),
-                                    allowed="auto (the plan's weights by the enabled plugins: 50/50; with sentiment "
-                                            "30/35/35; with rl 30/35/25/10) or comma-separated name=weight, "
-                                            "e.g. lstm=0.5,transformer=0.5")
+    ensemble_weights: str = setting(
+        "auto",
+        env=("ENSEMBLE_WEIGHTS",),
+        allowed="auto (the plan's weights by the enabled plugins: 50/50; with sentiment "
+        "30/35/35; with rl 30/35/25/10) or comma-separated name=weight, "
+        "e.g. lstm=0.5,transformer=0.5",
+    )
     conservative_bias: float = setting(0.05, validator=_in_range(0, 0.5))
     threshold: float = setting(0.55, env=("CONFIDENCE_THRESHOLD",), validator=_in_range(0.5, 1.0))
     tier_low: float = setting(0.55, validator=_in_range(0.5, 1.0))
@@ -117,8 +133,9 @@ class ConfidenceConfig:
 @attrs.frozen
 class TelegramConfig:
     bot_token: str = setting("", env=("TELEGRAM_BOT_TOKEN",), secret=True)
-    allowed_chat_ids: tuple[int, ...] = setting((), env=("TELEGRAM_ALLOWED_CHAT_IDS",),
-                                                allowed="comma-separated integer chat ids")
+    allowed_chat_ids: tuple[int, ...] = setting(
+        (), env=("TELEGRAM_ALLOWED_CHAT_IDS",), allowed="comma-separated integer chat ids"
+    )
     base_url: str = setting("https://api.telegram.org/bot", env=("TELEGRAM_BASE_URL",))
 
 
@@ -140,9 +157,12 @@ class BrokerConfig:
     readonly_login: str = setting("", env=("MT5_READONLY_LOGIN",))
     readonly_password: str = setting("", env=("MT5_READONLY_PASSWORD",), secret=True)
     live_confirm: str = setting("", env=("LIVE_CONFIRM",), allowed="'yes' to allow live trading")
-    paper_leverage: float = setting(2.0, env=("PAPER_LEVERAGE",), validator=_in_range(1, 100),
-                                    allowed="the paper account's leverage (margin = notional / leverage); "
-                                            "the backtest sizes with the same margin")
+    paper_leverage: float = setting(
+        2.0,
+        env=("PAPER_LEVERAGE",),
+        validator=_in_range(1, 100),
+        allowed="the paper account's leverage (margin = notional / leverage); the backtest sizes with the same margin",
+    )
 
 
 @attrs.frozen
@@ -151,10 +171,15 @@ class RuntimeConfig:
     health_host: str = setting("127.0.0.1", env=("HEALTH_HOST",))
     health_port: int = setting(8080, env=("HEALTH_PORT",), validator=_in_range(0, 65535))
     latency_sla_ms: int = setting(500, env=("LATENCY_SLA_MS",), validator=_in_range(1, 600000))
-    dashboard_port: int = setting(-1, env=("DASHBOARD_PORT",), validator=_in_range(-1, 65535),
-                                  allowed="-1 (off), 0 (any free port) or a port; always bound to 127.0.0.1")
-    dashboard_token: str = setting("", env=("DASHBOARD_TOKEN",), secret=True,
-                                   allowed="the dashboard's access token (empty: a random one per run)")
+    dashboard_port: int = setting(
+        -1,
+        env=("DASHBOARD_PORT",),
+        validator=_in_range(-1, 65535),
+        allowed="-1 (off), 0 (any free port) or a port; always bound to 127.0.0.1",
+    )
+    dashboard_token: str = setting(
+        "", env=("DASHBOARD_TOKEN",), secret=True, allowed="the dashboard's access token (empty: a random one per run)"
+    )
 
 
 @attrs.frozen
@@ -162,9 +187,12 @@ class LoggingConfig:
     level: str = setting("INFO", env=("LOG_LEVEL",), validator=_one_of(("DEBUG", "INFO", "WARNING", "ERROR")))
     format: str = setting("auto", env=("LOG_FORMAT",), validator=_one_of(("auto", "json", "console")))
     file: str = setting("", env=("LOG_FILE",), allowed="a path for JSON log lines, or empty")
-    console_level: str = setting("", env=("LOG_CONSOLE_LEVEL",),
-                                 validator=_one_of(("", "DEBUG", "INFO", "WARNING", "ERROR")),
-                                 allowed="empty (same as LOG_LEVEL) or DEBUG, INFO, WARNING, ERROR")
+    console_level: str = setting(
+        "",
+        env=("LOG_CONSOLE_LEVEL",),
+        validator=_one_of(("", "DEBUG", "INFO", "WARNING", "ERROR")),
+        allowed="empty (same as LOG_LEVEL) or DEBUG, INFO, WARNING, ERROR",
+    )
 
 
 @attrs.frozen
@@ -176,16 +204,18 @@ class TrainingConfig:
 
 @attrs.frozen
 class PluginsConfig:
-    disabled: tuple[str, ...] = setting((), env=("PLUGINS_DISABLED",),
-                                        allowed="comma-separated plugin names (see trading-ai plugins list)")
+    disabled: tuple[str, ...] = setting(
+        (), env=("PLUGINS_DISABLED",), allowed="comma-separated plugin names (see trading-ai plugins list)"
+    )
 
 
 @attrs.frozen
 class SentimentConfig:
     """The sentiment plugin (plugins/sentiment, extra [sentiment]); read by the plugin only."""
 
-    subreddits: tuple[str, ...] = setting(("cryptocurrency", "bitcoin"), env=("SENTIMENT_SUBREDDITS",),
-                                          allowed="comma-separated subreddit names")
+    subreddits: tuple[str, ...] = setting(
+        ("cryptocurrency", "bitcoin"), env=("SENTIMENT_SUBREDDITS",), allowed="comma-separated subreddit names"
+    )
     reddit_client_id: str = setting("", env=("REDDIT_CLIENT_ID",), secret=True)
     reddit_client_secret: str = setting("", env=("REDDIT_CLIENT_SECRET",), secret=True)
     reddit_user_agent: str = setting("trading-ai:sentiment:0.1 (by u/trading-ai)", env=("REDDIT_USER_AGENT",))
@@ -194,28 +224,39 @@ class SentimentConfig:
     reddit_posts_per_poll: int = setting(100, validator=_in_range(1, 1000))
     cryptopanic_token: str = setting("", env=("CRYPTOPANIC_TOKEN",), secret=True)
     cryptopanic_url: str = setting("https://cryptopanic.com/api/v1/posts/", env=("CRYPTOPANIC_URL",))
-    cryptopanic_filter: str = setting("", validator=_one_of(("", "rising", "hot", "bullish", "bearish", "important",
-                                                            "saved", "lol")))
+    cryptopanic_filter: str = setting(
+        "", validator=_one_of(("", "rising", "hot", "bullish", "bearish", "important", "saved", "lol"))
+    )
     cryptopanic_kind: str = setting("news", validator=_one_of(("news", "media", "all")))
-    cryptopanic_requests_per_day: int = setting(100, validator=_in_range(0, 1_000_000),
-                                                allowed="the daily request budget (0 = CryptoPanic off)")
+    cryptopanic_requests_per_day: int = setting(
+        100, validator=_in_range(0, 1_000_000), allowed="the daily request budget (0 = CryptoPanic off)"
+    )
     cryptopanic_cache_seconds: int = setting(300, validator=_in_range(0, 86400))
     cryptopanic_max_pages: int = setting(2, validator=_in_range(1, 100))
     poll_seconds: int = setting(300, env=("SENTIMENT_POLL_SECONDS",), validator=_in_range(1, 86400))
     timeout_seconds: float = setting(10.0, validator=_in_range(0.1, 300))
     window_minutes: int = setting(60, validator=_in_range(1, 1440))
-    block_bound: float = setting(0.5, env=("SENTIMENT_BLOCK_BOUND",), validator=_in_range(0, 1),
-                                 allowed="0 (filter off) to 1: a signal against |score| >= this is blocked")
+    block_bound: float = setting(
+        0.5,
+        env=("SENTIMENT_BLOCK_BOUND",),
+        validator=_in_range(0, 1),
+        allowed="0 (filter off) to 1: a signal against |score| >= this is blocked",
+    )
 
 
 @attrs.frozen
 class GanConfig:
     """The GAN augmentation plugin (plugins/gan, docs/gan.md); read by the plugin and `trading-ai gan`."""
 
-    enabled: bool = setting(False, env=("GAN_ENABLED",),
-                            allowed="true only after `trading-ai gan ablation` said it helps")
-    share: float = setting(0.10, env=("GAN_SHARE",), validator=_in_range(0, 0.20),
-                           allowed="synthetic share of a training split, 0 to 0.20 (refused above 20 %)")
+    enabled: bool = setting(
+        False, env=("GAN_ENABLED",), allowed="true only after `trading-ai gan ablation` said it helps"
+    )
+    share: float = setting(
+        0.10,
+        env=("GAN_SHARE",),
+        validator=_in_range(0, 0.20),
+        allowed="synthetic share of a training split, 0 to 0.20 (refused above 20 %)",
+    )
     steps: int = setting(600, validator=_in_range(1, 1_000_000))
     window: int = setting(64, validator=_in_range(8, 4096))
     hidden: int = setting(32, validator=_in_range(4, 1024))
@@ -238,19 +279,23 @@ class EventsConfig:
     """Runtime events (adapters/events, docs/events.md): in-process by default, or Kafka."""
 
     bus: str = setting("in_process", env=("EVENT_BUS",), validator=_one_of(("in_process", "kafka")))
-    kafka_bootstrap_servers: str = setting("127.0.0.1:9092", env=("KAFKA_BOOTSTRAP_SERVERS",),
-                                           allowed="host:port[,host:port...]")
+    kafka_bootstrap_servers: str = setting(
+        "127.0.0.1:9092", env=("KAFKA_BOOTSTRAP_SERVERS",), allowed="host:port[,host:port...]"
+    )
     kafka_topic_prefix: str = setting("trading-ai.", env=("KAFKA_TOPIC_PREFIX",))
-    kafka_group: str = setting("trading-ai-downstream", env=("KAFKA_GROUP",),
-                               allowed="the downstream consumer group (events tail, kafka_lag_ms); empty = no lag")
+    kafka_group: str = setting(
+        "trading-ai-downstream",
+        env=("KAFKA_GROUP",),
+        allowed="the downstream consumer group (events tail, kafka_lag_ms); empty = no lag",
+    )
     kafka_buffer_size: int = setting(10_000, env=("KAFKA_BUFFER_SIZE",), validator=_in_range(1, 10_000_000))
-    kafka_request_timeout_ms: int = setting(5_000, env=("KAFKA_REQUEST_TIMEOUT_MS",),
-                                            validator=_in_range(100, 600_000))
+    kafka_request_timeout_ms: int = setting(5_000, env=("KAFKA_REQUEST_TIMEOUT_MS",), validator=_in_range(100, 600_000))
     kafka_lag_interval_s: float = setting(15.0, env=("KAFKA_LAG_INTERVAL_S",), validator=_in_range(0.1, 3600))
     kafka_lag_alert_ms: int = setting(1_000, env=("KAFKA_LAG_ALERT_MS",), validator=_in_range(1, 86_400_000))
     kafka_lag_alert_minutes: float = setting(5.0, env=("KAFKA_LAG_ALERT_MINUTES",), validator=_in_range(0, 1440))
-    kafka_session_timeout_ms: int = setting(10_000, env=("KAFKA_SESSION_TIMEOUT_MS",),
-                                            validator=_in_range(1_000, 300_000))
+    kafka_session_timeout_ms: int = setting(
+        10_000, env=("KAFKA_SESSION_TIMEOUT_MS",), validator=_in_range(1_000, 300_000)
+    )
 
 
 @attrs.frozen
@@ -273,13 +318,18 @@ class BacktestConfig:
 class TuningConfig:
     """`trading-ai tune` (docs/scale.md): the Optuna study, its search space and its folds."""
 
-    storage: str = setting("", env=("OPTUNA_STORAGE",), secret=True,
-                           allowed="empty (SQLite <models_dir>/optuna.sqlite3), sqlite:///PATH or "
-                                   "postgresql+psycopg://user@host/db")
+    storage: str = setting(
+        "",
+        env=("OPTUNA_STORAGE",),
+        secret=True,
+        allowed="empty (SQLite <models_dir>/optuna.sqlite3), sqlite:///PATH or postgresql+psycopg://user@host/db",
+    )
     study: str = setting("trading-ai", env=("TUNE_STUDY",))
-    space: str = setting("sl_atr_mult=1.0..3.0,reward_risk=1.0..3.0,tier_low=0.55..0.62,tier_medium=0.58..0.66,"
-                         "tier_high=0.62..0.75,hysteresis_scans=1..4,horizon_bars=2..12",
-                         allowed="comma-separated name=lo..hi (integers when both ends are integers)")
+    space: str = setting(
+        "sl_atr_mult=1.0..3.0,reward_risk=1.0..3.0,tier_low=0.55..0.62,tier_medium=0.58..0.66,"
+        "tier_high=0.62..0.75,hysteresis_scans=1..4,horizon_bars=2..12",
+        allowed="comma-separated name=lo..hi (integers when both ends are integers)",
+    )
     folds: int = setting(4, validator=_in_range(1, 32))
     batch: int = setting(4, validator=_in_range(1, 256))
     challenge_runs: int = setting(10, validator=_in_range(1, 10_000))
@@ -376,7 +426,7 @@ def _read_dotenv(path: Path) -> dict[str, str]:
         if not stripped or stripped.startswith("#"):
             continue
         if stripped.startswith("export "):
-            stripped = stripped[len("export "):]
+            stripped = stripped[len("export ") :]
         if "=" not in stripped:
             raise ConfigError(f"{path}:{lineno}: expected KEY=VALUE, got {stripped[:40]!r}")
         key, value = stripped.split("=", 1)
@@ -403,8 +453,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc}") from None
 
 
-def _merge_section(cls: Any, section: str | None, file_values: Mapping[str, Any], env: Mapping[str, str],
-                   dotenv: Mapping[str, str]) -> dict[str, Any]:
+def _merge_section(
+    cls: Any, section: str | None, file_values: Mapping[str, Any], env: Mapping[str, str], dotenv: Mapping[str, str]
+) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     out: dict[str, Any] = {}
     unknown = set(file_values) - {f.name for f in attrs.fields(cls)}
@@ -461,8 +512,9 @@ def known_env_names() -> list[str]:
 
 
 # Variables with the prefix that are not settings: the test and CI switches, deployment paths.
-NON_SETTING_ENV = frozenset({"TRADING_AI_REQUIRE_PG", "TRADING_AI_REQUIRE_BROWSER", "TRADING_AI_HOME",
-                             "TRADING_AI_ARTIFACTS_DIR"})
+NON_SETTING_ENV = frozenset(
+    {"TRADING_AI_REQUIRE_PG", "TRADING_AI_REQUIRE_BROWSER", "TRADING_AI_HOME", "TRADING_AI_ARTIFACTS_DIR"}
+)
 
 
 def unknown_prefixed_env(env: Mapping[str, str]) -> list[tuple[str, str | None]]:
@@ -474,15 +526,22 @@ def unknown_prefixed_env(env: Mapping[str, str]) -> list[tuple[str, str | None]]
     known_set = set(known)
     out = []
     for name in sorted(env):
-        if name.startswith("TRADING_AI_") and name not in known_set and name not in NON_SETTING_ENV \
-                and not name.startswith("TRADING_AI_TEST"):
+        if (
+            name.startswith("TRADING_AI_")
+            and name not in known_set
+            and name not in NON_SETTING_ENV
+            and not name.startswith("TRADING_AI_TEST")
+        ):
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
             out.append((name, close[0] if close else None))
     return out
 
 
-def load_config(config_path: str | os.PathLike[str] | None = None, env_file: str | os.PathLike[str] | None = ".env",
-                environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    config_path: str | os.PathLike[str] | None = None,
+    env_file: str | os.PathLike[str] | None = ".env",
+    environ: Mapping[str, str] | None = None,
+) -> Config:
     """Build the effective Config; raise ConfigError naming the first bad value."""
     env = dict(os.environ if environ is None else environ)
     file_values = _read_toml(Path(config_path)) if config_path else {}

@@ -162,8 +162,9 @@ def make_broker(config: Config, options: RunOptions, market: Any, clock: Any, co
         # Outside a replay the paper account (balance, open positions, fills) survives restarts, so the
         # FTMO floors keep measuring the same equity; a replay always starts from the initial balance.
         state_path = "" if options.replay else os.path.join(config.data.store_dir, f"paper_broker_{options.mode}.json")
-        return make_paper_broker(config, price_source=LatestClose(latest), cost_model=costs, clock=clock,
-                                 state_path=state_path)
+        return make_paper_broker(
+            config, price_source=LatestClose(latest), cost_model=costs, clock=clock, state_path=state_path
+        )
     if kind == "mock":
         if options.mode == "live":
             raise LiveRefused("live mode refuses the mock broker; set BROKER=paper|shim|mt5|metaapi")
@@ -186,8 +187,10 @@ def make_broker(config: Config, options: RunOptions, market: Any, clock: Any, co
         return factory_make_broker(cfg)
     except BrokerError as exc:  # unreachable or refusing at start: the setup is wrong, nothing was sent
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise BrokerUnavailable(f"cannot connect to the {kind} broker at start: {type(exc).__name__}: {first}; "
-                                "check its URL/credentials and that it is running") from None
+        raise BrokerUnavailable(
+            f"cannot connect to the {kind} broker at start: {type(exc).__name__}: {first}; "
+            "check its URL/credentials and that it is running"
+        ) from None
 
 
 def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any, bool, str]:
@@ -213,8 +216,9 @@ def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any
     return [MomentumSignPredictor()], (lambda candles: candles), False, BASELINE_NOTE
 
 
-def initial_state(settings: KernelSettings, store: Any, mode: Mode, log: logging.Logger,
-                  replay_from_ms: int | None = None) -> Any:
+def initial_state(
+    settings: KernelSettings, store: Any, mode: Mode, log: logging.Logger, replay_from_ms: int | None = None
+) -> Any:
     """The persisted state if any (operator changes survive restarts), else one from the kernel settings.
     KILL_SWITCH=true in the environment always wins (it can only switch emission off)."""
     from domain import policy as pol
@@ -224,18 +228,27 @@ def initial_state(settings: KernelSettings, store: Any, mode: Mode, log: logging
     if state is not None and replay_from_ms is not None and (state.last_cycle_ms or 0) >= replay_from_ms:
         # A replay's clock cannot run backwards: state saved by a replay that already went past this
         # start (rate-limit windows, streaks, halts on that timeline) does not apply to this one.
-        log.info("replay_state_reset", extra={"ctx": {"saved_last_cycle_ms": state.last_cycle_ms,
-                                                      "replay_from_ms": replay_from_ms}})
+        log.info(
+            "replay_state_reset",
+            extra={"ctx": {"saved_last_cycle_ms": state.last_cycle_ms, "replay_from_ms": replay_from_ms}},
+        )
         state = None
     if state is None:
         state = RuntimeState(mode.value, settings.thresholds)
         log.info("state_fresh", extra={"ctx": {"mode": mode.value}})
     else:
-        log.info("state_restored", extra={"ctx": {
-            "mode": mode.value, "kill_switch": state.policy.kill_switch, "cycles": state.cycles,
-            "thresholds": [state.thresholds.low, state.thresholds.medium, state.thresholds.high],
-            "halted_until_ms": state.policy.halted_until_ms,
-        }})
+        log.info(
+            "state_restored",
+            extra={
+                "ctx": {
+                    "mode": mode.value,
+                    "kill_switch": state.policy.kill_switch,
+                    "cycles": state.cycles,
+                    "thresholds": [state.thresholds.low, state.thresholds.medium, state.thresholds.high],
+                    "halted_until_ms": state.policy.halted_until_ms,
+                }
+            },
+        )
     if settings.kill_switch and not state.policy.kill_switch:
         state = attrs.evolve(state, policy=pol.set_kill_switch(state.policy, True))
         log.warning("kill_switch_set", extra={"ctx": {"on": True, "by": "environment"}})
@@ -259,14 +272,25 @@ def restore_ledger(store: Any, mode: Mode, log: logging.Logger, replay_from_ms: 
         return None
     ledger = store.load(mode.value)
     if ledger is not None and replay_from_ms is not None and (ledger.last_ms or 0) >= replay_from_ms:
-        log.info("ftmo_ledger_reset", extra={"ctx": {"saved_last_ms": ledger.last_ms,
-                                                     "replay_from_ms": replay_from_ms}})
+        log.info(
+            "ftmo_ledger_reset", extra={"ctx": {"saved_last_ms": ledger.last_ms, "replay_from_ms": replay_from_ms}}
+        )
         return None
     if ledger is not None:
-        log.info("ftmo_ledger_restored", extra={"ctx": {
-            "mode": mode.value, "day_start_ms": ledger.day_start_ms, "day_start_balance": ledger.day_start_balance,
-            "max_eod_balance": ledger.max_eod_balance, "trading_days": len(ledger.trading_days),
-            "last_balance": ledger.last_balance, "in_breach": ledger.in_breach}})
+        log.info(
+            "ftmo_ledger_restored",
+            extra={
+                "ctx": {
+                    "mode": mode.value,
+                    "day_start_ms": ledger.day_start_ms,
+                    "day_start_balance": ledger.day_start_balance,
+                    "max_eod_balance": ledger.max_eod_balance,
+                    "trading_days": len(ledger.trading_days),
+                    "last_balance": ledger.last_balance,
+                    "in_breach": ledger.in_breach,
+                }
+            },
+        )
     return ledger
 
 
@@ -275,10 +299,17 @@ def make_desk(settings: KernelSettings, state: Any, costs: Any = None) -> Any:
     and latency (EngineConfig.from_settings), so the guard charges the same costs in both."""
     from services.execution import RiskDesk
 
-    return RiskDesk(settings.rules, settings.policy, state, risk_per_trade_pct=settings.risk_pct,
-                    **({"costs": costs} if costs is not None else {}), fee_bps=settings.fee_bps,
-                    latency_ms=settings.latency_ms, flatten_on_floor=settings.flatten_on_floor,
-                    limits=settings.limits)
+    return RiskDesk(
+        settings.rules,
+        settings.policy,
+        state,
+        risk_per_trade_pct=settings.risk_pct,
+        **({"costs": costs} if costs is not None else {}),
+        fee_bps=settings.fee_bps,
+        latency_ms=settings.latency_ms,
+        flatten_on_floor=settings.flatten_on_floor,
+        limits=settings.limits,
+    )
 
 
 class RuntimeContainer(containers.DeclarativeContainer):

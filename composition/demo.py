@@ -71,26 +71,58 @@ def demo_steps(ctx: Context, replay_days: int, timeframe: str, ports: DemoPorts 
     last_bar, bundled = _last_bar_date(ctx, cfg.data.symbols[0], timeframe)
     replay_from = (last_bar - timedelta(days=replay_days)).strftime("%Y-%m-%d")
     serve = ("--health-port", "0") + (("--dashboard-port", str(ports.dashboard_port)) if ports else ())
-    first = [Step("Import the real candles", ("data", "import"),
-                  "bundled Binance candles, cleaned into the raw store with a data-quality report")] if bundled else []
+    first = (
+        [
+            Step(
+                "Import the real candles",
+                ("data", "import"),
+                "bundled Binance candles, cleaned into the raw store with a data-quality report",
+            )
+        ]
+        if bundled
+        else []
+    )
     return [
         *first,
         Step("Data status", ("data", "status"), "coverage, rows, last bar and the exchange outages as gaps"),
-        Step("Execution costs", ("exec-metrics", "update", "--source", "ohlc"),
-             "spread/slippage distributions per pair and session, estimated from OHLC (no broker yet)"),
-        Step("Features", ("features", "build", "--timeframe", timeframe),
-             "the one feature code path for training, backtest and live, cached by version"),
-        Step("Quick training", ("train", "--symbols", symbols, "--timeframe", timeframe, "--quick"),
-             "a small walk-forward run on the real candles (the full one: trading-ai train)", verdict=True),
-        Step("Gate table", ("evaluate",), "out-of-sample figures next to the baselines; failing gates say why",
-             verdict=True),
-        Step("Database schema", ("db", "upgrade"),
-             "create or migrate the SQLite schema (the runtime refuses an outdated one; only this migrates)"),
-        Step("Replayed dry-run", ("run", "--mode", "dryrun", "--replay-from", replay_from, "--speed", "max", *serve),
-             f"the live scan service over the last {replay_days} days of real {timeframe} candles "
-             "(health on a free port, the dashboard beside it)"),
-        Step("Backtest report", ("backtest", "--timeframe", timeframe, "--run-name", "demo"),
-             "the same scan rules in batch form over the backtest period, with the measured costs"),
+        Step(
+            "Execution costs",
+            ("exec-metrics", "update", "--source", "ohlc"),
+            "spread/slippage distributions per pair and session, estimated from OHLC (no broker yet)",
+        ),
+        Step(
+            "Features",
+            ("features", "build", "--timeframe", timeframe),
+            "the one feature code path for training, backtest and live, cached by version",
+        ),
+        Step(
+            "Quick training",
+            ("train", "--symbols", symbols, "--timeframe", timeframe, "--quick"),
+            "a small walk-forward run on the real candles (the full one: trading-ai train)",
+            verdict=True,
+        ),
+        Step(
+            "Gate table",
+            ("evaluate",),
+            "out-of-sample figures next to the baselines; failing gates say why",
+            verdict=True,
+        ),
+        Step(
+            "Database schema",
+            ("db", "upgrade"),
+            "create or migrate the SQLite schema (the runtime refuses an outdated one; only this migrates)",
+        ),
+        Step(
+            "Replayed dry-run",
+            ("run", "--mode", "dryrun", "--replay-from", replay_from, "--speed", "max", *serve),
+            f"the live scan service over the last {replay_days} days of real {timeframe} candles "
+            "(health on a free port, the dashboard beside it)",
+        ),
+        Step(
+            "Backtest report",
+            ("backtest", "--timeframe", timeframe, "--run-name", "demo"),
+            "the same scan rules in batch form over the backtest period, with the measured costs",
+        ),
     ]
 
 
@@ -111,14 +143,22 @@ def _last_bar_date(ctx: Context, symbol: str, timeframe: str) -> tuple[datetime,
             return datetime.fromtimestamp(last / 1000, UTC), True
     last = ParquetCandleStore(cfg.data.store_dir, cfg.data.exchange).last_ts(symbol, tf)
     if last is None:
-        raise UserError(f"no {timeframe} candles of {symbol}: neither bundled in {cfg.data.candles_dir} nor fetched "
-                        f"into {cfg.data.store_dir}; on a fresh machine run `trading-ai data fetch --timeframe "
-                        f"{timeframe} --since 2025-01-01` (and `--timeframe 1h --since 2024-01-01`) first")
+        raise UserError(
+            f"no {timeframe} candles of {symbol}: neither bundled in {cfg.data.candles_dir} nor fetched "
+            f"into {cfg.data.store_dir}; on a fresh machine run `trading-ai data fetch --timeframe "
+            f"{timeframe} --since 2025-01-01` (and `--timeframe 1h --since 2024-01-01`) first"
+        )
     return datetime.fromtimestamp(last / 1000, UTC), False
 
 
-def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_days: int = 2,
-             timeframe: str = "5m", console: Console | None = None) -> int:
+def run_demo(
+    ctx: Context,
+    run_cli: Callable[[Sequence[str]], int],
+    *,
+    replay_days: int = 2,
+    timeframe: str = "5m",
+    console: Console | None = None,
+) -> int:
     # Piped output (make demo | tee, CI logs) gets a fixed width instead of rich's 80 columns.
     console = console or Console(width=None if sys.stdout.isatty() else 120)
     # Every step's JSON log lines go to a file; the console shows the tables and warnings only.
@@ -139,8 +179,10 @@ def run_demo(ctx: Context, run_cli: Callable[[Sequence[str]], int], *, replay_da
         code = run_cli(step.argv)
         results.append((step, code, time.monotonic() - t0))
         if code == 1 and step.verdict:
-            console.print(f"[yellow]'{step.title}': verdict FAIL (exit code 1) - recorded above; the demo goes on "
-                          "with what it has[/yellow]")
+            console.print(
+                f"[yellow]'{step.title}': verdict FAIL (exit code 1) - recorded above; the demo goes on "
+                "with what it has[/yellow]"
+            )
         elif code != 0:
             console.print(f"[red]step '{step.title}' failed with exit code {code}; stopping the demo[/red]")
             _print_summary(console, ctx, results, time.monotonic() - t_start, ports)
@@ -172,22 +214,38 @@ def _replayed_signals(ctx: Context, steps: list[Step]) -> list[Any]:
 def _print_signals(console: Console, ctx: Context, steps: list[Step], earlier: set[str], last: int = 12) -> None:
     signals = [s for s in _replayed_signals(ctx, steps) if s.signal_id not in earlier]
     models = sorted({m for s in signals for m in s.model_versions})
-    table = Table(title=f"This dry-run's signals in SQLite: {len(signals)} (last {last} shown)",
-                  caption=f"models: {', '.join(models) or '-'}")
+    table = Table(
+        title=f"This dry-run's signals in SQLite: {len(signals)} (last {last} shown)",
+        caption=f"models: {', '.join(models) or '-'}",
+    )
     for col in ("UTC", "pair", "dir", "tier", "conf", "entry", "tp", "sl", "rr"):
         table.add_column(col, no_wrap=True)
     for s in signals[-last:]:
         created = datetime.fromtimestamp(s.created_at_ms / 1000, UTC).strftime("%m-%d %H:%M")
-        table.add_row(created, s.pair.split("/")[0], s.direction.value, s.tier.name, f"{s.confidence:.3f}",
-                      f"{s.entry:.6g}", f"{s.tp:.6g}", f"{s.sl:.6g}", f"{s.rr:.2f}")
+        table.add_row(
+            created,
+            s.pair.split("/")[0],
+            s.direction.value,
+            s.tier.name,
+            f"{s.confidence:.3f}",
+            f"{s.entry:.6g}",
+            f"{s.tp:.6g}",
+            f"{s.sl:.6g}",
+            f"{s.rr:.2f}",
+        )
     console.print(table)
     from composition.redaction import redact_text
 
     console.print(f"SQLite: {redact_text(ctx.config.database.url)}")
 
 
-def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int, float]], total_s: float,
-                   ports: DemoPorts | None = None) -> None:
+def _print_summary(
+    console: Console,
+    ctx: Context,
+    results: list[tuple[Step, int, float]],
+    total_s: float,
+    ports: DemoPorts | None = None,
+) -> None:
     cfg = ctx.config
     table = Table(title=f"trading-ai demo: {total_s:.0f} s in all")
     table.add_column("step")
@@ -217,5 +275,8 @@ def _print_summary(console: Console, ctx: Context, results: list[tuple[Step, int
     if report.is_file():
         console.print(f"report: {report.resolve().as_uri()}", soft_wrap=True)
     if ports is not None:
-        console.print(f"dashboard: {ports.dashboard_url} (served while the replay ran; watch a live one with "
-                      f"`trading-ai run --dashboard-port {ports.dashboard_port}`)", soft_wrap=True)
+        console.print(
+            f"dashboard: {ports.dashboard_url} (served while the replay ran; watch a live one with "
+            f"`trading-ai run --dashboard-port {ports.dashboard_port}`)",
+            soft_wrap=True,
+        )

@@ -89,8 +89,11 @@ class AcceptanceResult:
 
 
 def compare_fills(trades: Sequence[TradeRecord], z: float = 1.96, tolerance_bps: float = 1.0) -> FillComparison | None:
-    both = [(t.slippage_bps, t.slippage_expected_bps) for t in trades
-            if t.slippage_bps is not None and t.slippage_expected_bps is not None]
+    both = [
+        (t.slippage_bps, t.slippage_expected_bps)
+        for t in trades
+        if t.slippage_bps is not None and t.slippage_expected_bps is not None
+    ]
     if not both:
         return None
     arr = np.asarray(both, dtype=np.float64)
@@ -99,8 +102,14 @@ def compare_fills(trades: Sequence[TradeRecord], z: float = 1.96, tolerance_bps:
     mean = float(diff.mean())
     half = z * float(diff.std(ddof=1)) / math.sqrt(n) if n >= 2 else math.inf
     lo, hi = mean - half, mean + half
-    return FillComparison(n=n, realised_mean_bps=float(arr[:, 0].mean()), simulated_mean_bps=float(arr[:, 1].mean()),
-                          diff_mean_bps=mean, diff_interval_bps=(lo, hi), consistent=not lo > tolerance_bps)
+    return FillComparison(
+        n=n,
+        realised_mean_bps=float(arr[:, 0].mean()),
+        simulated_mean_bps=float(arr[:, 1].mean()),
+        diff_mean_bps=mean,
+        diff_interval_bps=(lo, hi),
+        consistent=not lo > tolerance_bps,
+    )
 
 
 def _latency_adjusted_r(t: TradeRecord, sla_ms: float, penalty_bps: float) -> tuple[float, bool]:
@@ -143,13 +152,25 @@ def evaluate(trades: Sequence[TradeRecord], cfg: AcceptanceConfig = AcceptanceCo
             reasons.append("no trades with both realised and simulated slippage: fills not compared")
         elif not fills.consistent:
             ok = False
-            reasons.append(f"realised slippage exceeds the model by {fills.diff_mean_bps:.2f} bps "
-                           f"(interval {fills.diff_interval_bps[0]:.2f}..{fills.diff_interval_bps[1]:.2f}); "
-                           "recalibrate the execution model first")
+            reasons.append(
+                f"realised slippage exceeds the model by {fills.diff_mean_bps:.2f} bps "
+                f"(interval {fills.diff_interval_bps[0]:.2f}..{fills.diff_interval_bps[1]:.2f}); "
+                "recalibrate the execution model first"
+            )
         verdict = Verdict.RAISE_RISK if ok else Verdict.KEEP_RISK
     lo, hi = adj_interval
     reasons.append(f"latency-adjusted win rate {adj_wins}/{n}, {cfg.z:g}-sigma Wilson interval {lo:.1%}..{hi:.1%}")
-    return AcceptanceResult(n_trades=n, wins=wins, win_rate=wins / n if n else None, interval=interval,
-                            adjusted_wins=adj_wins, adjusted_win_rate=adj_rate, adjusted_interval=adj_interval,
-                            n_over_sla=n_over, n_penalised=n_pen, fills=fills, verdict=verdict,
-                            reasons=tuple(reasons))
+    return AcceptanceResult(
+        n_trades=n,
+        wins=wins,
+        win_rate=wins / n if n else None,
+        interval=interval,
+        adjusted_wins=adj_wins,
+        adjusted_win_rate=adj_rate,
+        adjusted_interval=adj_interval,
+        n_over_sla=n_over,
+        n_penalised=n_pen,
+        fills=fills,
+        verdict=verdict,
+        reasons=tuple(reasons),
+    )

@@ -142,8 +142,16 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
             outcome = "timeout"
             break
     share = best_day_share(ledger.day_profits)
-    return Attempt(start_day, outcome, used, len(ledger.trading_days), (balance - initial) / initial * 100.0,
-                   float("nan") if share is None else share, violations, tuple(path))
+    return Attempt(
+        start_day,
+        outcome,
+        used,
+        len(ledger.trading_days),
+        (balance - initial) / initial * 100.0,
+        float("nan") if share is None else share,
+        violations,
+        tuple(path),
+    )
 
 
 def historical_attempts(table: DayTable, runs: int, settings: ChallengeSettings) -> list[Attempt]:

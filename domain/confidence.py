@@ -55,8 +55,7 @@ class EnsembleWeights:
                 pairs.append((name.strip().lower(), float(w)))
             except ValueError:
                 raise ConfigError(
-                    f"ENSEMBLE_WEIGHTS={text!r}: expected comma-separated name=weight, "
-                    "e.g. lstm=0.5,transformer=0.5"
+                    f"ENSEMBLE_WEIGHTS={text!r}: expected comma-separated name=weight, e.g. lstm=0.5,transformer=0.5"
                 ) from None
         return cls(pairs)
 

@@ -125,8 +125,14 @@ class FtmoState:
 
     @classmethod
     def start(cls, now_ms: int, balance: float, equity: float | None = None) -> FtmoState:
-        return cls(day_start_ms=day_start_ms(now_ms), day_start_balance=balance, max_eod_balance=balance,
-                   day_start_equity=balance if equity is None else equity, last_ms=now_ms, last_balance=balance)
+        return cls(
+            day_start_ms=day_start_ms(now_ms),
+            day_start_balance=balance,
+            max_eod_balance=balance,
+            day_start_equity=balance if equity is None else equity,
+            last_ms=now_ms,
+            last_balance=balance,
+        )
 
     def roll(self, now_ms: int, balance_at_midnight: float, equity_at_midnight: float | None = None) -> FtmoState:
         """Advance to the Prague day containing now_ms; a no-op within the same day.
@@ -162,8 +168,9 @@ class FtmoState:
                 return balance
         return max(last, balance)
 
-    def advance(self, now_ms: int, balance: float, equity: float | None = None,
-                change_times: Sequence[int] | None = None) -> FtmoState:
+    def advance(
+        self, now_ms: int, balance: float, equity: float | None = None, change_times: Sequence[int] | None = None
+    ) -> FtmoState:
         """The ledger at `now_ms` for an account observed at `balance` (and `equity`): rolled at every
         Prague midnight since the last observation with the balance at that midnight, the balance change
         since the last observation (closed P&L, commission, swaps) booked into its day.
@@ -277,9 +284,6 @@ def progress(rules: FtmoRules, state: FtmoState, balance: float) -> Progress:
     days = len(state.trading_days)
     bd_ok = rules.kind is ChallengeKind.TWO_STEP or best_day_ok(state.day_profits, rules.best_day_max_share)
     passed = (
-        rules.phase is not Phase.FUNDED
-        and profit >= rules.profit_target
-        and days >= rules.min_trading_days
-        and bd_ok
+        rules.phase is not Phase.FUNDED and profit >= rules.profit_target and days >= rules.min_trading_days and bd_ok
     )
     return Progress(profit, rules.profit_target, days, rules.min_trading_days, bd_ok, passed)

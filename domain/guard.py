@@ -162,7 +162,11 @@ def guard_order(
         return GuardDecision(Verdict.BLOCK, 0.0, worst, floor, BlockReason.BROKER_ERROR, "zero stop distance")
     if headroom <= 0:
         return GuardDecision(
-            Verdict.BLOCK, 0.0, worst, floor, reason,
+            Verdict.BLOCK,
+            0.0,
+            worst,
+            floor,
+            reason,
             f"worst-case equity {worst:.2f} leaves no room above the {reason.value} floor {floor:.2f}",
         )
     if volume * per_lot <= headroom:
@@ -170,11 +174,19 @@ def guard_order(
     reduced = min(_volume_within(headroom, per_lot, spec), volume)
     if reduced <= 0:
         return GuardDecision(
-            Verdict.BLOCK, 0.0, worst, floor, reason,
+            Verdict.BLOCK,
+            0.0,
+            worst,
+            floor,
+            reason,
             f"headroom {headroom:.2f} above the {reason.value} floor {floor:.2f} is below one "
             f"minimum lot's loss with costs {spec.min_lot * per_lot:.2f}",
         )
     return GuardDecision(
-        Verdict.REDUCE, reduced, worst, floor, reason,
+        Verdict.REDUCE,
+        reduced,
+        worst,
+        floor,
+        reason,
         f"reduced {volume} -> {reduced} lots to keep worst-case equity above {floor:.2f}",
     )

@@ -192,9 +192,7 @@ class SessionHours:
                 raise ValueError(f"session {name} hours {start}-{end} invalid (0..24, start != end)")
 
     def of(self, session: Session) -> tuple[int, int]:
-        return {Session.TOKYO: self.tokyo, Session.LONDON: self.london, Session.NEW_YORK: self.new_york}[
-            session
-        ]
+        return {Session.TOKYO: self.tokyo, Session.LONDON: self.london, Session.NEW_YORK: self.new_york}[session]
 
 
 DEFAULT_SESSION_HOURS: Final = SessionHours()
@@ -212,9 +210,7 @@ def day_of_week(ts_ms: object) -> IntArray:
     return np.asarray((ts // MS_PER_DAY + 3) % 7, dtype=np.int64)
 
 
-def session_masks(
-    ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS
-) -> dict[Session, BoolArray]:
+def session_masks(ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS) -> dict[Session, BoolArray]:
     """Boolean mask per session: True where the bar's UTC hour is within that session's hours.
 
     Sessions may overlap (London+New York); a bar can be in several sessions or in none.
@@ -265,9 +261,7 @@ class VolRegime(enum.Enum):
 def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
     """True range per bar; the first bar uses high-low."""
     prev = np.concatenate(([close[0]], close[:-1])) if close.shape[0] else close
-    return np.asarray(
-        np.maximum.reduce([high - low, np.abs(high - prev), np.abs(low - prev)]), dtype=np.float64
-    )
+    return np.asarray(np.maximum.reduce([high - low, np.abs(high - prev), np.abs(low - prev)]), dtype=np.float64)
 
 
 def atr(high: FloatArray, low: FloatArray, close: FloatArray, window: int = 14) -> FloatArray:

@@ -91,9 +91,15 @@ def r_distribution(r: FloatArray, edges: Sequence[float] = R_EDGES) -> RDistribu
     counts = np.bincount(np.searchsorted(e, x, side="right"), minlength=e.shape[0] + 1)
     q10, q50, q90 = np.quantile(x, [0.1, 0.5, 0.9])
     return RDistribution(
-        count=int(x.shape[0]), mean=float(x.mean()), median=float(q50), p10=float(q10), p90=float(q90),
-        win_rate=float((x > 0).mean()), expectancy_r=float(x.mean()),
-        histogram_edges=tuple(e.tolist()), histogram_counts=tuple(int(c) for c in counts),
+        count=int(x.shape[0]),
+        mean=float(x.mean()),
+        median=float(q50),
+        p10=float(q10),
+        p90=float(q90),
+        win_rate=float((x > 0).mean()),
+        expectancy_r=float(x.mean()),
+        histogram_edges=tuple(e.tolist()),
+        histogram_counts=tuple(int(c) for c in counts),
     )
 
 

@@ -24,9 +24,7 @@ class PolicyConfig:
     """`max_per_hour` caps all signals in any 60-minute window; `max_per_hour_by_tier` caps a tier."""
 
     max_per_hour: int = 10
-    max_per_hour_by_tier: tuple[tuple[Tier, int], ...] = attrs.field(
-        default=((Tier.HIGH, 5),), converter=_tier_limits
-    )
+    max_per_hour_by_tier: tuple[tuple[Tier, int], ...] = attrs.field(default=((Tier.HIGH, 5),), converter=_tier_limits)
     window_ms: int = 60 * MS_PER_MINUTE
     backoff_losses: int = 2
     backoff_window_ms: int = 60 * MS_PER_MINUTE
@@ -75,9 +73,7 @@ def check(cfg: PolicyConfig, state: PolicyState, tier: Tier, now_ms: int) -> Pol
     if state.kill_switch:
         return PolicyDecision(False, BlockReason.KILL_SWITCH, "kill switch is on", alert=True)
     if state.is_halted(now_ms):
-        return PolicyDecision(
-            False, BlockReason.HALTED, f"halted until {state.halted_until_ms}: {state.halted_reason}"
-        )
+        return PolicyDecision(False, BlockReason.HALTED, f"halted until {state.halted_until_ms}: {state.halted_reason}")
     recent = _window(state.emitted, now_ms, cfg.window_ms)
     if len(recent) >= cfg.max_per_hour:
         return PolicyDecision(
@@ -87,7 +83,8 @@ def check(cfg: PolicyConfig, state: PolicyState, tier: Tier, now_ms: int) -> Pol
     same = sum(1 for _, t in recent if t is tier)
     if limit is not None and same >= limit:
         return PolicyDecision(
-            False, BlockReason.RATE_LIMIT_TIER,
+            False,
+            BlockReason.RATE_LIMIT_TIER,
             f"{same} {tier.name} signals in the last 60 min (max {limit})",
         )
     mult = 1.0 - cfg.backoff_risk_reduction_pct / 100.0 if state.in_backoff(now_ms) else 1.0

@@ -85,7 +85,8 @@ def size_order(
     vol = cap_to_margin(risk_vol, free_margin, price, spec)
     if vol <= 0:
         return Sizing(
-            0.0, BlockReason.INSUFFICIENT_MARGIN,
+            0.0,
+            BlockReason.INSUFFICIENT_MARGIN,
             f"free margin {free_margin:.2f} is below one minimum lot's margin "
             f"{spec.margin_for(spec.min_lot, price):.2f} ({spec.min_lot} lots at {price:.2f}, "
             f"rate {spec.margin_rate:g})",

@@ -71,7 +71,9 @@ def calendar_split(
     end = np.iinfo(np.int64).max if test_end is None else test_end
     test = (t >= test_start) & ((t + h < end) if test_end is not None else True)
     return Split(
-        _in(t, *train, h), _in(t, *validate, h), np.asarray(test, dtype=np.bool_),
+        _in(t, *train, h),
+        _in(t, *validate, h),
+        np.asarray(test, dtype=np.bool_),
         (train, validate, (test_start, end)),
     )
 
@@ -107,8 +109,14 @@ def rolling_windows(
         val_end = _add_months(train_end, validate_months)
         if val_end > last_close:
             break
-        out.append(Split(_in(t, start, train_end, h), _in(t, train_end, val_end, h), empty,
-                         ((start, train_end), (train_end, val_end), None)))
+        out.append(
+            Split(
+                _in(t, start, train_end, h),
+                _in(t, train_end, val_end, h),
+                empty,
+                ((start, train_end), (train_end, val_end), None),
+            )
+        )
         start = _add_months(start, step_months)
     return out
 

@@ -30,8 +30,9 @@ def first_bar_open_ms(entry_time_ms: int, period_ms: int) -> int:
     return -(-entry_time_ms // period_ms) * period_ms
 
 
-def first_exit(direction_sign: int, sl: float, tp: float | None, open_: ArrayLike, high: ArrayLike,
-               low: ArrayLike) -> BarExit | None:
+def first_exit(
+    direction_sign: int, sl: float, tp: float | None, open_: ArrayLike, high: ArrayLike, low: ArrayLike
+) -> BarExit | None:
     """The first of the given bars (all opening at or after the entry) where the stop or the target is
     touched, or None. `direction_sign` is +1 for a long, -1 for a short; `tp=None` means no target."""
     hi, lo, op = np.asarray(high, dtype=float), np.asarray(low, dtype=float), np.asarray(open_, dtype=float)

@@ -51,11 +51,20 @@ def split_periods(pairs: Sequence[PairData], n: int) -> list[Period]:
         for p in pairs:
             lo, hi = (int(np.searchsorted(p.bars.ts, t, side="left")) for t in (bounds[k], bounds[k + 1]))
             if hi - lo < 2:
-                raise UserError(f"walk-forward period {k + 1} of {n} has {hi - lo} {p.bars.timeframe} bars of "
-                                f"{p.pair}; use fewer --periods or a longer backtest period")
+                raise UserError(
+                    f"walk-forward period {k + 1} of {n} has {hi - lo} {p.bars.timeframe} bars of "
+                    f"{p.pair}; use fewer --periods or a longer backtest period"
+                )
             fine = p.fine.between(bounds[k], bounds[k + 1]) if p.fine is not None else None
-            spans.append(PairData(p.pair, p.bars.between(bounds[k], bounds[k + 1]),
-                                  {name: v[lo:hi] for name, v in p.probs.items()}, p.spec, fine))
+            spans.append(
+                PairData(
+                    p.pair,
+                    p.bars.between(bounds[k], bounds[k + 1]),
+                    {name: v[lo:hi] for name, v in p.probs.items()},
+                    p.spec,
+                    fine,
+                )
+            )
         out.append(Period(k, tuple(spans)))
     return out
 
@@ -71,8 +80,10 @@ def walk_forward_total(periods: Sequence[dict[str, Any]], initial: float) -> dic
             blocks[k] = blocks.get(k, 0) + int(v)
     compounded = float(np.prod([1 + s["return_pct"] / 100 for s in periods]) - 1) * 100
     return {
-        "periods": len(periods), "bars": sum(int(s["bars"]) for s in periods),
-        "candidates": sum(int(s["candidates"]) for s in periods), "trades": trades,
+        "periods": len(periods),
+        "bars": sum(int(s["bars"]) for s in periods),
+        "candidates": sum(int(s["candidates"]) for s in periods),
+        "trades": trades,
         "pnl": sum(s["final_balance"] - initial for s in periods),
         "mean_return_pct": float(np.mean([s["return_pct"] for s in periods])),
         "compounded_return_pct": compounded,
@@ -86,21 +97,37 @@ def walk_forward_total(periods: Sequence[dict[str, Any]], initial: float) -> dic
     }
 
 
-def walk_forward_summary(per: Sequence[dict[str, Any]], n_pairs: int, initial: float, model: str,
-                         models: dict[str, Any], costs: str, seed: int) -> dict[str, Any]:
+def walk_forward_summary(
+    per: Sequence[dict[str, Any]],
+    n_pairs: int,
+    initial: float,
+    model: str,
+    models: dict[str, Any],
+    costs: str,
+    seed: int,
+) -> dict[str, Any]:
     """summary.json of a walk-forward: every period's summary (`per`, in order) and their total."""
     n = len(per)
     total = walk_forward_total(per, initial)
     first = per[0]
     return {
         "headline": f"walk-forward, {n} periods: {n_pairs} pairs, {total['bars']} bars, {total['trades']} "
-                    f"trades, model {model}, costs: {costs}",
-        "walk_forward": {"periods": n, "period_seed": "SeedSequence([seed, index])",
-                         "accounts": "one fresh account per period"},
-        "model": model, "models": models,
-        "cost_model": first["cost_model"], "pairs": first["pairs"], "timeframe": first["timeframe"],
+        f"trades, model {model}, costs: {costs}",
+        "walk_forward": {
+            "periods": n,
+            "period_seed": "SeedSequence([seed, index])",
+            "accounts": "one fresh account per period",
+        },
+        "model": model,
+        "models": models,
+        "cost_model": first["cost_model"],
+        "pairs": first["pairs"],
+        "timeframe": first["timeframe"],
         "period": {"start_ms": first["period"]["start_ms"], "end_ms": per[-1]["period"]["end_ms"]},
-        "seed": seed, "settings": first["settings"], "total": total, "periods": list(per),
+        "seed": seed,
+        "settings": first["settings"],
+        "total": total,
+        "periods": list(per),
     }
 
 
@@ -145,7 +172,12 @@ def replay_live(
 
 
 def build_summary(
-    pairs: Sequence[PairData], cfg: EngineConfig, res: EngineResult, costs: CostModel, *, model: str,
+    pairs: Sequence[PairData],
+    cfg: EngineConfig,
+    res: EngineResult,
+    costs: CostModel,
+    *,
+    model: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(summary, curves): every figure of the report, from the engine result and the bars."""
     from domain import evaluation as ev
@@ -175,8 +207,7 @@ def build_summary(
     tiers = ev.tier_stats(y, pp, cfg.thresholds) if y.shape[0] else ()
     # naive baselines over the same period and the same holding periods, latency-adjusted costs
     bh = {p.pair: perf.buy_and_hold_pct(float(p.bars.open[0]), float(p.bars.close[-1])) for p in pairs}
-    one_way = (np.asarray(tr["spread_bps"]) / 2 + np.asarray(tr["slippage_bps"])
-               + np.asarray(tr["latency_penalty_bps"]))
+    one_way = np.asarray(tr["spread_bps"]) / 2 + np.asarray(tr["slippage_bps"]) + np.asarray(tr["latency_penalty_bps"])
     ours_bps = perf.net_return_bps(tr["sign"], tr["entry_fill"], tr["exit_fill"], cfg.fee_bps)  # type: ignore[arg-type]
     pers = np.zeros(0)
     for r, p in enumerate(pairs):
@@ -186,14 +217,16 @@ def build_summary(
         bars_i = np.asarray(tr["bar"])[sel]
         sign = perf.persistence_sign(p.bars.close, bars_i)
         exit_px = p.bars.close[np.asarray(tr["exit_bar"])[sel]]
-        pers = np.concatenate((pers, perf.same_trades_return_bps(
-            sign, p.bars.open[bars_i + 1], exit_px, one_way[sel], cfg.fee_bps)))
+        pers = np.concatenate(
+            (pers, perf.same_trades_return_bps(sign, p.bars.open[bars_i + 1], exit_px, one_way[sel], cfg.fee_bps))
+        )
     reasons: dict[str, int] = {}
     for code in np.asarray(res.blocks["reason"]).tolist():
         k = REASON_OF_CODE[int(code)].value
         reasons[k] = reasons.get(k, 0) + 1
     from domain.backtest.engine import BLOCK_CODES
     from domain.signals import BlockReason
+
     for s in res.stage1:
         for code in (BlockReason.NO_PREDICTION, BlockReason.HYSTERESIS, BlockReason.SENTIMENT):
             reasons[code.value] = reasons.get(code.value, 0) + int((s.outcome == BLOCK_CODES[code]).sum())
@@ -201,7 +234,7 @@ def build_summary(
     final = res.final_balance
     summary: dict[str, Any] = {
         "headline": f"{len(pairs)} pairs, {bars_total} bars, {tr['pnl'].shape[0]} trades, model {model}, "
-                    f"costs: {costs.description}",
+        f"costs: {costs.description}",
         "model": model,
         "cost_model": {"kind": costs.kind, "description": costs.description},
         "pairs": [p.pair for p in pairs],
@@ -221,13 +254,22 @@ def build_summary(
         "exposure": perf.exposure(tr["entry_ms"], tr["exit_ms"], t0, t1),  # type: ignore[arg-type]
         "r_distribution": attrs.asdict(rdist),
         "hit_rate": float(won.mean()) if won.shape[0] else None,
-        "hit_rate_by_session": {k: {"hit_rate": v[0], "trades": v[1]}
-                                for k, v in perf.hit_rate_by_session(tr["entry_ms"], won).items()},  # type: ignore[arg-type]
-        "hit_rate_by_tier": {k: {"hit_rate": v[0], "trades": v[1]} for k, v in perf.hit_rate_by_group(
-            tr["tier"], won, {int(t): t.name for t in Tier if t is not Tier.NONE}).items()},  # type: ignore[arg-type]
-        "latency": {"decision_latency_ms": cfg.latency_ms, "penalised_trades": int((np.asarray(
-            tr["latency_penalty_bps"]) > 0).sum()), "mean_penalty_bps": float(np.mean(np.asarray(
-                tr["latency_penalty_bps"], dtype=np.float64))) if tr["pnl"].shape[0] else 0.0},
+        "hit_rate_by_session": {
+            k: {"hit_rate": v[0], "trades": v[1]} for k, v in perf.hit_rate_by_session(tr["entry_ms"], won).items()
+        },  # type: ignore[arg-type]
+        "hit_rate_by_tier": {
+            k: {"hit_rate": v[0], "trades": v[1]}
+            for k, v in perf.hit_rate_by_group(
+                tr["tier"], won, {int(t): t.name for t in Tier if t is not Tier.NONE}
+            ).items()
+        },  # type: ignore[arg-type]
+        "latency": {
+            "decision_latency_ms": cfg.latency_ms,
+            "penalised_trades": int((np.asarray(tr["latency_penalty_bps"]) > 0).sum()),
+            "mean_penalty_bps": float(np.mean(np.asarray(tr["latency_penalty_bps"], dtype=np.float64)))
+            if tr["pnl"].shape[0]
+            else 0.0,
+        },
         "pnl_vs_baselines_bps_per_trade": {
             "strategy_latency_adjusted": float(ours_bps.mean()) if ours_bps.shape[0] else None,
             "persistence_same_trades": float(pers.mean()) if pers.shape[0] else None,
@@ -238,22 +280,38 @@ def build_summary(
             "accuracy": ev.accuracy(y, pp) if y.shape[0] else None,
             "brier": ev.brier(y, pp) if y.shape[0] else None,
             "ece": ev.expected_calibration_error(y, pp) if y.shape[0] else None,
-            "tiers": [{"tier": t.tier.name, "count": t.count, "precision": t.precision, "recall": t.recall,
-                       "mean_confidence": t.mean_confidence} for t in tiers],
+            "tiers": [
+                {
+                    "tier": t.tier.name,
+                    "count": t.count,
+                    "precision": t.precision,
+                    "recall": t.recall,
+                    "mean_confidence": t.mean_confidence,
+                }
+                for t in tiers
+            ],
         },
         # distinct floor crossings (not the daily re-latches of one halt: those are breach_halt_days)
         "breach_episodes": res.breach_episodes,
         "ftmo_breach_episodes": res.ftmo_breach_episodes,
         "breach_halt_days": res.breach_halt_days,
-        "settings": {"horizon_bars": cfg.horizon_bars, "fee_bps_per_side": cfg.fee_bps, "risk_pct": cfg.risk_pct,
-                     "sl_atr_mult": cfg.sl_atr_mult, "reward_risk": cfg.reward_risk,
-                     "hysteresis_scans": cfg.hysteresis_scans, "challenge": cfg.rules.kind.value},
+        "settings": {
+            "horizon_bars": cfg.horizon_bars,
+            "fee_bps_per_side": cfg.fee_bps,
+            "risk_pct": cfg.risk_pct,
+            "sl_atr_mult": cfg.sl_atr_mult,
+            "reward_risk": cfg.reward_risk,
+            "hysteresis_scans": cfg.hysteresis_scans,
+            "challenge": cfg.rules.kind.value,
+        },
     }
     ddp = perf.drawdown_series(curve.balance)
     curves = {
         "equity": {"t": curve.at_ms.tolist(), "balance": curve.balance.tolist()},
         "drawdown": {"t": curve.at_ms.tolist(), "pct": ddp.tolist()},
-        "calibration": {"predicted": rel.mean_predicted.tolist() if rel else [],
-                        "observed": rel.observed.tolist() if rel else []},
+        "calibration": {
+            "predicted": rel.mean_predicted.tolist() if rel else [],
+            "observed": rel.observed.tolist() if rel else [],
+        },
     }
     return summary, curves

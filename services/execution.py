@@ -127,8 +127,9 @@ def advanced_ledger(desk: RiskDesk, broker: Broker, acc: AccountState, now_ms: i
     return led.advance(now_ms, acc.balance, acc.equity, times)
 
 
-def refresh_ftmo(desk: RiskDesk, broker: Broker, now_ms: int, notifier: Notifier | None = None, *,
-                 flatten: bool = False) -> FtmoCheck:
+def refresh_ftmo(
+    desk: RiskDesk, broker: Broker, now_ms: int, notifier: Notifier | None = None, *, flatten: bool = False
+) -> FtmoCheck:
     """Advance the FTMO ledger to `now_ms` (rolled at every Prague midnight with the balance at that
     midnight), check equity against both floors; an actual floor breach latches a halt and, with
     `flatten` and the desk's `flatten_on_floor`, closes every open position.
@@ -144,8 +145,11 @@ def refresh_ftmo(desk: RiskDesk, broker: Broker, now_ms: int, notifier: Notifier
     reason = f"{chk.binding}{FLOOR_BREACH_MARK} equity {chk.equity:.2f} < {chk.floor:.2f}"
     if chk.breached and not desk.policy.is_halted(now_ms):
         desk.set_policy(pol.latch_halt(desk.policy, reason, next_day_start_ms(now_ms)))
-        log.warning("guardrail breach, halted until next daily reset: %s%s", reason,
-                    "" if new_episode else " (the same breach episode: no new alert)")
+        log.warning(
+            "guardrail breach, halted until next daily reset: %s%s",
+            reason,
+            "" if new_episode else " (the same breach episode: no new alert)",
+        )
     closed = flatten_positions(broker, now_ms) if chk.breached and flatten and desk.flatten_on_floor else 0
     if closed:
         reason += f"; flattened {closed} position(s)"
@@ -161,8 +165,7 @@ def flatten_positions(broker: Broker, now_ms: int) -> int:
         try:
             broker.close_position(p.position_id)
             n += 1
-            log.warning("flattened %s %s %.4f lots: equity below a buffered floor", p.pair, p.direction.value,
-                        p.volume)
+            log.warning("flattened %s %s %.4f lots: equity below a buffered floor", p.pair, p.direction.value, p.volume)
         except BrokerError:
             log.exception("could not flatten position %s (%s)", p.position_id, p.pair)
     return n
@@ -223,27 +226,39 @@ def pre_trade(
         return blocked(BlockReason.HALTED, desk.policy.halted_reason)
     open_now = broker.positions()
     if len(open_now) >= desk.limits.max_open:
-        return blocked(BlockReason.MAX_OPEN_POSITIONS,
-                       f"{len(open_now)} positions open, MAX_OPEN_POSITIONS={desk.limits.max_open}")
+        return blocked(
+            BlockReason.MAX_OPEN_POSITIONS, f"{len(open_now)} positions open, MAX_OPEN_POSITIONS={desk.limits.max_open}"
+        )
     same = sum(1 for p in open_now if p.pair == pair)
     if same >= desk.limits.max_per_pair:
-        return blocked(BlockReason.MAX_POSITIONS_PER_PAIR,
-                       f"{same} {pair} position(s) open, MAX_POSITIONS_PER_PAIR={desk.limits.max_per_pair}")
+        return blocked(
+            BlockReason.MAX_POSITIONS_PER_PAIR,
+            f"{same} {pair} position(s) open, MAX_POSITIONS_PER_PAIR={desk.limits.max_per_pair}",
+        )
     spec = broker.symbol_info(pair)
     acc = broker.account()
     mult = decision.risk_multiplier
     cost_bps = desk.round_trip_bps(pair, now_ms)
     if volume is None:
-        sized = size_order(acc.equity, desk.risk_per_trade_pct, entry, sl, spec, free_margin=acc.free_margin,
-                           cost_bps=cost_bps, risk_multiplier=mult)
+        sized = size_order(
+            acc.equity,
+            desk.risk_per_trade_pct,
+            entry,
+            sl,
+            spec,
+            free_margin=acc.free_margin,
+            cost_bps=cost_bps,
+            risk_multiplier=mult,
+        )
         if sized.block is not None:
             return blocked(sized.block, sized.detail)
         volume = sized.volume
     else:  # an operator's explicit volume must fit the free margin too
         volume = cap_to_margin(volume, acc.free_margin, margin_price(entry, cost_bps), spec)
         if volume <= 0:
-            return blocked(BlockReason.INSUFFICIENT_MARGIN,
-                           f"free margin {acc.free_margin:.2f} is below one minimum lot's margin")
+            return blocked(
+                BlockReason.INSUFFICIENT_MARGIN, f"free margin {acc.free_margin:.2f} is below one minimum lot's margin"
+            )
     positions = broker.positions()
     specs = {p.pair: broker.symbol_info(p.pair) for p in positions}
     specs[pair] = spec
@@ -252,8 +267,9 @@ def pre_trade(
         bid, ask = broker.quote(p.pair)
         marks[p.pair] = bid if p.direction is Direction.LONG else ask
     exit_bps = {p: desk.exit_bps(p, now_ms) for p in marks}
-    g = guard_order(chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks,
-                    cost_bps=cost_bps, exit_bps=exit_bps)
+    g = guard_order(
+        chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks, cost_bps=cost_bps, exit_bps=exit_bps
+    )
     if g.verdict is Verdict.BLOCK:
         reason = g.reason or BlockReason.DAILY_LOSS
         return PreTradeCheck(0.0, g, Block(pair, reason, g.detail, now_ms, tier, None, desk.mode), mult)
@@ -292,8 +308,17 @@ def execute_guarded(
     (services.scan_cycle); a crash before that leaves it pending for reconciliation
     (services.reconciliation.resolve_intents), which never sends it again."""
     pt = pre_trade(
-        desk, broker, now_ms, pair, direction, entry, sl, tier,
-        volume=volume, notifier=notifier, check_rate_limit=check_rate_limit,
+        desk,
+        broker,
+        now_ms,
+        pair,
+        direction,
+        entry,
+        sl,
+        tier,
+        volume=volume,
+        notifier=notifier,
+        check_rate_limit=check_rate_limit,
     )
     if pt.block is not None:
         return ExecutionResult(None, pt.block)

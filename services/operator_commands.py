@@ -49,8 +49,16 @@ class OperatorService:
         except BrokerError as e:
             n_pos, ok, detail = 0, False, f"broker: {type(e).__name__}: {e}"
         return CheckReport(
-            desk.mode.value, now, desk.policy.kill_switch, desk.policy.is_halted(now), desk.policy.halted_reason,
-            ok, n_pos, self._thresholds(), desk.runtime.last_cycle_ms, detail,
+            desk.mode.value,
+            now,
+            desk.policy.kill_switch,
+            desk.policy.is_halted(now),
+            desk.policy.halted_reason,
+            ok,
+            n_pos,
+            self._thresholds(),
+            desk.runtime.last_cycle_ms,
+            detail,
         )
 
     def stats(self, days: int = 7) -> StatsReport:
@@ -67,8 +75,9 @@ class OperatorService:
         if desk.ftmo is not None:  # the FTMO ledger's figures as of its last cycle (a read)
             pr = progress(desk.rules, desk.ftmo, desk.ftmo.last_balance or desk.rules.initial_balance)
             ftmo = (pr.trading_days, pr.min_trading_days, pr.best_day_ok)
-        return StatsReport(days, desk.mode.value, s.trades, s.wins, s.win_rate, s.total_r, rows,
-                           *(ftmo or (None, None, None)))
+        return StatsReport(
+            days, desk.mode.value, s.trades, s.wins, s.win_rate, s.total_r, rows, *(ftmo or (None, None, None))
+        )
 
     def ftmo_status(self) -> FtmoStatusReport:
         desk = self.cycle.desk
@@ -78,10 +87,22 @@ class OperatorService:
         acc = self.cycle.broker.account()
         pr = progress(desk.rules, st, acc.balance)
         return FtmoStatusReport(
-            acc.balance, acc.equity, desk.rules.initial_balance, st.day_start_balance, chk.daily_floor,
-            chk.total_floor, chk.daily_headroom, chk.total_headroom, pr.profit, pr.target, pr.trading_days,
-            pr.min_trading_days, desk.policy.is_halted(now), desk.policy.halted_reason,
-            best_day_ok=pr.best_day_ok, best_day_share=best_day_share(st.day_profits),
+            acc.balance,
+            acc.equity,
+            desk.rules.initial_balance,
+            st.day_start_balance,
+            chk.daily_floor,
+            chk.total_floor,
+            chk.daily_headroom,
+            chk.total_headroom,
+            pr.profit,
+            pr.target,
+            pr.trading_days,
+            pr.min_trading_days,
+            desk.policy.is_halted(now),
+            desk.policy.halted_reason,
+            best_day_ok=pr.best_day_ok,
+            best_day_share=best_day_share(st.day_profits),
             best_day_applies=desk.rules.kind is ChallengeKind.ONE_STEP,
         )
 
@@ -100,8 +121,9 @@ class OperatorService:
         now = self.cycle.clock.now_ms()
         req = RetrainRequest(f"retrain-{now}-{len(self.retrain_requests) + 1}", now, reason)
         self.retrain_requests.append(req)
-        self.cycle.bus.publish("metrics", {"kind": "retrain_request", "request_id": req.request_id,
-                                           "reason": reason, "at_ms": now})
+        self.cycle.bus.publish(
+            "metrics", {"kind": "retrain_request", "request_id": req.request_id, "reason": reason, "at_ms": now}
+        )
         return req
 
     def force_signal(self, pair: str, direction: Direction | None = None) -> Signal | Block:
@@ -135,8 +157,11 @@ class OperatorService:
                 pnl = p.direction.sign * (price - p.entry) * p.volume * size
             except BrokerError:
                 pass
-            out.append(PositionReport(p.position_id, p.pair, p.direction.value, p.volume, p.entry, p.sl, p.tp,
-                                      p.opened_at_ms, price, pnl))
+            out.append(
+                PositionReport(
+                    p.position_id, p.pair, p.direction.value, p.volume, p.entry, p.sl, p.tp, p.opened_at_ms, price, pnl
+                )
+            )
         return tuple(out)
 
     def daily(self, days: int = 7) -> tuple[DailyRow, ...]:

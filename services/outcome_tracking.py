@@ -64,8 +64,9 @@ def resolve(rec: TradeRecord, bars: Candles, horizon_bars: int) -> Outcome | Non
     if ts.shape[0] == 0:
         return None
     window = slice(lo, lo + horizon_bars)
-    hit = first_exit(rec.direction_sign, rec.sl_price, rec.tp_price, bars.open[window], bars.high[window],
-                     bars.low[window])
+    hit = first_exit(
+        rec.direction_sign, rec.sl_price, rec.tp_price, bars.open[window], bars.high[window], bars.low[window]
+    )
     if hit is not None:
         return Outcome(rec.close(int(ts[hit.index]) + period, hit.price), hit.how)
     expiry_ms = first_open + horizon_bars * period

@@ -82,8 +82,9 @@ def _direction_of(rec: TradeRecord) -> Direction:
     return Direction.LONG if rec.direction_sign > 0 else Direction.SHORT
 
 
-def reconcile(broker: Broker, book: RiskBookRepository, mode: Mode, pending: Iterable[OrderRequest] = (),
-              resubmit: bool = False) -> ReconciliationReport:
+def reconcile(
+    broker: Broker, book: RiskBookRepository, mode: Mode, pending: Iterable[OrderRequest] = (), resubmit: bool = False
+) -> ReconciliationReport:
     """Compare and resolve (see the module docstring). Safe to run any number of times."""
     positions = broker.positions()
     open_records = book.open_records(mode)
@@ -109,8 +110,14 @@ def reconcile(broker: Broker, book: RiskBookRepository, mode: Mode, pending: Ite
         exit_fill = next((f for f in reversed(mine) if f.direction is direction.opposite), None)
         if exit_fill is not None:
             book.update(rec.close(exit_fill.at_ms, exit_fill.fill_price))
-            findings.append(Finding("closed_while_down", rec.signal_id, exit_fill.position_id,
-                                    f"closed at {exit_fill.fill_price} ({exit_fill.at_ms})"))
+            findings.append(
+                Finding(
+                    "closed_while_down",
+                    rec.signal_id,
+                    exit_fill.position_id,
+                    f"closed at {exit_fill.fill_price} ({exit_fill.at_ms})",
+                )
+            )
             continue
         if any(f.direction is direction for f in mine):
             findings.append(Finding("unfilled", rec.signal_id, "", "entry fill found but neither position nor exit"))
@@ -119,8 +126,9 @@ def reconcile(broker: Broker, book: RiskBookRepository, mode: Mode, pending: Ite
         if resubmit and req is not None:
             fill = broker.place_order(req)
             claimed.add(fill.position_id)
-            findings.append(Finding("resubmitted", rec.signal_id, fill.position_id,
-                                    f"same client id; filled at {fill.fill_price}"))
+            findings.append(
+                Finding("resubmitted", rec.signal_id, fill.position_id, f"same client id; filled at {fill.fill_price}")
+            )
             continue
         findings.append(Finding("unfilled", rec.signal_id, "", "no fill at the broker"))
 
@@ -132,23 +140,45 @@ def reconcile(broker: Broker, book: RiskBookRepository, mode: Mode, pending: Ite
             continue
         known = book.get(p.client_order_id)
         if known is not None and not known.is_open:
-            findings.append(Finding("book_says_closed", p.client_order_id, p.position_id,
-                                    "the risk book closed it, the broker still holds it"))
+            findings.append(
+                Finding(
+                    "book_says_closed",
+                    p.client_order_id,
+                    p.position_id,
+                    "the risk book closed it, the broker still holds it",
+                )
+            )
             continue
         if known is not None:  # open record in another mode
             findings.append(Finding("matched", p.client_order_id, p.position_id, f"mode {known.mode}"))
             continue
         risk = abs(p.entry - p.sl)
         tp = p.tp if p.tp is not None else p.entry + p.direction.sign * risk
-        book.add(TradeRecord(signal_id=p.client_order_id, pair=p.pair, tier=Tier.NONE, entry_time_ms=p.opened_at_ms,
-                             entry_price=p.entry, tp_price=tp, sl_price=p.sl,
-                             rr_expected=abs(tp - p.entry) / risk if risk else 0.0, mode=mode))
+        book.add(
+            TradeRecord(
+                signal_id=p.client_order_id,
+                pair=p.pair,
+                tier=Tier.NONE,
+                entry_time_ms=p.opened_at_ms,
+                entry_price=p.entry,
+                tp_price=tp,
+                sl_price=p.sl,
+                rr_expected=abs(tp - p.entry) / risk if risk else 0.0,
+                mode=mode,
+            )
+        )
         findings.append(Finding("adopted", p.client_order_id, p.position_id, "added to the risk book from the broker"))
     return ReconciliationReport(tuple(findings))
 
 
-def resolve_intents(broker: Broker, book: RiskBookRepository, intents: OrderIntentRepository, mode: Mode,
-                    now_ms: int, unit_of_work: Callable[[], StorageUnitOfWork] | None = None) -> list[Finding]:
+def resolve_intents(
+    broker: Broker,
+    book: RiskBookRepository,
+    intents: OrderIntentRepository,
+    mode: Mode,
+    now_ms: int,
+    unit_of_work: Callable[[], StorageUnitOfWork] | None = None,
+) -> list[Finding]:
     """Resolve every order intent of `mode` left pending (a crash or a storage failure between the send
     and the commit that records its signal) against the broker. Never sends anything.
 
@@ -191,9 +221,15 @@ def resolve_intents(broker: Broker, book: RiskBookRepository, intents: OrderInte
                 uow.risk_book.add(record)
                 uow.order_intents.mark_sent(cid, now_ms, position_id)
                 uow.commit()
-        findings.append(Finding("intent_tracked", cid, position_id,
-                                f"{it.pair} {it.direction.value} {it.volume} at {price}"
-                                + ("" if pos is not None else " (closed at the broker since)")))
+        findings.append(
+            Finding(
+                "intent_tracked",
+                cid,
+                position_id,
+                f"{it.pair} {it.direction.value} {it.volume} at {price}"
+                + ("" if pos is not None else " (closed at the broker since)"),
+            )
+        )
     return findings
 
 

@@ -82,22 +82,38 @@ def signal_sentiment(s: Signal) -> float | None:
     """The sentiment score the signal was decided with (its `sentiment:` reason), or None."""
     for r in s.reasons:
         if r.startswith("sentiment:"):
-            return float(r[len("sentiment:"):].split("(", 1)[0])
+            return float(r[len("sentiment:") :].split("(", 1)[0])
     return None
 
 
 def signal_payload(s: Signal) -> dict[str, Any]:
     return {
-        "signal_id": s.signal_id, "pair": s.pair, "direction": s.direction.value, "tier": s.tier.name,
-        "conf": s.confidence, "entry": s.entry, "tp": s.tp, "sl": s.sl, "rr": s.rr,
-        "created_at_ms": s.created_at_ms, "mode": s.mode.value, "models": list(s.model_versions),
-        "reasons": list(s.reasons), "sentiment": signal_sentiment(s),
+        "signal_id": s.signal_id,
+        "pair": s.pair,
+        "direction": s.direction.value,
+        "tier": s.tier.name,
+        "conf": s.confidence,
+        "entry": s.entry,
+        "tp": s.tp,
+        "sl": s.sl,
+        "rr": s.rr,
+        "created_at_ms": s.created_at_ms,
+        "mode": s.mode.value,
+        "models": list(s.model_versions),
+        "reasons": list(s.reasons),
+        "sentiment": signal_sentiment(s),
     }
 
 
 def block_payload(b: Block) -> dict[str, Any]:
-    return {"pair": b.pair, "reason": b.reason.value, "detail": b.detail, "at_ms": b.at_ms,
-            "tier": b.tier.name, "mode": b.mode.value}
+    return {
+        "pair": b.pair,
+        "reason": b.reason.value,
+        "detail": b.detail,
+        "at_ms": b.at_ms,
+        "tier": b.tier.name,
+        "mode": b.mode.value,
+    }
 
 
 @attrs.define
@@ -131,15 +147,17 @@ class ScanCycle:
     def _hysteresis(self, pair: str) -> Hysteresis:
         for h in self.desk.runtime.hysteresis:
             if h.pair == pair:
-                return Hysteresis(self.settings.hysteresis_scans, h.history[-(self.settings.hysteresis_scans - 1):]
-                                  if self.settings.hysteresis_scans > 1 else ())
+                return Hysteresis(
+                    self.settings.hysteresis_scans,
+                    h.history[-(self.settings.hysteresis_scans - 1) :] if self.settings.hysteresis_scans > 1 else (),
+                )
         return Hysteresis(self.settings.hysteresis_scans)
 
     def _store_hysteresis(self, pair: str, h: Hysteresis) -> None:
         others = tuple(x for x in self.desk.runtime.hysteresis if x.pair != pair)
         self.desk.runtime = attrs.evolve(
-            self.desk.runtime, hysteresis=tuple(sorted((*others, PairHysteresis(pair, h.history)),
-                                                       key=lambda x: x.pair))
+            self.desk.runtime,
+            hysteresis=tuple(sorted((*others, PairHysteresis(pair, h.history)), key=lambda x: x.pair)),
         )
 
     def levels(self, candles: Candles, direction: Direction, entry: float) -> tuple[float, float]:
@@ -206,8 +224,10 @@ class ScanCycle:
             h = self._hysteresis(pair)
             if res is None:
                 self._store_hysteresis(pair, h.skip())
-                self._block(Block(pair, BlockReason.NO_PREDICTION, "no model scored this pair", now,
-                                  mode=self.desk.mode), blocks)
+                self._block(
+                    Block(pair, BlockReason.NO_PREDICTION, "no model scored this pair", now, mode=self.desk.mode),
+                    blocks,
+                )
                 continue
             raw = self.desk.thresholds.tier_of(res.confidence)
             h, tier = h.step(res.direction, raw)
@@ -216,19 +236,46 @@ class ScanCycle:
                 if raw is Tier.NONE:
                     quiet.append(pair)
                 else:
-                    self._block(Block(pair, BlockReason.HYSTERESIS,
-                                      f"raw tier {raw.name} needs {self.settings.hysteresis_scans} scans",
-                                      now, raw, res.confidence, self.desk.mode), blocks)
+                    self._block(
+                        Block(
+                            pair,
+                            BlockReason.HYSTERESIS,
+                            f"raw tier {raw.name} needs {self.settings.hysteresis_scans} scans",
+                            now,
+                            raw,
+                            res.confidence,
+                            self.desk.mode,
+                        ),
+                        blocks,
+                    )
                 continue
             mood = moods.get(pair)
-            if mood is not None and against_sentiment(res.direction.sign, probs[pair].get(SENTIMENT_MEMBER),
-                                                      self.sentiment_bound):
-                self._block(Block(pair, BlockReason.SENTIMENT, f"sentiment {mood.score:+.3f} ({mood.coverage} posts) "
-                                  f"against {res.direction.value}, bound {self.sentiment_bound:g}", now, tier,
-                                  res.confidence, self.desk.mode), blocks)
+            if mood is not None and against_sentiment(
+                res.direction.sign, probs[pair].get(SENTIMENT_MEMBER), self.sentiment_bound
+            ):
+                self._block(
+                    Block(
+                        pair,
+                        BlockReason.SENTIMENT,
+                        f"sentiment {mood.score:+.3f} ({mood.coverage} posts) "
+                        f"against {res.direction.value}, bound {self.sentiment_bound:g}",
+                        now,
+                        tier,
+                        res.confidence,
+                        self.desk.mode,
+                    ),
+                    blocks,
+                )
                 continue
-            out = self.emit(pair, c, res, tier, tuple(versions[pair]), now,
-                            extra_reasons=() if mood is None else (f"sentiment:{mood.score:+.4f}({mood.coverage})",))
+            out = self.emit(
+                pair,
+                c,
+                res,
+                tier,
+                tuple(versions[pair]),
+                now,
+                extra_reasons=() if mood is None else (f"sentiment:{mood.score:+.4f}({mood.coverage})",),
+            )
             if isinstance(out, Signal):
                 signals.append(out)
             else:
@@ -237,8 +284,9 @@ class ScanCycle:
         return CycleReport(now, tuple(signals), tuple(blocks), tuple(quiet), tuple(moods.values()))
 
     # ------------------------------------------------------------ sentiment (issue 15)
-    def _sentiment_readings(self, pairs: list[str], now: int, probs: dict[str, dict[str, float]],
-                            versions: dict[str, list[str]]) -> dict[str, SentimentReading]:
+    def _sentiment_readings(
+        self, pairs: list[str], now: int, probs: dict[str, dict[str, float]], versions: dict[str, list[str]]
+    ) -> dict[str, SentimentReading]:
         """Each pair's combined reading over the sources that answered; adds it to `probs` as the
         sentiment member and publishes it on the `sentiment` topic."""
         out: dict[str, SentimentReading] = {}
@@ -247,10 +295,17 @@ class ScanCycle:
         for pair in pairs:
             got = [r for r in (src.reading(pair, now) for src in self.sentiment) if r is not None]
             mood = combine(got)
-            self.bus.publish("sentiment", {"pair": pair, "at_ms": now, "mode": self.desk.mode.value,
-                                           "score": None if mood is None else mood.score,
-                                           "coverage": 0 if mood is None else mood.coverage,
-                                           "sources": [s.name for s in self.sentiment]})
+            self.bus.publish(
+                "sentiment",
+                {
+                    "pair": pair,
+                    "at_ms": now,
+                    "mode": self.desk.mode.value,
+                    "score": None if mood is None else mood.score,
+                    "coverage": 0 if mood is None else mood.coverage,
+                    "sources": [s.name for s in self.sentiment],
+                },
+            )
             if mood is None or mood.score is None:
                 continue
             out[pair] = mood
@@ -263,13 +318,24 @@ class ScanCycle:
 
     def _booster_inputs(self, c: Candles, now: int) -> BoosterInputs:
         a = self._stop_atr(c)
-        regime = REGIME_OF_CODE[int(regime_codes(a, self.settings.regime_window, rows=np.array([len(a) - 1]))[0])] \
-            if len(a) else None
+        regime = (
+            REGIME_OF_CODE[int(regime_codes(a, self.settings.regime_window, rows=np.array([len(a) - 1]))[0])]
+            if len(a)
+            else None
+        )
         return BoosterInputs(ts_ms=now, regime=regime)
 
     def emit(
-        self, pair: str, c: Candles, res: ConfidenceResult, tier: Tier, versions: tuple[str, ...], now: int,
-        *, extra_reasons: tuple[str, ...] = (), check_rate_limit: bool = True,
+        self,
+        pair: str,
+        c: Candles,
+        res: ConfidenceResult,
+        tier: Tier,
+        versions: tuple[str, ...],
+        now: int,
+        *,
+        extra_reasons: tuple[str, ...] = (),
+        check_rate_limit: bool = True,
     ) -> Signal | Block:
         """Policy + guard, then (on allow) log, record, notify, publish. Returns the Signal or the Block."""
         direction = res.direction
@@ -279,28 +345,75 @@ class ScanCycle:
         tp, sl = self.levels(c, direction, entry)
         sid = f"{self.settings.signal_id_prefix}{pair.replace('/', '')}-{now}-{direction.value}"
         if self.settings.execute:
-            ex = execute_guarded(self.desk, self.broker, now, sid, pair, direction, entry, sl, tp, tier,
-                                 notifier=self.notifier, check_rate_limit=check_rate_limit, intents=self.intents)
+            ex = execute_guarded(
+                self.desk,
+                self.broker,
+                now,
+                sid,
+                pair,
+                direction,
+                entry,
+                sl,
+                tp,
+                tier,
+                notifier=self.notifier,
+                check_rate_limit=check_rate_limit,
+                intents=self.intents,
+            )
             fill = ex.fill
             if ex.block is not None:
                 return attrs.evolve(ex.block, confidence=res.confidence)
             if ex.fill is not None:
                 entry = ex.fill.fill_price
         else:
-            pt = pre_trade(self.desk, self.broker, now, pair, direction, entry, sl, tier,
-                           notifier=self.notifier, check_rate_limit=check_rate_limit)
+            pt = pre_trade(
+                self.desk,
+                self.broker,
+                now,
+                pair,
+                direction,
+                entry,
+                sl,
+                tier,
+                notifier=self.notifier,
+                check_rate_limit=check_rate_limit,
+            )
             if pt.block is not None:
                 return attrs.evolve(pt.block, confidence=res.confidence)
         sig = Signal(
-            sid, pair, direction, tier, res.confidence, entry, tp, sl, reward_risk(entry, tp, sl), now,
-            versions, (*res.reasons, *extra_reasons), self.desk.mode,
+            sid,
+            pair,
+            direction,
+            tier,
+            res.confidence,
+            entry,
+            tp,
+            sl,
+            reward_risk(entry, tp, sl),
+            now,
+            versions,
+            (*res.reasons, *extra_reasons),
+            self.desk.mode,
         )
         self.desk.set_policy(pol.record_emit(self.desk.policy_cfg, self.desk.policy, tier, now))
         session = primary_session(now)
-        self._record(sig, TradeRecord(
-            sig.signal_id, pair, tier, now, entry, tp, sl, sig.rr, mode=self.desk.mode,
-            model_version=",".join(versions), session=session.value if session else "",
-        ), fill)
+        self._record(
+            sig,
+            TradeRecord(
+                sig.signal_id,
+                pair,
+                tier,
+                now,
+                entry,
+                tp,
+                sl,
+                sig.rr,
+                mode=self.desk.mode,
+                model_version=",".join(versions),
+                session=session.value if session else "",
+            ),
+            fill,
+        )
         try:
             self.notifier.send_signal(sig)
             self.signal_log.mark_sent(sig.signal_id)

@@ -22,8 +22,9 @@ def majority(train: WindowSet, *evals: WindowSet) -> list[np.ndarray]:
     return [np.full(len(e), rate) for e in evals]
 
 
-def persistence(train: WindowSet, last_return_train: np.ndarray, *evals: tuple[WindowSet, np.ndarray]
-                ) -> list[np.ndarray]:
+def persistence(
+    train: WindowSet, last_return_train: np.ndarray, *evals: tuple[WindowSet, np.ndarray]
+) -> list[np.ndarray]:
     """Sign of the last bar's return, with each sign's up-rate measured on training as its probability."""
     up = last_return_train > 0
     p_up_after_up = float(np.mean(train.direction[up])) if up.any() else 0.5
@@ -37,19 +38,30 @@ def logistic(train: WindowSet, *evals: WindowSet, seed: int = 0) -> list[np.ndar
     return [model.predict_proba(e.last_rows())[:, 1] for e in evals]
 
 
-def lightgbm(train: WindowSet, val: WindowSet, *evals: WindowSet, seed: int = 0, threads: int = 2
-             ) -> list[np.ndarray]:
+def lightgbm(train: WindowSet, val: WindowSet, *evals: WindowSet, seed: int = 0, threads: int = 2) -> list[np.ndarray]:
     """LightGBM with early stopping on the validation split (which is the split it is compared on:
     the networks get the same favour through their own early stopping)."""
     import lightgbm as lgb
 
-    params = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 200,
-              "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-              "seed": seed, "deterministic": True, "num_threads": threads, "verbose": -1}
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.05,
+        "num_leaves": 15,
+        "min_data_in_leaf": 200,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "seed": seed,
+        "deterministic": True,
+        "num_threads": threads,
+        "verbose": -1,
+    }
     dtrain = lgb.Dataset(train.last_rows(), train.direction)
     dval = lgb.Dataset(val.last_rows(), val.direction, reference=dtrain)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        booster = lgb.train(params, dtrain, num_boost_round=300, valid_sets=[dval],
-                            callbacks=[lgb.early_stopping(30, verbose=False)])
+        booster = lgb.train(
+            params, dtrain, num_boost_round=300, valid_sets=[dval], callbacks=[lgb.early_stopping(30, verbose=False)]
+        )
     return [np.asarray(booster.predict(e.last_rows(), num_iteration=booster.best_iteration)) for e in (val, *evals)]

@@ -42,7 +42,7 @@ def _trailing_all(ok: BoolArray, width: int) -> BoolArray:
     if width < 1 or n < width:
         return out
     bad = np.concatenate(([0], np.cumsum(~ok, dtype=np.int64)))
-    out[width - 1:] = (bad[width:] - bad[:-width]) == 0
+    out[width - 1 :] = (bad[width:] - bad[:-width]) == 0
     return out
 
 
@@ -63,14 +63,13 @@ def _forward(net: torch.nn.Module, windows: npt.NDArray[np.float32], symbol_id: 
     """sigmoid(direction logit) of each window, float32 like the live forward, returned as float64."""
     out = np.empty(windows.shape[0], dtype=np.float64)
     for s in range(0, windows.shape[0], batch):
-        x = torch.from_numpy(np.ascontiguousarray(windows[s:s + batch]))
+        x = torch.from_numpy(np.ascontiguousarray(windows[s : s + batch]))
         sym = torch.full((x.shape[0],), symbol_id, dtype=torch.long)
-        out[s:s + x.shape[0]] = torch.sigmoid(net(x, sym)["direction"]).numpy().astype(np.float64)
+        out[s : s + x.shape[0]] = torch.sigmoid(net(x, sym)["direction"]).numpy().astype(np.float64)
     return out
 
 
-def predictor_probs(predictor: TorchPredictor, pair: str, fm: FeatureMatrix,
-                    batch: int | None = None) -> FloatArray:
+def predictor_probs(predictor: TorchPredictor, pair: str, fm: FeatureMatrix, batch: int | None = None) -> FloatArray:
     """One probability per row of `fm` (NaN where the live predictor would give none)."""
     n = len(fm)
     out = np.full(n, np.nan)
@@ -95,7 +94,9 @@ def predictor_probs(predictor: TorchPredictor, pair: str, fm: FeatureMatrix,
 
 
 def batch_predict(
-    predictors: Sequence[TorchPredictor], candles: Mapping[str, Candles], batch: int | None = None,
+    predictors: Sequence[TorchPredictor],
+    candles: Mapping[str, Candles],
+    batch: int | None = None,
 ) -> dict[str, dict[str, FloatArray]]:
     """`out[pair][model name]`: every bar's up-probability (NaN = no prediction), aligned with
     `candles[pair]`. Features are computed once per pair and parameter set."""

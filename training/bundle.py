@@ -30,38 +30,71 @@ def summary_metrics(report: dict[str, Any]) -> dict[str, Any]:
     for pair, d in report["final"]["pairs"].items():
         for name, e in d["models"].items():
             t = e.get("test_calibrated", e["test"])
-            out[f"{name}:{pair}"] = {"test_accuracy": e["test"]["accuracy"], "test_auc": e["test"]["auc"],
-                                     "val_accuracy": e["val"]["accuracy"], "test_ece_calibrated": t["ece"]}
+            out[f"{name}:{pair}"] = {
+                "test_accuracy": e["test"]["accuracy"],
+                "test_auc": e["test"]["auc"],
+                "val_accuracy": e["val"]["accuracy"],
+                "test_ece_calibrated": t["ece"],
+            }
     cleaned: dict[str, Any] = _clean(out)
     return cleaned
 
 
-def save_bundle(registry: FileModelRegistry, result: RunResult, settings: TrainSettings, run_id: str,
-                timeframe: str) -> str:
+def save_bundle(
+    registry: FileModelRegistry, result: RunResult, settings: TrainSettings, run_id: str, timeframe: str
+) -> str:
     arts, report = result.artifacts, result.report
-    common = {"seq_len": settings.seq_len, "horizon_bars": report["horizon_bars"], "timeframe": timeframe,
-              "feature_names": list(arts.feature_names), "feature_params": settings.feature_params.to_dict(),
-              "thresholds": attrs.asdict(settings.thresholds)}  # no run id: same weights -> same file
+    common = {
+        "seq_len": settings.seq_len,
+        "horizon_bars": report["horizon_bars"],
+        "timeframe": timeframe,
+        "feature_names": list(arts.feature_names),
+        "feature_params": settings.feature_params.to_dict(),
+        "thresholds": attrs.asdict(settings.thresholds),
+    }  # no run id: same weights -> same file
     files: dict[str, dict[str, Any]] = {}
     for pair, net in arts.lstm.items():
         coin = pair.split("/")[0]
-        meta = {**common, "kind": "lstm", "hparams": net.hparams, "pairs": {pair: {
-            "standardiser": arts.standardisers[pair].to_dict(),
-            "calibration": calibration_to_dict(arts.calibration["lstm"][pair]),
-            "ensemble_calibration": calibration_to_dict(arts.calibration["ensemble"][pair]),
-            "symbol_id": arts.symbol_ids[pair], "reference_sample": arts.reference_sample[pair]}}}
+        meta = {
+            **common,
+            "kind": "lstm",
+            "hparams": net.hparams,
+            "pairs": {
+                pair: {
+                    "standardiser": arts.standardisers[pair].to_dict(),
+                    "calibration": calibration_to_dict(arts.calibration["lstm"][pair]),
+                    "ensemble_calibration": calibration_to_dict(arts.calibration["ensemble"][pair]),
+                    "symbol_id": arts.symbol_ids[pair],
+                    "reference_sample": arts.reference_sample[pair],
+                }
+            },
+        }
         blob = serialise_model(net.state_dict(), meta)
         files[f"lstm:{pair}"] = registry.write_model(
-            "lstm", coin, blob, {"epochs": arts.fits[f"lstm:{pair}"].best_epoch + 1, "hidden": net.hparams["hidden"]})
+            "lstm", coin, blob, {"epochs": arts.fits[f"lstm:{pair}"].best_epoch + 1, "hidden": net.hparams["hidden"]}
+        )
     t = arts.transformer
-    meta = {**common, "kind": "transformer", "hparams": t.hparams, "pairs": {pair: {
-        "standardiser": arts.standardisers[pair].to_dict(),
-        "calibration": calibration_to_dict(arts.calibration["transformer"][pair]),
-        "ensemble_calibration": calibration_to_dict(arts.calibration["ensemble"][pair]),
-        "symbol_id": arts.symbol_ids[pair], "reference_sample": arts.reference_sample[pair]} for pair in arts.lstm}}
+    meta = {
+        **common,
+        "kind": "transformer",
+        "hparams": t.hparams,
+        "pairs": {
+            pair: {
+                "standardiser": arts.standardisers[pair].to_dict(),
+                "calibration": calibration_to_dict(arts.calibration["transformer"][pair]),
+                "ensemble_calibration": calibration_to_dict(arts.calibration["ensemble"][pair]),
+                "symbol_id": arts.symbol_ids[pair],
+                "reference_sample": arts.reference_sample[pair],
+            }
+            for pair in arts.lstm
+        },
+    }
     files["transformer"] = registry.write_model(
-        "transformer", "multi", serialise_model(t.state_dict(), meta),
-        {"epochs": arts.fits["transformer"].best_epoch + 1, "d": t.hparams["d_model"]})
+        "transformer",
+        "multi",
+        serialise_model(t.state_dict(), meta),
+        {"epochs": arts.fits["transformer"].best_epoch + 1, "d": t.hparams["d_model"]},
+    )
     final = report["final"]
     gates: dict[str, Any] = {}
     failures: list[dict[str, str]] = []
@@ -75,7 +108,17 @@ def save_bundle(registry: FileModelRegistry, result: RunResult, settings: TrainS
                     passed = False
                     failures.append({"role": f"{name}:{pair}", "name": g["name"], "reason": g["reason"]})
     ranges = {p: d["split"] for p, d in final["pairs"].items()}
-    return registry.register(files, metrics=summary_metrics(report), gates=_clean(gates), gates_passed=passed,
-                             data_range=_clean(ranges), run_id=run_id,
-                             extra={"gate_failures": failures, "profile": report["profile"], "timeframe": timeframe,
-                                    "pairs": report["pairs"]})
+    return registry.register(
+        files,
+        metrics=summary_metrics(report),
+        gates=_clean(gates),
+        gates_passed=passed,
+        data_range=_clean(ranges),
+        run_id=run_id,
+        extra={
+            "gate_failures": failures,
+            "profile": report["profile"],
+            "timeframe": timeframe,
+            "pairs": report["pairs"],
+        },
+    )

@@ -41,8 +41,9 @@ class PairSeries:
     sample_ok: npt.NDArray[np.bool_]  # t may end a sample
 
 
-def build_series(candles: Candles, matrix: FeatureMatrix, seq_len: int, horizon: int,
-                 atr_window: int = 14) -> PairSeries:
+def build_series(
+    candles: Candles, matrix: FeatureMatrix, seq_len: int, horizon: int, atr_window: int = 14
+) -> PairSeries:
     """Align a feature matrix to its candles and label every bar; vectorised, no loop over bars."""
     if seq_len < 1 or horizon < 1:
         raise ValueError("seq_len and horizon must be >= 1")
@@ -75,7 +76,7 @@ def build_series(candles: Candles, matrix: FeatureMatrix, seq_len: int, horizon:
     c = np.concatenate(([0], np.cumsum((~np.isfinite(matrix.values)).any(axis=1))))
     bad_in_window = np.zeros(n, dtype=np.int64)
     if n >= seq_len:
-        bad_in_window[seq_len - 1:] = c[seq_len:] - c[: n - seq_len + 1]
+        bad_in_window[seq_len - 1 :] = c[seq_len:] - c[: n - seq_len + 1]
     window_ok = valid_window_mask(ts, candles.timeframe, seq_len) & (bad_in_window == 0)
     ok = window_ok & label_ok & finite_row & np.isfinite(last)
     return PairSeries(matrix.pair, ts, tuple(matrix.names), matrix.values, close, fut, direction, trend, last, ok)
@@ -91,8 +92,9 @@ class Fold:
     embargo_bars: int
 
 
-def walk_forward_folds(series: PairSeries, n_folds: int, val_frac: float, test_frac: float,
-                       seq_len: int, horizon: int) -> list[Fold]:
+def walk_forward_folds(
+    series: PairSeries, n_folds: int, val_frac: float, test_frac: float, seq_len: int, horizon: int
+) -> list[Fold]:
     """Expanding-window folds in time order; the last fold's test block ends at the last sample.
 
     Each fold k tests on its own consecutive block of `test_frac` of the bars (fold n_folds-1 is the
@@ -163,7 +165,7 @@ class WindowSet:
     def batches(self, batch_size: int, rng: np.random.Generator | None) -> Iterator[I64]:
         order = rng.permutation(len(self)) if rng is not None else np.arange(len(self))
         for s in range(0, len(self), batch_size):
-            yield order[s: s + batch_size]
+            yield order[s : s + batch_size]
 
 
 def window_set(parts: Sequence[tuple[F32, PairSeries, I64, int]], seq_len: int) -> WindowSet:
@@ -179,8 +181,12 @@ def window_set(parts: Sequence[tuple[F32, PairSeries, I64, int]], seq_len: int) 
         trends.append(np.clip(series.trend_strength[e], -5.0, 5.0).astype(np.float32))
         offset += x.shape[0]
     return WindowSet(
-        np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ends), np.concatenate(syms),
-        np.concatenate(dirs), np.concatenate(trends), seq_len,
+        np.ascontiguousarray(np.concatenate(xs)),
+        np.concatenate(ends),
+        np.concatenate(syms),
+        np.concatenate(dirs),
+        np.concatenate(trends),
+        seq_len,
     )
 
 
@@ -203,8 +209,15 @@ def concat_sets(parts: Sequence[WindowSet], synthetic: Sequence[bool]) -> Window
         own = ws.synthetic if ws.synthetic is not None else np.zeros(len(ws), dtype=np.bool_)
         tags.append(np.ones(len(ws), dtype=np.bool_) if is_syn else own)
         offset += ws.x.shape[0]
-    return WindowSet(np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ends), np.concatenate(syms),
-                     np.concatenate(dirs), np.concatenate(trends), parts[0].seq_len, np.concatenate(tags))
+    return WindowSet(
+        np.ascontiguousarray(np.concatenate(xs)),
+        np.concatenate(ends),
+        np.concatenate(syms),
+        np.concatenate(dirs),
+        np.concatenate(trends),
+        parts[0].seq_len,
+        np.concatenate(tags),
+    )
 
 
 def synthetic_target(n_real: int, share: float) -> int:

@@ -47,8 +47,9 @@ def _probs(pred: TorchPredictor, pair: str, x: np.ndarray, series: Any, ends: np
     return predict(pred._nets[pair], ws)["prob_up"]
 
 
-def check_drift(models_dir: str | Path, candles: Mapping[str, Candles], cfg: DriftConfig = DriftConfig(),
-                tag: str | None = None) -> dict[str, list[Trigger]]:
+def check_drift(
+    models_dir: str | Path, candles: Mapping[str, Candles], cfg: DriftConfig = DriftConfig(), tag: str | None = None
+) -> dict[str, list[Trigger]]:
     preds = {p.name: p for p in load_predictors(models_dir, tag, calibrated=False)}
     lstm, tfm = preds["lstm"], preds["transformer"]
     meta_params = lstm.feature_params
@@ -74,15 +75,26 @@ def check_drift(models_dir: str | Path, candles: Mapping[str, Candles], cfg: Dri
         y = series.direction[recent]
         days = series.ts[recent] // MS_PER_DAY
         last_day = int(end_ms // MS_PER_DAY)
-        complete = [d for d in np.unique(days).tolist() if d < last_day][-cfg.days:]
+        complete = [d for d in np.unique(days).tolist() if d < last_day][-cfg.days :]
         daily = [(d, ev.accuracy(y[days == d], p[days == d])) for d in complete]
         fired = len(daily) == cfg.days and all(a < cfg.min_daily_accuracy for _, a in daily)
         acc_txt = ", ".join(f"{a:.1%}" for _, a in daily)
-        triggers = [Trigger("accuracy", fired, f"daily accuracy of the last {len(daily)} days: {acc_txt} "
-                            f"(fires when all < {cfg.min_daily_accuracy:.0%})")]
+        triggers = [
+            Trigger(
+                "accuracy",
+                fired,
+                f"daily accuracy of the last {len(daily)} days: {acc_txt} "
+                f"(fires when all < {cfg.min_daily_accuracy:.0%})",
+            )
+        ]
         ece = ev.expected_calibration_error(y, p)
-        triggers.append(Trigger("calibration", ece > cfg.max_ece,
-                                f"ECE {ece:.1%} over {recent.size} recent samples (limit {cfg.max_ece:.0%})"))
+        triggers.append(
+            Trigger(
+                "calibration",
+                ece > cfg.max_ece,
+                f"ECE {ece:.1%} over {recent.size} recent samples (limit {cfg.max_ece:.0%})",
+            )
+        )
         drifted = []
         ref = member.reference
         if ref.size:
@@ -91,8 +103,13 @@ def check_drift(models_dir: str | Path, candles: Mapping[str, Candles], cfg: Dri
                 d, pv = ev.ks_two_sample(ref[:, j], rec_rows[:, j])
                 if not np.isnan(d) and pv < cfg.ks_alpha and d >= cfg.ks_min_d:
                     drifted.append(f"{name} (D={d:.2f})")
-        triggers.append(Trigger("feature_drift", bool(drifted),
-                                f"{len(drifted)} of {len(lstm.feature_names)} features drifted"
-                                + (f": {', '.join(drifted[:8])}" if drifted else "")))
+        triggers.append(
+            Trigger(
+                "feature_drift",
+                bool(drifted),
+                f"{len(drifted)} of {len(lstm.feature_names)} features drifted"
+                + (f": {', '.join(drifted[:8])}" if drifted else ""),
+            )
+        )
         out[pair] = triggers
     return out

@@ -10,9 +10,29 @@ import math
 from pathlib import Path
 from typing import Any
 
-COLUMNS = ("run_id", "created_at", "profile", "timeframe", "fold", "pair", "model", "val_accuracy", "val_auc",
-           "test_accuracy", "test_auc", "test_brier", "test_ece", "test_ece_calibrated", "calibration",
-           "emitted_precision", "emitted_coverage", "net_bps", "gates_passed", "tag", "seconds")
+COLUMNS = (
+    "run_id",
+    "created_at",
+    "profile",
+    "timeframe",
+    "fold",
+    "pair",
+    "model",
+    "val_accuracy",
+    "val_auc",
+    "test_accuracy",
+    "test_auc",
+    "test_brier",
+    "test_ece",
+    "test_ece_calibrated",
+    "calibration",
+    "emitted_precision",
+    "emitted_coverage",
+    "net_bps",
+    "gates_passed",
+    "tag",
+    "seconds",
+)
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -37,18 +57,31 @@ def rows_of(report: dict[str, Any], run_id: str, tag: str) -> list[dict[str, str
                     emitted = next((g for g in e["gates"] if g["name"] == "precision"), {})
                 tiers = cal.get("tiers", e["test"]["tiers"])
                 cov = sum(v["coverage"] for k, v in tiers.items() if k != "NONE")
-                rows.append({
-                    "run_id": run_id, "created_at": run_id, "profile": report["profile"],
-                    "timeframe": report["timeframe"], "fold": str(fold["fold"]), "pair": pair, "model": name,
-                    "val_accuracy": _num(e["val"]["accuracy"]), "val_auc": _num(e["val"]["auc"]),
-                    "test_accuracy": _num(e["test"]["accuracy"]), "test_auc": _num(e["test"]["auc"]),
-                    "test_brier": _num(e["test"]["brier"]), "test_ece": _num(e["test"]["ece"]),
-                    "test_ece_calibrated": _num(cal.get("ece")),
-                    "calibration": e.get("calibration", {}).get("kind", ""),
-                    "emitted_precision": _num(emitted.get("value")), "emitted_coverage": _num(cov if cal else None),
-                    "net_bps": _num(e.get("expectancy_test", {}).get("net_bps")),
-                    "gates_passed": str(e.get("gates_passed", "")), "tag": tag, "seconds": _num(report["seconds"]),
-                })
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "created_at": run_id,
+                        "profile": report["profile"],
+                        "timeframe": report["timeframe"],
+                        "fold": str(fold["fold"]),
+                        "pair": pair,
+                        "model": name,
+                        "val_accuracy": _num(e["val"]["accuracy"]),
+                        "val_auc": _num(e["val"]["auc"]),
+                        "test_accuracy": _num(e["test"]["accuracy"]),
+                        "test_auc": _num(e["test"]["auc"]),
+                        "test_brier": _num(e["test"]["brier"]),
+                        "test_ece": _num(e["test"]["ece"]),
+                        "test_ece_calibrated": _num(cal.get("ece")),
+                        "calibration": e.get("calibration", {}).get("kind", ""),
+                        "emitted_precision": _num(emitted.get("value")),
+                        "emitted_coverage": _num(cov if cal else None),
+                        "net_bps": _num(e.get("expectancy_test", {}).get("net_bps")),
+                        "gates_passed": str(e.get("gates_passed", "")),
+                        "tag": tag,
+                        "seconds": _num(report["seconds"]),
+                    }
+                )
     return rows
 
 
@@ -77,8 +110,9 @@ def _tensorboard(path: Path, report: dict[str, Any]) -> bool:
     for fold in report["folds"]:
         for name, fit in fold["fits"].items():
             for h in fit["history"]:
-                writer.add_scalars(f"fold{fold['fold']}/{name}", {"train": h["train_loss"], "val": h["val_loss"]},
-                                   h["epoch"])
+                writer.add_scalars(
+                    f"fold{fold['fold']}/{name}", {"train": h["train_loss"], "val": h["val_loss"]}, h["epoch"]
+                )
     writer.close()
     return True
 

@@ -45,40 +45,85 @@ def _fmt(x: float, pct: bool = True) -> str:
     return f"{100 * x:.1f}%" if pct else f"{x:.2f}"
 
 
-def evaluate_gates(cfg: GateConfig, *, emitted_precision: float, emitted_count: int, emitted_coverage: float,
-                   tier_mae: float, leakage_ok: bool, leakage_detail: str, val_accuracy: float,
-                   best_baseline: str, best_baseline_val_accuracy: float, net_bps: float, ci_low_bps: float,
-                   ci_high_bps: float, cost_bps: float, test_accuracy: float) -> list[GateResult]:
+def evaluate_gates(
+    cfg: GateConfig,
+    *,
+    emitted_precision: float,
+    emitted_count: int,
+    emitted_coverage: float,
+    tier_mae: float,
+    leakage_ok: bool,
+    leakage_detail: str,
+    val_accuracy: float,
+    best_baseline: str,
+    best_baseline_val_accuracy: float,
+    net_bps: float,
+    ci_low_bps: float,
+    ci_high_bps: float,
+    cost_bps: float,
+    test_accuracy: float,
+) -> list[GateResult]:
     out: list[GateResult] = []
     enough = emitted_count >= cfg.min_signals
     ok = enough and not math.isnan(emitted_precision) and emitted_precision >= cfg.min_precision
-    why = (f"precision {_fmt(emitted_precision)} on {emitted_count} signals (coverage {_fmt(emitted_coverage)}) "
-           f"at tier >= {cfg.emit_min_tier.name}")
+    why = (
+        f"precision {_fmt(emitted_precision)} on {emitted_count} signals (coverage {_fmt(emitted_coverage)}) "
+        f"at tier >= {cfg.emit_min_tier.name}"
+    )
     if not enough:
         why += f"; fewer than {cfg.min_signals} signals"
-    out.append(GateResult("precision", ok, emitted_precision, cfg.min_precision,
-                          f"{why} {'>=' if ok else 'below'} {_fmt(cfg.min_precision)}"))
+    out.append(
+        GateResult(
+            "precision",
+            ok,
+            emitted_precision,
+            cfg.min_precision,
+            f"{why} {'>=' if ok else 'below'} {_fmt(cfg.min_precision)}",
+        )
+    )
     ok = not math.isnan(tier_mae) and tier_mae <= cfg.max_tier_mae
-    out.append(GateResult("calibration", ok, tier_mae, cfg.max_tier_mae,
-                          f"tier MAE {_fmt(tier_mae)} {'<=' if ok else 'above'} {_fmt(cfg.max_tier_mae)}"
-                          + (" (no tier with enough calls)" if math.isnan(tier_mae) else "")))
+    out.append(
+        GateResult(
+            "calibration",
+            ok,
+            tier_mae,
+            cfg.max_tier_mae,
+            f"tier MAE {_fmt(tier_mae)} {'<=' if ok else 'above'} {_fmt(cfg.max_tier_mae)}"
+            + (" (no tier with enough calls)" if math.isnan(tier_mae) else ""),
+        )
+    )
     suspicious = not math.isnan(test_accuracy) and test_accuracy > cfg.suspicious_accuracy
     ok = leakage_ok and not suspicious
-    detail = leakage_detail + (f"; test accuracy {_fmt(test_accuracy)} is implausibly high for this horizon"
-                               if suspicious else "")
+    detail = leakage_detail + (
+        f"; test accuracy {_fmt(test_accuracy)} is implausibly high for this horizon" if suspicious else ""
+    )
     out.append(GateResult("leakage", ok, 0.0 if ok else 1.0, 0.0, detail))
     ok = (not cfg.require_beats_baselines) or (val_accuracy > best_baseline_val_accuracy)
-    out.append(GateResult("beats_baselines", ok, val_accuracy, best_baseline_val_accuracy,
-                          f"val accuracy {100 * val_accuracy:.2f}% vs best baseline {best_baseline} "
-                          f"{100 * best_baseline_val_accuracy:.2f}%"))
+    out.append(
+        GateResult(
+            "beats_baselines",
+            ok,
+            val_accuracy,
+            best_baseline_val_accuracy,
+            f"val accuracy {100 * val_accuracy:.2f}% vs best baseline {best_baseline} "
+            f"{100 * best_baseline_val_accuracy:.2f}%",
+        )
+    )
     # a CI from a handful of signals means nothing: the same signal floor as the precision gate
     clears = not math.isnan(ci_low_bps) and ci_low_bps > 0
     ok = (not cfg.require_positive_expectancy) or (enough and clears)
-    out.append(GateResult("expectancy", ok, net_bps, 0.0,
-                          f"net {_fmt(net_bps, False)} bps/signal after {_fmt(cost_bps, False)} bps costs on "
-                          f"{emitted_count} signals, 95% CI [{_fmt(ci_low_bps, False)}, {_fmt(ci_high_bps, False)}] "
-                          f"{'above' if clears else 'does not clear'} 0"
-                          + ("" if enough else f"; fewer than {cfg.min_signals} signals")))
+    out.append(
+        GateResult(
+            "expectancy",
+            ok,
+            net_bps,
+            0.0,
+            f"net {_fmt(net_bps, False)} bps/signal after {_fmt(cost_bps, False)} bps costs on "
+            f"{emitted_count} signals, 95% CI [{_fmt(ci_low_bps, False)}, {_fmt(ci_high_bps, False)}] "
+            f"{'above' if clears else 'does not clear'} 0"
+            + ("" if enough else f"; fewer than {cfg.min_signals} signals"),
+        )
+    )
     return out
 
 
@@ -105,5 +150,6 @@ def trade_gate(cfg: GateConfig, net_bps: Sequence[float] | np.ndarray, tests: in
     low = corrected_lower_bound(t.mean, t.se, 1, m, q)
     res = rule(t, math.isfinite(low) and low > 0, low, min(1.0, t.p_one_sided * m), cfg.min_signals)
     ok = (not cfg.require_positive_expectancy) or res.passed
-    return GateResult("trade", ok, t.mean, 0.0,
-                      f"engine trades on the test split: {res.reason} (correction over {m} graded cells)")
+    return GateResult(
+        "trade", ok, t.mean, 0.0, f"engine trades on the test split: {res.reason} (correction over {m} graded cells)"
+    )

@@ -25,14 +25,25 @@ class LeakageResult:
     detail: str
 
 
-def check_feature_causality(candles: Candles, features: Callable[[Candles], FeatureMatrix], rng: np.random.Generator,
-                            cuts: int = 3, bars: int = 20_000, warmup: int | None = None) -> LeakageResult:
+def check_feature_causality(
+    candles: Candles,
+    features: Callable[[Candles], FeatureMatrix],
+    rng: np.random.Generator,
+    cuts: int = 3,
+    bars: int = 20_000,
+    warmup: int | None = None,
+) -> LeakageResult:
     c = candles.tail(bars)
     margin = min(warmup if warmup is not None else warmup_bars(timeframe=c.timeframe), len(c) // 2)
     at = default_cuts(len(c), cuts, rng, margin=margin)
     report = check_leakage(features, c, at, rng)
     if report.passed:
-        return LeakageResult(True, len(at), f"{candles.symbol}: guard passed at {len(at)} cut points "
-                             f"({len(report.verdicts)} features unchanged before each cut)")
-    return LeakageResult(False, len(at), f"{candles.symbol}: features change when later bars change: "
-                         f"{', '.join(report.leaky[:8])}")
+        return LeakageResult(
+            True,
+            len(at),
+            f"{candles.symbol}: guard passed at {len(at)} cut points "
+            f"({len(report.verdicts)} features unchanged before each cut)",
+        )
+    return LeakageResult(
+        False, len(at), f"{candles.symbol}: features change when later bars change: {', '.join(report.leaky[:8])}"
+    )

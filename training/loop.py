@@ -99,8 +99,9 @@ def evaluate_loss(model: nn.Module, ws: WindowSet, cfg: LoopConfig, device: torc
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, ws: WindowSet, device: torch.device | None = None,
-            batch_size: int = 2048) -> dict[str, np.ndarray]:
+def predict(
+    model: nn.Module, ws: WindowSet, device: torch.device | None = None, batch_size: int = 2048
+) -> dict[str, np.ndarray]:
     """Up-probability ("prob_up") and, when the network has one, trend strength for every sample."""
     device = device or next(model.parameters()).device
     model.eval()
@@ -124,11 +125,19 @@ def _epoch_batches(ws: WindowSet, cfg: LoopConfig, epoch: int) -> Iterator[np.nd
     if cfg.max_train_samples and cfg.max_train_samples < len(order):
         order = order[: cfg.max_train_samples]
     for s in range(0, len(order), cfg.batch_size):
-        yield order[s: s + cfg.batch_size]
+        yield order[s : s + cfg.batch_size]
 
 
-def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, checkpoint: Path | None = None,
-        resume: bool = False, label: str = "model", progress: Any = None) -> FitResult:
+def fit(
+    model: nn.Module,
+    train: WindowSet,
+    val: WindowSet,
+    cfg: LoopConfig,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    label: str = "model",
+    progress: Any = None,
+) -> FitResult:
     """Train in place; on return the model holds the weights of the epoch with the lowest val loss."""
     device = pick_device(cfg.device)
     model.to(device)
@@ -145,18 +154,27 @@ def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, che
     if resume and checkpoint is not None and checkpoint.is_file():
         ck = torch.load(checkpoint, map_location=device, weights_only=True)
         if ck.get("signature") != signature:
-            raise UserError(f"checkpoint {checkpoint} is from a different run (data, model or settings changed); "
-                            "run without --resume")
+            raise UserError(
+                f"checkpoint {checkpoint} is from a different run (data, model or settings changed); "
+                "run without --resume"
+            )
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         best_state = ck["best_state"]
-        start_epoch, best_val, best_epoch, bad = int(ck["epoch"]) + 1, float(ck["best_val"]), int(
-            ck["best_epoch"]), int(ck["bad"])
+        start_epoch, best_val, best_epoch, bad = (
+            int(ck["epoch"]) + 1,
+            float(ck["best_val"]),
+            int(ck["best_epoch"]),
+            int(ck["bad"]),
+        )
         history = [EpochLog(**h) for h in ck["history"]]
         resumed_from = int(ck["epoch"])
     n_batches = -(-min(len(train), cfg.max_train_samples or len(train)) // cfg.batch_size)
-    task = progress.add_task(f"{label}", total=cfg.epochs * n_batches,
-                             completed=start_epoch * n_batches) if progress is not None else None
+    task = (
+        progress.add_task(f"{label}", total=cfg.epochs * n_batches, completed=start_epoch * n_batches)
+        if progress is not None
+        else None
+    )
     for epoch in range(start_epoch, cfg.epochs):
         if bad > cfg.patience:
             break
@@ -187,8 +205,13 @@ def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, che
             seen += len(sel)
             if task is not None:
                 el = time.perf_counter() - t0
-                progress.update(task, advance=1, description=(
-                    f"{label} e{epoch + 1}/{cfg.epochs} loss {run_loss / seen:.4f} {seen / max(el, 1e-9):,.0f}/s"))
+                progress.update(
+                    task,
+                    advance=1,
+                    description=(
+                        f"{label} e{epoch + 1}/{cfg.epochs} loss {run_loss / seen:.4f} {seen / max(el, 1e-9):,.0f}/s"
+                    ),
+                )
         secs = time.perf_counter() - t0
         val_loss = evaluate_loss(model, val, cfg, device)
         history.append(EpochLog(epoch, run_loss / max(seen, 1), val_loss, seen / max(secs, 1e-9), secs))
@@ -200,15 +223,33 @@ def fit(model: nn.Module, train: WindowSet, val: WindowSet, cfg: LoopConfig, che
         if checkpoint is not None:
             checkpoint.parent.mkdir(parents=True, exist_ok=True)
             tmp = checkpoint.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "best_state": best_state,
-                        "epoch": epoch, "best_val": best_val, "best_epoch": best_epoch, "bad": bad,
-                        "history": [attrs.asdict(h) for h in history], "signature": signature}, tmp)
+            torch.save(
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "best_state": best_state,
+                    "epoch": epoch,
+                    "best_val": best_val,
+                    "best_epoch": best_epoch,
+                    "bad": bad,
+                    "history": [attrs.asdict(h) for h in history],
+                    "signature": signature,
+                },
+                tmp,
+            )
             tmp.replace(checkpoint)
         if bad > cfg.patience:
             if task is not None:
-                progress.update(task, completed=cfg.epochs * n_batches,
-                                description=f"{label} stopped early at epoch {epoch + 1}")
+                progress.update(
+                    task, completed=cfg.epochs * n_batches, description=f"{label} stopped early at epoch {epoch + 1}"
+                )
             break
     model.load_state_dict(best_state)
-    return FitResult(best_epoch, best_val, tuple(history), device.type, str(amp_dtype).replace("torch.", "")
-                     if amp_dtype else "none", resumed_from)
+    return FitResult(
+        best_epoch,
+        best_val,
+        tuple(history),
+        device.type,
+        str(amp_dtype).replace("torch.", "") if amp_dtype else "none",
+        resumed_from,
+    )

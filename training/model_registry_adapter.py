@@ -63,8 +63,14 @@ def _flat_metrics(metrics: dict[str, Any]) -> tuple[tuple[str, float], ...]:
 class FileModelRegistryAdapter:
     """A `ModelRegistry` whose state is `FileModelRegistry` JSON under `root` (see the module doc)."""
 
-    def __init__(self, root: str | Path, *, bundle_name: str | None = None,
-                 deployments: DeploymentRepository | None = None, now_ms: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        bundle_name: str | None = None,
+        deployments: DeploymentRepository | None = None,
+        now_ms: Callable[[], int] | None = None,
+    ) -> None:
         self.root = Path(root)
         self.bundle_name = bundle_name
         self.deployments = deployments
@@ -78,8 +84,15 @@ class FileModelRegistryAdapter:
         return FileModelRegistry(self.root if name == self.bundle_name else self.root / name)
 
     def _names(self) -> list[str]:
-        names = [d.name for d in self.root.iterdir() if d.is_dir() and self._valid(d.name)
-                 and (d / "registry.json").is_file()] if self.root.is_dir() else []
+        names = (
+            [
+                d.name
+                for d in self.root.iterdir()
+                if d.is_dir() and self._valid(d.name) and (d / "registry.json").is_file()
+            ]
+            if self.root.is_dir()
+            else []
+        )
         if self.bundle_name is not None and (self.root / "registry.json").is_file():
             names.append(self.bundle_name)
         return names
@@ -97,8 +110,9 @@ class FileModelRegistryAdapter:
         if own is not None:
             metrics = tuple((str(k), float(v)) for k, v in own["metrics"])
             return ModelRecord(name, tag, str(own["path"]), int(own["created_at_ms"]), metrics, stage)
-        return ModelRecord(name, tag, str(files.dir), _iso_ms(entry["created_at"]),
-                           _flat_metrics(entry.get("metrics", {})), stage)
+        return ModelRecord(
+            name, tag, str(files.dir), _iso_ms(entry["created_at"]), _flat_metrics(entry.get("metrics", {})), stage
+        )
 
     def _lookup(self, name: str, version: str) -> tuple[FileModelRegistry, dict[str, Any]]:
         if self._valid(name):
@@ -115,8 +129,9 @@ class FileModelRegistryAdapter:
         if not self._valid(name):
             raise UserError(f"model name {name!r} must be one path component of letters, digits, '_', '.', '-'")
         if name == self.bundle_name:
-            raise UserError(f"{name!r} bundles are registered by `trading-ai train`, "
-                            "not through the ModelRegistry port")
+            raise UserError(
+                f"{name!r} bundles are registered by `trading-ai train`, not through the ModelRegistry port"
+            )
         files = self._files(name)
         reg = files.load()
         if record.version in reg["tags"]:
@@ -129,12 +144,24 @@ class FileModelRegistryAdapter:
         digest = hashlib.sha256(artefact.read_bytes()).hexdigest() if artefact.is_file() else None
         files.register(
             {name: {"file": record.path, "sha256": digest, "params": {}}},
-            metrics=dict(record.metrics), gates={}, gates_passed=False, data_range={}, run_id="",
-            tag=record.version, created_ms=max(1, record.created_at_ms),  # 0 would read as "now" there
-            extra={"record": {"path": record.path, "created_at_ms": record.created_at_ms,
-                              "metrics": [list(m) for m in record.metrics]},
-                   "gate_failures": [{"role": name, "name": "not evaluated",
-                                      "reason": "registered through the ModelRegistry port"}]})
+            metrics=dict(record.metrics),
+            gates={},
+            gates_passed=False,
+            data_range={},
+            run_id="",
+            tag=record.version,
+            created_ms=max(1, record.created_at_ms),  # 0 would read as "now" there
+            extra={
+                "record": {
+                    "path": record.path,
+                    "created_at_ms": record.created_at_ms,
+                    "metrics": [list(m) for m in record.metrics],
+                },
+                "gate_failures": [
+                    {"role": name, "name": "not evaluated", "reason": "registered through the ModelRegistry port"}
+                ],
+            },
+        )
 
     def get(self, name: str, version: str) -> ModelRecord:
         files, reg = self._lookup(name, version)
@@ -152,8 +179,9 @@ class FileModelRegistryAdapter:
     def promote(self, name: str, version: str) -> ModelRecord:
         files, reg = self._lookup(name, version)
         forced = "record" in reg["tags"][version]  # no gates were ever evaluated for it
-        files.promote(version, _PORT_REASON, self.deployments, force=forced,
-                      now_ms=self._now_ms() if self._now_ms else None)
+        files.promote(
+            version, _PORT_REASON, self.deployments, force=forced, now_ms=self._now_ms() if self._now_ms else None
+        )
         return self.get(name, version)
 
     def production(self, name: str) -> ModelRecord | None:

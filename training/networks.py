@@ -18,10 +18,15 @@ class LSTMDirection(nn.Module):
 
     def __init__(self, n_features: int, hidden: int = 32, layers: int = 1, dropout: float = 0.1) -> None:
         super().__init__()
-        self.hparams: dict[str, Any] = {"n_features": n_features, "hidden": hidden, "layers": layers,
-                                        "dropout": dropout}
-        self.lstm = nn.LSTM(n_features, hidden, num_layers=layers, batch_first=True,
-                            dropout=dropout if layers > 1 else 0.0)
+        self.hparams: dict[str, Any] = {
+            "n_features": n_features,
+            "hidden": hidden,
+            "layers": layers,
+            "dropout": dropout,
+        }
+        self.lstm = nn.LSTM(
+            n_features, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, 1)
 
@@ -36,12 +41,28 @@ class TrendTransformer(nn.Module):
 
     kind = "transformer"
 
-    def __init__(self, n_features: int, n_symbols: int, seq_len: int, d_model: int = 32, heads: int = 4,
-                 layers: int = 2, ff: int = 64, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        n_features: int,
+        n_symbols: int,
+        seq_len: int,
+        d_model: int = 32,
+        heads: int = 4,
+        layers: int = 2,
+        ff: int = 64,
+        dropout: float = 0.1,
+    ) -> None:
         super().__init__()
-        self.hparams: dict[str, Any] = {"n_features": n_features, "n_symbols": n_symbols, "seq_len": seq_len,
-                                        "d_model": d_model, "heads": heads, "layers": layers, "ff": ff,
-                                        "dropout": dropout}
+        self.hparams: dict[str, Any] = {
+            "n_features": n_features,
+            "n_symbols": n_symbols,
+            "seq_len": seq_len,
+            "d_model": d_model,
+            "heads": heads,
+            "layers": layers,
+            "ff": ff,
+            "dropout": dropout,
+        }
         self.proj = nn.Linear(n_features, d_model)
         self.pos = nn.Parameter(torch.zeros(1, seq_len, d_model))
         nn.init.normal_(self.pos, std=0.02)
@@ -55,7 +76,7 @@ class TrendTransformer(nn.Module):
     def forward(self, x: torch.Tensor, symbol: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if symbol is None:
             symbol = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
-        h = self.proj(x) + self.pos[:, -x.shape[1]:, :] + self.sym(symbol)[:, None, :]
+        h = self.proj(x) + self.pos[:, -x.shape[1] :, :] + self.sym(symbol)[:, None, :]
         h = self.norm(self.encoder(h))
         # the last bar's token attends to the whole window; mean-pooling adds a smoothed summary
         z = h[:, -1, :] + h.mean(dim=1)

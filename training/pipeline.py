@@ -96,7 +96,11 @@ class TrainSettings:
         runtime's fallback), lowest emitted tier, commission and latency (composition.settings)."""
         w = k.weights_for(("lstm", "transformer")).as_dict()
         return attrs.evolve(
-            self, thresholds=k.thresholds, fee_bps=k.fee_bps, latency_ms=k.latency_ms, kernel=k,
+            self,
+            thresholds=k.thresholds,
+            fee_bps=k.fee_bps,
+            latency_ms=k.latency_ms,
+            kernel=k,
             ensemble_weights=tuple((n, float(w.get(n, 0.0))) for n in ("lstm", "transformer")),
             gates=attrs.evolve(self.gates, emit_min_tier=k.emit_min_tier),
         )
@@ -105,10 +109,8 @@ class TrainSettings:
 def default_settings(seed: int = 42, device: str = "auto") -> TrainSettings:
     """Sized to finish within 15 minutes on a shared 2-core CPU for BTC, ETH and BNB on 5m: each
     epoch sees a seeded subsample of the training windows (a fresh one every epoch)."""
-    lstm = LoopConfig(epochs=4, batch_size=256, lr=2e-3, patience=1, seed=seed, device=device,
-                      max_train_samples=30_000)
-    tfm = LoopConfig(epochs=4, batch_size=256, lr=1e-3, patience=1, seed=seed, device=device,
-                     max_train_samples=25_000)
+    lstm = LoopConfig(epochs=4, batch_size=256, lr=2e-3, patience=1, seed=seed, device=device, max_train_samples=30_000)
+    tfm = LoopConfig(epochs=4, batch_size=256, lr=1e-3, patience=1, seed=seed, device=device, max_train_samples=25_000)
     return TrainSettings(seq_len=24, lstm_loop=lstm, tf_loop=tfm, seed=seed)
 
 
@@ -116,8 +118,21 @@ def quick_settings(seed: int = 42, device: str = "auto") -> TrainSettings:
     """About a minute on 2 cores: the most recent ~3 weeks of bars, one fold, small nets, 2 epochs."""
     lstm = LoopConfig(epochs=3, batch_size=256, lr=2e-3, patience=1, seed=seed, device=device)
     tfm = LoopConfig(epochs=2, batch_size=256, lr=1e-3, patience=1, seed=seed, device=device)
-    return TrainSettings(seq_len=16, n_folds=1, lstm_hidden=16, tf_d_model=16, tf_heads=2, tf_layers=1, tf_ff=32,
-                         lstm_loop=lstm, tf_loop=tfm, max_bars=15000, leakage_cuts=2, seed=seed, profile="quick")
+    return TrainSettings(
+        seq_len=16,
+        n_folds=1,
+        lstm_hidden=16,
+        tf_d_model=16,
+        tf_heads=2,
+        tf_layers=1,
+        tf_ff=32,
+        lstm_loop=lstm,
+        tf_loop=tfm,
+        max_bars=15000,
+        leakage_cuts=2,
+        seed=seed,
+        profile="quick",
+    )
 
 
 @attrs.frozen
@@ -137,8 +152,16 @@ def _metrics(y: np.ndarray, p: np.ndarray, ts: np.ndarray, th: TierThresholds) -
         "brier": ev.brier(y, p),
         "log_loss": ev.log_loss(y, p),
         "ece": ev.expected_calibration_error(y, p),
-        "tiers": {t.tier.name: {"count": t.count, "precision": t.precision, "coverage": t.coverage,
-                                "recall": t.recall, "mean_confidence": t.mean_confidence} for t in tiers},
+        "tiers": {
+            t.tier.name: {
+                "count": t.count,
+                "precision": t.precision,
+                "coverage": t.coverage,
+                "recall": t.recall,
+                "mean_confidence": t.mean_confidence,
+            }
+            for t in tiers
+        },
         "by_session": {s.value: {"accuracy": a, "count": n} for s, (a, n) in ev.accuracy_by_session(y, p, ts).items()},
     }
 
@@ -163,25 +186,39 @@ class RunResult:
     artifacts: TrainedArtifacts
 
 
-def _series_for(candles: Candles, params: FeatureParams, settings: TrainSettings,
-                higher: Mapping[Timeframe, Candles] | None) -> tuple[Candles, FeatureMatrix, PairSeries]:
+def _series_for(
+    candles: Candles, params: FeatureParams, settings: TrainSettings, higher: Mapping[Timeframe, Candles] | None
+) -> tuple[Candles, FeatureMatrix, PairSeries]:
     if settings.max_bars and len(candles) > settings.max_bars:
         candles = candles.tail(settings.max_bars)
     matrix = compute_features(candles, params, higher)
     # a feature undefined everywhere (mtf_convergence without higher timeframes) would void every sample
     keep = ~np.all(np.isnan(matrix.values), axis=0)
     if not keep.all():
-        matrix = FeatureMatrix(matrix.pair, matrix.timeframe, matrix.version, matrix.ts,
-                               tuple(n for n, k in zip(matrix.names, keep, strict=True) if k), matrix.values[:, keep])
+        matrix = FeatureMatrix(
+            matrix.pair,
+            matrix.timeframe,
+            matrix.version,
+            matrix.ts,
+            tuple(n for n, k in zip(matrix.names, keep, strict=True) if k),
+            matrix.values[:, keep],
+        )
     h = settings.horizon_bars(candles.timeframe)
     return candles, matrix, build_series(candles, matrix, settings.seq_len, h, params.atr_window)
 
 
-def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
-                 higher: Mapping[str, Mapping[Timeframe, Candles]] | None = None,
-                 cost_model: CostModel | None = None, checkpoint_dir: Path | None = None, resume: bool = False,
-                 progress: Any = None, log: Callable[[str], None] = lambda _m: None,
-                 augment: Augment | None = None) -> RunResult:
+def run_training(
+    candles: Mapping[str, Candles],
+    settings: TrainSettings,
+    *,
+    higher: Mapping[str, Mapping[Timeframe, Candles]] | None = None,
+    cost_model: CostModel | None = None,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+    progress: Any = None,
+    log: Callable[[str], None] = lambda _m: None,
+    augment: Augment | None = None,
+) -> RunResult:
     """`augment` is the plugin host's `augment_training_set` (composition hands it in): with
     `settings.synthetic_share > 0` it is asked for synthetic samples of each pair's training split."""
     synthetic_target(1, settings.synthetic_share)  # refuse a share above the cap before any work
@@ -195,8 +232,10 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
     data: dict[str, tuple[Candles, FeatureMatrix, PairSeries]] = {}
     for pair in pairs:
         data[pair] = _series_for(candles[pair], settings.feature_params, settings, (higher or {}).get(pair))
-        log(f"{pair}: {len(data[pair][0])} bars, {int(data[pair][2].sample_ok.sum())} usable samples, "
-            f"{len(data[pair][1].names)} features")
+        log(
+            f"{pair}: {len(data[pair][0])} bars, {int(data[pair][2].sample_ok.sum())} usable samples, "
+            f"{len(data[pair][1].names)} features"
+        )
     names = data[pairs[0]][1].names
     rng = np.random.default_rng(settings.seed)
 
@@ -204,18 +243,39 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
     for pair in pairs:
         hp = (higher or {}).get(pair)
         leak[pair] = check_feature_causality(
-            data[pair][0], lambda cc, hp=hp: compute_features(cc, settings.feature_params, hp), rng,
-            cuts=settings.leakage_cuts, warmup=warmup_bars(settings.feature_params, tf))
+            data[pair][0],
+            lambda cc, hp=hp: compute_features(cc, settings.feature_params, hp),
+            rng,
+            cuts=settings.leakage_cuts,
+            warmup=warmup_bars(settings.feature_params, tf),
+        )
 
-    folds = {p: walk_forward_folds(data[p][2], settings.n_folds, settings.val_frac, settings.test_frac,
-                                   settings.seq_len, h) for p in pairs}
+    folds = {
+        p: walk_forward_folds(data[p][2], settings.n_folds, settings.val_frac, settings.test_frac, settings.seq_len, h)
+        for p in pairs
+    }
     sym_ids = {p: i for i, p in enumerate(pairs)}
     fold_reports: list[dict[str, Any]] = []
     artifacts: TrainedArtifacts | None = None
     for k in range(settings.n_folds):
         final = k == settings.n_folds - 1
-        fold_report, arts = _run_fold(k, final, data, folds, sym_ids, names, settings, h, costs, leak,
-                                      checkpoint_dir, resume, progress, log, augment)
+        fold_report, arts = _run_fold(
+            k,
+            final,
+            data,
+            folds,
+            sym_ids,
+            names,
+            settings,
+            h,
+            costs,
+            leak,
+            checkpoint_dir,
+            resume,
+            progress,
+            log,
+            augment,
+        )
         fold_reports.append(fold_report)
         if final:
             artifacts = arts
@@ -235,9 +295,11 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
         "gate_config": {k: (v.name if hasattr(v, "name") else v) for k, v in attrs.asdict(settings.gates).items()},
         "leakage": {p: attrs.asdict(r) for p, r in leak.items()},
         # synthetic (GAN) samples: training splits only; every metric below is on real candles
-        "synthetic": {"share": settings.synthetic_share,
-                      "rows": {str(f["fold"]): f["synthetic_rows"] for f in fold_reports},
-                      "total": sum(sum(f["synthetic_rows"].values()) for f in fold_reports)},
+        "synthetic": {
+            "share": settings.synthetic_share,
+            "rows": {str(f["fold"]): f["synthetic_rows"] for f in fold_reports},
+            "total": sum(sum(f["synthetic_rows"].values()) for f in fold_reports),
+        },
         "folds": fold_reports,
         "final": fold_reports[-1],
         "seconds": time.perf_counter() - t_start,
@@ -248,8 +310,10 @@ def run_training(candles: Mapping[str, Candles], settings: TrainSettings, *,
 
 def _cost_text(costs: CostModel) -> str:
     if costs is DEFAULT_FIXED_COSTS:
-        return ("FIXED default, not measured: 6 bps spread + 2 x 2 bps slippage = 10 bps round trip "
-                "(training.pipeline.DEFAULT_FIXED_COSTS; no execution metrics were available)")
+        return (
+            "FIXED default, not measured: 6 bps spread + 2 x 2 bps slippage = 10 bps round trip "
+            "(training.pipeline.DEFAULT_FIXED_COSTS; no execution metrics were available)"
+        )
     return str(getattr(costs, "description", type(costs).__name__))
 
 
@@ -257,11 +321,23 @@ def _ts_range(series: PairSeries, ends: np.ndarray) -> list[int]:
     return [int(series.ts[ends[0]]), int(series.ts[ends[-1]])] if ends.size else [0, 0]
 
 
-def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix, PairSeries]],
-              folds: dict[str, list[Any]], sym_ids: dict[str, int], names: tuple[str, ...],
-              settings: TrainSettings, h: int, costs: CostModel, leak: dict[str, LeakageResult],
-              checkpoint_dir: Path | None, resume: bool, progress: Any, log: Callable[[str], None],
-              augment: Augment | None = None) -> tuple[dict[str, Any], TrainedArtifacts | None]:
+def _run_fold(
+    k: int,
+    final: bool,
+    data: dict[str, tuple[Candles, FeatureMatrix, PairSeries]],
+    folds: dict[str, list[Any]],
+    sym_ids: dict[str, int],
+    names: tuple[str, ...],
+    settings: TrainSettings,
+    h: int,
+    costs: CostModel,
+    leak: dict[str, LeakageResult],
+    checkpoint_dir: Path | None,
+    resume: bool,
+    progress: Any,
+    log: Callable[[str], None],
+    augment: Augment | None = None,
+) -> tuple[dict[str, Any], TrainedArtifacts | None]:
     pairs = list(data)
     th = settings.thresholds
     L = settings.seq_len
@@ -278,10 +354,13 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         stds[p] = Standardiser.fit(m.values, mask, names)
         x = np.nan_to_num(stds[p].apply(m.values), nan=0.0).astype(np.float32)
         xs[p] = x
-        sets[p] = {name: window_set([(x, s, ends, sym_ids[p])], L) for name, ends in
-                   (("train", f.train), ("val", f.val), ("test", f.test))}
-        pick = np.random.default_rng([settings.seed, k, sym_ids[p]]).choice(f.train, size=min(500, f.train.size),
-                                                                            replace=False)
+        sets[p] = {
+            name: window_set([(x, s, ends, sym_ids[p])], L)
+            for name, ends in (("train", f.train), ("val", f.val), ("test", f.test))
+        }
+        pick = np.random.default_rng([settings.seed, k, sym_ids[p]]).choice(
+            f.train, size=min(500, f.train.size), replace=False
+        )
         refs[p] = m.values[np.sort(pick)].tolist()
         split_info[p] = {
             "train": {"n": int(f.train.size), "up_share": class_balance(s, f.train), "range": _ts_range(s, f.train)},
@@ -289,8 +368,10 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
             "test": {"n": int(f.test.size), "up_share": class_balance(s, f.test), "range": _ts_range(s, f.test)},
             "embargo_bars": f.embargo_bars,
         }
-        log(f"fold {k} {p}: train {f.train.size} val {f.val.size} test {f.test.size} samples, up share train "
-            f"{class_balance(s, f.train):.3f} val {class_balance(s, f.val):.3f} test {class_balance(s, f.test):.3f}")
+        log(
+            f"fold {k} {p}: train {f.train.size} val {f.val.size} test {f.test.size} samples, up share train "
+            f"{class_balance(s, f.train):.3f} val {class_balance(s, f.val):.3f} test {class_balance(s, f.test):.3f}"
+        )
 
     synth = _synthetic_sets(k, data, folds, sets, stds, sym_ids, names, settings, h, augment, log)
     for p in pairs:
@@ -319,26 +400,48 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         net = LSTMDirection(len(names), settings.lstm_hidden, settings.lstm_layers, settings.dropout)
         ck = checkpoint_dir / f"fold{k}_lstm_{p.split('/')[0].lower()}.ckpt" if checkpoint_dir else None
         train_p = concat_sets([sets[p]["train"], synth[p]], [False, True]) if p in synth else sets[p]["train"]
-        fits[f"lstm:{p}"] = fit(net, train_p, sets[p]["val"], settings.lstm_loop, ck, resume,
-                                label=f"fold{k} lstm {p}", progress=progress)
+        fits[f"lstm:{p}"] = fit(
+            net, train_p, sets[p]["val"], settings.lstm_loop, ck, resume, label=f"fold{k} lstm {p}", progress=progress
+        )
         net.cpu()
         lstms[p] = net
-        scores[p]["lstm"] = ModelScores(predict(net, sets[p]["val"])["prob_up"],
-                                        predict(net, sets[p]["test"])["prob_up"])
-        log(f"fold {k} lstm {p}: best epoch {fits[f'lstm:{p}'].best_epoch + 1}, val loss "
-            f"{fits[f'lstm:{p}'].best_val_loss:.4f}")
+        scores[p]["lstm"] = ModelScores(
+            predict(net, sets[p]["val"])["prob_up"], predict(net, sets[p]["test"])["prob_up"]
+        )
+        log(
+            f"fold {k} lstm {p}: best epoch {fits[f'lstm:{p}'].best_epoch + 1}, val loss "
+            f"{fits[f'lstm:{p}'].best_val_loss:.4f}"
+        )
 
     # ---- Transformer across coins (symbol embedding)
     torch.manual_seed(settings.seed)
-    tnet = TrendTransformer(len(names), len(pairs), L, settings.tf_d_model, settings.tf_heads, settings.tf_layers,
-                            settings.tf_ff, settings.dropout)
-    pooled = {name: window_set([(xs[p], data[p][2], getattr(folds[p][k], name), sym_ids[p]) for p in pairs], L)
-              for name in ("train", "val", "test")}
+    tnet = TrendTransformer(
+        len(names),
+        len(pairs),
+        L,
+        settings.tf_d_model,
+        settings.tf_heads,
+        settings.tf_layers,
+        settings.tf_ff,
+        settings.dropout,
+    )
+    pooled = {
+        name: window_set([(xs[p], data[p][2], getattr(folds[p][k], name), sym_ids[p]) for p in pairs], L)
+        for name in ("train", "val", "test")
+    }
     if synth:  # synthetic samples join the training split only, never val/test
         pooled["train"] = concat_sets([pooled["train"], *synth.values()], [False] + [True] * len(synth))
     ck = checkpoint_dir / f"fold{k}_transformer.ckpt" if checkpoint_dir else None
-    fits["transformer"] = fit(tnet, pooled["train"], pooled["val"], settings.tf_loop, ck, resume,
-                              label=f"fold{k} transformer", progress=progress)
+    fits["transformer"] = fit(
+        tnet,
+        pooled["train"],
+        pooled["val"],
+        settings.tf_loop,
+        ck,
+        resume,
+        label=f"fold{k} transformer",
+        progress=progress,
+    )
     tnet.cpu()
     trend_corr: dict[str, float] = {}
     for p in pairs:
@@ -346,8 +449,10 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         scores[p]["transformer"] = ModelScores(out_v["prob_up"], out_t["prob_up"])
         yt = sets[p]["test"].trend
         trend_corr[p] = float(np.corrcoef(out_t["trend"], yt)[0, 1]) if yt.size > 2 else float("nan")
-    log(f"fold {k} transformer: best epoch {fits['transformer'].best_epoch + 1}, val loss "
-        f"{fits['transformer'].best_val_loss:.4f}")
+    log(
+        f"fold {k} transformer: best epoch {fits['transformer'].best_epoch + 1}, val loss "
+        f"{fits['transformer'].best_val_loss:.4f}"
+    )
 
     # ---- ensemble (the runtime's weighted mean of the raw network probabilities)
     w = dict(settings.ensemble_weights)
@@ -355,7 +460,8 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         tot = w["lstm"] + w["transformer"]
         scores[p]["ensemble"] = ModelScores(
             (w["lstm"] * scores[p]["lstm"].val + w["transformer"] * scores[p]["transformer"].val) / tot,
-            (w["lstm"] * scores[p]["lstm"].test + w["transformer"] * scores[p]["transformer"].test) / tot)
+            (w["lstm"] * scores[p]["lstm"].test + w["transformer"] * scores[p]["transformer"].test) / tot,
+        )
 
     # ---- calibration on validation, metrics, gates
     per_pair: dict[str, Any] = {}
@@ -366,8 +472,12 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
         yv, yte = s.direction[f.val], s.direction[f.test]
         tsv, tst = s.ts[f.val], s.ts[f.test]
         # the backtest's mean round trip: market costs (with the latency penalty) plus both commissions
-        cost_bps = np.array([costs.expected_round_trip_cost_bps(p, sess, settings.latency_ms) + 2 * settings.fee_bps
-                             for sess in cost_sessions(tst)])
+        cost_bps = np.array(
+            [
+                costs.expected_round_trip_cost_bps(p, sess, settings.latency_ms) + 2 * settings.fee_bps
+                for sess in cost_sessions(tst)
+            ]
+        )
         models: dict[str, Any] = {}
         for name, sc in scores[p].items():
             entry: dict[str, Any] = {"val": _metrics(yv, sc.val, tsv, th), "test": _metrics(yte, sc.test, tst, th)}
@@ -380,28 +490,46 @@ def _run_fold(k: int, final: bool, data: dict[str, tuple[Candles, FeatureMatrix,
                 entry["val_calibrated"] = _metrics(yv, pv_c, tsv, th)
                 entry["test_calibrated"] = _metrics(yte, pt_c, tst, th)
                 curve = ev.reliability_curve(yte, pt_c, 10)
-                entry["reliability_test"] = {"mean_predicted": curve.mean_predicted.tolist(),
-                                             "observed": curve.observed.tolist(), "counts": curve.counts.tolist()}
-                entry["gates"] = _gates(settings.gates, th, yte, pt_c, s.future_return[f.test], cost_bps, h,
-                                        entry, scores[p], yv, leak[p])
-                entry["gates"].append(_trade_gate(settings, p, data[p][0], f.test, pt_c, h, costs, k,
-                                                  tests=3 * len(pairs), entry=entry))
+                entry["reliability_test"] = {
+                    "mean_predicted": curve.mean_predicted.tolist(),
+                    "observed": curve.observed.tolist(),
+                    "counts": curve.counts.tolist(),
+                }
+                entry["gates"] = _gates(
+                    settings.gates, th, yte, pt_c, s.future_return[f.test], cost_bps, h, entry, scores[p], yv, leak[p]
+                )
+                entry["gates"].append(
+                    _trade_gate(settings, p, data[p][0], f.test, pt_c, h, costs, k, tests=3 * len(pairs), entry=entry)
+                )
                 entry["gates_passed"] = all_passed([GateResult(**g) for g in entry["gates"]])
             models[name] = entry
         per_pair[p] = {"split": split_info[p], "models": models, "transformer_trend_corr_test": trend_corr[p]}
-    fold_report = {"fold": k, "pairs": per_pair,
-                   "synthetic_rows": {p: len(synth[p]) if p in synth else 0 for p in pairs},
-                   "fits": {n: {"best_epoch": r.best_epoch, "best_val_loss": r.best_val_loss, "device": r.device,
-                                "amp": r.amp_dtype, "resumed_from": r.resumed_from,
-                                "history": [attrs.asdict(e) for e in r.history]} for n, r in fits.items()}}
+    fold_report = {
+        "fold": k,
+        "pairs": per_pair,
+        "synthetic_rows": {p: len(synth[p]) if p in synth else 0 for p in pairs},
+        "fits": {
+            n: {
+                "best_epoch": r.best_epoch,
+                "best_val_loss": r.best_val_loss,
+                "device": r.device,
+                "amp": r.amp_dtype,
+                "resumed_from": r.resumed_from,
+                "history": [attrs.asdict(e) for e in r.history],
+            }
+            for n, r in fits.items()
+        },
+    }
     arts = TrainedArtifacts(lstms, tnet, stds, calib, sym_ids, names, refs, fits) if final else None
     return fold_report, arts
 
 
-def _sample_maker(names: tuple[str, ...], std: Standardiser, settings: TrainSettings, h: int,
-                  sym: int) -> Callable[[Candles], WindowSet]:
+def _sample_maker(
+    names: tuple[str, ...], std: Standardiser, settings: TrainSettings, h: int, sym: int
+) -> Callable[[Candles], WindowSet]:
     """Candles -> samples exactly as a real pair's: the same features, columns, labels and the fold's
     training standardiser (used on synthetic candles from an augmentation plugin)."""
+
     def make(c: Candles) -> WindowSet:
         m = compute_features(c, settings.feature_params, None)
         idx = [m.names.index(n) for n in names]
@@ -409,13 +537,23 @@ def _sample_maker(names: tuple[str, ...], std: Standardiser, settings: TrainSett
         s = build_series(c, m, settings.seq_len, h, settings.feature_params.atr_window)
         x = np.nan_to_num(std.apply(m.values), nan=0.0).astype(np.float32)
         return window_set([(x, s, np.flatnonzero(s.sample_ok).astype(np.int64), sym)], settings.seq_len)
+
     return make
 
 
-def _synthetic_sets(k: int, data: dict[str, tuple[Candles, FeatureMatrix, PairSeries]], folds: dict[str, list[Any]],
-                    sets: dict[str, dict[str, WindowSet]], stds: dict[str, Standardiser], sym_ids: dict[str, int],
-                    names: tuple[str, ...], settings: TrainSettings, h: int, augment: Augment | None,
-                    log: Callable[[str], None]) -> dict[str, WindowSet]:
+def _synthetic_sets(
+    k: int,
+    data: dict[str, tuple[Candles, FeatureMatrix, PairSeries]],
+    folds: dict[str, list[Any]],
+    sets: dict[str, dict[str, WindowSet]],
+    stds: dict[str, Standardiser],
+    sym_ids: dict[str, int],
+    names: tuple[str, ...],
+    settings: TrainSettings,
+    h: int,
+    augment: Augment | None,
+    log: Callable[[str], None],
+) -> dict[str, WindowSet]:
     """Each pair's synthetic training samples (capped to the share), from the fold's training bars only."""
     from ports.augmentation import AugmentRequest
 
@@ -430,43 +568,82 @@ def _synthetic_sets(k: int, data: dict[str, tuple[Candles, FeatureMatrix, PairSe
             continue
         # the training block's bars: up to the last training label, strictly before validation's embargo
         train_bars = candles.slice_until(int(s.ts[f.train[-1] + h]))
-        req = AugmentRequest(p, train_bars, target, settings.seq_len, h,
-                             _sample_maker(names, stds[p], settings, h, sym_ids[p]), fold=k)
-        got = [part for res in augment("lstm", req, s.direction[f.train], settings.seed + 1009 * k + sym_ids[p])
-               for part in res[0]]
+        req = AugmentRequest(
+            p, train_bars, target, settings.seq_len, h, _sample_maker(names, stds[p], settings, h, sym_ids[p]), fold=k
+        )
+        got = [
+            part
+            for res in augment("lstm", req, s.direction[f.train], settings.seed + 1009 * k + sym_ids[p])
+            for part in res[0]
+        ]
         if not got:
             continue
         pool = concat_sets(got, [True] * len(got))
         pick = np.random.default_rng([settings.seed, k, sym_ids[p], 17]).choice(
-            len(pool), size=min(target, len(pool)), replace=False)
+            len(pool), size=min(target, len(pool)), replace=False
+        )
         out[p] = take(pool, np.sort(pick).astype(np.int64))
         n_syn = len(out[p])
-        log(f"fold {k} {p}: {n_syn} synthetic training samples ({n_syn / (n_syn + len(sets[p]['train'])):.1%} of "
-            "the training split; validation and test stay real)")
+        log(
+            f"fold {k} {p}: {n_syn} synthetic training samples ({n_syn / (n_syn + len(sets[p]['train'])):.1%} of "
+            "the training split; validation and test stay real)"
+        )
     return out
 
 
-def _gates(cfg: GateConfig, th: TierThresholds, y: np.ndarray, p: np.ndarray, fut: np.ndarray, cost_bps: np.ndarray,
-           h: int, entry: dict[str, Any], pair_scores: Mapping[str, ModelScores], y_val: np.ndarray,
-           leak: LeakageResult) -> list[dict[str, Any]]:
+def _gates(
+    cfg: GateConfig,
+    th: TierThresholds,
+    y: np.ndarray,
+    p: np.ndarray,
+    fut: np.ndarray,
+    cost_bps: np.ndarray,
+    h: int,
+    entry: dict[str, Any],
+    pair_scores: Mapping[str, ModelScores],
+    y_val: np.ndarray,
+    leak: LeakageResult,
+) -> list[dict[str, Any]]:
     emitted = ev.emitted_stats(y, p, th, cfg.emit_min_tier)
     mae = ev.tier_mae(ev.tier_stats(y, p, th), cfg.tier_min_count)
     emit_mask = ev.tier_of(p, th) >= int(cfg.emit_min_tier)
     exp = ev.signal_expectancy(p, fut, cost_bps, emit_mask, lags=h - 1)
     base = {b: ev.accuracy(y_val, pair_scores[b].val) for b in bl.BASELINES}
     best = max(base, key=lambda b: base[b])
-    res = evaluate_gates(cfg, emitted_precision=emitted.precision, emitted_count=emitted.count,
-                         emitted_coverage=emitted.coverage, tier_mae=mae, leakage_ok=leak.ok,
-                         leakage_detail=leak.detail, val_accuracy=entry["val"]["accuracy"], best_baseline=best,
-                         best_baseline_val_accuracy=base[best], net_bps=exp.net_bps, ci_low_bps=exp.ci_low_bps,
-                         ci_high_bps=exp.ci_high_bps, cost_bps=exp.cost_bps, test_accuracy=entry["test"]["accuracy"])
+    res = evaluate_gates(
+        cfg,
+        emitted_precision=emitted.precision,
+        emitted_count=emitted.count,
+        emitted_coverage=emitted.coverage,
+        tier_mae=mae,
+        leakage_ok=leak.ok,
+        leakage_detail=leak.detail,
+        val_accuracy=entry["val"]["accuracy"],
+        best_baseline=best,
+        best_baseline_val_accuracy=base[best],
+        net_bps=exp.net_bps,
+        ci_low_bps=exp.ci_low_bps,
+        ci_high_bps=exp.ci_high_bps,
+        cost_bps=exp.cost_bps,
+        test_accuracy=entry["test"]["accuracy"],
+    )
     entry["expectancy_test"] = attrs.asdict(exp)
     entry["signals_graded"] = int(emitted.count)  # test samples at or above the emitted tier (what the gates graded)
     return [attrs.asdict(r) for r in res]
 
 
-def _trade_gate(settings: TrainSettings, pair: str, candles: Candles, test: np.ndarray, p_test: np.ndarray, h: int,
-                costs: CostModel, fold: int, tests: int, entry: dict[str, Any]) -> dict[str, Any]:
+def _trade_gate(
+    settings: TrainSettings,
+    pair: str,
+    candles: Candles,
+    test: np.ndarray,
+    p_test: np.ndarray,
+    h: int,
+    costs: CostModel,
+    fold: int,
+    tests: int,
+    entry: dict[str, Any],
+) -> dict[str, Any]:
     """The trade gate (training.gates.trade_gate) on the engine's trades over this pair's test split."""
     from domain.backtest.engine import EngineConfig
     from domain.trading import SymbolSpec
@@ -480,8 +657,11 @@ def _trade_gate(settings: TrainSettings, pair: str, candles: Candles, test: np.n
     t0, t1 = (int(test.min()), int(test.max()) + 1) if test.size else (0, 0)
     trades = engine_trades(pair, candles, prob, t0, t1, cfg, costs, spec, seed) if test.size else None
     bps = trades.bps if trades is not None else np.zeros(0)
-    entry["trades_test"] = {"count": int(bps.size), "mean_net_bps": float(bps.mean()) if bps.size else None,
-                            "mean_cost_bps": float(trades.cost.mean()) if trades is not None and bps.size else None}
+    entry["trades_test"] = {
+        "count": int(bps.size),
+        "mean_net_bps": float(bps.mean()) if bps.size else None,
+        "mean_cost_bps": float(trades.cost.mean()) if trades is not None and bps.size else None,
+    }
     return attrs.asdict(trade_gate(settings.gates, bps, tests))
 
 

@@ -38,8 +38,14 @@ class _Member:
 
 
 class TorchPredictor:
-    def __init__(self, name: str, version: str, nets: dict[str, torch.nn.Module], meta: dict[str, dict[str, Any]],
-                 calibrated: bool = True) -> None:
+    def __init__(
+        self,
+        name: str,
+        version: str,
+        nets: dict[str, torch.nn.Module],
+        meta: dict[str, dict[str, Any]],
+        calibrated: bool = True,
+    ) -> None:
         self._name, self._version = name, version
         self._nets = nets  # pair -> net (the same Transformer object for every pair)
         any_meta = next(iter(meta.values()))
@@ -125,8 +131,10 @@ def load_predictors(models_dir: str | Path, tag: str | None = None, calibrated: 
         if not tag_file.is_file():
             raise UnknownTag(f"no promoted model in {models_dir}; train one and run `trading-ai models promote TAG`")
         tag = tag_file.read_text(encoding="utf-8").strip()
-        files = {role: Path(models_dir) / "promoted" / f"{role.replace(':', '_').replace('/', '_').lower()}.pt"
-                 for role in reg.entry(tag)["files"]}
+        files = {
+            role: Path(models_dir) / "promoted" / f"{role.replace(':', '_').replace('/', '_').lower()}.pt"
+            for role in reg.entry(tag)["files"]
+        }
     else:
         files = {role: Path(models_dir) / f["file"] for role, f in reg.entry(tag)["files"].items()}
     digests = {role: f.get("sha256") for role, f in reg.entry(tag)["files"].items()}
@@ -143,8 +151,9 @@ def load_predictors(models_dir: str | Path, tag: str | None = None, calibrated: 
             lstm_nets[pair], lstm_meta[pair] = net, meta
         else:
             pairs = list(meta["pairs"])
-            out.append(TorchPredictor("transformer", tag, {p: net for p in pairs}, {p: meta for p in pairs},
-                                      calibrated))
+            out.append(
+                TorchPredictor("transformer", tag, {p: net for p in pairs}, {p: meta for p in pairs}, calibrated)
+            )
     if lstm_nets:
         out.insert(0, TorchPredictor("lstm", tag, lstm_nets, lstm_meta, calibrated))
     return out
@@ -177,7 +186,8 @@ def load_runtime_predictors(config: Any) -> tuple[list[TorchPredictor], RuntimeF
     tag, passed, forced = FileModelRegistry(models_dir).promoted_status()
     first = predictors[0]
     features = RuntimeFeatures(first.feature_params, first.timeframe, max(p.seq_len for p in predictors))
-    verdict = "passed its gates" if passed else ("FAILED its gates, promoted with --force" if forced
-                                                  else "FAILED its gates")
+    verdict = (
+        "passed its gates" if passed else ("FAILED its gates, promoted with --force" if forced else "FAILED its gates")
+    )
     names = "+".join(p.name for p in predictors)
     return predictors, features, passed, f"{names} {tag} ({verdict})"

@@ -67,8 +67,10 @@ def load_model_file(path: Path, sha256: str | None = None) -> tuple[dict[str, to
     if sha256 is not None:
         got = file_sha256(path)
         if got != sha256:
-            raise CorruptFile(f"model file {path} does not match its registry sha256 (expected {sha256[:12]}..., "
-                              f"found {got[:12]}...); restore it or promote another tag")
+            raise CorruptFile(
+                f"model file {path} does not match its registry sha256 (expected {sha256[:12]}..., "
+                f"found {got[:12]}...); restore it or promote another tag"
+            )
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
         return blob["state_dict"], json.loads(blob["meta_json"])
@@ -95,12 +97,16 @@ class FileModelRegistry:
         try:
             reg = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            raise CorruptFile(f"model registry {self.path} is not valid JSON ({type(exc).__name__}); restore it "
-                              "from a backup or retrain") from None
-        if not (isinstance(reg, dict) and isinstance(reg.get("tags"), dict)
-                and isinstance(reg.get("history", []), list)):
-            raise CorruptFile(f"model registry {self.path} does not hold tags/current/history; restore it from a "
-                              "backup or retrain")
+            raise CorruptFile(
+                f"model registry {self.path} is not valid JSON ({type(exc).__name__}); restore it "
+                "from a backup or retrain"
+            ) from None
+        if not (
+            isinstance(reg, dict) and isinstance(reg.get("tags"), dict) and isinstance(reg.get("history", []), list)
+        ):
+            raise CorruptFile(
+                f"model registry {self.path} does not hold tags/current/history; restore it from a backup or retrain"
+            )
         reg.setdefault("history", [])
         reg.setdefault("current", None)
         return reg
@@ -156,17 +162,34 @@ class FileModelRegistry:
             tmp.replace(path)
         return {"file": name, "sha256": digest, "params": params}
 
-    def register(self, files: dict[str, dict[str, Any]], *, metrics: dict[str, Any], gates: dict[str, Any],
-                 gates_passed: bool, data_range: dict[str, Any], run_id: str, tag: str | None = None,
-                 created_ms: int | None = None, extra: dict[str, Any] | None = None) -> str:
+    def register(
+        self,
+        files: dict[str, dict[str, Any]],
+        *,
+        metrics: dict[str, Any],
+        gates: dict[str, Any],
+        gates_passed: bool,
+        data_range: dict[str, Any],
+        run_id: str,
+        tag: str | None = None,
+        created_ms: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         reg = self.load()
         tag = tag or self.next_tag()
         if tag in reg["tags"]:
             raise UserError(f"model tag {tag} already exists; pick another")
         reg["tags"][tag] = {
-            "tag": tag, "files": files, "metrics": metrics, "gates": gates, "gates_passed": bool(gates_passed),
-            "data_range": data_range, "run_id": run_id, "created_at": _iso(created_ms or _now_ms()),
-            "deployed_at": None, **(extra or {}),
+            "tag": tag,
+            "files": files,
+            "metrics": metrics,
+            "gates": gates,
+            "gates_passed": bool(gates_passed),
+            "data_range": data_range,
+            "run_id": run_id,
+            "created_at": _iso(created_ms or _now_ms()),
+            "deployed_at": None,
+            **(extra or {}),
         }
         self._save(reg)
         return tag
@@ -182,15 +205,24 @@ class FileModelRegistry:
             os.symlink(os.path.join("..", f["file"]), link)
         (promoted / "TAG").write_text(tag + "\n", encoding="utf-8")
 
-    def promote(self, tag: str, reason: str, deployments: DeploymentRepository | None = None, *,
-                force: bool = False, now_ms: int | None = None, action: str = "promote") -> dict[str, Any]:
+    def promote(
+        self,
+        tag: str,
+        reason: str,
+        deployments: DeploymentRepository | None = None,
+        *,
+        force: bool = False,
+        now_ms: int | None = None,
+        action: str = "promote",
+    ) -> dict[str, Any]:
         reg = self.load()
         entry = self.entry(tag)
         if not entry["gates_passed"] and not force:
             failed = [f"{g['role']} {g['name']}" for g in entry.get("gate_failures", [])][:6]
             raise PromotionRefused(
                 f"model {tag} did not pass its gates ({'; '.join(failed) or 'see trading-ai evaluate'}); "
-                "pass --force to override (logged)")
+                "pass --force to override (logged)"
+            )
         now = now_ms or _now_ms()
         for f in entry["files"].values():
             if not (self.dir / f["file"]).is_file():
@@ -204,19 +236,45 @@ class FileModelRegistry:
         self._link(tag, entry)
         reg["tags"][tag]["deployed_at"] = _iso(now)
         reg["current"] = tag
-        reg["history"].append({"action": action, "tag": tag, "previous": previous, "reason": reason,
-                               "forced": bool(force and not entry["gates_passed"]), "at": _iso(now)})
+        reg["history"].append(
+            {
+                "action": action,
+                "tag": tag,
+                "previous": previous,
+                "reason": reason,
+                "forced": bool(force and not entry["gates_passed"]),
+                "at": _iso(now),
+            }
+        )
         self._save(reg)
         if deployments is not None:
-            summary = {"gates_passed": entry["gates_passed"], "forced": bool(force and not entry["gates_passed"]),
-                       "reason": reason, "action": action, "previous": previous}
-            deployments.record(Deployment(version=tag, model_path=str(self.dir / "promoted"), deployed_at_ms=now,
-                                          metrics_json=json.dumps(summary, sort_keys=True)))
+            summary = {
+                "gates_passed": entry["gates_passed"],
+                "forced": bool(force and not entry["gates_passed"]),
+                "reason": reason,
+                "action": action,
+                "previous": previous,
+            }
+            deployments.record(
+                Deployment(
+                    version=tag,
+                    model_path=str(self.dir / "promoted"),
+                    deployed_at_ms=now,
+                    metrics_json=json.dumps(summary, sort_keys=True),
+                )
+            )
         promoted: dict[str, Any] = reg["tags"][tag]
         return promoted
 
-    def rollback(self, tag: str, reason: str, deployments: DeploymentRepository | None = None, *,
-                 force: bool = False, now_ms: int | None = None) -> dict[str, Any]:
+    def rollback(
+        self,
+        tag: str,
+        reason: str,
+        deployments: DeploymentRepository | None = None,
+        *,
+        force: bool = False,
+        now_ms: int | None = None,
+    ) -> dict[str, Any]:
         """Point `promoted/` back at an earlier tag; the current one is marked rolled back."""
         if tag == self.current():
             raise UserError(f"model {tag} is already the promoted one")

@@ -25,16 +25,34 @@ class TrainOutcome:
     gates_passed: bool
 
 
-def train_and_record(candles: Mapping[str, Candles], settings: TrainSettings, models_dir: str | Path,
-                     runs_dir: str | Path, *, higher: Mapping[str, Mapping[Timeframe, Candles]] | None = None,
-                     cost_model: CostModel | None = None, resume: bool = False, progress: Any = None,
-                     log: Callable[[str], None] = lambda _m: None, run_id: str | None = None,
-                     augment: Any = None) -> TrainOutcome:
+def train_and_record(
+    candles: Mapping[str, Candles],
+    settings: TrainSettings,
+    models_dir: str | Path,
+    runs_dir: str | Path,
+    *,
+    higher: Mapping[str, Mapping[Timeframe, Candles]] | None = None,
+    cost_model: CostModel | None = None,
+    resume: bool = False,
+    progress: Any = None,
+    log: Callable[[str], None] = lambda _m: None,
+    run_id: str | None = None,
+    augment: Any = None,
+) -> TrainOutcome:
     run_id = run_id or new_run_id()
     # checkpoints live per profile (not per run) so `--resume` after an interruption finds them
     ckpt = Path(runs_dir) / "checkpoints" / settings.profile
-    result: RunResult = run_training(candles, settings, higher=higher, cost_model=cost_model, checkpoint_dir=ckpt,
-                                     resume=resume, progress=progress, log=log, augment=augment)
+    result: RunResult = run_training(
+        candles,
+        settings,
+        higher=higher,
+        cost_model=cost_model,
+        checkpoint_dir=ckpt,
+        resume=resume,
+        progress=progress,
+        log=log,
+        augment=augment,
+    )
     tf = next(iter(candles.values())).timeframe.value
     registry = FileModelRegistry(models_dir)
     tag = save_bundle(registry, result, settings, run_id, tf)

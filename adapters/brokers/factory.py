@@ -17,10 +17,18 @@ from ports.clock import Clock
 KINDS = ("paper", "mt5", "shim", "metaapi", "mock")
 
 
-def make_broker(config: Any, *, price_source: Callable[[str], tuple[float, int]] | None = None,
-                cost_model: Any = None, clock: Clock | None = None, mt5_module: Any = None,
-                metaapi_connection_factory: Callable[[Any], Any] | None = None, paper_state_path: str = "",
-                micro_lot: bool = False, risk_book: Any = None) -> Broker:
+def make_broker(
+    config: Any,
+    *,
+    price_source: Callable[[str], tuple[float, int]] | None = None,
+    cost_model: Any = None,
+    clock: Clock | None = None,
+    mt5_module: Any = None,
+    metaapi_connection_factory: Callable[[Any], Any] | None = None,
+    paper_state_path: str = "",
+    micro_lot: bool = False,
+    risk_book: Any = None,
+) -> Broker:
     """The broker `config.broker.kind` names, connected and ready.
 
     paper needs `price_source` (pair -> (last close, at_ms)) and `cost_model` (the empirical
@@ -32,12 +40,15 @@ def make_broker(config: Any, *, price_source: Callable[[str], tuple[float, int]]
     broker: Broker
     if kind == "paper":
         if price_source is None or cost_model is None:
-            raise ConfigError("BROKER=paper needs a price source and the execution cost model "
-                              "(run `trading-ai exec-metrics update` first)")
+            raise ConfigError(
+                "BROKER=paper needs a price source and the execution cost model "
+                "(run `trading-ai exec-metrics update` first)"
+            )
         from adapters.brokers.paper.factories import make_paper_broker
 
-        broker = make_paper_broker(config, price_source=price_source, cost_model=cost_model, clock=clock,
-                                   state_path=paper_state_path)
+        broker = make_paper_broker(
+            config, price_source=price_source, cost_model=cost_model, clock=clock, state_path=paper_state_path
+        )
     elif kind == "mt5":
         from adapters.brokers.mt5.factories import make_mt5_broker
 
@@ -68,8 +79,9 @@ def make_broker(config: Any, *, price_source: Callable[[str], tuple[float, int]]
     return broker
 
 
-def make_measuring_broker(config: Any, *, mt5_module: Any = None,
-                          metaapi_connection_factory: Callable[[Any], Any] | None = None) -> tuple[Broker, Clock]:
+def make_measuring_broker(
+    config: Any, *, mt5_module: Any = None, metaapi_connection_factory: Callable[[Any], Any] | None = None
+) -> tuple[Broker, Clock]:
     """A read-only connection for `exec-metrics update --source broker` (kind -> (broker, clock)).
 
     MT5 logs in with the investor (read-only) credentials MT5_READONLY_LOGIN / MT5_READONLY_PASSWORD, never
@@ -81,12 +93,13 @@ def make_measuring_broker(config: Any, *, mt5_module: Any = None,
     b = config.broker
     if b.kind == "mt5":
         if not b.readonly_login or not b.readonly_password:
-            raise ConfigError("exec-metrics with BROKER=mt5 needs MT5_READONLY_LOGIN and MT5_READONLY_PASSWORD "
-                              "(the account's investor password)")
+            raise ConfigError(
+                "exec-metrics with BROKER=mt5 needs MT5_READONLY_LOGIN and MT5_READONLY_PASSWORD "
+                "(the account's investor password)"
+            )
         import attrs
 
-        ro = attrs.evolve(config, broker=attrs.evolve(b, mt5_login=b.readonly_login,
-                                                      mt5_password=b.readonly_password))
+        ro = attrs.evolve(config, broker=attrs.evolve(b, mt5_login=b.readonly_login, mt5_password=b.readonly_password))
         return make_broker(ro, mt5_module=mt5_module), WallClock()
     if b.kind in ("shim", "metaapi"):
         return make_broker(config, metaapi_connection_factory=metaapi_connection_factory), WallClock()

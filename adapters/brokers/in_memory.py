@@ -109,8 +109,17 @@ class InMemoryBroker:
             raise UnknownPosition(f"no open position {position_id}")
         price = self._mark(p)
         self._balance += p.pnl_at(price, self._specs[p.pair].contract_size)
-        fill = Fill(f"close-{position_id}", p.pair, price, price, p.volume, self._clock.now_ms(), 0.0,
-                    position_id, p.direction.opposite)
+        fill = Fill(
+            f"close-{position_id}",
+            p.pair,
+            price,
+            price,
+            p.volume,
+            self._clock.now_ms(),
+            0.0,
+            position_id,
+            p.direction.opposite,
+        )
         self._fills.append(fill)
         return fill
 

@@ -39,9 +39,15 @@ def expected_slippage_from(model: Any) -> Callable[[str, int, float], float]:
 
 
 class MicroLotBroker:
-    def __init__(self, inner: Broker, clock: Clock, risk_book: Any = None,
-                 expected_slippage: Callable[[str, int, float], float] | None = None,
-                 mode: Mode = Mode.LIVE, lot: float = MICRO_LOT) -> None:
+    def __init__(
+        self,
+        inner: Broker,
+        clock: Clock,
+        risk_book: Any = None,
+        expected_slippage: Callable[[str, int, float], float] | None = None,
+        mode: Mode = Mode.LIVE,
+        lot: float = MICRO_LOT,
+    ) -> None:
         self._inner = inner
         self._clock = clock
         self._book = risk_book
@@ -100,8 +106,11 @@ class MicroLotBroker:
                 return
             since = min(f.at_ms for _cid, f in self._open.values())
             for f in self._inner.fills(since):
-                if f.position_id in self._open and f.direction is not None and \
-                        f.direction is not self._open[f.position_id][1].direction:
+                if (
+                    f.position_id in self._open
+                    and f.direction is not None
+                    and f.direction is not self._open[f.position_id][1].direction
+                ):
                     self._record_exit(f.position_id, f)
 
     def journal(self) -> list[TradeRecord]:
@@ -122,10 +131,20 @@ class MicroLotBroker:
         else:
             risk = abs(expected_price - req.sl)
             tp = req.tp if req.tp is not None else expected_price + req.direction.sign * risk
-            rec = TradeRecord(signal_id=req.client_order_id, pair=req.pair, tier=Tier.NONE,
-                              entry_time_ms=fill.at_ms, entry_price=expected_price, tp_price=tp, sl_price=req.sl,
-                              rr_expected=abs(tp - expected_price) / risk if risk else 0.0, slippage_bps=slip,
-                              slippage_expected_bps=exp, latency_ms=fill.latency_ms, mode=self._mode)
+            rec = TradeRecord(
+                signal_id=req.client_order_id,
+                pair=req.pair,
+                tier=Tier.NONE,
+                entry_time_ms=fill.at_ms,
+                entry_price=expected_price,
+                tp_price=tp,
+                sl_price=req.sl,
+                rr_expected=abs(tp - expected_price) / risk if risk else 0.0,
+                slippage_bps=slip,
+                slippage_expected_bps=exp,
+                latency_ms=fill.latency_ms,
+                mode=self._mode,
+            )
             if self._book is not None:
                 try:
                     self._book.add(rec)

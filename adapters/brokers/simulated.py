@@ -66,15 +66,14 @@ class SimulatedBroker:
 
     def _settle(self) -> None:
         now = self._clock.now_ms()
-        done = sorted(
-            ((v[1], pid) for pid, v in self._open.items() if v[1] <= now), key=lambda x: (x[0], x[1])
-        )
+        done = sorted(((v[1], pid) for pid, v in self._open.items() if v[1] <= now), key=lambda x: (x[0], x[1]))
         for exit_at, pid in done:
             pos, _, exit_fill, pnl = self._open.pop(pid)
             self._balance += pnl
             self._closed.append((exit_at, pid, pnl))
-            f = Fill(f"close-{pid}", pos.pair, exit_fill, exit_fill, pos.volume, exit_at, 0.0, pid,
-                     pos.direction.opposite)
+            f = Fill(
+                f"close-{pid}", pos.pair, exit_fill, exit_fill, pos.volume, exit_at, 0.0, pid, pos.direction.opposite
+            )
             self._fills.append(f)
 
     def take_closed(self) -> list[tuple[int, str, float]]:
@@ -130,8 +129,13 @@ class SimulatedBroker:
         session = cost_sessions(bars.ts[i + 1 : i + 2])[0]
         draw = self._costs.sample(req.pair, session, self._rng, self._latency)
         ex = resolve_exits(
-            bars, np.array([i + 1], dtype=np.int64), np.array([sign], dtype=np.int64),
-            np.array([req.sl]), np.array([req.tp]), self._horizon, self._fine.get(req.pair),
+            bars,
+            np.array([i + 1], dtype=np.int64),
+            np.array([sign], dtype=np.int64),
+            np.array([req.sl]),
+            np.array([req.tp]),
+            self._horizon,
+            self._fine.get(req.pair),
         )
         entry_fill = float(bars.open[i + 1]) * (1.0 + sign * draw.one_way_bps / 1e4)
         reason = int(ex.reason[0])
@@ -144,8 +148,17 @@ class SimulatedBroker:
         self._seq += 1
         pos = Position(pid, req.pair, req.direction, req.volume, entry_fill, req.sl, req.tp, now, req.client_order_id)
         self._open[pid] = (pos, int(ex.at_ms[0]), exit_fill, pnl)
-        fill = Fill(req.client_order_id, req.pair, float(bars.close[i]), entry_fill, req.volume, now,
-                    self._latency, pid, req.direction)
+        fill = Fill(
+            req.client_order_id,
+            req.pair,
+            float(bars.close[i]),
+            entry_fill,
+            req.volume,
+            now,
+            self._latency,
+            pid,
+            req.direction,
+        )
         self._fills.append(fill)
         self._by_coid[req.client_order_id] = fill
         return fill

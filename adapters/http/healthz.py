@@ -85,16 +85,22 @@ def check_port(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise HealthPortUnavailable(f"health port {host}:{port} is not available ({exc.strerror or exc}); "
-                                        f"{hint}") from None
+            raise HealthPortUnavailable(
+                f"health port {host}:{port} is not available ({exc.strerror or exc}); {hint}"
+            ) from None
 
 
 class RateLimiter:
     """A token bucket per client: `burst` requests at once, then `rate_per_s`; at most `max_clients`
     buckets are kept (the least recently seen is forgotten)."""
 
-    def __init__(self, rate_per_s: float = 5.0, burst: int = 20, max_clients: int = 1024,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate_per_s: float = 5.0,
+        burst: int = 20,
+        max_clients: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate_per_s
         self.burst = float(burst)
         self.max_clients = max_clients
@@ -119,9 +125,15 @@ class HealthServer:
     """aiohttp server on the service's event loop. `probe()` reads the snapshot the cycle writes
     (composition.runtime.service.refresh_snapshot), in a worker thread; each client is rate limited."""
 
-    def __init__(self, probe: Callable[[], HealthInputs], host: str = "127.0.0.1", port: int = 8080,
-                 log: logging.Logger | None = None, probe_timeout_s: float = 5.0,
-                 limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        probe: Callable[[], HealthInputs],
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        log: logging.Logger | None = None,
+        probe_timeout_s: float = 5.0,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.probe = probe
         self.host = host
         self.port = port
@@ -133,8 +145,11 @@ class HealthServer:
     async def _handle(self, request: web.Request) -> web.Response:
         ok, wait_s = self.limiter.allow(request.remote or "?")
         if not ok:
-            return web.json_response({"status": "rate_limited", "retry_after_s": round(wait_s, 3)}, status=429,
-                                     headers={"Retry-After": str(max(1, math.ceil(wait_s)))})
+            return web.json_response(
+                {"status": "rate_limited", "retry_after_s": round(wait_s, 3)},
+                status=429,
+                headers={"Retry-After": str(max(1, math.ceil(wait_s)))},
+            )
         try:
             inputs = await asyncio.wait_for(asyncio.to_thread(self.probe), timeout=self.probe_timeout_s)
             code, body = evaluate(inputs)
@@ -154,9 +169,11 @@ class HealthServer:
         except (OSError, OverflowError) as exc:
             await self._runner.cleanup()
             self._runner = None
-            raise HealthPortUnavailable(f"health port {self.host}:{self.port} is not available "
-                                        f"({getattr(exc, 'strerror', None) or exc}); set HEALTH_PORT or "
-                                        "--health-port (0 = any free port), or pass --no-health") from None
+            raise HealthPortUnavailable(
+                f"health port {self.host}:{self.port} is not available "
+                f"({getattr(exc, 'strerror', None) or exc}); set HEALTH_PORT or "
+                "--health-port (0 = any free port), or pass --no-health"
+            ) from None
         sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
         if sockets:
             self.port = int(sockets[0].getsockname()[1])

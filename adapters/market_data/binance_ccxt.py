@@ -138,8 +138,10 @@ class BinanceCcxtMarketData:
             listing = ", ".join(valid)
         else:
             close = difflib.get_close_matches(symbol, valid, n=8, cutoff=0.5)
-            listing = (", ".join(close) + f" (closest of {len(valid)} spot markets)") if close else (
-                f"{len(valid)} spot markets, e.g. " + ", ".join(valid[:10])
+            listing = (
+                (", ".join(close) + f" (closest of {len(valid)} spot markets)")
+                if close
+                else (f"{len(valid)} spot markets, e.g. " + ", ".join(valid[:10]))
             )
         raise UnknownSymbol(f"unknown Binance spot symbol {symbol!r}; valid symbols: {listing}")
 
@@ -274,9 +276,13 @@ class BinanceCcxtMarketData:
             stored = store.load(symbol, tf)
             rows = 0 if stored is None else len(stored)
             return UpdateResult(
-                symbol, tf.value, rows - before, rows,
+                symbol,
+                tf.value,
+                rows - before,
+                rows,
                 added_first[0] if added_first else None,
-                None if stored is None else stored.last_ts, error,
+                None if stored is None else stored.last_ts,
+                error,
             )
 
         async def run(ex: Any) -> list[UpdateResult]:

@@ -55,8 +55,7 @@ class ParquetFeatureStore:
             return data
         except (ValueError, OSError) as exc:
             raise DataError(
-                f"feature manifest {path} is corrupt ({exc}); delete {self._root} and rerun "
-                "`trading-ai features build`"
+                f"feature manifest {path} is corrupt ({exc}); delete {self._root} and rerun `trading-ai features build`"
             ) from exc
 
     def _write_manifest(self, data: Mapping[str, Any]) -> None:

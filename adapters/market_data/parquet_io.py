@@ -47,8 +47,10 @@ def read_rows(path: Path, rebuild_hint: str) -> RawRows:
         raise CorruptCandleFile(f"cannot read candle file {path}: {first}; {rebuild_hint}") from None
     missing = [c for c in COLUMNS if c not in names]
     if missing:  # one line naming what is missing, not arrow's schema dump
-        raise CorruptCandleFile(f"candle file {path} lacks the column(s) {', '.join(missing)} (it has "
-                                f"{', '.join(names[:8]) or 'none'}); {rebuild_hint}")
+        raise CorruptCandleFile(
+            f"candle file {path} lacks the column(s) {', '.join(missing)} (it has "
+            f"{', '.join(names[:8]) or 'none'}); {rebuild_hint}"
+        )
     try:
         table = pq.read_table(path, columns=list(COLUMNS))
     except (OSError, pa.ArrowException, ValueError, KeyError) as exc:

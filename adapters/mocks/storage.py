@@ -36,7 +36,8 @@ class InMemoryRiskBook:
 
     def records(self, since_ms: int | None = None, mode: Mode | None = None) -> list[TradeRecord]:
         out = [
-            r for r in self._rows.values()
+            r
+            for r in self._rows.values()
             if (since_ms is None or r.entry_time_ms >= since_ms) and (mode is None or r.mode == mode)
         ]
         return sorted(out, key=lambda r: (r.entry_time_ms, r.signal_id))
@@ -46,8 +47,11 @@ class InMemoryRiskBook:
 
     # --- RiskBookQueries: the domain's own statistics over the matching closed records
     def _closed(self, since_ms: int | None, until_ms: int | None, mode: Mode | None) -> list[TradeRecord]:
-        return [r for r in self.records(since_ms, mode)
-                if r.result is not None and (until_ms is None or r.entry_time_ms < until_ms)]
+        return [
+            r
+            for r in self.records(since_ms, mode)
+            if r.result is not None and (until_ms is None or r.entry_time_ms < until_ms)
+        ]
 
     def performance(self, since_ms: int, until_ms: int | None = None, mode: Mode | None = None) -> GroupStats:
         return summarise(self._closed(since_ms, until_ms, mode))
@@ -170,8 +174,20 @@ class InMemoryOrderIntents:
 
 
 # Repository methods that write; a unit of work journals them and replays them on commit.
-_WRITES = frozenset({"add", "update", "record_outcome", "upsert", "record", "mark_rolled_back", "log_signal",
-                     "mark_sent", "log_block", "mark_failed"})
+_WRITES = frozenset(
+    {
+        "add",
+        "update",
+        "record_outcome",
+        "upsert",
+        "record",
+        "mark_rolled_back",
+        "log_signal",
+        "mark_sent",
+        "log_block",
+        "mark_failed",
+    }
+)
 _REPOS = ("risk_book", "signal_log", "patterns", "deployments", "order_intents")
 
 

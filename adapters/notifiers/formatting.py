@@ -73,8 +73,10 @@ def format_stats(r: StatsReport) -> str:
         avg = "n/a" if row.avg_r is None else f"{row.avg_r:+.2f}"
         lines.append(f"  {row.key}: {row.trades} trades, win {rwr}, avg R {avg}, total {row.total_r:+.2f}")
     if r.trading_days is not None:  # the FTMO ledger's figures
-        lines.append(f"FTMO trading days {r.trading_days}/{r.min_trading_days}; best-day rule "
-                     f"{'OK' if r.best_day_ok else 'broken (best day above 50% of the profit)'}")
+        lines.append(
+            f"FTMO trading days {r.trading_days}/{r.min_trading_days}; best-day rule "
+            f"{'OK' if r.best_day_ok else 'broken (best day above 50% of the profit)'}"
+        )
     return "\n".join(lines)
 
 

@@ -45,8 +45,13 @@ def _target(dest: Path, suffix: str) -> Path:
 
 def _pg_env(u: URL) -> dict[str, str]:
     env = dict(os.environ)
-    for var, value in (("PGHOST", u.host), ("PGPORT", u.port), ("PGUSER", u.username),
-                       ("PGDATABASE", u.database), ("PGPASSWORD", u.password)):
+    for var, value in (
+        ("PGHOST", u.host),
+        ("PGPORT", u.port),
+        ("PGUSER", u.username),
+        ("PGDATABASE", u.database),
+        ("PGPASSWORD", u.password),
+    ):
         if value is not None:
             env[var] = str(value)
     return env
@@ -133,7 +138,18 @@ def restore(url: str | URL, file: Path) -> Path | None:
         if not magic.startswith(PGDUMP_MAGIC):
             raise BackupError(f"{file} is not a pg_dump custom-format file (made by `trading-ai db backup`)")
         schema = _current_schema(u)
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              f"--schema={schema}", f"--dbname={u.database}", str(file)], _pg_env(u))
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                f"--schema={schema}",
+                f"--dbname={u.database}",
+                str(file),
+            ],
+            _pg_env(u),
+        )
         return None
     raise BackupError(f"restores support SQLite and PostgreSQL, not {u.get_backend_name()}")

@@ -160,8 +160,10 @@ def unreadable(url: str | URL, exc: sa.exc.DBAPIError) -> UserError:
     first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0] if exc.orig else str(exc)
     path = sqlite_path(url)
     if path is not None and ("not a database" in first or "malformed" in first or "disk image" in first):
-        return CorruptFile(f"database file {path} is not a SQLite database ({first}); restore it with "
-                           "`trading-ai db restore FILE` or move it away and run `trading-ai db upgrade`")
+        return CorruptFile(
+            f"database file {path} is not a SQLite database ({first}); restore it with "
+            "`trading-ai db restore FILE` or move it away and run `trading-ai db upgrade`"
+        )
     return DatabaseUnavailable(f"cannot open database {redacted(url)}: {first}")
 
 
@@ -173,7 +175,8 @@ def check_schema(engine: Engine) -> str:
         raise SchemaOutdated(f"no database file at {path}; run `trading-ai db upgrade` to create it")
     if path is not None and path.stat().st_size == 0:  # not even a header: nothing to open (and nothing written)
         raise SchemaOutdated(
-            f"database {redacted(engine.url)} has no trading-ai schema yet; run `trading-ai db upgrade`")
+            f"database {redacted(engine.url)} has no trading-ai schema yet; run `trading-ai db upgrade`"
+        )
     try:
         with engine.connect() as conn:
             current = current_revision(conn)

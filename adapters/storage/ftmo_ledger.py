@@ -19,18 +19,23 @@ ledger_table = tables.ftmo_ledger
 
 def ledger_row(ledger: FtmoState) -> dict[str, object]:
     return {
-        "day_start_ms": ledger.day_start_ms, "day_start_balance": ledger.day_start_balance,
-        "day_start_equity": ledger.day_start_equity, "max_eod_balance": ledger.max_eod_balance,
+        "day_start_ms": ledger.day_start_ms,
+        "day_start_balance": ledger.day_start_balance,
+        "day_start_equity": ledger.day_start_equity,
+        "max_eod_balance": ledger.max_eod_balance,
         "trading_days": json.dumps(sorted(ledger.trading_days)),
         "day_profits": json.dumps([[d, p] for d, p in ledger.day_profits]),
-        "last_ms": ledger.last_ms, "last_balance": ledger.last_balance, "in_breach": ledger.in_breach,
+        "last_ms": ledger.last_ms,
+        "last_balance": ledger.last_balance,
+        "in_breach": ledger.in_breach,
     }
 
 
 def ledger_from_row(row: sa.Row[tuple[object, ...]]) -> FtmoState:
     m = row._mapping
     return FtmoState(
-        day_start_ms=int(m["day_start_ms"]), day_start_balance=float(m["day_start_balance"]),
+        day_start_ms=int(m["day_start_ms"]),
+        day_start_balance=float(m["day_start_balance"]),
         max_eod_balance=float(m["max_eod_balance"]),
         trading_days=frozenset(int(d) for d in json.loads(m["trading_days"])),
         day_profits=tuple((int(d), float(p)) for d, p in json.loads(m["day_profits"])),
@@ -68,7 +73,10 @@ class SqlFtmoLedgerStore:
         values = {**ledger_row(ledger), "updated_at": int(now_ms)}
         try:
             with self._writer.begin() as conn:
-                conn.execute(_insert(conn, ledger_table).values(key=self._key(mode), **values)
-                             .on_conflict_do_update(index_elements=[ledger_table.c.key], set_=values))
+                conn.execute(
+                    _insert(conn, ledger_table)
+                    .values(key=self._key(mode), **values)
+                    .on_conflict_do_update(index_elements=[ledger_table.c.key], set_=values)
+                )
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot save the FTMO ledger: {exc}") from exc

@@ -37,12 +37,16 @@ def wall_clock_ms() -> int:
 
 # --- transaction scopes --------------------------------------------------------------------------
 
+
 def _missing_schema(exc: SQLAlchemyError) -> bool:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).lower()
     # psycopg raises UndefinedTable/UndefinedColumn; sqlite3 says "no such table/column".
-    return type(orig).__name__ in ("UndefinedTable", "UndefinedColumn") or "no such table" in text \
+    return (
+        type(orig).__name__ in ("UndefinedTable", "UndefinedColumn")
+        or "no such table" in text
         or "no such column" in text
+    )
 
 
 def storage_error(exc: SQLAlchemyError, doing: str) -> StorageError:
@@ -129,66 +133,121 @@ def _opt_int(v: Any) -> int | None:
 
 def trade_to_row(r: TradeRecord) -> dict[str, Any]:
     return {
-        "signal_id": r.signal_id, "pair": r.pair, "tier": r.tier.name, "entry_time": r.entry_time_ms,
-        "entry_price": r.entry_price, "tp_price": r.tp_price, "sl_price": r.sl_price,
-        "rr_expected": r.rr_expected, "result": r.result, "exit_time": r.exit_time_ms,
-        "exit_price": r.exit_price, "r_realized": r.r_realized, "time_to_tp_sl_seconds": r.time_to_tp_sl_seconds,
-        "slippage_bps": r.slippage_bps, "slippage_expected_bps": r.slippage_expected_bps,
-        "spread_bps": r.spread_bps, "latency_ms": r.latency_ms, "mode": Mode(r.mode).value,
-        "model_version": r.model_version, "session": r.session,
+        "signal_id": r.signal_id,
+        "pair": r.pair,
+        "tier": r.tier.name,
+        "entry_time": r.entry_time_ms,
+        "entry_price": r.entry_price,
+        "tp_price": r.tp_price,
+        "sl_price": r.sl_price,
+        "rr_expected": r.rr_expected,
+        "result": r.result,
+        "exit_time": r.exit_time_ms,
+        "exit_price": r.exit_price,
+        "r_realized": r.r_realized,
+        "time_to_tp_sl_seconds": r.time_to_tp_sl_seconds,
+        "slippage_bps": r.slippage_bps,
+        "slippage_expected_bps": r.slippage_expected_bps,
+        "spread_bps": r.spread_bps,
+        "latency_ms": r.latency_ms,
+        "mode": Mode(r.mode).value,
+        "model_version": r.model_version,
+        "session": r.session,
     }
 
 
 def trade_from_row(m: Mapping[Any, Any]) -> TradeRecord:
     return TradeRecord(
-        signal_id=m["signal_id"], pair=m["pair"], tier=Tier[m["tier"]], entry_time_ms=int(m["entry_time"]),
-        entry_price=float(m["entry_price"]), tp_price=float(m["tp_price"]), sl_price=float(m["sl_price"]),
-        rr_expected=float(m["rr_expected"]), result=m["result"], exit_time_ms=_opt_int(m["exit_time"]),
-        exit_price=_opt_float(m["exit_price"]), r_realized=_opt_float(m["r_realized"]),
+        signal_id=m["signal_id"],
+        pair=m["pair"],
+        tier=Tier[m["tier"]],
+        entry_time_ms=int(m["entry_time"]),
+        entry_price=float(m["entry_price"]),
+        tp_price=float(m["tp_price"]),
+        sl_price=float(m["sl_price"]),
+        rr_expected=float(m["rr_expected"]),
+        result=m["result"],
+        exit_time_ms=_opt_int(m["exit_time"]),
+        exit_price=_opt_float(m["exit_price"]),
+        r_realized=_opt_float(m["r_realized"]),
         time_to_tp_sl_seconds=_opt_float(m["time_to_tp_sl_seconds"]),
-        slippage_bps=_opt_float(m["slippage_bps"]), slippage_expected_bps=_opt_float(m["slippage_expected_bps"]),
-        spread_bps=_opt_float(m["spread_bps"]), latency_ms=_opt_float(m["latency_ms"]), mode=Mode(m["mode"]),
-        model_version=m["model_version"], session=m["session"],
+        slippage_bps=_opt_float(m["slippage_bps"]),
+        slippage_expected_bps=_opt_float(m["slippage_expected_bps"]),
+        spread_bps=_opt_float(m["spread_bps"]),
+        latency_ms=_opt_float(m["latency_ms"]),
+        mode=Mode(m["mode"]),
+        model_version=m["model_version"],
+        session=m["session"],
     )
 
 
 def signal_to_row(s: Signal) -> dict[str, Any]:
     return {
-        "signal_id": s.signal_id, "pair": s.pair, "direction": s.direction.value, "tier": s.tier.name,
-        "confidence": s.confidence, "entry": s.entry, "tp": s.tp, "sl": s.sl, "rr": s.rr,
-        "created_at": s.created_at_ms, "model_versions": json.dumps(list(s.model_versions)),
-        "reasons": json.dumps(list(s.reasons)), "mode": Mode(s.mode).value,
+        "signal_id": s.signal_id,
+        "pair": s.pair,
+        "direction": s.direction.value,
+        "tier": s.tier.name,
+        "confidence": s.confidence,
+        "entry": s.entry,
+        "tp": s.tp,
+        "sl": s.sl,
+        "rr": s.rr,
+        "created_at": s.created_at_ms,
+        "model_versions": json.dumps(list(s.model_versions)),
+        "reasons": json.dumps(list(s.reasons)),
+        "mode": Mode(s.mode).value,
     }
 
 
 def signal_from_row(m: Mapping[Any, Any]) -> Signal:
     return Signal(
-        signal_id=m["signal_id"], pair=m["pair"], direction=Direction(m["direction"]), tier=Tier[m["tier"]],
-        confidence=float(m["confidence"]), entry=float(m["entry"]), tp=float(m["tp"]), sl=float(m["sl"]),
-        rr=float(m["rr"]), created_at_ms=int(m["created_at"]),
-        model_versions=tuple(json.loads(m["model_versions"])), reasons=tuple(json.loads(m["reasons"])),
+        signal_id=m["signal_id"],
+        pair=m["pair"],
+        direction=Direction(m["direction"]),
+        tier=Tier[m["tier"]],
+        confidence=float(m["confidence"]),
+        entry=float(m["entry"]),
+        tp=float(m["tp"]),
+        sl=float(m["sl"]),
+        rr=float(m["rr"]),
+        created_at_ms=int(m["created_at"]),
+        model_versions=tuple(json.loads(m["model_versions"])),
+        reasons=tuple(json.loads(m["reasons"])),
         mode=Mode(m["mode"]),
     )
 
 
 def block_to_row(b: Block) -> dict[str, Any]:
     return {
-        "pair": b.pair, "reason": BlockReason(b.reason).value, "detail": b.detail, "at": b.at_ms,
-        "tier": b.tier.name, "confidence": b.confidence, "mode": Mode(b.mode).value,
+        "pair": b.pair,
+        "reason": BlockReason(b.reason).value,
+        "detail": b.detail,
+        "at": b.at_ms,
+        "tier": b.tier.name,
+        "confidence": b.confidence,
+        "mode": Mode(b.mode).value,
     }
 
 
 def block_from_row(m: Mapping[Any, Any]) -> Block:
     return Block(
-        pair=m["pair"], reason=BlockReason(m["reason"]), detail=m["detail"], at_ms=int(m["at"]),
-        tier=Tier[m["tier"]], confidence=_opt_float(m["confidence"]), mode=Mode(m["mode"]),
+        pair=m["pair"],
+        reason=BlockReason(m["reason"]),
+        detail=m["detail"],
+        at_ms=int(m["at"]),
+        tier=Tier[m["tier"]],
+        confidence=_opt_float(m["confidence"]),
+        mode=Mode(m["mode"]),
     )
 
 
 def deployment_from_row(m: Mapping[Any, Any]) -> Deployment:
     return Deployment(
-        version=m["version"], model_path=m["model_path"], deployed_at_ms=int(m["deployed_at"]),
-        metrics_json=m["metrics_json"], rollback_reason=m["rollback_reason"],
+        version=m["version"],
+        model_path=m["model_path"],
+        deployed_at_ms=int(m["deployed_at"]),
+        metrics_json=m["metrics_json"],
+        rollback_reason=m["rollback_reason"],
     )
 
 
@@ -265,8 +324,9 @@ class SqlRiskBookRepository:
         with self._scope.read(doing) as conn:
             rows = conn.execute(q).mappings().all()
         return [
-            GroupStats(str(m["key"]) if key is not None else "all", int(m["trades"]), int(m["wins"]),
-                       float(m["total_r"]))
+            GroupStats(
+                str(m["key"]) if key is not None else "all", int(m["trades"]), int(m["wins"]), float(m["total_r"])
+            )
             for m in rows
         ]
 
@@ -307,25 +367,35 @@ class SqlPatternRepository:
                 .values(name=name, pattern_hash=pattern_hash, wins=0, total=0, created_at=now, updated_at=now)
                 .on_conflict_do_nothing(index_elements=["pattern_hash"])
             )
-            row = conn.execute(
-                _pt.update()
-                .where(_pt.c.pattern_hash == pattern_hash)
-                .values(wins=_pt.c.wins + int(bool(won)), total=_pt.c.total + 1, updated_at=now)
-                .returning(_pt.c.name, _pt.c.pattern_hash, _pt.c.wins, _pt.c.total)
-            ).mappings().one()
+            row = (
+                conn.execute(
+                    _pt.update()
+                    .where(_pt.c.pattern_hash == pattern_hash)
+                    .values(wins=_pt.c.wins + int(bool(won)), total=_pt.c.total + 1, updated_at=now)
+                    .returning(_pt.c.name, _pt.c.pattern_hash, _pt.c.wins, _pt.c.total)
+                )
+                .mappings()
+                .one()
+            )
         return self._stat(row)
 
     def upsert(self, stat: PatternStat) -> None:
         now = self._now()
         with self._scope.write(f"save pattern {stat.pattern_hash}") as conn:
             stmt = _insert(conn, _pt).values(
-                name=stat.name, pattern_hash=stat.pattern_hash, wins=stat.wins, total=stat.total,
-                created_at=now, updated_at=now,
+                name=stat.name,
+                pattern_hash=stat.pattern_hash,
+                wins=stat.wins,
+                total=stat.total,
+                created_at=now,
+                updated_at=now,
             )
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["pattern_hash"],
-                set_={"name": stat.name, "wins": stat.wins, "total": stat.total, "updated_at": now},
-            ))
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["pattern_hash"],
+                    set_={"name": stat.name, "wins": stat.wins, "total": stat.total, "updated_at": now},
+                )
+            )
 
     def all(self, min_total: int = 0) -> list[PatternStat]:
         q = sa.select(_pt).order_by(_pt.c.pattern_hash)
@@ -345,15 +415,18 @@ class SqlDeploymentRepository:
 
     def record(self, deployment: Deployment) -> None:
         with self._scope.write(f"record deployment {deployment.version}") as conn:
-            conn.execute(_md.insert().values(
-                version=deployment.version, model_path=deployment.model_path,
-                deployed_at=deployment.deployed_at_ms, metrics_json=deployment.metrics_json,
-                rollback_reason=deployment.rollback_reason,
-            ))
+            conn.execute(
+                _md.insert().values(
+                    version=deployment.version,
+                    model_path=deployment.model_path,
+                    deployed_at=deployment.deployed_at_ms,
+                    metrics_json=deployment.metrics_json,
+                    rollback_reason=deployment.rollback_reason,
+                )
+            )
 
     def current(self) -> Deployment | None:
-        q = (sa.select(_md).where(_md.c.rollback_reason.is_(None))
-             .order_by(*(c.desc() for c in _MD_ORDER)).limit(1))
+        q = sa.select(_md).where(_md.c.rollback_reason.is_(None)).order_by(*(c.desc() for c in _MD_ORDER)).limit(1)
         with self._scope.read("read current deployment") as conn:
             row = conn.execute(q).mappings().first()
         return None if row is None else deployment_from_row(row)
@@ -365,8 +438,10 @@ class SqlDeploymentRepository:
     def mark_rolled_back(self, version: str, reason: str) -> None:
         with self._scope.write(f"mark deployment {version} rolled back") as conn:
             latest = conn.execute(
-                sa.select(_md.c.id).where(_md.c.version == version)
-                .order_by(_md.c.deployed_at.desc(), _md.c.id.desc()).limit(1)
+                sa.select(_md.c.id)
+                .where(_md.c.version == version)
+                .order_by(_md.c.deployed_at.desc(), _md.c.id.desc())
+                .limit(1)
             ).scalar()
             if latest is None:
                 raise StorageError(f"no deployment of version {version} recorded")
@@ -388,14 +463,16 @@ class SqlSignalLogRepository:
     def log_signal(self, signal: Signal) -> None:
         with self._scope.write(f"log signal {signal.signal_id}") as conn:
             conn.execute(
-                _insert(conn, _sl).values(**signal_to_row(signal), status="pending")
+                _insert(conn, _sl)
+                .values(**signal_to_row(signal), status="pending")
                 .on_conflict_do_nothing(index_elements=["signal_id"])
             )
 
     def mark_sent(self, signal_id: str) -> None:
         with self._scope.write(f"mark signal {signal_id} sent") as conn:
             found = conn.execute(
-                _sl.update().where(_sl.c.signal_id == signal_id, _sl.c.status == "pending")
+                _sl.update()
+                .where(_sl.c.signal_id == signal_id, _sl.c.status == "pending")
                 .values(status="sent", sent_at=self._now())
             ).rowcount
             if not found and conn.execute(sa.select(_sl.c.id).where(_sl.c.signal_id == signal_id)).first() is None:
@@ -432,19 +509,39 @@ _OI_ORDER = (_oi.c.created_at, _oi.c.client_order_id)
 
 def intent_to_row(i: OrderIntent) -> dict[str, Any]:
     return {
-        "client_order_id": i.client_order_id, "pair": i.pair, "side": i.direction.value, "volume": i.volume,
-        "sl": i.sl, "tp": i.tp, "entry_hint": i.entry_hint, "tier": i.tier.name, "mode": Mode(i.mode).value,
-        "status": i.status, "detail": i.detail, "position_id": i.position_id, "created_at": i.created_at_ms,
+        "client_order_id": i.client_order_id,
+        "pair": i.pair,
+        "side": i.direction.value,
+        "volume": i.volume,
+        "sl": i.sl,
+        "tp": i.tp,
+        "entry_hint": i.entry_hint,
+        "tier": i.tier.name,
+        "mode": Mode(i.mode).value,
+        "status": i.status,
+        "detail": i.detail,
+        "position_id": i.position_id,
+        "created_at": i.created_at_ms,
         "updated_at": i.updated_at_ms,
     }
 
 
 def intent_from_row(m: Mapping[Any, Any]) -> OrderIntent:
     return OrderIntent(
-        client_order_id=m["client_order_id"], pair=m["pair"], direction=Direction(m["side"]),
-        volume=float(m["volume"]), sl=float(m["sl"]), tp=_opt_float(m["tp"]), entry_hint=_opt_float(m["entry_hint"]),
-        tier=Tier[m["tier"]], mode=Mode(m["mode"]), created_at_ms=int(m["created_at"]), status=m["status"],
-        detail=m["detail"], position_id=m["position_id"], updated_at_ms=_opt_int(m["updated_at"]),
+        client_order_id=m["client_order_id"],
+        pair=m["pair"],
+        direction=Direction(m["side"]),
+        volume=float(m["volume"]),
+        sl=float(m["sl"]),
+        tp=_opt_float(m["tp"]),
+        entry_hint=_opt_float(m["entry_hint"]),
+        tier=Tier[m["tier"]],
+        mode=Mode(m["mode"]),
+        created_at_ms=int(m["created_at"]),
+        status=m["status"],
+        detail=m["detail"],
+        position_id=m["position_id"],
+        updated_at_ms=_opt_int(m["updated_at"]),
     )
 
 
@@ -456,19 +553,24 @@ class SqlOrderIntentRepository:
 
     def add(self, intent: OrderIntent) -> None:
         with self._scope.write(f"record order intent {intent.client_order_id}") as conn:
-            stmt = _insert(conn, _oi).values(**intent_to_row(intent)).on_conflict_do_nothing(
-                index_elements=["client_order_id"])
+            stmt = (
+                _insert(conn, _oi)
+                .values(**intent_to_row(intent))
+                .on_conflict_do_nothing(index_elements=["client_order_id"])
+            )
             if conn.execute(stmt).rowcount == 1:
                 return
-            existing = conn.execute(sa.select(_oi).where(_oi.c.client_order_id == intent.client_order_id)
-                                    ).mappings().first()
+            existing = (
+                conn.execute(sa.select(_oi).where(_oi.c.client_order_id == intent.client_order_id)).mappings().first()
+            )
         if existing is None or intent_from_row(existing) != intent:
             raise DuplicateRecord(f"order intents already hold a different intent {intent.client_order_id}")
 
     def _move(self, client_order_id: str, status: str, values: dict[str, Any]) -> None:
         with self._scope.write(f"mark order intent {client_order_id} {status}") as conn:
             done = conn.execute(
-                _oi.update().where(_oi.c.client_order_id == client_order_id, _oi.c.status == "pending")
+                _oi.update()
+                .where(_oi.c.client_order_id == client_order_id, _oi.c.status == "pending")
                 .values(status=status, **values)
             ).rowcount
             if done:

@@ -65,8 +65,9 @@ def _write_parquet(table: sa.Table, rows: list[dict[str, Any]], path: Path) -> N
         raise OSError(f"archive {path} does not hold the {len(rows)} rows written")
 
 
-def archive(engine: sa.Engine, *, now_ms: int, out_dir: Path, days: int = DEFAULT_RETENTION_DAYS,
-            dry_run: bool = False) -> list[ArchivedTable]:
+def archive(
+    engine: sa.Engine, *, now_ms: int, out_dir: Path, days: int = DEFAULT_RETENTION_DAYS, dry_run: bool = False
+) -> list[ArchivedTable]:
     """Archive non-live rows older than `days` days before now_ms to `out_dir/<table>/...parquet`."""
     if days < 1:
         raise ValueError("retention must be at least 1 day")
@@ -85,7 +86,7 @@ def archive(engine: sa.Engine, *, now_ms: int, out_dir: Path, days: int = DEFAUL
             ids = [r["id"] for r in rows]
             deleted = 0
             for i in range(0, len(ids), 500):
-                deleted += conn.execute(table.delete().where(table.c.id.in_(ids[i:i + 500]))).rowcount
+                deleted += conn.execute(table.delete().where(table.c.id.in_(ids[i : i + 500]))).rowcount
             if deleted != len(ids):
                 raise RuntimeError(f"{name}: deleted {deleted} rows but archived {len(ids)}; rolled back")
         report.append(ArchivedTable(name, len(rows), str(path)))

@@ -112,8 +112,11 @@ class SqlRuntimeStateStore:
                 values = {"value": state_to_json(state), "updated_at": state.updated_at_ms}
                 # One statement, atomic on both backends: two writers never both insert the key
                 # (a delete + insert raced into UniqueViolation pk_runtime_state on PostgreSQL).
-                conn.execute(_insert(conn, runtime_state_table).values(key=key, **values)
-                             .on_conflict_do_update(index_elements=[runtime_state_table.c.key], set_=values))
+                conn.execute(
+                    _insert(conn, runtime_state_table)
+                    .values(key=key, **values)
+                    .on_conflict_do_update(index_elements=[runtime_state_table.c.key], set_=values)
+                )
         except SQLAlchemyError as exc:
             raise StorageError(f"cannot save runtime state: {exc}") from exc
 

@@ -1,12 +1,12 @@
 """The SQL store as one object: repositories, units of work and the engine's lifetime.
 
-    storage = SqlStorage.open(config.database.url)       # refuses an outdated schema
-    with storage.unit_of_work() as uow:                   # ONE transaction
-        uow.signal_log.log_signal(signal)                 # pending
-        uow.risk_book.add(record)
-        uow.commit()
-    notifier.send(...)
-    storage.signal_log.mark_sent(signal.signal_id)        # pending -> sent
+storage = SqlStorage.open(config.database.url)       # refuses an outdated schema
+with storage.unit_of_work() as uow:                   # ONE transaction
+    uow.signal_log.log_signal(signal)                 # pending
+    uow.risk_book.add(record)
+    uow.commit()
+notifier.send(...)
+storage.signal_log.mark_sent(signal.signal_id)        # pending -> sent
 """
 
 from __future__ import annotations
@@ -71,8 +71,9 @@ class SqlUnitOfWork:
             self._tx.rollback()
             self._tx = None
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             self.rollback()
         finally:

@@ -49,22 +49,43 @@ DEFAULT_WALK_FORWARD_PERIODS = 4
 def register(sub: Any) -> None:
     p = sub.add_parser("backtest", help="backtest the strategy on the real candles; writes reports/<run>/")
     p.add_argument("--timeframe", default=None, help="candle timeframe (default: data.timeframe)")
-    p.add_argument("--cost-model", choices=("empirical", "fixed"), default=None,
-                   help="empirical (needs an execution-metrics file) or fixed (give both bps values)")
+    p.add_argument(
+        "--cost-model",
+        choices=("empirical", "fixed"),
+        default=None,
+        help="empirical (needs an execution-metrics file) or fixed (give both bps values)",
+    )
     p.add_argument("--spread-bps", type=float, default=None)
     p.add_argument("--slippage-bps", type=float, default=None)
     p.add_argument("--run-name", default=None, help="report folder name under backtest.reports_dir")
-    p.add_argument("--walk-forward", action="store_true",
-                   help="split the period into --periods consecutive spans, each on its own account, run in "
-                        "--workers processes; one row per period plus the total (implied by --periods/--workers)")
-    p.add_argument("--periods", type=int, default=None, metavar="N",
-                   help=f"walk-forward periods, 2-64 (default: backtest.periods, or {DEFAULT_WALK_FORWARD_PERIODS} "
-                        "when that is 1)")
-    p.add_argument("--workers", type=int, default=None, metavar="W",
-                   help="processes running the periods, 1-64 (default: backtest.workers); same result for any W")
-    p.add_argument("--executor", choices=("process", "ray"), default="process",
-                   help="where the walk-forward's periods run: local processes (default) or Ray ([scale] extra; "
-                        "implies --walk-forward); same result on either")
+    p.add_argument(
+        "--walk-forward",
+        action="store_true",
+        help="split the period into --periods consecutive spans, each on its own account, run in "
+        "--workers processes; one row per period plus the total (implied by --periods/--workers)",
+    )
+    p.add_argument(
+        "--periods",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"walk-forward periods, 2-64 (default: backtest.periods, or {DEFAULT_WALK_FORWARD_PERIODS} "
+        "when that is 1)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="W",
+        help="processes running the periods, 1-64 (default: backtest.workers); same result for any W",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("process", "ray"),
+        default="process",
+        help="where the walk-forward's periods run: local processes (default) or Ray ([scale] extra; "
+        "implies --walk-forward); same result on either",
+    )
     p.add_argument("--address", default=None, help="with --executor ray: 'auto' or host:port of a running cluster")
     add_model_argument(p)
     add_json_flag(p)
@@ -72,9 +93,13 @@ def register(sub: Any) -> None:
 
 
 def add_model_argument(p: Any) -> None:
-    p.add_argument("--model", default=None, metavar="baseline|promoted|TAG",
-                   help="the promoted bundle, a registry tag, or the momentum baseline "
-                        "(default: the promoted bundle when one is promoted, else the baseline)")
+    p.add_argument(
+        "--model",
+        default=None,
+        metavar="baseline|promoted|TAG",
+        help="the promoted bundle, a registry tag, or the momentum baseline "
+        "(default: the promoted bundle when one is promoted, else the baseline)",
+    )
 
 
 BASELINE_DESCRIPTION = "momentum (baseline, not a trained model)"
@@ -112,11 +137,16 @@ class ModelChoice:
 
     def info(self, settings: KernelSettings, pairs: Sequence[PairData] = ()) -> dict[str, Any]:
         """The summary.json record: which models, which version, their verdict and weights."""
-        return {"kind": self.kind, "description": self.description, "names": list(self.names),
-                "tag": self.tag, "gates_passed": self.gates_passed,
-                "weights": self.weights(settings).as_dict(),
-                "train_to_test_start_ms": {k: list(v) for k, v in sorted(self.seen_ms.items())},
-                "in_sample_bars": self.in_sample_bars(pairs)}
+        return {
+            "kind": self.kind,
+            "description": self.description,
+            "names": list(self.names),
+            "tag": self.tag,
+            "gates_passed": self.gates_passed,
+            "weights": self.weights(settings).as_dict(),
+            "train_to_test_start_ms": {k: list(v) for k, v in sorted(self.seen_ms.items())},
+            "in_sample_bars": self.in_sample_bars(pairs),
+        }
 
 
 def _baseline(reason: str) -> ModelChoice:
@@ -159,20 +189,33 @@ def choose_model(config: Config, which: str | None) -> ModelChoice:
         promoted, _p, _f = FileModelRegistry(models_dir).promoted_status()
         passed = bool(FileModelRegistry(models_dir).entry(tag).get("gates_passed", False))
         state = "promoted" if promoted == tag else "not promoted"
-        desc = (f"{'+'.join(p.name for p in preds)} {tag} "
-                f"({'passed its gates' if passed else 'FAILED its gates'}, {state})")
+        desc = (
+            f"{'+'.join(p.name for p in preds)} {tag} ({'passed its gates' if passed else 'FAILED its gates'}, {state})"
+        )
         kind, reason = "tag", f"--model {tag} from {models_dir}"
     entry = FileModelRegistry(models_dir).entry(tag)
-    return ModelChoice(kind, desc, tuple(p.name for p in preds), tuple(preds), tag, passed, int(features.min_bars),
-                       preds[0].timeframe.value, _seen_ranges(entry), reason)
+    return ModelChoice(
+        kind,
+        desc,
+        tuple(p.name for p in preds),
+        tuple(preds),
+        tag,
+        passed,
+        int(features.min_bars),
+        preds[0].timeframe.value,
+        _seen_ranges(entry),
+        reason,
+    )
 
 
 def print_model(model: ModelChoice, pairs: Sequence[PairData] = ()) -> None:
     """The model line every backtest and simulation prints; a failed gate verdict is shouted."""
     print(f"model: {model.description} [{model.reason}]")
     if model.predictors and not model.gates_passed:
-        print(f"WARNING: bundle {model.tag} FAILED its gates: these figures are from a model the promotion "
-              "gates rejected (see `trading-ai evaluate`)")
+        print(
+            f"WARNING: bundle {model.tag} FAILED its gates: these figures are from a model the promotion "
+            "gates rejected (see `trading-ai evaluate`)"
+        )
     for p in pairs:
         if model.predictors and not any(p.pair in getattr(m, "pairs", ()) for m in model.predictors):
             print(f"note: bundle {model.tag} has no model for {p.pair}: no predictions, no trades there")
@@ -180,8 +223,10 @@ def print_model(model: ModelChoice, pairs: Sequence[PairData] = ()) -> None:
         seen = model.in_sample_bars([p]).get(p.pair, 0)
         if seen:
             a, b = (dt.datetime.fromtimestamp(x / 1000, dt.UTC) for x in model.seen_ms[p.pair])
-            print(f"note: {seen} of {len(p.bars)} {p.pair} bars lie in the bundle's training/validation span "
-                  f"({a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC): in-sample")
+            print(
+                f"note: {seen} of {len(p.bars)} {p.pair} bars lie in the bundle's training/validation span "
+                f"({a:%Y-%m-%d %H:%M} to {b:%Y-%m-%d %H:%M} UTC): in-sample"
+            )
 
 
 def _date_ms(text: str, what: str) -> int | None:
@@ -200,8 +245,9 @@ def engine_config(settings: KernelSettings, model: ModelChoice | None = None) ->
     from domain.backtest.engine import EngineConfig
 
     model = model or _baseline("default")
-    return EngineConfig.from_settings(settings, model.names,
-                                      lookback_bars=max(EngineConfig().lookback_bars, model.min_bars))
+    return EngineConfig.from_settings(
+        settings, model.names, lookback_bars=max(EngineConfig().lookback_bars, model.min_bars)
+    )
 
 
 def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None = None) -> list[PairData]:
@@ -212,8 +258,10 @@ def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None =
 
     model = model or _baseline("default")
     if model.timeframe is not None and model.timeframe != timeframe.value:
-        raise UserError(f"model bundle {model.tag} was trained on {model.timeframe} candles; "
-                        f"backtest timeframe is {timeframe} (use --timeframe {model.timeframe})")
+        raise UserError(
+            f"model bundle {model.tag} was trained on {model.timeframe} candles; "
+            f"backtest timeframe is {timeframe} (use --timeframe {model.timeframe})"
+        )
     src = cleaned_store(config, [(s, timeframe) for s in config.data.symbols])  # the one data path
     start = _date_ms(config.backtest.start, "start")
     end = _date_ms(config.backtest.end, "end")
@@ -252,8 +300,10 @@ def check_run_name(name: str) -> None:
     """A report folder name is one plain path component: `../x`, `/tmp/x` or `a/b` would write outside
     backtest.reports_dir."""
     if name and (not _RUN_NAME.fullmatch(name) or ".." in name):
-        raise UserError(f"--run-name {name!r}: use letters, digits, '.', '_' and '-' only (one folder name "
-                        "under backtest.reports_dir, no '/' or '..')")
+        raise UserError(
+            f"--run-name {name!r}: use letters, digits, '.', '_' and '-' only (one folder name "
+            "under backtest.reports_dir, no '/' or '..')"
+        )
 
 
 def _backtest(args: argparse.Namespace, ctx: Context) -> int:
@@ -282,8 +332,9 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     predict_wall = time.perf_counter() - t
     print_model(model, pairs)
     if wf_periods:
-        return _walk_forward(config, settings, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall,
-                             args.run_name, args)
+        return _walk_forward(
+            config, settings, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall, args.run_name, args
+        )
     t = time.perf_counter()
     res = run_batch(pairs, cfg, costs, config.seed)
     wall = time.perf_counter() - t
@@ -291,11 +342,19 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     summary["models"] = model.info(settings, pairs)
     summary["seed"] = config.seed
     name = args.run_name or b.run_name or _run_name(summary, tf)
-    rh, sj = write_reports(Path(b.reports_dir) / name, summary, curves, {
-        "wall_seconds": wall, "bars_per_second": summary["bars"] / wall if wall > 0 else None,
-        "load_and_predict_seconds": predict_wall,
-        "python": platform.python_version(), "finished_utc": dt.datetime.now(dt.UTC).isoformat(),
-    }, build_charts(pairs, res, cfg.rules, curves))
+    rh, sj = write_reports(
+        Path(b.reports_dir) / name,
+        summary,
+        curves,
+        {
+            "wall_seconds": wall,
+            "bars_per_second": summary["bars"] / wall if wall > 0 else None,
+            "load_and_predict_seconds": predict_wall,
+            "python": platform.python_version(),
+            "finished_utc": dt.datetime.now(dt.UTC).isoformat(),
+        },
+        build_charts(pairs, res, cfg.rules, curves),
+    )
     _print_table(summary, wall)
     print(f"candles + predictions: {predict_wall:.1f} s")
     print(f"report: {rh}\nsummary: {sj}")
@@ -310,12 +369,18 @@ def _walk_forward_settings(args: argparse.Namespace, config: Config) -> tuple[in
     """(periods, workers); periods 0 = one plain period. --walk-forward, --periods, --workers or config
     backtest.periods > 1 ask for a walk-forward."""
     b = config.backtest
-    wanted = (args.walk_forward or args.periods is not None or args.workers is not None or b.periods > 1
-              or getattr(args, "executor", "process") == "ray")
+    wanted = (
+        args.walk_forward
+        or args.periods is not None
+        or args.workers is not None
+        or b.periods > 1
+        or getattr(args, "executor", "process") == "ray"
+    )
     if not wanted:
         return 0, 1
-    periods = args.periods if args.periods is not None else (b.periods if b.periods > 1
-                                                             else DEFAULT_WALK_FORWARD_PERIODS)
+    periods = (
+        args.periods if args.periods is not None else (b.periods if b.periods > 1 else DEFAULT_WALK_FORWARD_PERIODS)
+    )
     workers = args.workers if args.workers is not None else b.workers
     if not 2 <= periods <= 64:
         raise UserError(f"--periods {periods}: a walk-forward needs 2 to 64 periods")
@@ -324,10 +389,20 @@ def _walk_forward_settings(args: argparse.Namespace, config: Config) -> tuple[in
     return periods, workers
 
 
-def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model: ModelChoice, cfg: EngineConfig,
-                  costs: CostModel,
-                  pairs: Sequence[PairData], n: int, workers: int, predict_wall: float,
-                  run_name: str | None, args: argparse.Namespace | None = None) -> int:
+def _walk_forward(
+    config: Config,
+    settings: KernelSettings,
+    tf: Timeframe,
+    model: ModelChoice,
+    cfg: EngineConfig,
+    costs: CostModel,
+    pairs: Sequence[PairData],
+    n: int,
+    workers: int,
+    predict_wall: float,
+    run_name: str | None,
+    args: argparse.Namespace | None = None,
+) -> int:
     from adapters.reports.backtest_report import build_charts, summary_json, write_reports, write_walk_forward_index
     from services.backtest import build_summary, period_seed, split_periods, walk_forward_summary
 
@@ -335,8 +410,9 @@ def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model
     t = time.perf_counter()
     from composition.tuning.executors import run_walk_forward_on  # --executor ray: the periods as Ray tasks
 
-    results: list[EngineResult] = run_walk_forward_on(getattr(args, "executor", "process"), periods, cfg, costs,
-                                                      config.seed, workers, getattr(args, "address", None))
+    results: list[EngineResult] = run_walk_forward_on(
+        getattr(args, "executor", "process"), periods, cfg, costs, config.seed, workers, getattr(args, "address", None)
+    )
     wall = time.perf_counter() - t
     per: list[dict[str, Any]] = []
     curves = []
@@ -349,16 +425,35 @@ def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model
         s["models"] = model.info(settings, p.pairs)
         per.append(s)
         curves.append(c)
-    summary = walk_forward_summary(per, len(pairs), cfg.rules.initial_balance, model.description,
-                                   model.info(settings, pairs), costs.description, config.seed)
+    summary = walk_forward_summary(
+        per,
+        len(pairs),
+        cfg.rules.initial_balance,
+        model.description,
+        model.info(settings, pairs),
+        costs.description,
+        config.seed,
+    )
     name = run_name or config.backtest.run_name or _run_name(summary, tf, prefix=f"walkforward{n}")
     root = Path(config.backtest.reports_dir) / name
-    meta = {"workers": workers, "wall_seconds": wall, "load_and_predict_seconds": predict_wall,
-            "bars_per_second": summary["total"]["bars"] / wall if wall > 0 else None,
-            "python": platform.python_version(), "finished_utc": dt.datetime.now(dt.UTC).isoformat()}
+    meta = {
+        "workers": workers,
+        "wall_seconds": wall,
+        "load_and_predict_seconds": predict_wall,
+        "bars_per_second": summary["total"]["bars"] / wall if wall > 0 else None,
+        "python": platform.python_version(),
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(),
+    }
     for s, c, ch in zip(per, curves, charts, strict=True):
-        write_reports(root / f"period-{s['index'] + 1:02d}", s, c, {**meta, "period": s["index"] + 1}, ch,
-                      title=f"Walk-forward period {s['index'] + 1} of {n}", back_link="../index.html")
+        write_reports(
+            root / f"period-{s['index'] + 1:02d}",
+            s,
+            c,
+            {**meta, "period": s["index"] + 1},
+            ch,
+            title=f"Walk-forward period {s['index'] + 1} of {n}",
+            back_link="../index.html",
+        )
     index = write_walk_forward_index(root, summary)
     sj = root / "summary.json"
     sj.write_text(summary_json(summary), encoding="utf-8")
@@ -367,8 +462,9 @@ def _walk_forward(config: Config, settings: KernelSettings, tf: Timeframe, model
     print(f"engine wall: {wall:.2f} s with {workers} worker(s); candles + predictions: {predict_wall:.1f} s")
     print(f"report: {index} (links each period-NN/report.html)\nsummary: {sj}")
     if args is not None:
-        emit_json(args, {"summary": json.loads(sj.read_text(encoding="utf-8")), "report": str(index),
-                         "summary_file": str(sj)})
+        emit_json(
+            args, {"summary": json.loads(sj.read_text(encoding="utf-8")), "report": str(index), "summary_file": str(sj)}
+        )
     return 0
 
 
@@ -381,29 +477,65 @@ def _print_walk_forward(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
     t = Table(title=f"Backtest: {summary['headline']}")
-    for col in ("period", "from (UTC)", "to (UTC)", "bars", "trades", "return %", "max DD %", "hit rate",
-                "breach episodes", "halt days"):
+    for col in (
+        "period",
+        "from (UTC)",
+        "to (UTC)",
+        "bars",
+        "trades",
+        "return %",
+        "max DD %",
+        "hit rate",
+        "breach episodes",
+        "halt days",
+    ):
         t.add_column(col, justify="left" if col in ("period", "from (UTC)", "to (UTC)") else "right")
     for s in summary["periods"]:
-        t.add_row(str(s["index"] + 1), _day(s["period"]["start_ms"]), _day(s["period"]["end_ms"]), str(s["bars"]),
-                  str(s["trades"]), f"{s['return_pct']:+.4f}", f"{s['max_drawdown_pct']:.4f}",
-                  "-" if s["hit_rate"] is None else f"{s['hit_rate']:.4f}", str(s["breach_episodes"]),
-                  str(s["breach_halt_days"]))
+        t.add_row(
+            str(s["index"] + 1),
+            _day(s["period"]["start_ms"]),
+            _day(s["period"]["end_ms"]),
+            str(s["bars"]),
+            str(s["trades"]),
+            f"{s['return_pct']:+.4f}",
+            f"{s['max_drawdown_pct']:.4f}",
+            "-" if s["hit_rate"] is None else f"{s['hit_rate']:.4f}",
+            str(s["breach_episodes"]),
+            str(s["breach_halt_days"]),
+        )
     tot = summary["total"]
-    t.add_row("total", _day(summary["period"]["start_ms"]), _day(summary["period"]["end_ms"]), str(tot["bars"]),
-              str(tot["trades"]), f"{tot['mean_return_pct']:+.4f} mean", f"{tot['worst_max_drawdown_pct']:.4f} worst",
-              "-" if tot["hit_rate"] is None else f"{tot['hit_rate']:.4f}", str(tot["breach_episodes"]),
-              str(tot["breach_halt_days"]))
+    t.add_row(
+        "total",
+        _day(summary["period"]["start_ms"]),
+        _day(summary["period"]["end_ms"]),
+        str(tot["bars"]),
+        str(tot["trades"]),
+        f"{tot['mean_return_pct']:+.4f} mean",
+        f"{tot['worst_max_drawdown_pct']:.4f} worst",
+        "-" if tot["hit_rate"] is None else f"{tot['hit_rate']:.4f}",
+        str(tot["breach_episodes"]),
+        str(tot["breach_halt_days"]),
+    )
     console = Console()
     (console if console.is_terminal else Console(width=160)).print(t)
-    print(f"total P&L {tot['pnl']:+,.2f} over {tot['periods']} fresh accounts; compounded return "
-          f"{tot['compounded_return_pct']:+.4f}%; profitable periods {tot['profitable_periods']}/{tot['periods']}")
+    print(
+        f"total P&L {tot['pnl']:+,.2f} over {tot['periods']} fresh accounts; compounded return "
+        f"{tot['compounded_return_pct']:+.4f}%; profitable periods {tot['profitable_periods']}/{tot['periods']}"
+    )
 
 
 def _run_name(summary: dict[str, Any], tf: Timeframe, prefix: str = "backtest") -> str:
-    key = json.dumps({"settings": summary["settings"], "pairs": summary["pairs"], "period": summary["period"],
-                      "cost": summary["cost_model"], "seed": summary["seed"],
-                      "model": summary.get("models")}, sort_keys=True)
+    key = json.dumps(
+        {
+            "settings": summary["settings"],
+            "pairs": summary["pairs"],
+            "period": summary["period"],
+            "cost": summary["cost_model"],
+            "seed": summary["seed"],
+            "model": summary.get("models"),
+        },
+        sort_keys=True,
+    )
     return f"{prefix}-{tf.value}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -421,10 +553,16 @@ def _print_table(s: dict[str, Any], wall: float) -> None:
     t.add_column("figure")
     t.add_column("value", justify="right")
     rows = [
-        ("bars", s["bars"]), ("candidates", s["candidates"]), ("trades", s["trades"]),
-        ("return %", s["return_pct"]), ("final balance", s["final_balance"]),
-        ("max drawdown %", s["max_drawdown_pct"]), ("avg drawdown %", s["avg_drawdown_pct"]),
-        ("hit rate", s["hit_rate"]), ("mean R", s["r_distribution"]["mean"]), ("exposure", s["exposure"]),
+        ("bars", s["bars"]),
+        ("candidates", s["candidates"]),
+        ("trades", s["trades"]),
+        ("return %", s["return_pct"]),
+        ("final balance", s["final_balance"]),
+        ("max drawdown %", s["max_drawdown_pct"]),
+        ("avg drawdown %", s["avg_drawdown_pct"]),
+        ("hit rate", s["hit_rate"]),
+        ("mean R", s["r_distribution"]["mean"]),
+        ("exposure", s["exposure"]),
         ("strategy bps/trade (latency-adj.)", s["pnl_vs_baselines_bps_per_trade"]["strategy_latency_adjusted"]),
         ("persistence bps/trade (same trades)", s["pnl_vs_baselines_bps_per_trade"]["persistence_same_trades"]),
         ("brier", s["model_quality"]["brier"]),

@@ -60,8 +60,9 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     from services.backtest import run_batch
 
     if not 1 <= args.runs <= MAX_RUNS:
-        raise UserError(f"--runs must be 1 to {MAX_RUNS} (each attempt keeps its equity path in memory), "
-                        f"got {args.runs}")
+        raise UserError(
+            f"--runs must be 1 to {MAX_RUNS} (each attempt keeps its equity path in memory), got {args.runs}"
+        )
     if args.max_days < 1 or args.block_days < 1:
         raise UserError(f"--max-days and --block-days must be at least 1, got {args.max_days} and {args.block_days}")
     config = ctx.config
@@ -83,11 +84,11 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     hist_attempts = historical_attempts(table, args.runs, settings)
     boot_attempts = bootstrap_attempts(table, args.runs, settings, np.random.default_rng(config.seed))
     hist = summarise_attempts("historical", hist_attempts, cfg.rules)
-    boot = summarise_attempts(
-        "bootstrap", boot_attempts, cfg.rules
+    boot = summarise_attempts("bootstrap", boot_attempts, cfg.rules)
+    t = Table(
+        title=f"FTMO {cfg.rules.kind.value} challenge simulation: {len(stream.ret)} backtest trades over "
+        f"{table.n_days} days, model {model.description}, {costs.description}"
     )
-    t = Table(title=f"FTMO {cfg.rules.kind.value} challenge simulation: {len(stream.ret)} backtest trades over "
-                    f"{table.n_days} days, model {model.description}, {costs.description}")
     t.add_column("figure")
     for s in (hist, boot):
         t.add_column(s.method, justify="right")
@@ -112,18 +113,40 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
 
     from adapters.reports.challenge_report import write_challenge_report
 
-    report = write_challenge_report(Path(b.reports_dir) / f"challenge-{cfg.rules.kind.value}", str(t.title),
-                                    [(hist, hist_attempts), (boot, boot_attempts)], cfg.rules)
+    report = write_challenge_report(
+        Path(b.reports_dir) / f"challenge-{cfg.rules.kind.value}",
+        str(t.title),
+        [(hist, hist_attempts), (boot, boot_attempts)],
+        cfg.rules,
+    )
     print(f"report: {report}")
-    print(f"verdict: {'PASS' if passed else 'FAIL'} (both methods must clear both gates; exit code "
-          f"{EXIT_OK if passed else EXIT_FAIL})")
-    emit_json(args, {
-        "verdict": "PASS" if passed else "FAIL", "model": model.description, "costs": costs.description,
-        "rules": cfg.rules.kind.value, "trades": len(stream.ret), "days": table.n_days, "report": str(report),
-        "methods": {s.method: {**attrs.asdict(s), "outcomes": dict(s.outcomes), "gate_pass_rate": s.gate_pass_rate,
-                               "gate_guardrails": s.gate_guardrails,
-                               "attempts": [{**attrs.asdict(a, filter=lambda f, v: f.name != "path"),
-                                             "days_replayed": len(a.path)} for a in attempts]}
-                    for s, attempts in ((hist, hist_attempts), (boot, boot_attempts))},
-    })
+    print(
+        f"verdict: {'PASS' if passed else 'FAIL'} (both methods must clear both gates; exit code "
+        f"{EXIT_OK if passed else EXIT_FAIL})"
+    )
+    emit_json(
+        args,
+        {
+            "verdict": "PASS" if passed else "FAIL",
+            "model": model.description,
+            "costs": costs.description,
+            "rules": cfg.rules.kind.value,
+            "trades": len(stream.ret),
+            "days": table.n_days,
+            "report": str(report),
+            "methods": {
+                s.method: {
+                    **attrs.asdict(s),
+                    "outcomes": dict(s.outcomes),
+                    "gate_pass_rate": s.gate_pass_rate,
+                    "gate_guardrails": s.gate_guardrails,
+                    "attempts": [
+                        {**attrs.asdict(a, filter=lambda f, v: f.name != "path"), "days_replayed": len(a.path)}
+                        for a in attempts
+                    ],
+                }
+                for s, attempts in ((hist, hist_attempts), (boot, boot_attempts))
+            },
+        },
+    )
     return EXIT_OK if passed else EXIT_FAIL

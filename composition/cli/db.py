@@ -39,15 +39,23 @@ def register(sub: Any) -> None:
     cur.set_defaults(handler=_current)
 
     arc = inner.add_parser("archive", help="move non-live rows older than the retention period to parquet")
-    arc.add_argument("--days", type=int, default=DEFAULT_RETENTION_DAYS,
-                     help=f"retention period in days (default {DEFAULT_RETENTION_DAYS})")
+    arc.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_RETENTION_DAYS,
+        help=f"retention period in days (default {DEFAULT_RETENTION_DAYS})",
+    )
     arc.add_argument("--out", type=Path, default=DEFAULT_ARCHIVE_DIR, help="archive directory (default var/archive)")
     arc.add_argument("--dry-run", action="store_true", help="only count what would be archived")
     arc.set_defaults(handler=_archive)
 
     bk = inner.add_parser("backup", help="back up the database (SQLite online backup / pg_dump)")
-    bk.add_argument("--out", type=Path, default=DEFAULT_BACKUP_DIR,
-                    help="a directory for a time-stamped file, or a file path (default var/backups)")
+    bk.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_BACKUP_DIR,
+        help="a directory for a time-stamped file, or a file path (default var/backups)",
+    )
     bk.set_defaults(handler=_backup)
 
     rs = inner.add_parser("restore", help="replace the database with a backup FILE")
@@ -103,8 +111,9 @@ def _archive(args: argparse.Namespace, ctx: Context) -> int:
 
     engine = open_engine(_url(ctx))
     try:
-        report = archive(engine, now_ms=time.time_ns() // 1_000_000, out_dir=args.out, days=args.days,
-                         dry_run=args.dry_run)
+        report = archive(
+            engine, now_ms=time.time_ns() // 1_000_000, out_dir=args.out, days=args.days, dry_run=args.dry_run
+        )
     finally:
         engine.dispose()
     table = Table(title=f"rows older than {args.days} days, non-live" + (" (dry run)" if args.dry_run else ""))

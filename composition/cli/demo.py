@@ -10,8 +10,11 @@ from composition.cli.context import Context
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="the whole V1 story on the real candles: import, costs, features, "
-                                    "quick training, gate table, replayed dry-run, backtest report")
+    p = sub.add_parser(
+        "demo",
+        help="the whole V1 story on the real candles: import, costs, features, "
+        "quick training, gate table, replayed dry-run, backtest report",
+    )
     p.add_argument("--replay-days", type=int, default=2, help="days of the replayed dry-run (default 2)")
     p.add_argument("--timeframe", default="5m", help="candle timeframe (default 5m)")
     p.set_defaults(handler=_demo, log_mode="demo")

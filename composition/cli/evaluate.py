@@ -39,15 +39,19 @@ def render_report(report: dict[str, Any], console: Any, tag: str | None = None, 
     from rich.table import Table
 
     final = report["final"]
-    console.print(f"[bold]run {report.get('run_id', '?')}[/bold] tag {tag or report.get('tag', '?')} - "
-                  f"{report['profile']} profile, {report['timeframe']} bars, horizon {report['horizon_bars']} bars "
-                  f"({report['horizon_minutes']} min), window {report['seq_len']}, "
-                  f"{len(report['folds'])} walk-forward fold(s); figures below: final fold TEST split; costs: "
-                  + escape(str(report['cost_model']['description'])))
+    console.print(
+        f"[bold]run {report.get('run_id', '?')}[/bold] tag {tag or report.get('tag', '?')} - "
+        f"{report['profile']} profile, {report['timeframe']} bars, horizon {report['horizon_bars']} bars "
+        f"({report['horizon_minutes']} min), window {report['seq_len']}, "
+        f"{len(report['folds'])} walk-forward fold(s); figures below: final fold TEST split; costs: "
+        + escape(str(report["cost_model"]["description"]))
+    )
     for pair, d in final["pairs"].items():
         sp = d["split"]
-        t = Table(title=f"{pair} - test n={sp['test']['n']} (up share {_f(sp['test']['up_share'], True)}), "
-                        f"val n={sp['val']['n']}, train n={sp['train']['n']}, embargo {sp['embargo_bars']} bars")
+        t = Table(
+            title=f"{pair} - test n={sp['test']['n']} (up share {_f(sp['test']['up_share'], True)}), "
+            f"val n={sp['val']['n']}, train n={sp['train']['n']}, embargo {sp['embargo_bars']} bars"
+        )
         # two tables of at most 8 short columns each, so both read at 80 columns
         for col in ("model", "val\nacc", "test\nacc", "AUC", "Brier", "ECE\nraw", "ECE\ncal", "calib-\nration"):
             t.add_column(col, justify="right" if col != "model" else "left", no_wrap=True)
@@ -60,26 +64,41 @@ def render_report(report: dict[str, Any], console: Any, tag: str | None = None, 
                 continue
             cal = e.get("test_calibrated")
             tiers = (cal or e["test"])["tiers"]
-            t.add_row(name, _f(e["val"]["accuracy"]), _f(e["test"]["accuracy"]), _f(e["test"]["auc"]),
-                      _f(e["test"]["brier"], digits=4), _f(e["test"]["ece"], True),
-                      _f(cal["ece"], True) if cal else "-", e.get("calibration", {}).get("kind", "-"))
+            t.add_row(
+                name,
+                _f(e["val"]["accuracy"]),
+                _f(e["test"]["accuracy"]),
+                _f(e["test"]["auc"]),
+                _f(e["test"]["brier"], digits=4),
+                _f(e["test"]["ece"], True),
+                _f(cal["ece"], True) if cal else "-",
+                e.get("calibration", {}).get("kind", "-"),
+            )
             tt.add_row(name, *(f"{_f(tiers[x]['precision'])} / {_f(tiers[x]['coverage'], True)}" for x in TIERS))
         console.print(t)
         console.print(tt)
         ens = d["models"]["ensemble"]["test_calibrated"]["by_session"]
-        console.print(f"{pair} ensemble test accuracy by session: " + ", ".join(
-            f"{s} {_f(v['accuracy'])} (n={v['count']})" for s, v in ens.items())
+        console.print(
+            f"{pair} ensemble test accuracy by session: "
+            + ", ".join(f"{s} {_f(v['accuracy'])} (n={v['count']})" for s, v in ens.items())
             + f"; Transformer trend-strength head, test correlation with realised ATR-move: "
-              f"{_f(d.get('transformer_trend_corr_test'))}")
+            f"{_f(d.get('transformer_trend_corr_test'))}"
+        )
         graded = d["models"]["ensemble"].get("signals_graded")
-        g = Table(title=f"{pair} - promotion gates (calibrated, test split; baselines compared on validation); "
-                        f"graded {graded if graded is not None else 'n/a'} ensemble signals")
+        g = Table(
+            title=f"{pair} - promotion gates (calibrated, test split; baselines compared on validation); "
+            f"graded {graded if graded is not None else 'n/a'} ensemble signals"
+        )
         for col in ("model", "gate", "result", "reason"):
             g.add_column(col)
         for name in ("ensemble", "lstm", "transformer"):
             for gate in d["models"][name]["gates"]:
-                g.add_row(name, gate["name"], "[green]PASS[/green]" if gate["passed"] else "[red]FAIL[/red]",
-                          escape(gate["reason"]))
+                g.add_row(
+                    name,
+                    gate["name"],
+                    "[green]PASS[/green]" if gate["passed"] else "[red]FAIL[/red]",
+                    escape(gate["reason"]),
+                )
         console.print(g)
     if folds and len(report["folds"]) > 1:
         ft = Table(title="Walk-forward: test accuracy per fold (raw probabilities)")
@@ -108,10 +127,20 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
         raise UserError(f"no report for {where} in {ctx.config.training.runs_dir}; run `trading-ai train` first")
     render_report(report, Console(), tag=args.tag, folds=args.folds)
     passed = gates_verdict(report)
-    print(f"verdict: ensemble gates {'PASS' if passed else 'FAIL'} on every pair"
-          if passed else "verdict: FAIL - the ensemble failed a promotion gate (exit code 1)")
-    emit_json(args, {"verdict": "PASS" if passed else "FAIL", "tag": args.tag, "signals_graded": signals_graded(report),
-                     "report": report})
+    print(
+        f"verdict: ensemble gates {'PASS' if passed else 'FAIL'} on every pair"
+        if passed
+        else "verdict: FAIL - the ensemble failed a promotion gate (exit code 1)"
+    )
+    emit_json(
+        args,
+        {
+            "verdict": "PASS" if passed else "FAIL",
+            "tag": args.tag,
+            "signals_graded": signals_graded(report),
+            "report": report,
+        },
+    )
     return EXIT_OK if passed else EXIT_FAIL
 
 

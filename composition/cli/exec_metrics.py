@@ -188,8 +188,14 @@ def _show(args: argparse.Namespace, ctx: Context) -> int:
     model = store.load_file(path, latency_sla_ms=sla)
     dates = ", ".join(d.isoformat() for d in store.dates())
     _print_model(model, f"{path}; dates stored: {dates or 'none'}")
-    emit_json(args, {"file": str(path), "dates": [d.isoformat() for d in store.dates()],
-                     "model": json.loads(Path(path).read_text(encoding="utf-8"))})
+    emit_json(
+        args,
+        {
+            "file": str(path),
+            "dates": [d.isoformat() for d in store.dates()],
+            "model": json.loads(Path(path).read_text(encoding="utf-8")),
+        },
+    )
     return 0
 
 

@@ -11,8 +11,28 @@ from composition.cli.context import Context
 from composition.cli.logread import event_ms, log_path, read_events
 from domain.market import MS_PER_DAY
 
-COMMON = ("ts", "level", "event", "mode", "pair", "tier", "conf", "entry", "tp", "sl", "rr", "lat_ms",
-          "spread_bps", "slip_bps", "reason", "result", "r", "kind", "signal_id", "at_ms")
+COMMON = (
+    "ts",
+    "level",
+    "event",
+    "mode",
+    "pair",
+    "tier",
+    "conf",
+    "entry",
+    "tp",
+    "sl",
+    "rr",
+    "lat_ms",
+    "spread_bps",
+    "slip_bps",
+    "reason",
+    "result",
+    "r",
+    "kind",
+    "signal_id",
+    "at_ms",
+)
 
 
 def register(sub: Any) -> None:
@@ -47,17 +67,26 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         events[col] = events[col].astype("string")
     engine = open_engine(ctx.config.database.url)
     with engine.connect() as conn:
-        book = pd.read_sql(sa.text("SELECT * FROM risk_book WHERE entry_time >= :a AND entry_time < :b "
-                                   "ORDER BY entry_time, signal_id"), conn, params={"a": start, "b": end})
+        book = pd.read_sql(
+            sa.text(
+                "SELECT * FROM risk_book WHERE entry_time >= :a AND entry_time < :b ORDER BY entry_time, signal_id"
+            ),
+            conn,
+            params={"a": start, "b": end},
+        )
     engine.dispose()
     out = Path(args.out) / args.date
     out.mkdir(parents=True, exist_ok=True)
     events.to_parquet(out / "events.parquet", index=False)
     book.to_parquet(out / "risk_book.parquet", index=False)
     counts = events["event"].value_counts().to_dict() if len(events) else {}
-    print(f"{args.date}: {len(events)} log events ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or '-'})"
-          f" -> {out / 'events.parquet'}")
+    print(
+        f"{args.date}: {len(events)} log events ({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or '-'})"
+        f" -> {out / 'events.parquet'}"
+    )
     print(f"{args.date}: {len(book)} risk-book rows -> {out / 'risk_book.parquet'}")
-    ctx.log.info("export_done", extra={"ctx": {"date": args.date, "events": len(events), "risk_book": len(book),
-                                              "out": str(out)}})
+    ctx.log.info(
+        "export_done",
+        extra={"ctx": {"date": args.date, "events": len(events), "risk_book": len(book), "out": str(out)}},
+    )
     return 0

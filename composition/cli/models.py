@@ -16,8 +16,10 @@ def register(sub: Any) -> None:
     ls = msub.add_parser("list", help="registered bundles with headline test figures and gate verdicts")
     add_json_flag(ls)
     ls.set_defaults(handler=handle_list)
-    for name, helptext in (("promote", "point models/promoted at TAG (refused if it failed its gates)"),
-                           ("rollback", "go back to an earlier TAG; the current one is marked rolled back")):
+    for name, helptext in (
+        ("promote", "point models/promoted at TAG (refused if it failed its gates)"),
+        ("rollback", "go back to an earlier TAG; the current one is marked rolled back"),
+    ):
         a = msub.add_parser(name, help=helptext)
         a.add_argument("tag")
         a.add_argument("--reason", default="", help="why (stored with the deployment record)")
@@ -43,8 +45,14 @@ def handle_list(args: argparse.Namespace, ctx: Context) -> int:
 
     reg = _registry(ctx)
     data = reg.load()
-    emit_json(args, {"dir": str(reg.dir), "current": data.get("current"),
-                     "models": [{"tag": tag, **data["tags"][tag]} for tag in reg.tags()]})
+    emit_json(
+        args,
+        {
+            "dir": str(reg.dir),
+            "current": data.get("current"),
+            "models": [{"tag": tag, **data["tags"][tag]} for tag in reg.tags()],
+        },
+    )
     if not data["tags"]:
         print(f"no models registered in {reg.dir}; run `trading-ai train`")
         return 0
@@ -53,12 +61,21 @@ def handle_list(args: argparse.Namespace, ctx: Context) -> int:
         t.add_column(col)
     for tag in reg.tags():
         e = data["tags"][tag]
-        accs = ", ".join(f"{k.split(':')[1].split('/')[0]} {v['test_accuracy']:.3f}"
-                         for k, v in e["metrics"].items()
-                         if k.startswith("ensemble:") and v["test_accuracy"] is not None)
-        t.add_row(("* " if tag == data.get("current") else "") + tag, e["created_at"], e["deployed_at"] or "-",
-                  e.get("profile", "?"), e.get("timeframe", "?"), "PASS" if e["gates_passed"] else "FAIL", accs,
-                  str(len(e["files"])))
+        accs = ", ".join(
+            f"{k.split(':')[1].split('/')[0]} {v['test_accuracy']:.3f}"
+            for k, v in e["metrics"].items()
+            if k.startswith("ensemble:") and v["test_accuracy"] is not None
+        )
+        t.add_row(
+            ("* " if tag == data.get("current") else "") + tag,
+            e["created_at"],
+            e["deployed_at"] or "-",
+            e.get("profile", "?"),
+            e.get("timeframe", "?"),
+            "PASS" if e["gates_passed"] else "FAIL",
+            accs,
+            str(len(e["files"])),
+        )
     Console().print(t)
     return 0
 

@@ -21,21 +21,40 @@ from domain.errors import DataError, UserError
 from domain.risk_book import TradeRecord
 from domain.signals import Mode, Tier
 
-_FLOATS = ("entry_price", "tp_price", "sl_price", "rr_expected", "exit_price", "r_realized",
-           "time_to_tp_sl_seconds", "slippage_bps", "slippage_expected_bps", "spread_bps", "latency_ms")
+_FLOATS = (
+    "entry_price",
+    "tp_price",
+    "sl_price",
+    "rr_expected",
+    "exit_price",
+    "r_realized",
+    "time_to_tp_sl_seconds",
+    "slippage_bps",
+    "slippage_expected_bps",
+    "spread_bps",
+    "latency_ms",
+)
 
 
 def register(inner: Any) -> None:
     p = inner.add_parser("acceptance", help="micro-lot acceptance gate: win rate with its interval, verdict on risk")
     p.add_argument("--trades", help="read trades from this CSV/JSONL file instead of the risk book")
-    p.add_argument("--mode", default="live", choices=[m.value for m in Mode],
-                   help="which trades count (default live: the micro-lot trades)")
+    p.add_argument(
+        "--mode",
+        default="live",
+        choices=[m.value for m in Mode],
+        help="which trades count (default live: the micro-lot trades)",
+    )
     p.add_argument("--since", type=int, default=None, help="only trades entered at or after this epoch ms")
     p.add_argument("--target", type=float, default=0.68, help="win rate to clear (default 0.68)")
     p.add_argument("--min-trades", type=int, default=100, help="closed trades before any verdict (default 100)")
-    p.add_argument("--latency-penalty-bps", type=float, default=None,
-                   help="charge simulated trades above the latency SLA this many bps "
-                        "(default: the execution model's mean p90 slippage)")
+    p.add_argument(
+        "--latency-penalty-bps",
+        type=float,
+        default=None,
+        help="charge simulated trades above the latency SLA this many bps "
+        "(default: the execution model's mean p90 slippage)",
+    )
     p.add_argument("--strict", action="store_true", help="require the Wilson lower bound to clear the target")
     add_json_flag(p)
     p.set_defaults(handler=run)
@@ -102,8 +121,11 @@ def _default_penalty(ctx: Context) -> tuple[float, str]:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     mode = Mode(args.mode)
     if args.trades:
-        trades = [t for t in read_trades_file(Path(args.trades))
-                  if t.mode == mode and (args.since is None or t.entry_time_ms >= args.since)]
+        trades = [
+            t
+            for t in read_trades_file(Path(args.trades))
+            if t.mode == mode and (args.since is None or t.entry_time_ms >= args.since)
+        ]
         source = args.trades
     else:
         trades = read_risk_book(ctx, mode, args.since)
@@ -113,15 +135,28 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     else:
         penalty, penalty_note = float(args.latency_penalty_bps), "given on the command line"
     try:
-        cfg = AcceptanceConfig(target=args.target, min_trades=args.min_trades,
-                               latency_sla_ms=float(ctx.config.runtime.latency_sla_ms),
-                               latency_penalty_bps=penalty, require_lower_bound=args.strict)
+        cfg = AcceptanceConfig(
+            target=args.target,
+            min_trades=args.min_trades,
+            latency_sla_ms=float(ctx.config.runtime.latency_sla_ms),
+            latency_penalty_bps=penalty,
+            require_lower_bound=args.strict,
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from None
     result = evaluate(trades, cfg)
     render(result, cfg, f"{source}, mode {mode.value}", penalty_note)
-    emit_json(args, {"verdict": result.verdict.value, "source": source, "mode": mode.value,
-                     "latency_penalty": penalty_note, "config": cfg, "result": result})
+    emit_json(
+        args,
+        {
+            "verdict": result.verdict.value,
+            "source": source,
+            "mode": mode.value,
+            "latency_penalty": penalty_note,
+            "config": cfg,
+            "result": result,
+        },
+    )
     return 0 if result.verdict is Verdict.RAISE_RISK else 1
 
 
@@ -139,16 +174,24 @@ def render(res: AcceptanceResult, cfg: AcceptanceConfig, source: str, penalty_no
     t.add_column("value", justify="right")
     t.add_row("closed trades", f"{res.n_trades} (need {cfg.min_trades})")
     t.add_row("win rate", f"{_pct(res.win_rate)}  [{_pct(res.interval[0])} .. {_pct(res.interval[1])}]")
-    t.add_row("latency-adjusted win rate",
-              f"{_pct(res.adjusted_win_rate)}  [{_pct(res.adjusted_interval[0])} .. {_pct(res.adjusted_interval[1])}]")
-    t.add_row("trades over the latency SLA", f"{res.n_over_sla} (> {cfg.latency_sla_ms:g} ms), "
-                                             f"{res.n_penalised} charged {cfg.latency_penalty_bps:.2f} bps")
+    t.add_row(
+        "latency-adjusted win rate",
+        f"{_pct(res.adjusted_win_rate)}  [{_pct(res.adjusted_interval[0])} .. {_pct(res.adjusted_interval[1])}]",
+    )
+    t.add_row(
+        "trades over the latency SLA",
+        f"{res.n_over_sla} (> {cfg.latency_sla_ms:g} ms), {res.n_penalised} charged {cfg.latency_penalty_bps:.2f} bps",
+    )
     if res.fills is not None:
         f = res.fills
-        t.add_row("slippage realised / simulated",
-                  f"{f.realised_mean_bps:.2f} / {f.simulated_mean_bps:.2f} bps (n={f.n})")
-        t.add_row("difference", f"{f.diff_mean_bps:+.2f} bps [{f.diff_interval_bps[0]:+.2f} .. "
-                                f"{f.diff_interval_bps[1]:+.2f}] {'ok' if f.consistent else 'WORSE than modelled'}")
+        t.add_row(
+            "slippage realised / simulated", f"{f.realised_mean_bps:.2f} / {f.simulated_mean_bps:.2f} bps (n={f.n})"
+        )
+        t.add_row(
+            "difference",
+            f"{f.diff_mean_bps:+.2f} bps [{f.diff_interval_bps[0]:+.2f} .. "
+            f"{f.diff_interval_bps[1]:+.2f}] {'ok' if f.consistent else 'WORSE than modelled'}",
+        )
     else:
         t.add_row("slippage realised / simulated", "no data")
     t.add_row("target", f"{cfg.target:.0%}{' (Wilson lower bound)' if cfg.require_lower_bound else ''}")

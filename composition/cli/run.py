@@ -16,28 +16,39 @@ if TYPE_CHECKING:  # composition.containers pulls dependency-injector; loaded wh
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="run the scanning service (dry-run or live; --replay-from replays history)")
-    p.add_argument("--mode", dest="log_mode", choices=("dryrun", "live"), default="dryrun",
-                   help="dryrun (default) or live")
+    p.add_argument(
+        "--mode", dest="log_mode", choices=("dryrun", "live"), default="dryrun", help="dryrun (default) or live"
+    )
     p.add_argument("--replay-from", metavar="DATE", help="replay the bundled real candles from DATE (dry-run)")
     p.add_argument("--replay-to", metavar="DATE", help="last day of the replay (default: end of the candles)")
     p.add_argument("--speed", default="max", help="replay speed: 'max' or a factor such as 60 (default max)")
     p.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
-    p.add_argument("--broker", choices=("paper", "shim", "mt5", "metaapi", "mock"),
-                   help="override config broker.kind")
+    p.add_argument("--broker", choices=("paper", "shim", "mt5", "metaapi", "mock"), help="override config broker.kind")
     p.add_argument("--shim-url", metavar="URL", help="REST shim base URL (with --broker shim)")
     p.add_argument("--database-url", metavar="URL", help="override DATABASE_URL")
-    p.add_argument("--cost-model", choices=("empirical", "fixed"), default="empirical",
-                   help="paper-broker costs: measured (exec-metrics) or fixed with --spread-bps/--slippage-bps")
+    p.add_argument(
+        "--cost-model",
+        choices=("empirical", "fixed"),
+        default="empirical",
+        help="paper-broker costs: measured (exec-metrics) or fixed with --spread-bps/--slippage-bps",
+    )
     p.add_argument("--spread-bps", type=float)
     p.add_argument("--slippage-bps", type=float)
     p.add_argument("--no-health", action="store_true", help="do not serve /healthz")
     p.add_argument("--health-port", type=int, help="override runtime.health_port (0 = any free port)")
-    p.add_argument("--dashboard-port", type=int, metavar="PORT",
-                   help="serve the live dashboard on 127.0.0.1:PORT (0 = any free port, -1 = off; "
-                        "default DASHBOARD_PORT); the URL with its token is printed at start")
+    p.add_argument(
+        "--dashboard-port",
+        type=int,
+        metavar="PORT",
+        help="serve the live dashboard on 127.0.0.1:PORT (0 = any free port, -1 = off; "
+        "default DASHBOARD_PORT); the URL with its token is printed at start",
+    )
     p.add_argument("--quiet-signals", action="store_true", help="do not print each signal (console notifier)")
-    p.add_argument("--allow-ungated-model", action="store_true",
-                   help="live only: run on a model that did not pass its gates (logged)")
+    p.add_argument(
+        "--allow-ungated-model",
+        action="store_true",
+        help="live only: run on a model that did not pass its gates (logged)",
+    )
     p.set_defaults(handler=_run)
 
 
@@ -63,10 +74,19 @@ def _options(args: argparse.Namespace) -> RunOptions:
     if args.shim_url and (args.broker or "shim") != "shim":
         raise UserError("--shim-url only applies to --broker shim")
     return RunOptions(
-        mode=args.log_mode, replay_from_ms=replay_from, replay_to_ms=replay_to, speed=speed,
-        broker=args.broker or ("shim" if args.shim_url else None), shim_url=args.shim_url, cycles=args.cycles,
-        database_url=args.database_url, cost_model=args.cost_model, spread_bps=args.spread_bps,
-        slippage_bps=args.slippage_bps, health=not args.no_health, health_port=args.health_port,
+        mode=args.log_mode,
+        replay_from_ms=replay_from,
+        replay_to_ms=replay_to,
+        speed=speed,
+        broker=args.broker or ("shim" if args.shim_url else None),
+        shim_url=args.shim_url,
+        cycles=args.cycles,
+        database_url=args.database_url,
+        cost_model=args.cost_model,
+        spread_bps=args.spread_bps,
+        slippage_bps=args.slippage_bps,
+        health=not args.no_health,
+        health_port=args.health_port,
         dashboard_port=args.dashboard_port,
         console_signals=not args.quiet_signals and replay_from is None,
         allow_ungated_model=args.allow_ungated_model,

@@ -25,14 +25,21 @@ def register(sub: Any) -> None:
     p.add_argument("--timeframe", help="base timeframe, e.g. 5m or 1m (default: config data.timeframe)")
     p.add_argument("--quick", action="store_true", help="small profile for tests and the demo (~1 minute)")
     p.add_argument("--resume", action="store_true", help="continue from the last epoch checkpoints of this profile")
-    p.add_argument("--ablation", action="store_true",
-                   help="train base-timeframe-only vs multi-timeframe features and report the difference")
+    p.add_argument(
+        "--ablation",
+        action="store_true",
+        help="train base-timeframe-only vs multi-timeframe features and report the difference",
+    )
     p.add_argument("--folds", type=int, help="walk-forward folds (default: profile)")
     p.add_argument("--epochs", type=int, help="max epochs for both networks (default: profile)")
-    p.add_argument("--cost-model", choices=("auto", "empirical", "fixed"), default="auto",
-                   help="costs for the expectancy gate: measured execution metrics (empirical), --spread-bps/"
-                        "--slippage-bps (fixed), or auto = empirical when measured, else the documented 10 bps "
-                        "round trip (said so in the report)")
+    p.add_argument(
+        "--cost-model",
+        choices=("auto", "empirical", "fixed"),
+        default="auto",
+        help="costs for the expectancy gate: measured execution metrics (empirical), --spread-bps/"
+        "--slippage-bps (fixed), or auto = empirical when measured, else the documented 10 bps "
+        "round trip (said so in the report)",
+    )
     p.add_argument("--spread-bps", type=float, help="fixed cost model: full spread in bps")
     p.add_argument("--slippage-bps", type=float, help="fixed cost model: slippage per side in bps")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -54,8 +61,11 @@ def _settings(args: argparse.Namespace, ctx: Context) -> Any:
     if args.epochs is not None:
         if args.epochs < 1:
             raise UserError(f"--epochs must be >= 1, got {args.epochs}")
-        s = attrs.evolve(s, lstm_loop=attrs.evolve(s.lstm_loop, epochs=args.epochs),
-                         tf_loop=attrs.evolve(s.tf_loop, epochs=args.epochs))
+        s = attrs.evolve(
+            s,
+            lstm_loop=attrs.evolve(s.lstm_loop, epochs=args.epochs),
+            tf_loop=attrs.evolve(s.tf_loop, epochs=args.epochs),
+        )
     return s
 
 
@@ -82,8 +92,10 @@ def cost_model_for(args: argparse.Namespace, ctx: Context, console: Any) -> Any:
     try:
         return load_cost_model(ctx.config, "empirical")
     except CostModelRefused as exc:
-        console.print(f"[yellow]no measured execution costs ({exc}); the expectancy gate uses "
-                      f"{DEFAULT_FIXED_COSTS.description}[/yellow]")
+        console.print(
+            f"[yellow]no measured execution costs ({exc}); the expectancy gate uses "
+            f"{DEFAULT_FIXED_COSTS.description}[/yellow]"
+        )
         return DEFAULT_FIXED_COSTS
 
 
@@ -103,8 +115,13 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     if args.ablation:
         return _ablation(candles, settings, ctx, console, costs)
     t0 = time.perf_counter()
-    progress = None if args.no_progress else Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=False)
+    progress = (
+        None
+        if args.no_progress
+        else Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=False
+        )
+    )
 
     def log(msg: str) -> None:
         ctx.log.debug(msg)  # the console line below is the human copy; the log file gets it at debug
@@ -112,19 +129,37 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
 
     if progress is not None:
         with progress:
-            out = train_and_record(candles, settings, ctx.config.training.models_dir, ctx.config.training.runs_dir,
-                                   cost_model=costs, resume=args.resume, progress=progress, log=log,
-                                   augment=augment)
+            out = train_and_record(
+                candles,
+                settings,
+                ctx.config.training.models_dir,
+                ctx.config.training.runs_dir,
+                cost_model=costs,
+                resume=args.resume,
+                progress=progress,
+                log=log,
+                augment=augment,
+            )
     else:
-        out = train_and_record(candles, settings, ctx.config.training.models_dir, ctx.config.training.runs_dir,
-                               cost_model=costs, resume=args.resume, log=log, augment=augment)
+        out = train_and_record(
+            candles,
+            settings,
+            ctx.config.training.models_dir,
+            ctx.config.training.runs_dir,
+            cost_model=costs,
+            resume=args.resume,
+            log=log,
+            augment=augment,
+        )
     secs = time.perf_counter() - t0
     from composition.cli.evaluate import render_report
 
     render_report(out.report, Console(), tag=out.tag)
     verdict = "passed its gates" if out.gates_passed else "FAILED its gates (recorded, not promotable without --force)"
-    print(f"registered {out.tag} ({settings.profile} profile, {tf.value}, {secs:.0f} s): {verdict}; "
-          f"report {out.report_path}")
+    print(
+        f"registered {out.tag} ({settings.profile} profile, {tf.value}, {secs:.0f} s): {verdict}; "
+        f"report {out.report_path}"
+    )
     return 0 if out.gates_passed else 1  # exit 1: a FAIL verdict (README "Exit codes")
 
 
@@ -134,17 +169,28 @@ def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any
     from training.experiments import new_run_id
     from training.pipeline import run_training
 
-    single = attrs.evolve(settings, n_folds=1, feature_params=attrs.evolve(settings.feature_params,
-                                                                            higher_timeframes=()))
+    single = attrs.evolve(
+        settings, n_folds=1, feature_params=attrs.evolve(settings.feature_params, higher_timeframes=())
+    )
     multi = attrs.evolve(settings, n_folds=1)
     results = {}
     for label, s in (("single-TF", single), ("multi-TF", multi)):
         console.print(f"[bold]ablation: training with {label} features[/bold]")
-        results[label] = run_training(candles, s, cost_model=costs,
-                                      log=lambda m: console.print(f"[dim]{m}[/dim]")).report
+        results[label] = run_training(
+            candles, s, cost_model=costs, log=lambda m: console.print(f"[dim]{m}[/dim]")
+        ).report
     table = Table(title="Multi-timeframe ablation (final fold; val accuracy, test emitted precision, test AUC)")
-    for col in ("pair", "model", "val acc 1-TF", "val acc multi", "diff (pts)", "test prec 1-TF", "test prec multi",
-                "test AUC 1-TF", "test AUC multi"):
+    for col in (
+        "pair",
+        "model",
+        "val acc 1-TF",
+        "val acc multi",
+        "diff (pts)",
+        "test prec 1-TF",
+        "test prec multi",
+        "test AUC 1-TF",
+        "test AUC multi",
+    ):
         table.add_column(col)
     out: dict[str, Any] = {}
     for pair in results["multi-TF"]["pairs"]:
@@ -156,22 +202,39 @@ def _ablation(candles: dict[str, Any], settings: Any, ctx: Context, console: Any
                 # precision of every call at tier >= LOW on test (calibrated where the model has a map)
                 tiers = e.get("test_calibrated", e["test"])["tiers"]
                 n = sum(tiers[t]["count"] for t in ("LOW", "MEDIUM", "HIGH"))
-                wins = sum(tiers[t]["count"] * tiers[t]["precision"] for t in ("LOW", "MEDIUM", "HIGH")
-                           if tiers[t]["count"])
+                wins = sum(
+                    tiers[t]["count"] * tiers[t]["precision"] for t in ("LOW", "MEDIUM", "HIGH") if tiers[t]["count"]
+                )
                 return wins / n if n else float("nan")
 
             diff = 100 * (b["val"]["accuracy"] - a["val"]["accuracy"])
-            out[f"{model}:{pair}"] = {"val_acc_single": a["val"]["accuracy"], "val_acc_multi": b["val"]["accuracy"],
-                                      "diff_points": diff, "prec_single": prec(a), "prec_multi": prec(b)}
-            table.add_row(pair, model, f"{a['val']['accuracy']:.3f}", f"{b['val']['accuracy']:.3f}", f"{diff:+.2f}",
-                          f"{prec(a):.3f}", f"{prec(b):.3f}", f"{a['test']['auc']:.3f}", f"{b['test']['auc']:.3f}")
+            out[f"{model}:{pair}"] = {
+                "val_acc_single": a["val"]["accuracy"],
+                "val_acc_multi": b["val"]["accuracy"],
+                "diff_points": diff,
+                "prec_single": prec(a),
+                "prec_multi": prec(b),
+            }
+            table.add_row(
+                pair,
+                model,
+                f"{a['val']['accuracy']:.3f}",
+                f"{b['val']['accuracy']:.3f}",
+                f"{diff:+.2f}",
+                f"{prec(a):.3f}",
+                f"{prec(b):.3f}",
+                f"{a['test']['auc']:.3f}",
+                f"{b['test']['auc']:.3f}",
+            )
     from rich.console import Console
 
     Console(width=200).print(table)
     path = Path(ctx.config.training.runs_dir) / f"ablation_{new_run_id()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"rows": out, "single": results["single-TF"], "multi": results["multi-TF"]},
-                               allow_nan=True), encoding="utf-8")
+    path.write_text(
+        json.dumps({"rows": out, "single": results["single-TF"], "multi": results["multi-TF"]}, allow_nan=True),
+        encoding="utf-8",
+    )
     mean_diff = sum(v["diff_points"] for v in out.values()) / max(len(out), 1)
     print(f"mean val accuracy difference multi - single: {mean_diff:+.2f} points (plan expects >= +2); {path}")
     return 0

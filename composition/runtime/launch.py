@@ -82,8 +82,10 @@ def check_live_preconditions(config: Config, options: RunOptions, gates_passed: 
         reasons.append("live mode cannot replay history")
     if not gates_passed:
         if options.allow_ungated_model:
-            log.warning("live_model_override", extra={"ctx": {
-                "reason": "--allow-ungated-model: running live on a model that did not pass its gates"}})
+            log.warning(
+                "live_model_override",
+                extra={"ctx": {"reason": "--allow-ungated-model: running live on a model that did not pass its gates"}},
+            )
         else:
             reasons.append("no promoted model passed its gates (override: --allow-ungated-model, logged)")
     if reasons:
@@ -111,9 +113,16 @@ def replay_run_prefix() -> str:
     return f"r{time.time_ns() // 1_000_000:x}-"
 
 
-def runtime_decision(config: Config, store: Any, mode: Mode, log: logging.Logger, model_names: list[str],
-                     costs: Any = None, replay_from_ms: int | None = None,
-                     ledger_store: Any = None) -> tuple[Any, ConfidenceParams, int]:
+def runtime_decision(
+    config: Config,
+    store: Any,
+    mode: Mode,
+    log: logging.Logger,
+    model_names: list[str],
+    costs: Any = None,
+    replay_from_ms: int | None = None,
+    ledger_store: Any = None,
+) -> tuple[Any, ConfidenceParams, int]:
     """What the live decision runs on: the risk desk (rules, policy, sizing, commission, latency, restored
     state), the confidence parameters of these models and the hysteresis, all from the one kernel
     settings the backtest, challenge and gates get too (composition.settings)."""
@@ -147,8 +156,14 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     if options.telegram and config.telegram.bot_token and not options.replay:
         from adapters.notifiers.telegram.bot import TelegramBot, TelegramNotifier
 
-        bot = TelegramBot(config.telegram.bot_token, config.telegram.allowed_chat_ids, None,  # type: ignore[arg-type]
-                          mode=mode, base_url=config.telegram.base_url, log=log)
+        bot = TelegramBot(
+            config.telegram.bot_token,
+            config.telegram.allowed_chat_ids,
+            None,  # type: ignore[arg-type]
+            mode=mode,
+            base_url=config.telegram.base_url,
+            log=log,
+        )
         inner_notifier = TelegramNotifier(bot)
     else:
         from adapters.notifiers.console import ConsoleNotifier
@@ -159,20 +174,41 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     from composition.events import build_event_bus
 
     bus = build_event_bus(config, mode.value, log)  # in-process, or Kafka with EVENT_BUS=kafka (docs/events.md)
-    desk, params, hysteresis_scans = runtime_decision(config, repos["state"], mode, log,
-                                                      [getattr(p, "name", "") for p in predictors], c.cost_model(),
-                                                      start_ms if options.replay else None, repos["ledger"])
+    desk, params, hysteresis_scans = runtime_decision(
+        config,
+        repos["state"],
+        mode,
+        log,
+        [getattr(p, "name", "") for p in predictors],
+        c.cost_model(),
+        start_ms if options.replay else None,
+        repos["ledger"],
+    )
     policy_cfg = desk.policy_cfg
     tf = Timeframe.parse(config.data.timeframe)
     scan = ScanCycle(
-        ScanSettings(tuple(config.data.symbols), tf, hysteresis_scans=hysteresis_scans,
-                     execute=places_orders(mode, options.broker or config.broker.kind),
-                     signal_id_prefix=replay_run_prefix() if options.replay else "",
-                     # trained models need their features' warm-up plus a full window each cycle
-                     lookback_bars=max(DEFAULT_LOOKBACK_BARS,
-                                       int(getattr(features, "min_bars", 0)))),
-        desk, market, predictors, features, broker, notifier, repos["risk_book"], repos["signal_log"], bus, clock,
-        params, unit_of_work=repos["unit_of_work"], intents=repos["order_intents"],
+        ScanSettings(
+            tuple(config.data.symbols),
+            tf,
+            hysteresis_scans=hysteresis_scans,
+            execute=places_orders(mode, options.broker or config.broker.kind),
+            signal_id_prefix=replay_run_prefix() if options.replay else "",
+            # trained models need their features' warm-up plus a full window each cycle
+            lookback_bars=max(DEFAULT_LOOKBACK_BARS, int(getattr(features, "min_bars", 0))),
+        ),
+        desk,
+        market,
+        predictors,
+        features,
+        broker,
+        notifier,
+        repos["risk_book"],
+        repos["signal_log"],
+        bus,
+        clock,
+        params,
+        unit_of_work=repos["unit_of_work"],
+        intents=repos["order_intents"],
     )
     from composition.runtime.plugins import wire_plugins  # sentiment sources, extra predictors, weights
 
@@ -189,23 +225,53 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
     if bot is not None:
         bot.operator = operator
     kind = options.broker or config.broker.kind
-    check_quotes(broker, market, config.data.symbols, tf, clock.now_ms(), broker_kind=kind, replay=options.replay,
-                 log=log)
+    check_quotes(
+        broker, market, config.data.symbols, tf, clock.now_ms(), broker_kind=kind, replay=options.replay, log=log
+    )
     findings = compliance_findings(config, log, sys.stderr)
     # pending order intents are resolved against the account that was sent them: a replay's paper
     # account is new each run and never was
-    recon = reconcile_at_start(broker, repos["risk_book"], mode, log, sys.stderr,
-                               intents=None if options.replay else repos["order_intents"],
-                               unit_of_work=repos["unit_of_work"], now_ms=clock.now_ms()) \
-        if scan.settings.execute else None
+    recon = (
+        reconcile_at_start(
+            broker,
+            repos["risk_book"],
+            mode,
+            log,
+            sys.stderr,
+            intents=None if options.replay else repos["order_intents"],
+            unit_of_work=repos["unit_of_work"],
+            now_ms=clock.now_ms(),
+        )
+        if scan.settings.execute
+        else None
+    )
     tracker = OutcomeTracker(repos["risk_book"], repos["patterns"], market, clock, mode, OutcomeSettings(tf))
-    cycle = RuntimeCycle(scan=scan, tracker=tracker, desk=desk, state_store=repos["state"], notifier=notifier,
-                         ledger_store=repos["ledger"],
-                         signal_log=repos["signal_log"], broker=broker, clock=clock, log=log, lock=lock,
-                         policy_cfg=policy_cfg, data_dir=os.path.dirname(config.logging.file or ".") or ".")
+    cycle = RuntimeCycle(
+        scan=scan,
+        tracker=tracker,
+        desk=desk,
+        state_store=repos["state"],
+        notifier=notifier,
+        ledger_store=repos["ledger"],
+        signal_log=repos["signal_log"],
+        broker=broker,
+        clock=clock,
+        log=log,
+        lock=lock,
+        policy_cfg=policy_cfg,
+        data_dir=os.path.dirname(config.logging.file or ".") or ".",
+    )
     interval = config.runtime.scan_interval_seconds
-    loop = ScanLoop(cycle, clock, log, interval_s=interval, bar_ms=tf.ms, grace_ms=0 if options.replay else 2_000,
-                    max_cycles=options.cycles, until_ms=end_ms)
+    loop = ScanLoop(
+        cycle,
+        clock,
+        log,
+        interval_s=interval,
+        bar_ms=tf.ms,
+        grace_ms=0 if options.replay else 2_000,
+        max_cycles=options.cycles,
+        until_ms=end_ms,
+    )
     health = None
     if options.health:
         from adapters.http.healthz import HealthServer
@@ -218,21 +284,43 @@ def build_service(config: Config, options: RunOptions, log: logging.Logger) -> t
         "telegram": (lambda: bot.healthy) if bot is not None else (lambda: None),
         "event_bus": lambda: bus.status().get("broker_reachable", True),
     }
-    parts = ServiceParts(cycle=cycle, loop=loop, clock=clock, log=log, health=health, bot=bot, checks=checks,
-                         stale_after_s=options.stale_after_s or (2 * interval + 60),
-                         status={"event_bus": bus.status}, closers=[bus.close, engine.dispose])
+    parts = ServiceParts(
+        cycle=cycle,
+        loop=loop,
+        clock=clock,
+        log=log,
+        health=health,
+        bot=bot,
+        checks=checks,
+        stale_after_s=options.stale_after_s or (2 * interval + 60),
+        status={"event_bus": bus.status},
+        closers=[bus.close, engine.dispose],
+    )
     parts.dashboard = make_dashboard(config, options, operator, models_desc, lambda: parts.cycle.n.cycles, log)
     if options.replay and start_ms is not None and end_ms is not None:
         parts.replay_window = (start_ms, end_ms)
     probe = health_probe(parts, interval)
-    extras = {"start_ms": start_ms, "end_ms": end_ms, "models": models_desc, "gates_passed": gates_passed,
-              "notifier": notifier, "operator": operator, "desk": desk, "repos": repos, "bot": bot,
-              "engine": engine, "scan": scan, "compliance": findings, "reconciliation": recon}
+    extras = {
+        "start_ms": start_ms,
+        "end_ms": end_ms,
+        "models": models_desc,
+        "gates_passed": gates_passed,
+        "notifier": notifier,
+        "operator": operator,
+        "desk": desk,
+        "repos": repos,
+        "bot": bot,
+        "engine": engine,
+        "scan": scan,
+        "compliance": findings,
+        "reconciliation": recon,
+    }
     return parts, extras
 
 
-def make_dashboard(config: Config, options: RunOptions, operator: Any, models_desc: str, cycles: Any,
-                   log: logging.Logger) -> Any:
+def make_dashboard(
+    config: Config, options: RunOptions, operator: Any, models_desc: str, cycles: Any, log: logging.Logger
+) -> Any:
     """The live dashboard when DASHBOARD_PORT (or RunOptions.dashboard_port) is not -1; token from
     DASHBOARD_TOKEN, or a random one for this run (printed with the URL, redacted in the logs)."""
     port = config.runtime.dashboard_port if options.dashboard_port is None else options.dashboard_port
@@ -271,15 +359,20 @@ def preflight(config: Config, options: RunOptions) -> None:
     """The cheap refusals, before the instance lock and before anything is built or written: a Telegram
     token without an allow-list, a busy or invalid health port, a database that cannot be opened or
     whose schema is not the code's head (naming `trading-ai db upgrade`)."""
-    if options.telegram and config.telegram.bot_token and not config.telegram.allowed_chat_ids \
-            and not options.replay:  # a bot without an allow-list would answer no one, or everyone
-        raise ConfigError("TELEGRAM_BOT_TOKEN is set but TELEGRAM_ALLOWED_CHAT_IDS is empty: list the chat ids "
-                          "the bot may answer (comma-separated), or unset the token")
+    if (
+        options.telegram and config.telegram.bot_token and not config.telegram.allowed_chat_ids and not options.replay
+    ):  # a bot without an allow-list would answer no one, or everyone
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is set but TELEGRAM_ALLOWED_CHAT_IDS is empty: list the chat ids "
+            "the bot may answer (comma-separated), or unset the token"
+        )
     if options.health:
         from adapters.http.healthz import check_port
 
-        check_port(config.runtime.health_host,
-                   config.runtime.health_port if options.health_port is None else options.health_port)
+        check_port(
+            config.runtime.health_host,
+            config.runtime.health_port if options.health_port is None else options.health_port,
+        )
     from adapters.storage.engine import open_engine
 
     open_engine(options.database_url or config.database.url).dispose()
@@ -296,10 +389,18 @@ def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: fl
     from adapters.storage.engine import redacted
 
     parts, extras = build_service(config, options, log)
-    log.info("run_started", extra={"ctx": {
-        "mode": options.mode, "replay_from_ms": extras["start_ms"], "replay_to_ms": extras["end_ms"],
-        "models": extras["models"], "broker": options.broker or config.broker.kind,
-    }})
+    log.info(
+        "run_started",
+        extra={
+            "ctx": {
+                "mode": options.mode,
+                "replay_from_ms": extras["start_ms"],
+                "replay_to_ms": extras["end_ms"],
+                "models": extras["models"],
+                "broker": options.broker or config.broker.kind,
+            }
+        },
+    )
     code = asyncio.run(serve(parts))
     stats = parts.loop.stats
     n = parts.cycle.n
@@ -307,13 +408,28 @@ def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: fl
     p99 = durs[min(len(durs) - 1, round(0.99 * (len(durs) - 1)))]
     open_trades = len(extras["repos"]["risk_book"].open_records(Mode(options.mode)))
     summary = RunSummary(
-        mode=options.mode, replay=options.replay, start_ms=extras["start_ms"], end_ms=parts.clock.now_ms(),
-        cycles=stats.cycles, failed=stats.failed, skipped_ticks=stats.skipped_ticks, signals=n.signals,
-        tiers=dict(n.tiers), blocks=dict(n.blocks), wins=n.wins, losses=n.losses, open_trades=open_trades,
-        r_total=n.r_total, alerts=dict(extras["notifier"].counts), cycle_p50_ms=statistics.median(durs),
-        cycle_p99_ms=p99, wall_s=time.monotonic() - t0,
-        database=redacted(options.database_url or config.database.url), log_file=config.logging.file,
-        models=extras["models"], exit_code=code,
+        mode=options.mode,
+        replay=options.replay,
+        start_ms=extras["start_ms"],
+        end_ms=parts.clock.now_ms(),
+        cycles=stats.cycles,
+        failed=stats.failed,
+        skipped_ticks=stats.skipped_ticks,
+        signals=n.signals,
+        tiers=dict(n.tiers),
+        blocks=dict(n.blocks),
+        wins=n.wins,
+        losses=n.losses,
+        open_trades=open_trades,
+        r_total=n.r_total,
+        alerts=dict(extras["notifier"].counts),
+        cycle_p50_ms=statistics.median(durs),
+        cycle_p99_ms=p99,
+        wall_s=time.monotonic() - t0,
+        database=redacted(options.database_url or config.database.url),
+        log_file=config.logging.file,
+        models=extras["models"],
+        exit_code=code,
     )
     log.info("run_summary", extra={"ctx": attrs.asdict(summary)})
     return summary

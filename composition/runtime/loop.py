@@ -107,10 +107,18 @@ class ScanLoop:
             if skipped:
                 self.stats.slow_cycles += 1
                 self.stats.skipped_ticks += skipped
-                self.log.warning("cycle_slow", extra={"ctx": {
-                    "tick_ms": tick, "duration_ms": round(duration_ms, 1), "skipped_ticks": skipped,
-                    "interval_s": self.interval_ms / 1000, "next_tick_ms": nxt,
-                }})
+                self.log.warning(
+                    "cycle_slow",
+                    extra={
+                        "ctx": {
+                            "tick_ms": tick,
+                            "duration_ms": round(duration_ms, 1),
+                            "skipped_ticks": skipped,
+                            "interval_s": self.interval_ms / 1000,
+                            "next_tick_ms": nxt,
+                        }
+                    },
+                )
             tick = nxt
         return self.stats
 

@@ -82,8 +82,12 @@ class AlertingNotifier:
         key = _throttle_key(kind, text)
         last = self.last_sent.get(key)
         forward = last is None or now - last >= self.throttle_ms
-        self.log.warning("alert", extra={"ctx": {"kind": kind, "text": text, "at_ms": now, "sent": forward,
-                                                  "held_back": self.held_back[key]}})
+        self.log.warning(
+            "alert",
+            extra={
+                "ctx": {"kind": kind, "text": text, "at_ms": now, "sent": forward, "held_back": self.held_back[key]}
+            },
+        )
         if not forward:
             self.held_back[key] += 1
             return
@@ -112,10 +116,24 @@ class RuntimeCycle:
 
     Holds `lock` throughout so operator commands (from Telegram) never interleave with a cycle."""
 
-    def __init__(self, *, scan: ScanCycle, tracker: OutcomeTracker, desk: RiskDesk, state_store: RuntimeStateStore,
-                 notifier: Notifier, signal_log: SignalLogRepository, broker: Broker, clock: Clock,
-                 log: logging.Logger, lock: threading.RLock, policy_cfg: PolicyConfig,
-                 resource_every: int = 30, data_dir: str = ".", ledger_store: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        scan: ScanCycle,
+        tracker: OutcomeTracker,
+        desk: RiskDesk,
+        state_store: RuntimeStateStore,
+        notifier: Notifier,
+        signal_log: SignalLogRepository,
+        broker: Broker,
+        clock: Clock,
+        log: logging.Logger,
+        lock: threading.RLock,
+        policy_cfg: PolicyConfig,
+        resource_every: int = 30,
+        data_dir: str = ".",
+        ledger_store: Any = None,
+    ) -> None:
         self.scan = scan
         self.tracker = tracker
         self.desk = desk
@@ -149,8 +167,14 @@ class RuntimeCycle:
             for b in report.blocks:
                 self._on_block(b, lat_ms)
             for r in report.sentiment:  # the sentiment plugin's reading per pair this cycle
-                reading = {"pair": r.pair, "score": None if r.score is None else round(r.score, 4),
-                           "coverage": r.coverage, "window_ms": r.window_ms, "at_ms": r.at_ms, "mode": self.mode}
+                reading = {
+                    "pair": r.pair,
+                    "score": None if r.score is None else round(r.score, 4),
+                    "coverage": r.coverage,
+                    "window_ms": r.window_ms,
+                    "at_ms": r.at_ms,
+                    "mode": self.mode,
+                }
                 self.log.info("sentiment", extra={"ctx": reading})  # the scan cycle publishes it on `sentiment`
             outcomes = self.tracker.run_once()
             if outcomes:
@@ -167,8 +191,12 @@ class RuntimeCycle:
         self.n.last_cycle_ms = tick_ms
         self.n.last_duration_ms = duration_ms
         cycle_ctx = {
-            "at_ms": report.at_ms, "signals": len(report.signals), "blocks": len(report.blocks),
-            "quiet": len(report.quiet), "closed": len(outcomes), "lat_ms": round(lat_ms, 2),
+            "at_ms": report.at_ms,
+            "signals": len(report.signals),
+            "blocks": len(report.blocks),
+            "quiet": len(report.quiet),
+            "closed": len(outcomes),
+            "lat_ms": round(lat_ms, 2),
             "duration_ms": round(duration_ms, 2),
         }
         self.log.info("cycle_done", extra={"ctx": cycle_ctx})
@@ -178,13 +206,20 @@ class RuntimeCycle:
 
     def sample_resources(self) -> None:
         wall = max(1e-9, time.monotonic() - self._wall0)
-        self.log.info("resource_sample", extra={"ctx": {
-            "rss_mb": round(rss_mb(), 1), "cpu_pct": round(100.0 * (cpu_seconds() - self._cpu0) / wall, 1),
-            # CPU seconds since start: with `cycles`, the CPU each cycle costs, which a replay at full
-            # speed measures as truly as a live run (its wall-clock share is ~100% by design)
-            "cpu_s": round(cpu_seconds() - self._cpu0, 3),
-            "disk_free_mb": round(disk_free_mb(self.data_dir), 1), "cycles": self.n.cycles,
-        }})
+        self.log.info(
+            "resource_sample",
+            extra={
+                "ctx": {
+                    "rss_mb": round(rss_mb(), 1),
+                    "cpu_pct": round(100.0 * (cpu_seconds() - self._cpu0) / wall, 1),
+                    # CPU seconds since start: with `cycles`, the CPU each cycle costs, which a replay at full
+                    # speed measures as truly as a live run (its wall-clock share is ~100% by design)
+                    "cpu_s": round(cpu_seconds() - self._cpu0, 3),
+                    "disk_free_mb": round(disk_free_mb(self.data_dir), 1),
+                    "cycles": self.n.cycles,
+                }
+            },
+        )
 
     def _resend_pending(self) -> None:
         for s in self.signal_log.pending():
@@ -217,10 +252,21 @@ class RuntimeCycle:
         self.n.signals += 1
         self.n.tiers[s.tier.name] += 1
         ctx = {
-            "signal_id": s.signal_id, "pair": s.pair, "direction": s.direction.value, "tier": s.tier.name,
-            "conf": round(s.confidence, 4), "entry": s.entry, "tp": s.tp, "sl": s.sl, "rr": round(s.rr, 3),
-            "lat_ms": round(lat_ms, 2), "spread_bps": self._spread_bps(s.pair), "slip_bps": self._slip_bps(s),
-            "mode": s.mode.value, "at_ms": s.created_at_ms, "models": list(s.model_versions),
+            "signal_id": s.signal_id,
+            "pair": s.pair,
+            "direction": s.direction.value,
+            "tier": s.tier.name,
+            "conf": round(s.confidence, 4),
+            "entry": s.entry,
+            "tp": s.tp,
+            "sl": s.sl,
+            "rr": round(s.rr, 3),
+            "lat_ms": round(lat_ms, 2),
+            "spread_bps": self._spread_bps(s.pair),
+            "slip_bps": self._slip_bps(s),
+            "mode": s.mode.value,
+            "at_ms": s.created_at_ms,
+            "models": list(s.model_versions),
             "sentiment": signal_sentiment(s),
         }
         self.log.info("signal", extra={"ctx": ctx})
@@ -230,15 +276,28 @@ class RuntimeCycle:
 
     def _on_block(self, b: Block, lat_ms: float) -> None:
         self.n.blocks[b.reason.value] += 1
-        self.log.info("block", extra={"ctx": {
-            "pair": b.pair, "reason": b.reason.value, "detail": b.detail, "tier": b.tier.name,
-            "conf": None if b.confidence is None else round(b.confidence, 4), "lat_ms": round(lat_ms, 2),
-            "spread_bps": None, "slip_bps": None, "mode": b.mode.value, "at_ms": b.at_ms,
-        }})
+        self.log.info(
+            "block",
+            extra={
+                "ctx": {
+                    "pair": b.pair,
+                    "reason": b.reason.value,
+                    "detail": b.detail,
+                    "tier": b.tier.name,
+                    "conf": None if b.confidence is None else round(b.confidence, 4),
+                    "lat_ms": round(lat_ms, 2),
+                    "spread_bps": None,
+                    "slip_bps": None,
+                    "mode": b.mode.value,
+                    "at_ms": b.at_ms,
+                }
+            },
+        )
         if b.reason in GUARD_REASONS:
             self.notifier.send_alert(
-                "guardrail_breach", f"blocked {b.pair} {b.tier.name}: would breach the {b.reason.value} limit "
-                f"({b.detail})")
+                "guardrail_breach",
+                f"blocked {b.pair} {b.tier.name}: would breach the {b.reason.value} limit ({b.detail})",
+            )
 
     def _on_outcome(self, o: Outcome) -> None:
         r = o.record
@@ -248,11 +307,23 @@ class RuntimeCycle:
             self.n.losses += 1
         self.n.r_total += r.r_realized or 0.0
         closed = {
-            "signal_id": r.signal_id, "pair": r.pair, "tier": r.tier.name, "result": r.result, "how": o.how,
-            "entry": r.entry_price, "tp": r.tp_price, "sl": r.sl_price, "rr": round(r.rr_expected, 3),
-            "exit": r.exit_price, "r": None if r.r_realized is None else round(r.r_realized, 4),
-            "time_to_tp_sl_s": r.time_to_tp_sl_seconds, "mode": r.mode.value, "at_ms": r.exit_time_ms,
-            "lat_ms": None, "spread_bps": r.spread_bps, "slip_bps": r.slippage_bps,
+            "signal_id": r.signal_id,
+            "pair": r.pair,
+            "tier": r.tier.name,
+            "result": r.result,
+            "how": o.how,
+            "entry": r.entry_price,
+            "tp": r.tp_price,
+            "sl": r.sl_price,
+            "rr": round(r.rr_expected, 3),
+            "exit": r.exit_price,
+            "r": None if r.r_realized is None else round(r.r_realized, 4),
+            "time_to_tp_sl_s": r.time_to_tp_sl_seconds,
+            "mode": r.mode.value,
+            "at_ms": r.exit_time_ms,
+            "lat_ms": None,
+            "spread_bps": r.spread_bps,
+            "slip_bps": r.slippage_bps,
         }
         self.log.info("trade_closed", extra={"ctx": closed})
         self.scan.bus.publish("trades", {"event": "closed", **closed})
@@ -261,8 +332,15 @@ class RuntimeCycle:
 class PersistingOperator:
     """OperatorCommands that waits for a running cycle (shared lock) and saves the state after a change."""
 
-    def __init__(self, inner: OperatorCommands, desk: RiskDesk, store: RuntimeStateStore, clock: Clock,
-                 lock: threading.RLock, retrain_runner: Any = None) -> None:
+    def __init__(
+        self,
+        inner: OperatorCommands,
+        desk: RiskDesk,
+        store: RuntimeStateStore,
+        clock: Clock,
+        lock: threading.RLock,
+        retrain_runner: Any = None,
+    ) -> None:
         self.inner = inner
         self.desk = desk
         self.store = store
@@ -384,10 +462,19 @@ def health_probe(parts: ServiceParts, interval_s: float) -> Callable[[], HealthI
             snap = refresh_snapshot(parts, None)
         c = parts.cycle.n
         return HealthInputs(
-            now_ms=parts.clock.now_ms(), started_at_ms=parts.started_at_ms, last_cycle_at_ms=c.last_cycle_ms,
-            interval_s=interval_s, stale_after_s=parts.stale_after_s, checks=snap["checks"],
-            detail={"mode": parts.cycle.mode, "cycles": c.cycles, "last_cycle_ms_taken": round(c.last_duration_ms, 1),
-                    "kill_switch": parts.cycle.desk.policy.kill_switch, **snap["detail"]},
+            now_ms=parts.clock.now_ms(),
+            started_at_ms=parts.started_at_ms,
+            last_cycle_at_ms=c.last_cycle_ms,
+            interval_s=interval_s,
+            stale_after_s=parts.stale_after_s,
+            checks=snap["checks"],
+            detail={
+                "mode": parts.cycle.mode,
+                "cycles": c.cycles,
+                "last_cycle_ms_taken": round(c.last_duration_ms, 1),
+                "kill_switch": parts.cycle.desk.policy.kill_switch,
+                **snap["detail"],
+            },
         )
 
     return probe
@@ -456,10 +543,15 @@ async def serve(parts: ServiceParts, *, install_signals: bool = True) -> int:
         if install_signals:
             for sig in (signal_mod.SIGTERM, signal_mod.SIGINT):
                 loop.remove_signal_handler(sig)
-    parts.log.info("service_stopped", extra={"ctx": {
-        "cycles": stats.cycles, "failed": stats.failed, "skipped_ticks": stats.skipped_ticks,
-        "by_signal": stats.stopped_by_signal,
-    }})
+    parts.log.info(
+        "service_stopped",
+        extra={
+            "ctx": {
+                "cycles": stats.cycles,
+                "failed": stats.failed,
+                "skipped_ticks": stats.skipped_ticks,
+                "by_signal": stats.stopped_by_signal,
+            }
+        },
+    )
     return 0
-
-

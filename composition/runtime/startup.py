@@ -65,23 +65,46 @@ def quote_gaps(broker: Broker, market: MarketData, pairs: Sequence[str], tf: Tim
     return out
 
 
-def check_quotes(broker: Broker, market: MarketData, pairs: Sequence[str], tf: Timeframe, now_ms: int,
-                 *, broker_kind: str, replay: bool, log: logging.Logger,
-                 tolerance_pct: float = QUOTE_TOLERANCE_PCT) -> list[QuoteGap]:
+def check_quotes(
+    broker: Broker,
+    market: MarketData,
+    pairs: Sequence[str],
+    tf: Timeframe,
+    now_ms: int,
+    *,
+    broker_kind: str,
+    replay: bool,
+    log: logging.Logger,
+    tolerance_pct: float = QUOTE_TOLERANCE_PCT,
+) -> list[QuoteGap]:
     """Raise QuoteMismatch when any pair's broker mid is more than tolerance_pct off the last close."""
     gaps = quote_gaps(broker, market, pairs, tf, now_ms)
     for g in gaps:
-        log.info("quote_check", extra={"ctx": {"pair": g.pair, "broker_mid": g.broker_mid,
-                                                "last_close": g.last_close, "gap_pct": round(g.pct, 3)}})
+        log.info(
+            "quote_check",
+            extra={
+                "ctx": {
+                    "pair": g.pair,
+                    "broker_mid": g.broker_mid,
+                    "last_close": g.last_close,
+                    "gap_pct": round(g.pct, 3),
+                }
+            },
+        )
     bad = [g for g in gaps if g.pct > tolerance_pct]
     if bad:
-        what = "; ".join(f"{g.pair} broker {g.broker_mid:g} vs last close {g.last_close:g} ({g.pct:.1f}%)"
-                         for g in bad)
-        hint = (f"a replay resolves signals on the historical candles, but the {broker_kind} broker quotes "
-                "other prices: replay with --broker paper (or mock)") if replay else (
-                f"check the {broker_kind} broker's symbol mapping and that the market data is current")
-        raise QuoteMismatch(f"broker quotes disagree with the market data by more than {tolerance_pct:g}%: "
-                            f"{what}; {hint}")
+        what = "; ".join(f"{g.pair} broker {g.broker_mid:g} vs last close {g.last_close:g} ({g.pct:.1f}%)" for g in bad)
+        hint = (
+            (
+                f"a replay resolves signals on the historical candles, but the {broker_kind} broker quotes "
+                "other prices: replay with --broker paper (or mock)"
+            )
+            if replay
+            else (f"check the {broker_kind} broker's symbol mapping and that the market data is current")
+        )
+        raise QuoteMismatch(
+            f"broker quotes disagree with the market data by more than {tolerance_pct:g}%: {what}; {hint}"
+        )
     return gaps
 
 
@@ -91,17 +114,23 @@ def compliance_findings(config: Any, log: logging.Logger, out: TextIO | None = N
 
     findings = check(compliance_settings(config))
     for f in findings:
-        log.warning("compliance_warning", extra={"ctx": {"code": f.code, "setting": f.setting,
-                                                          "message": f.message}})
+        log.warning("compliance_warning", extra={"ctx": {"code": f.code, "setting": f.setting, "message": f.message}})
         if out is not None:
             print(f"compliance warning [{f.code}] {f.setting}: {f.message}", file=out)
     return findings
 
 
-def reconcile_at_start(broker: Broker, book: RiskBookRepository, mode: Mode, log: logging.Logger,
-                       out: TextIO | None = None, *, intents: OrderIntentRepository | None = None,
-                       unit_of_work: Callable[[], StorageUnitOfWork] | None = None,
-                       now_ms: int = 0) -> ReconciliationReport:
+def reconcile_at_start(
+    broker: Broker,
+    book: RiskBookRepository,
+    mode: Mode,
+    log: logging.Logger,
+    out: TextIO | None = None,
+    *,
+    intents: OrderIntentRepository | None = None,
+    unit_of_work: Callable[[], StorageUnitOfWork] | None = None,
+    now_ms: int = 0,
+) -> ReconciliationReport:
     """Pending order intents resolved against the broker first, then broker positions/fills vs the risk
     book (no resubmission: nothing is re-sent at start)."""
     resolved = resolve_intents(broker, book, intents, mode, now_ms, unit_of_work) if intents is not None else []
@@ -111,11 +140,20 @@ def reconcile_at_start(broker: Broker, book: RiskBookRepository, mode: Mode, log
     for f in report.findings:
         counts[f.kind] = counts.get(f.kind, 0) + 1
         if f.kind != "matched":
-            log.warning("reconciliation_difference", extra={"ctx": {
-                "kind": f.kind, "client_order_id": f.client_order_id, "position_id": f.position_id,
-                "detail": f.detail}})
+            log.warning(
+                "reconciliation_difference",
+                extra={
+                    "ctx": {
+                        "kind": f.kind,
+                        "client_order_id": f.client_order_id,
+                        "position_id": f.position_id,
+                        "detail": f.detail,
+                    }
+                },
+            )
             if out is not None:
-                print(f"reconciliation: {f.kind} {f.client_order_id or '-'} {f.position_id} {f.detail}".rstrip(),
-                      file=out)
+                print(
+                    f"reconciliation: {f.kind} {f.client_order_id or '-'} {f.position_id} {f.detail}".rstrip(), file=out
+                )
     log.info("reconciliation_done", extra={"ctx": {"mode": mode.value, "clean": report.clean, "counts": counts}})
     return report

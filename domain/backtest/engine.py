@@ -78,9 +78,18 @@ class EngineConfig:
         """The engine's view of the kernel settings (composition.settings builds them from the config)
         for an ensemble of `model_names`; `lookback_bars` is the live scan's window for those models."""
         return cls(
-            thresholds=s.thresholds, hysteresis_scans=s.hysteresis_scans, confidence=s.confidence_for(model_names),
-            policy=s.policy, rules=s.rules, risk_pct=s.risk_pct, horizon_bars=s.horizon_bars, fee_bps=s.fee_bps,
-            latency_ms=s.latency_ms, kill_switch=s.kill_switch, lookback_bars=lookback_bars, limits=s.limits,
+            thresholds=s.thresholds,
+            hysteresis_scans=s.hysteresis_scans,
+            confidence=s.confidence_for(model_names),
+            policy=s.policy,
+            rules=s.rules,
+            risk_pct=s.risk_pct,
+            horizon_bars=s.horizon_bars,
+            fee_bps=s.fee_bps,
+            latency_ms=s.latency_ms,
+            kill_switch=s.kill_switch,
+            lookback_bars=lookback_bars,
+            limits=s.limits,
         )
 
     def __attrs_post_init__(self) -> None:
@@ -160,8 +169,18 @@ def stage1(pd: PairData, cfg: EngineConfig) -> Stage1:
     sl = entry_ref - sign * dist
     tp = entry_ref + sign * dist * cfg.reward_risk
     return Stage1(
-        pd.pair, cb.prob_up, cb.direction_sign, cb.confidence, raw, eff, outcome, cand,
-        entry_ref, sl, tp, sign.astype(np.int64),
+        pd.pair,
+        cb.prob_up,
+        cb.direction_sign,
+        cb.confidence,
+        raw,
+        eff,
+        outcome,
+        cand,
+        entry_ref,
+        sl,
+        tp,
+        sign.astype(np.int64),
     )
 
 
@@ -197,8 +216,17 @@ EXIT_BLOCK = 256  # candidates whose exits are resolved together, on the first t
 _UNSURE = -1
 # blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
 _REFRESHED = np.array(
-    [BLOCK_CODES[r] for r in (BlockReason.BELOW_MIN_LOT, BlockReason.INSUFFICIENT_MARGIN, BlockReason.DAILY_LOSS,
-                              BlockReason.MAX_LOSS, BlockReason.MAX_OPEN_POSITIONS, BlockReason.MAX_POSITIONS_PER_PAIR)]
+    [
+        BLOCK_CODES[r]
+        for r in (
+            BlockReason.BELOW_MIN_LOT,
+            BlockReason.INSUFFICIENT_MARGIN,
+            BlockReason.DAILY_LOSS,
+            BlockReason.MAX_LOSS,
+            BlockReason.MAX_OPEN_POSITIONS,
+            BlockReason.MAX_POSITIONS_PER_PAIR,
+        )
+    ]
 )
 
 
@@ -208,8 +236,15 @@ class _Kernel:
     are classified in bulk with the same arithmetic; anything within a rounding margin of a boundary
     is left to the scalar path, so the bulk path can only ever agree with it (tests prove it)."""
 
-    def __init__(self, pairs: Sequence[PairData], s1: Sequence[Stage1], cfg: EngineConfig, costs: CostModel,
-                 rng: np.random.Generator, start_balance: float) -> None:
+    def __init__(
+        self,
+        pairs: Sequence[PairData],
+        s1: Sequence[Stage1],
+        cfg: EngineConfig,
+        costs: CostModel,
+        rng: np.random.Generator,
+        start_balance: float,
+    ) -> None:
         self.pairs, self.s1, self.cfg, self.costs, self.rng = pairs, s1, cfg, costs, rng
         self.specs: dict[str, SymbolSpec] = {p.pair: p.spec for p in pairs}
         t_all = np.concatenate(
@@ -232,8 +267,9 @@ class _Kernel:
         # The guard's cost allowance, as the live desk computes it at decision time: per pair and
         # cost session, the WORST round trip with commission on both sides (bps of notional), a bound
         # the costs sampled at the fill never exceed (the mean would be exceeded half the time).
-        self.rt_table = np.array([[_cost(round_trip_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS]
-                                  for p in pairs])
+        self.rt_table = np.array(
+            [[_cost(round_trip_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs]
+        )
         self.exit_table = np.array([[_cost(exit_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
         self.now_sess = cost_session_codes(self.t) if self.t.shape[0] else np.zeros(0, np.int64)
         self._event_arrays()
@@ -340,8 +376,15 @@ class _Kernel:
         if ex is None:
             s = self.s1[r]
             sel = slice(blk * EXIT_BLOCK, (blk + 1) * EXIT_BLOCK)
-            ex = resolve_exits(self.pairs[r].bars, s.cand[sel] + 1, s.sign[sel], s.sl[sel], s.tp[sel],
-                               self.cfg.horizon_bars, self.pairs[r].fine)
+            ex = resolve_exits(
+                self.pairs[r].bars,
+                s.cand[sel] + 1,
+                s.sign[sel],
+                s.sl[sel],
+                s.tp[sel],
+                self.cfg.horizon_bars,
+                self.pairs[r].fine,
+            )
             self.exits[(r, blk)] = ex
         return ex, j - blk * EXIT_BLOCK
 
@@ -395,16 +438,25 @@ class _Kernel:
         cost_bps = float(self.rt_table[r, sc])
         # the margin the open positions hold, summed in the simulated broker's order (opening order)
         used = sum(specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
-        sized = size_order(equity, cfg.risk_pct, entry, sl, spec, free_margin=equity - used, cost_bps=cost_bps,
-                           risk_multiplier=dec.risk_multiplier)
+        sized = size_order(
+            equity,
+            cfg.risk_pct,
+            entry,
+            sl,
+            spec,
+            free_margin=equity - used,
+            cost_bps=cost_bps,
+            risk_multiplier=dec.risk_multiplier,
+        )
         if sized.block is not None:
             self.blk_rows.append((k, BLOCK_CODES[sized.block]))
             return
         vol = sized.volume
         positions = [o.position for o in self.opened]
         exit_bps = {o.position.pair: float(self.exit_table[o.rank, sc]) for o in self.opened}
-        g = guard_order(chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks,
-                        cost_bps=cost_bps, exit_bps=exit_bps)
+        g = guard_order(
+            chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks, cost_bps=cost_bps, exit_bps=exit_bps
+        )
         if g.verdict is Verdict.BLOCK:
             self.blk_rows.append((k, BLOCK_CODES[g.reason or BlockReason.BROKER_ERROR]))
             return
@@ -431,11 +483,33 @@ class _Kernel:
         pos = Position(sid, pair, direction, vol, entry_fill, sl, tp, now, sid)
         self.opened.append(_Open(int(ex.at_ms[q]), self.seq, r, pos, pnl))
         self.sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(g.verdict is Verdict.REDUCE)))
-        self.trade_rows.append((
-            now, r, i, sign, int(tier), conf, vol, entry, sl, tp, entry_fill, int(ex.at_ms[q]), int(ex.bar[q]),
-            exit_fill, reason, pnl, pnl / risk_money if risk_money > 0 else 0.0, equity,
-            draw.spread_bps, draw.slippage_bps, draw.latency_penalty_bps, int(self.sess[r][j]), min(worst_pnl, pnl),
-        ))
+        self.trade_rows.append(
+            (
+                now,
+                r,
+                i,
+                sign,
+                int(tier),
+                conf,
+                vol,
+                entry,
+                sl,
+                tp,
+                entry_fill,
+                int(ex.at_ms[q]),
+                int(ex.bar[q]),
+                exit_fill,
+                reason,
+                pnl,
+                pnl / risk_money if risk_money > 0 else 0.0,
+                equity,
+                draw.spread_bps,
+                draw.slippage_bps,
+                draw.latency_penalty_bps,
+                int(self.sess[r][j]),
+                min(worst_pnl, pnl),
+            )
+        )
         self.seq += 1
 
     # ------------------------------------------------------------------ the bulk path
@@ -472,8 +546,7 @@ class _Kernel:
             floating = np.zeros(n)
             drop = np.zeros(n)
             exits = np.zeros(n)  # the open positions' exit-cost allowance
-            used = sum(self.specs[o.position.pair].margin_for(o.position.volume, o.position.entry)
-                       for o in self.opened)
+            used = sum(self.specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
             for o in self.opened:
                 p = o.position
                 cs = self.specs[p.pair].contract_size
@@ -614,12 +687,23 @@ def run(
         tier[sel] = s.tier[bar[sel]]
         conf[sel] = s.confidence[bar[sel]]
     blocks: dict[str, npt.NDArray[np.generic]] = {
-        "at_ms": kern.t[bp], "pair": br, "bar": bar, "reason": bc, "tier": tier, "confidence": conf,
+        "at_ms": kern.t[bp],
+        "pair": br,
+        "bar": bar,
+        "reason": bc,
+        "tier": tier,
+        "confidence": conf,
     }
     return EngineResult(
-        tuple(p.pair for p in pairs), tuple(s1),
-        _columns(kern.sig_rows, SIGNAL_COLUMNS), blocks, _columns(kern.trade_rows, TRADE_COLUMNS),
-        kern.balance, kern.breach_episodes, kern.ftmo_breach_episodes, kern.breach_halt_days,
+        tuple(p.pair for p in pairs),
+        tuple(s1),
+        _columns(kern.sig_rows, SIGNAL_COLUMNS),
+        blocks,
+        _columns(kern.trade_rows, TRADE_COLUMNS),
+        kern.balance,
+        kern.breach_episodes,
+        kern.ftmo_breach_episodes,
+        kern.breach_halt_days,
     )
 
 
@@ -631,8 +715,13 @@ def _guard_code(chk: ftmo.FtmoCheck) -> int:
     return BLOCK_CODES[BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS]
 
 
-def _cost(fn: Callable[[CostModel, str, Session, float, float], float], costs: CostModel, pair: str,
-          session: Session, cfg: EngineConfig) -> float:
+def _cost(
+    fn: Callable[[CostModel, str, Session, float, float], float],
+    costs: CostModel,
+    pair: str,
+    session: Session,
+    cfg: EngineConfig,
+) -> float:
     """A guard cost (domain.guard) with the live desk's fallback for a pair the model lacks."""
     try:
         return fn(costs, pair, session, cfg.latency_ms, cfg.fee_bps)
@@ -645,21 +734,50 @@ def session_code(s: Session) -> int:
 
 
 SIGNAL_COLUMNS = (
-    ("at_ms", np.int64), ("pair", np.int64), ("bar", np.int64), ("sign", np.int64), ("tier", np.int64),
-    ("confidence", np.float64), ("entry", np.float64), ("sl", np.float64), ("tp", np.float64),
-    ("volume", np.float64), ("reduced", np.int64),
+    ("at_ms", np.int64),
+    ("pair", np.int64),
+    ("bar", np.int64),
+    ("sign", np.int64),
+    ("tier", np.int64),
+    ("confidence", np.float64),
+    ("entry", np.float64),
+    ("sl", np.float64),
+    ("tp", np.float64),
+    ("volume", np.float64),
+    ("reduced", np.int64),
 )
 BLOCK_COLUMNS = (
-    ("at_ms", np.int64), ("pair", np.int64), ("bar", np.int64), ("reason", np.int64), ("tier", np.int64),
+    ("at_ms", np.int64),
+    ("pair", np.int64),
+    ("bar", np.int64),
+    ("reason", np.int64),
+    ("tier", np.int64),
     ("confidence", np.float64),
 )
 TRADE_COLUMNS = (
-    ("entry_ms", np.int64), ("pair", np.int64), ("bar", np.int64), ("sign", np.int64), ("tier", np.int64),
-    ("confidence", np.float64), ("volume", np.float64), ("entry", np.float64), ("sl", np.float64),
-    ("tp", np.float64), ("entry_fill", np.float64), ("exit_ms", np.int64), ("exit_bar", np.int64),
-    ("exit_fill", np.float64), ("exit_reason", np.int64), ("pnl", np.float64), ("r", np.float64),
-    ("equity_at_entry", np.float64), ("spread_bps", np.float64), ("slippage_bps", np.float64),
-    ("latency_penalty_bps", np.float64), ("session", np.int64), ("worst_pnl", np.float64),
+    ("entry_ms", np.int64),
+    ("pair", np.int64),
+    ("bar", np.int64),
+    ("sign", np.int64),
+    ("tier", np.int64),
+    ("confidence", np.float64),
+    ("volume", np.float64),
+    ("entry", np.float64),
+    ("sl", np.float64),
+    ("tp", np.float64),
+    ("entry_fill", np.float64),
+    ("exit_ms", np.int64),
+    ("exit_bar", np.int64),
+    ("exit_fill", np.float64),
+    ("exit_reason", np.int64),
+    ("pnl", np.float64),
+    ("r", np.float64),
+    ("equity_at_entry", np.float64),
+    ("spread_bps", np.float64),
+    ("slippage_bps", np.float64),
+    ("latency_penalty_bps", np.float64),
+    ("session", np.int64),
+    ("worst_pnl", np.float64),
 )
 
 
@@ -668,5 +786,3 @@ def _columns(rows: list[tuple[object, ...]], spec: tuple[tuple[str, type], ...])
         return {name: np.zeros(0, dtype=dt) for name, dt in spec}
     cols = list(zip(*rows, strict=True))
     return {name: np.asarray(col, dtype=dt) for (name, dt), col in zip(spec, cols, strict=True)}
-
-

@@ -90,9 +90,7 @@ def resolve_exits(
     at_ms = bars.ts[np.minimum(exit_bar, n - 1)] + period
     if fine is not None and bool(both.any()):
         amb = np.flatnonzero(both)
-        fine_sl, fine_at = _resolve_in_fine_bars(
-            fine, bars.ts[exit_bar[amb]], period, long[amb, 0], sl[amb], tp[amb]
-        )
+        fine_sl, fine_at = _resolve_in_fine_bars(fine, bars.ts[exit_bar[amb]], period, long[amb, 0], sl[amb], tp[amb])
         is_sl[amb] = fine_sl
         at_ms[amb] = np.where(fine_at >= 0, fine_at, at_ms[amb])
 

@@ -31,8 +31,9 @@ def to_channels(candles: Candles) -> list[F64]:
     """One (n-1, 4) channel array per gap-free run."""
     out = []
     for a, b in segments(candles):
-        o, h, lo, c = (np.asarray(x[a:b], dtype=np.float64) for x in
-                       (candles.open, candles.high, candles.low, candles.close))
+        o, h, lo, c = (
+            np.asarray(x[a:b], dtype=np.float64) for x in (candles.open, candles.high, candles.low, candles.close)
+        )
         v = np.asarray(candles.volume[a:b], dtype=np.float64)
         top, bot = np.maximum(o, c), np.minimum(o, c)
         r = np.log(c[1:] / c[:-1])

@@ -54,9 +54,12 @@ class Critic(nn.Module):
     def __init__(self, hidden: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv1d(N_CHANNELS + 2, hidden, 5, padding=2), nn.LeakyReLU(0.2),
-            nn.Conv1d(hidden, hidden, 5, padding=4, dilation=2), nn.LeakyReLU(0.2),
-            nn.Conv1d(hidden, hidden, 5, padding=8, dilation=4), nn.LeakyReLU(0.2),
+            nn.Conv1d(N_CHANNELS + 2, hidden, 5, padding=2),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(hidden, hidden, 5, padding=4, dilation=2),
+            nn.LeakyReLU(0.2),
+            nn.Conv1d(hidden, hidden, 5, padding=8, dilation=4),
+            nn.LeakyReLU(0.2),
         )
         self.out = nn.Linear(hidden * 2, 1)
 
@@ -70,8 +73,11 @@ class Critic(nn.Module):
 
 def sample_windows(chans: Sequence[F64], window: int) -> F64:
     """Every gap-free window start of every run, as an index table (run, start)."""
-    rows = [np.column_stack([np.full(c.shape[0] - window + 1, i), np.arange(c.shape[0] - window + 1)])
-            for i, c in enumerate(chans) if c.shape[0] >= window]
+    rows = [
+        np.column_stack([np.full(c.shape[0] - window + 1, i), np.arange(c.shape[0] - window + 1)])
+        for i, c in enumerate(chans)
+        if c.shape[0] >= window
+    ]
     if not rows:
         raise ValueError(f"no gap-free run of {window} bars to train the GAN on")
     return np.concatenate(rows)
@@ -93,8 +99,7 @@ class TrainedGan:
         return [self.scaler.unscale(p) for p in out]
 
 
-def train_gan(chans: Sequence[F64], cfg: GanConfig,
-              progress: Callable[[int, int], None] | None = None) -> TrainedGan:
+def train_gan(chans: Sequence[F64], cfg: GanConfig, progress: Callable[[int, int], None] | None = None) -> TrainedGan:
     """WGAN-GP on the scaled channel windows of the real training runs (nothing else)."""
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)

@@ -21,8 +21,10 @@ REGISTRIES: list[Any] = [
     pytest.param(lambda tmp_path: InMemoryModelRegistry(), id="mock"),
     pytest.param(lambda tmp_path: FileModelRegistryAdapter(tmp_path / "models"), id="file-registry"),
     # the same, with the training pipeline's bundle registry shown under a name of its own
-    pytest.param(lambda tmp_path: FileModelRegistryAdapter(tmp_path / "models", bundle_name="bundle"),
-                 id="file-registry-with-bundles"),
+    pytest.param(
+        lambda tmp_path: FileModelRegistryAdapter(tmp_path / "models", bundle_name="bundle"),
+        id="file-registry-with-bundles",
+    ),
 ]
 
 

@@ -18,17 +18,32 @@ def _mock(tmp_path: Path) -> tuple[Notifier, Callable[[], list[str]]]:
     n = RecordingNotifier()
 
     def sent() -> list[str]:
-        return [f"{s.signal_id} {s.pair} {s.mode.value}" for s in n.signals] + [f"{k} {t}" for k, t in n.alerts] + [
-            t for _, t in n.texts
-        ]
+        return (
+            [f"{s.signal_id} {s.pair} {s.mode.value}" for s in n.signals]
+            + [f"{k} {t}" for k, t in n.alerts]
+            + [t for _, t in n.texts]
+        )
 
     return n, sent
 
 
 NOTIFIERS: list[Any] = [pytest.param(_mock, id="mock")]
 
-SIG = Signal("sig-1", "BTC/USDT", Direction.LONG, Tier.HIGH, 0.74, 40_000, 42_000, 39_000, 2.0, 0,
-             ("lstm:v1",), ("bias:-0.05",), Mode.DRYRUN)
+SIG = Signal(
+    "sig-1",
+    "BTC/USDT",
+    Direction.LONG,
+    Tier.HIGH,
+    0.74,
+    40_000,
+    42_000,
+    39_000,
+    2.0,
+    0,
+    ("lstm:v1",),
+    ("bias:-0.05",),
+    Mode.DRYRUN,
+)
 
 
 @pytest.fixture(params=NOTIFIERS)

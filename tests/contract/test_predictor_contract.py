@@ -37,8 +37,12 @@ class Case:
 
 def _mock(request: pytest.FixtureRequest) -> Case:
     """The mock scores from a fixed table and ignores its inputs, so it has no notion of a window."""
-    return Case(FixedPredictor("lstm", "v1", {"BTC/USDT": 0.7, "ETH/USDT": 0.4}),
-                {"ETH/USDT": None, "BTC/USDT": None}, {"XRP/USDT": None}, None)
+    return Case(
+        FixedPredictor("lstm", "v1", {"BTC/USDT": 0.7, "ETH/USDT": 0.4}),
+        {"ETH/USDT": None, "BTC/USDT": None},
+        {"XRP/USDT": None},
+        None,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +63,13 @@ def real_bundle(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         src = BundledCandles(CANDLES)
         candles = {p: src.candles(p, Timeframe.M5) for p in (*TRAINED_PAIRS, UNSERVED_PAIR)}
         s = quick_settings(seed=11, device="cpu")
-        s = attrs.evolve(s, max_bars=3000, leakage_cuts=1, lstm_loop=attrs.evolve(s.lstm_loop, epochs=1),
-                         tf_loop=attrs.evolve(s.tf_loop, epochs=1))
+        s = attrs.evolve(
+            s,
+            max_bars=3000,
+            leakage_cuts=1,
+            lstm_loop=attrs.evolve(s.lstm_loop, epochs=1),
+            tf_loop=attrs.evolve(s.tf_loop, epochs=1),
+        )
         root = tmp_path_factory.mktemp("predictor_contract")
         out = train_and_record({p: candles[p] for p in TRAINED_PAIRS}, s, root / "models", root / "runs")
     finally:
@@ -172,5 +181,6 @@ def test_a_pair_whose_window_is_not_ready_is_left_out_not_guessed(case: Case) ->
         mixed = {**case.inputs, pair: unready}
         out = p.predict(mixed)
         assert [x.pair for x in out] == [k for k in mixed if k != pair]
-        assert {x.pair: x.prob_up for x in out} == pytest.approx({k: v for k, v in ready.items() if k != pair},
-                                                                  abs=1e-6)
+        assert {x.pair: x.prob_up for x in out} == pytest.approx(
+            {k: v for k, v in ready.items() if k != pair}, abs=1e-6
+        )

@@ -79,8 +79,22 @@ def signal_log(request: pytest.FixtureRequest, tmp_path: Path) -> SignalLogRepos
 
 
 def rec(sid: str, t: int, mode: Mode = Mode.DRYRUN) -> TradeRecord:
-    return TradeRecord(sid, "BTC/USDT", Tier.HIGH, t, 100.0, 110.0, 95.0, 2.0, mode=mode, spread_bps=1.5,
-                       slippage_expected_bps=2.0, latency_ms=120.0, model_version="lstm:v1", session="london")
+    return TradeRecord(
+        sid,
+        "BTC/USDT",
+        Tier.HIGH,
+        t,
+        100.0,
+        110.0,
+        95.0,
+        2.0,
+        mode=mode,
+        spread_bps=1.5,
+        slippage_expected_bps=2.0,
+        latency_ms=120.0,
+        model_version="lstm:v1",
+        session="london",
+    )
 
 
 def test_risk_book(risk_book: RiskBookRepository) -> None:
@@ -130,8 +144,21 @@ def test_deployments(deployments: DeploymentRepository) -> None:
 
 
 def sig(sid: str, t: int) -> Signal:
-    return Signal(sid, "BTC/USDT", Direction.LONG, Tier.HIGH, 0.7, 100, 110, 95, 2.0, t, ("lstm:v1",),
-                  ("bias:-0.05",), Mode.DRYRUN)
+    return Signal(
+        sid,
+        "BTC/USDT",
+        Direction.LONG,
+        Tier.HIGH,
+        0.7,
+        100,
+        110,
+        95,
+        2.0,
+        t,
+        ("lstm:v1",),
+        ("bias:-0.05",),
+        Mode.DRYRUN,
+    )
 
 
 def test_signal_log(signal_log: SignalLogRepository) -> None:
@@ -221,9 +248,19 @@ def _book() -> list[TradeRecord]:
     out = []
     for i in range(40):
         mode = Mode.LIVE if i % 4 == 0 else Mode.DRYRUN
-        r = TradeRecord(f"q{i:02d}", "ETH/USDT" if i % 3 else "BTC/USDT", Tier.MEDIUM, 1_000 * DAY + i * DAY,
-                        100.0, 110.0, 95.0, 2.0, mode=mode, model_version=("v1", "v2", "")[i % 3],
-                        session=("tokyo", "london", "new_york", "")[i % 4])
+        r = TradeRecord(
+            f"q{i:02d}",
+            "ETH/USDT" if i % 3 else "BTC/USDT",
+            Tier.MEDIUM,
+            1_000 * DAY + i * DAY,
+            100.0,
+            110.0,
+            95.0,
+            2.0,
+            mode=mode,
+            model_version=("v1", "v2", "")[i % 3],
+            session=("tokyo", "london", "new_york", "")[i % 4],
+        )
         if i % 5 != 4:  # every fifth stays open
             r = r.close(r.entry_time_ms + 3_600_000, 110.0 if i % 3 != 1 else 96.0)
         out.append(r)
@@ -256,8 +293,9 @@ def test_queries_match_domain_risk_stats(queries: Any) -> None:
         assert [(g.key, g.trades, g.wins) for g in got_groups] == [(g.key, g.trades, g.wins) for g in want_groups]
         assert [g.total_r for g in got_groups] == pytest.approx([g.total_r for g in want_groups])
     live_v = queries.by_model_version(since_ms=1_020 * DAY, mode=Mode.LIVE)
-    want_v = group_stats([r for r in closed_all if r.mode == Mode.LIVE and r.entry_time_ms >= 1_020 * DAY],
-                         "model_version")
+    want_v = group_stats(
+        [r for r in closed_all if r.mode == Mode.LIVE and r.entry_time_ms >= 1_020 * DAY], "model_version"
+    )
     assert [(g.key, g.trades, g.wins) for g in live_v] == [(g.key, g.trades, g.wins) for g in want_v]
 
 

@@ -14,8 +14,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "composition", *args], cwd=ROOT, env=full_env,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "composition", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -44,6 +49,20 @@ def test_unknown_command_is_a_usage_error() -> None:
 def test_help_lists_every_command_group() -> None:
     res = run_cli("--help")
     assert res.returncode == 0
-    for group in ("demo", "data", "features", "train", "evaluate", "models", "backtest", "challenge",
-                  "exec-metrics", "run", "observe", "db", "export", "config"):
+    for group in (
+        "demo",
+        "data",
+        "features",
+        "train",
+        "evaluate",
+        "models",
+        "backtest",
+        "challenge",
+        "exec-metrics",
+        "run",
+        "observe",
+        "db",
+        "export",
+        "config",
+    ):
         assert group in res.stdout

@@ -17,12 +17,33 @@ DATA = ROOT.parent / "shared" / "data" / "candles" / "binance"
 
 def _walk_forward(reports: Path, workers: int) -> tuple[list[str], bytes]:
     proc = subprocess.run(
-        [sys.executable, "-m", "composition", "--config", str(ROOT / "configs" / "ci-smoke.toml"),
-         "--env-file", "", "backtest", "--timeframe", "5m", "--walk-forward", "--periods", "3",
-         "--workers", str(workers)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
-        env={"PATH": "/usr/bin:/bin", "TRADING_AI_BACKTEST_REPORTS_DIR": str(reports), "CANDLES_DIR": str(DATA),
-             "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-m",
+            "composition",
+            "--config",
+            str(ROOT / "configs" / "ci-smoke.toml"),
+            "--env-file",
+            "",
+            "backtest",
+            "--timeframe",
+            "5m",
+            "--walk-forward",
+            "--periods",
+            "3",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TRADING_AI_BACKTEST_REPORTS_DIR": str(reports),
+            "CANDLES_DIR": str(DATA),
+            "COLUMNS": "200",
+        },
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()

@@ -20,8 +20,14 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
     for k in ("LIVE_CONFIRM", "BROKER", "TELEGRAM_BOT_TOKEN", "KILL_SWITCH", "DATABASE_URL", "LOG_FILE"):
         env.pop(k, None)
-    env.update({"DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"), "LOG_FILE": str(tmp / "run.jsonl"),
-                "DATA_DIR": str(tmp), "LOG_FORMAT": "json"})
+    env.update(
+        {
+            "DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"),
+            "LOG_FILE": str(tmp / "run.jsonl"),
+            "DATA_DIR": str(tmp),
+            "LOG_FORMAT": "json",
+        }
+    )
     env.update(extra)
     return env
 
@@ -31,9 +37,27 @@ FIXED = ["--cost-model", "fixed", "--spread-bps", "2", "--slippage-bps", "1", "-
 
 def test_replay_prints_a_summary_and_writes_sqlite_and_json(tmp_path: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "composition", "run", "--mode", "dryrun", "--replay-from", "2025-10-01",
-         "--speed", "max", "--cycles", "80", *FIXED],
-        cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=180, check=False,
+        [
+            sys.executable,
+            "-m",
+            "composition",
+            "run",
+            "--mode",
+            "dryrun",
+            "--replay-from",
+            "2025-10-01",
+            "--speed",
+            "max",
+            "--cycles",
+            "80",
+            *FIXED,
+        ],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "replayed dryrun run" in res.stdout and "80 (0, 0)" in res.stdout
@@ -48,7 +72,11 @@ def test_replay_prints_a_summary_and_writes_sqlite_and_json(tmp_path: Path) -> N
 def test_sigterm_finishes_the_cycle_and_exits_0(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "composition", "run", "--replay-from", "2025-10-01", "--speed", "1200", *FIXED],
-        cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     log = tmp_path / "run.jsonl"
     deadline = time.monotonic() + 60
@@ -70,7 +98,12 @@ def test_sigterm_finishes_the_cycle_and_exits_0(tmp_path: Path) -> None:
 def test_live_refuses_without_confirmation_and_with_paper_broker(tmp_path: Path) -> None:
     res = subprocess.run(
         [sys.executable, "-m", "composition", "run", "--mode", "live", "--broker", "paper", *FIXED],
-        cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert res.returncode == 2
     line = res.stderr.strip().splitlines()[-1]

@@ -18,11 +18,27 @@ def test_smoke_backtest_summary_is_byte_identical(tmp_path: Path) -> None:
     for k in range(2):
         env_reports = tmp_path / f"r{k}"
         proc = subprocess.run(
-            [sys.executable, "-m", "composition", "--config", str(ROOT / "configs" / "ci-smoke.toml"),
-             "--env-file", "", "backtest", "--timeframe", "5m"],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
-            env={"PATH": "/usr/bin:/bin", "TRADING_AI_BACKTEST_REPORTS_DIR": str(env_reports),
-                 "CANDLES_DIR": str(DATA)},
+            [
+                sys.executable,
+                "-m",
+                "composition",
+                "--config",
+                str(ROOT / "configs" / "ci-smoke.toml"),
+                "--env-file",
+                "",
+                "backtest",
+                "--timeframe",
+                "5m",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                "PATH": "/usr/bin:/bin",
+                "TRADING_AI_BACKTEST_REPORTS_DIR": str(env_reports),
+                "CANDLES_DIR": str(DATA),
+            },
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         summary = env_reports / "ci-smoke" / "summary.json"

@@ -42,13 +42,24 @@ def map_sdk_error(exc: Exception, what: str) -> Exception:
     if name in ("UnauthorizedException", "ForbiddenException"):
         return ConfigError(f"MetaAPI refused METAAPI_TOKEN ({name}): {exc}")
     if name == "MethodAccessException":
-        return ConfigError(f"METAAPI_TOKEN may not do this ({exc}); deploy the account in the MetaAPI dashboard "
-                           "or use an API access token")
+        return ConfigError(
+            f"METAAPI_TOKEN may not do this ({exc}); deploy the account in the MetaAPI dashboard "
+            "or use an API access token"
+        )
     if name == "NotFoundException":
         return UnknownPosition(f"{what}: MetaAPI says not found: {exc}")
     if name == "ValidationException":
         return OrderRejected(f"{what}: MetaAPI rejected the request: {exc}")
-    if name in ("NotConnectedException", "NotSynchronizedException", "TimeoutException", "TooManyRequestsException",
-                "InternalException", "ApiException", "ConflictException", "ConnectError", "ConnectTimeout"):
+    if name in (
+        "NotConnectedException",
+        "NotSynchronizedException",
+        "TimeoutException",
+        "TooManyRequestsException",
+        "InternalException",
+        "ApiException",
+        "ConflictException",
+        "ConnectError",
+        "ConnectTimeout",
+    ):
         return BrokerDisconnected(f"{what}: MetaAPI unavailable ({name}): {exc}")
     return BrokerError(f"{what}: unexpected MetaAPI error {name}: {exc}")

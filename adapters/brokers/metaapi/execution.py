@@ -44,9 +44,13 @@ def _ms(value: Any) -> int:
 
 
 class MetaApiBroker:
-    def __init__(self, config: MetaApiConfig, initial_balance: float | None = None,
-                 connection_factory: Callable[[Any], Any] | None = None,
-                 api_factory: Callable[[MetaApiConfig], Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: MetaApiConfig,
+        initial_balance: float | None = None,
+        connection_factory: Callable[[Any], Any] | None = None,
+        api_factory: Callable[[MetaApiConfig], Any] | None = None,
+    ) -> None:
         if not config.token or not config.account_id:
             raise ConfigError("BROKER=metaapi needs METAAPI_TOKEN and METAAPI_ACCOUNT_ID")
         self._cfg = config
@@ -87,10 +91,15 @@ class MetaApiBroker:
             raise
         if account.state != "DEPLOYED":
             await account.deploy()
-            await account.wait_deployed(timeout_in_seconds=self._cfg.deploy_timeout_s,
-                                       interval_in_milliseconds=self._cfg.deploy_poll_ms)
-        self.account_info = {"id": account.id, "state": account.state, "region": account.region,
-                             "connection_status": account.connection_status}
+            await account.wait_deployed(
+                timeout_in_seconds=self._cfg.deploy_timeout_s, interval_in_milliseconds=self._cfg.deploy_poll_ms
+            )
+        self.account_info = {
+            "id": account.id,
+            "state": account.state,
+            "region": account.region,
+            "connection_status": account.connection_status,
+        }
         conn = self._connection_factory(account)
         await conn.connect()
         await conn.wait_synchronized(self._cfg.sync_timeout_s)
@@ -121,9 +130,13 @@ class MetaApiBroker:
 
     def account(self) -> AccountState:
         info = self._run(self._c().get_account_information(), "account")
-        return AccountState(balance=float(info["balance"]), equity=float(info["equity"]),
-                            margin=float(info.get("margin", 0.0)), currency=str(info["currency"]),
-                            initial_balance=self._initial_balance or float(info["balance"]))
+        return AccountState(
+            balance=float(info["balance"]),
+            equity=float(info["equity"]),
+            margin=float(info.get("margin", 0.0)),
+            currency=str(info["currency"]),
+            initial_balance=self._initial_balance or float(info["balance"]),
+        )
 
     def positions(self) -> list[Position]:
         raw = self._run(self._c().get_positions(), "positions")
@@ -139,8 +152,9 @@ class MetaApiBroker:
         sym = self.symbol_info(req.pair).broker_symbol
         bid, ask = self.quote(req.pair)
         requested = req.entry_hint if req.entry_hint is not None else (ask if req.direction is Direction.LONG else bid)
-        create = (self._c().create_market_buy_order if req.direction is Direction.LONG
-                  else self._c().create_market_sell_order)
+        create = (
+            self._c().create_market_buy_order if req.direction is Direction.LONG else self._c().create_market_sell_order
+        )
         started = time.perf_counter()
         resp = self._run(create(sym, req.volume, req.sl, req.tp, {"clientId": tag}), f"order {req.client_order_id}")
         latency = (time.perf_counter() - started) * 1000
@@ -148,9 +162,17 @@ class MetaApiBroker:
         pid = str(resp["positionId"])
         self._requested[pid] = (requested, latency)
         entry = self._entry_deal(pid)
-        return Fill(client_order_id=req.client_order_id, pair=req.pair, requested_price=requested,
-                    fill_price=float(entry["price"]), volume=float(entry["volume"]), at_ms=_ms(entry["time"]),
-                    latency_ms=latency, position_id=pid, direction=req.direction)
+        return Fill(
+            client_order_id=req.client_order_id,
+            pair=req.pair,
+            requested_price=requested,
+            fill_price=float(entry["price"]),
+            volume=float(entry["volume"]),
+            at_ms=_ms(entry["time"]),
+            latency_ms=latency,
+            position_id=pid,
+            direction=req.direction,
+        )
 
     def close_position(self, position_id: str) -> Fill:
         pos = next((p for p in self.positions() if p.position_id == position_id), None)
@@ -164,9 +186,17 @@ class MetaApiBroker:
         self._check(resp, f"close {position_id}")
         deals = self._run(self._c().get_deals_by_position(position_id), "deals")["deals"]
         out = [d for d in deals if d.get("entryType") == "DEAL_ENTRY_OUT"][-1]
-        return Fill(client_order_id=pos.client_order_id, pair=pos.pair, requested_price=requested,
-                    fill_price=float(out["price"]), volume=float(out["volume"]), at_ms=_ms(out["time"]),
-                    latency_ms=latency, position_id=position_id, direction=pos.direction.opposite)
+        return Fill(
+            client_order_id=pos.client_order_id,
+            pair=pos.pair,
+            requested_price=requested,
+            fill_price=float(out["price"]),
+            volume=float(out["volume"]),
+            at_ms=_ms(out["time"]),
+            latency_ms=latency,
+            position_id=position_id,
+            direction=pos.direction.opposite,
+        )
 
     def modify_position(self, position_id: str, sl: float | None, tp: float | None) -> None:
         if not any(p.position_id == position_id for p in self.positions()):
@@ -181,10 +211,16 @@ class MetaApiBroker:
         except UnknownPosition:  # NotFoundException on a symbol
             raise UnknownSymbol(f"MetaAPI account has no symbol {sym!r}") from None
         cs = float(spec["contractSize"])
-        return SymbolSpec(pair=pair, broker_symbol=sym, contract_size=cs,
-                          min_lot=float(spec["minVolume"]), lot_step=float(spec["volumeStep"]),
-                          digits=int(spec["digits"]), max_lot=float(spec["maxVolume"]),
-                          margin_rate=self._margin_rate(sym, cs))
+        return SymbolSpec(
+            pair=pair,
+            broker_symbol=sym,
+            contract_size=cs,
+            min_lot=float(spec["minVolume"]),
+            lot_step=float(spec["volumeStep"]),
+            digits=int(spec["digits"]),
+            max_lot=float(spec["maxVolume"]),
+            margin_rate=self._margin_rate(sym, cs),
+        )
 
     def _margin_rate(self, sym: str, contract_size: float) -> float:
         """Margin per unit of notional from the terminal's calculation (`calculate_margin` for one lot at
@@ -230,12 +266,22 @@ class MetaApiBroker:
                 entry = next((x for x in older if x.get("entryType") == "DEAL_ENTRY_IN"), d)
             tag = str(entry.get("clientId") or "")
             is_entry = d.get("entryType") == "DEAL_ENTRY_IN"
-            requested, latency = self._requested.get(pid, (float(d["price"]), 0.0)) if is_entry \
-                else (float(d["price"]), 0.0)
-            out.append(Fill(client_order_id=self._ids.get(tag, tag), pair=pair, requested_price=requested,
-                            fill_price=float(d["price"]), volume=float(d["volume"]), at_ms=_ms(d["time"]),
-                            latency_ms=latency, position_id=pid,
-                            direction=Direction.LONG if d["type"] == "DEAL_TYPE_BUY" else Direction.SHORT))
+            requested, latency = (
+                self._requested.get(pid, (float(d["price"]), 0.0)) if is_entry else (float(d["price"]), 0.0)
+            )
+            out.append(
+                Fill(
+                    client_order_id=self._ids.get(tag, tag),
+                    pair=pair,
+                    requested_price=requested,
+                    fill_price=float(d["price"]),
+                    volume=float(d["volume"]),
+                    at_ms=_ms(d["time"]),
+                    latency_ms=latency,
+                    position_id=pid,
+                    direction=Direction.LONG if d["type"] == "DEAL_TYPE_BUY" else Direction.SHORT,
+                )
+            )
         return out
 
     # --- internals ----------------------------------------------------------------------------------
@@ -268,11 +314,17 @@ class MetaApiBroker:
         if pair is None:
             return None
         tag = str(d.get("clientId") or "")
-        return Position(position_id=str(d["id"]), pair=pair,
-                        direction=Direction.LONG if d["type"] == "POSITION_TYPE_BUY" else Direction.SHORT,
-                        volume=float(d["volume"]), entry=float(d["openPrice"]), sl=float(d.get("stopLoss") or 0.0),
-                        tp=float(d["takeProfit"]) if d.get("takeProfit") else None, opened_at_ms=_ms(d["time"]),
-                        client_order_id=self._ids.get(tag, tag))
+        return Position(
+            position_id=str(d["id"]),
+            pair=pair,
+            direction=Direction.LONG if d["type"] == "POSITION_TYPE_BUY" else Direction.SHORT,
+            volume=float(d["volume"]),
+            entry=float(d["openPrice"]),
+            sl=float(d.get("stopLoss") or 0.0),
+            tp=float(d["takeProfit"]) if d.get("takeProfit") else None,
+            opened_at_ms=_ms(d["time"]),
+            client_order_id=self._ids.get(tag, tag),
+        )
 
     def _existing_fill(self, tag: str, req: OrderRequest) -> Fill | None:
         for p in self._run(self._c().get_positions(), "positions"):
@@ -287,16 +339,27 @@ class MetaApiBroker:
     def _fill_of_entry(self, d: dict[str, Any], req: OrderRequest) -> Fill:
         pid = str(d["positionId"])
         requested, latency = self._requested.get(pid, (float(d["price"]), 0.0))
-        return Fill(client_order_id=req.client_order_id, pair=req.pair, requested_price=requested,
-                    fill_price=float(d["price"]), volume=float(d["volume"]), at_ms=_ms(d["time"]),
-                    latency_ms=latency, position_id=pid, direction=req.direction)
+        return Fill(
+            client_order_id=req.client_order_id,
+            pair=req.pair,
+            requested_price=requested,
+            fill_price=float(d["price"]),
+            volume=float(d["volume"]),
+            at_ms=_ms(d["time"]),
+            latency_ms=latency,
+            position_id=pid,
+            direction=req.direction,
+        )
 
 
 def _sdk_api(cfg: MetaApiConfig) -> Any:
     from metaapi_cloud_sdk import MetaApi  # heavy import, only when this broker is chosen
 
-    opts: dict[str, Any] = {"domain": cfg.domain, "requestTimeout": cfg.request_timeout_s,
-                            "retryOpts": {"retries": 2, "minDelayInSeconds": 0.1, "maxDelayInSeconds": 2}}
+    opts: dict[str, Any] = {
+        "domain": cfg.domain,
+        "requestTimeout": cfg.request_timeout_s,
+        "retryOpts": {"retries": 2, "minDelayInSeconds": 0.1, "maxDelayInSeconds": 2},
+    }
     if cfg.region:
         opts["region"] = cfg.region
     return MetaApi(cfg.token, opts)

@@ -74,9 +74,13 @@ class Mt5Broker:
     def account(self) -> AccountState:
         with self._lock:
             info = self._call("account_info")
-            return AccountState(balance=float(info.balance), equity=float(info.equity), margin=float(info.margin),
-                                currency=str(info.currency),
-                                initial_balance=self._initial_balance or float(info.balance))
+            return AccountState(
+                balance=float(info.balance),
+                equity=float(info.equity),
+                margin=float(info.margin),
+                currency=str(info.currency),
+                initial_balance=self._initial_balance or float(info.balance),
+            )
 
     def positions(self) -> list[Position]:
         with self._lock:
@@ -95,10 +99,17 @@ class Mt5Broker:
             buy = req.direction is Direction.LONG
             price = float(tick.ask if buy else tick.bid)
             request = {
-                "action": self._mt5.TRADE_ACTION_DEAL, "symbol": spec.broker_symbol, "volume": float(req.volume),
-                "type": self._mt5.ORDER_TYPE_BUY if buy else self._mt5.ORDER_TYPE_SELL, "price": price,
-                "sl": float(req.sl), "tp": float(req.tp or 0.0), "deviation": self._cfg.deviation,
-                "magic": self._cfg.magic, "comment": tag, "type_time": self._mt5.ORDER_TIME_GTC,
+                "action": self._mt5.TRADE_ACTION_DEAL,
+                "symbol": spec.broker_symbol,
+                "volume": float(req.volume),
+                "type": self._mt5.ORDER_TYPE_BUY if buy else self._mt5.ORDER_TYPE_SELL,
+                "price": price,
+                "sl": float(req.sl),
+                "tp": float(req.tp or 0.0),
+                "deviation": self._cfg.deviation,
+                "magic": self._cfg.magic,
+                "comment": tag,
+                "type_time": self._mt5.ORDER_TIME_GTC,
                 "type_filling": self._filling(spec.broker_symbol),
             }
             started = time.perf_counter()
@@ -107,9 +118,17 @@ class Mt5Broker:
             requested = req.entry_hint if req.entry_hint is not None else price
             self._requested[int(result.deal)] = (requested, latency)
             at_ms = self._deal_time(int(result.deal))
-            return Fill(client_order_id=req.client_order_id, pair=req.pair, requested_price=requested,
-                        fill_price=float(result.price), volume=float(result.volume), at_ms=at_ms,
-                        latency_ms=latency, position_id=str(result.order), direction=req.direction)
+            return Fill(
+                client_order_id=req.client_order_id,
+                pair=req.pair,
+                requested_price=requested,
+                fill_price=float(result.price),
+                volume=float(result.volume),
+                at_ms=at_ms,
+                latency_ms=latency,
+                position_id=str(result.order),
+                direction=req.direction,
+            )
 
     def close_position(self, position_id: str) -> Fill:
         with self._lock:
@@ -121,26 +140,45 @@ class Mt5Broker:
             long = pos.direction is Direction.LONG
             price = float(tick.bid if long else tick.ask)
             request = {
-                "action": self._mt5.TRADE_ACTION_DEAL, "symbol": raw.symbol, "volume": float(raw.volume),
-                "type": self._mt5.ORDER_TYPE_SELL if long else self._mt5.ORDER_TYPE_BUY, "position": int(raw.ticket),
-                "price": price, "deviation": self._cfg.deviation, "magic": self._cfg.magic,
+                "action": self._mt5.TRADE_ACTION_DEAL,
+                "symbol": raw.symbol,
+                "volume": float(raw.volume),
+                "type": self._mt5.ORDER_TYPE_SELL if long else self._mt5.ORDER_TYPE_BUY,
+                "position": int(raw.ticket),
+                "price": price,
+                "deviation": self._cfg.deviation,
+                "magic": self._cfg.magic,
                 "comment": order_tag("close:" + pos.client_order_id, MT5_COMMENT_MAX),
-                "type_time": self._mt5.ORDER_TIME_GTC, "type_filling": self._filling(raw.symbol),
+                "type_time": self._mt5.ORDER_TIME_GTC,
+                "type_filling": self._filling(raw.symbol),
             }
             started = time.perf_counter()
             result = self._send(request, f"close {position_id}", unknown_position=position_id)
             latency = (time.perf_counter() - started) * 1000
             self._requested[int(result.deal)] = (price, latency)
-            return Fill(client_order_id=pos.client_order_id, pair=pos.pair, requested_price=price,
-                        fill_price=float(result.price), volume=float(result.volume),
-                        at_ms=self._deal_time(int(result.deal)), latency_ms=latency,
-                        position_id=pos.position_id, direction=pos.direction.opposite)
+            return Fill(
+                client_order_id=pos.client_order_id,
+                pair=pos.pair,
+                requested_price=price,
+                fill_price=float(result.price),
+                volume=float(result.volume),
+                at_ms=self._deal_time(int(result.deal)),
+                latency_ms=latency,
+                position_id=pos.position_id,
+                direction=pos.direction.opposite,
+            )
 
     def modify_position(self, position_id: str, sl: float | None, tp: float | None) -> None:
         with self._lock:
             raw = self._raw_position(position_id)
-            request = {"action": self._mt5.TRADE_ACTION_SLTP, "symbol": raw.symbol, "position": int(raw.ticket),
-                       "sl": float(raw.sl if sl is None else sl), "tp": float(tp or 0.0), "magic": self._cfg.magic}
+            request = {
+                "action": self._mt5.TRADE_ACTION_SLTP,
+                "symbol": raw.symbol,
+                "position": int(raw.ticket),
+                "sl": float(raw.sl if sl is None else sl),
+                "tp": float(tp or 0.0),
+                "magic": self._cfg.magic,
+            }
             self._send(request, f"modify {position_id}", unknown_position=position_id)
 
     def symbol_info(self, pair: str) -> SymbolSpec:
@@ -150,10 +188,16 @@ class Mt5Broker:
             if not info.visible:
                 self._mt5.symbol_select(sym, True)
             cs = float(info.trade_contract_size)
-            return SymbolSpec(pair=pair, broker_symbol=sym, contract_size=cs,
-                              min_lot=float(info.volume_min), lot_step=float(info.volume_step),
-                              digits=int(info.digits), max_lot=float(info.volume_max),
-                              margin_rate=self._margin_rate(sym, cs))
+            return SymbolSpec(
+                pair=pair,
+                broker_symbol=sym,
+                contract_size=cs,
+                min_lot=float(info.volume_min),
+                lot_step=float(info.volume_step),
+                digits=int(info.digits),
+                max_lot=float(info.volume_max),
+                margin_rate=self._margin_rate(sym, cs),
+            )
 
     def _margin_rate(self, sym: str, contract_size: float) -> float:
         """Margin per unit of notional from the terminal's own calculation (`order_calc_margin` for one
@@ -196,10 +240,19 @@ class Mt5Broker:
                     first = next((x for x in entries if x.entry == self._mt5.DEAL_ENTRY_IN), d)
                 requested, latency = self._requested.get(int(d.ticket), (float(d.price), 0.0))
                 coid = self._ids.get(str(first.comment), str(first.comment))
-                out.append(Fill(client_order_id=coid, pair=pair, requested_price=requested,
-                                fill_price=float(d.price), volume=float(d.volume), at_ms=int(d.time_msc),
-                                latency_ms=latency, position_id=str(d.position_id),
-                                direction=Direction.LONG if d.type == self._mt5.DEAL_TYPE_BUY else Direction.SHORT))
+                out.append(
+                    Fill(
+                        client_order_id=coid,
+                        pair=pair,
+                        requested_price=requested,
+                        fill_price=float(d.price),
+                        volume=float(d.volume),
+                        at_ms=int(d.time_msc),
+                        latency_ms=latency,
+                        position_id=str(d.position_id),
+                        direction=Direction.LONG if d.type == self._mt5.DEAL_TYPE_BUY else Direction.SHORT,
+                    )
+                )
             return out
 
     # --- internals ----------------------------------------------------------------------------------
@@ -235,10 +288,17 @@ class Mt5Broker:
         if pair is None:
             return None
         direction = Direction.LONG if p.type == self._mt5.POSITION_TYPE_BUY else Direction.SHORT
-        return Position(position_id=str(p.ticket), pair=pair, direction=direction, volume=float(p.volume),
-                        entry=float(p.price_open), sl=float(p.sl), tp=float(p.tp) or None,
-                        opened_at_ms=int(p.time_msc),
-                        client_order_id=self._ids.get(str(p.comment), str(p.comment)))
+        return Position(
+            position_id=str(p.ticket),
+            pair=pair,
+            direction=direction,
+            volume=float(p.volume),
+            entry=float(p.price_open),
+            sl=float(p.sl),
+            tp=float(p.tp) or None,
+            opened_at_ms=int(p.time_msc),
+            client_order_id=self._ids.get(str(p.comment), str(p.comment)),
+        )
 
     def _deals_since(self, since_ms: int) -> tuple[Any, ...]:
         start = datetime.fromtimestamp(max(since_ms, _HISTORY_START_MS) / 1000, tz=UTC)
@@ -255,10 +315,20 @@ class Mt5Broker:
             if p.comment == tag:
                 deals = self._call("history_deals_get", position=p.ticket)
                 entry = next((d for d in deals if d.entry == self._mt5.DEAL_ENTRY_IN), None)
-                return self._fill_from(entry, req, p.ticket) if entry else Fill(
-                    client_order_id=req.client_order_id, pair=req.pair, requested_price=float(p.price_open),
-                    fill_price=float(p.price_open), volume=float(p.volume), at_ms=int(p.time_msc),
-                    position_id=str(p.ticket), direction=req.direction)
+                return (
+                    self._fill_from(entry, req, p.ticket)
+                    if entry
+                    else Fill(
+                        client_order_id=req.client_order_id,
+                        pair=req.pair,
+                        requested_price=float(p.price_open),
+                        fill_price=float(p.price_open),
+                        volume=float(p.volume),
+                        at_ms=int(p.time_msc),
+                        position_id=str(p.ticket),
+                        direction=req.direction,
+                    )
+                )
         for d in self._deals_since(0):
             if d.entry == self._mt5.DEAL_ENTRY_IN and d.comment == tag:
                 return self._fill_from(d, req, d.position_id)
@@ -266,6 +336,14 @@ class Mt5Broker:
 
     def _fill_from(self, deal: Any, req: OrderRequest, position: int) -> Fill:
         requested, latency = self._requested.get(int(deal.ticket), (float(deal.price), 0.0))
-        return Fill(client_order_id=req.client_order_id, pair=req.pair, requested_price=requested,
-                    fill_price=float(deal.price), volume=float(deal.volume), at_ms=int(deal.time_msc),
-                    latency_ms=latency, position_id=str(position), direction=req.direction)
+        return Fill(
+            client_order_id=req.client_order_id,
+            pair=req.pair,
+            requested_price=requested,
+            fill_price=float(deal.price),
+            volume=float(deal.volume),
+            at_ms=int(deal.time_msc),
+            latency_ms=latency,
+            position_id=str(position),
+            direction=req.direction,
+        )

@@ -19,12 +19,16 @@ def load_mt5_module() -> Any:
     try:
         return importlib.import_module("MetaTrader5")
     except ImportError:
-        where = "on Windows, `pip install MetaTrader5`" if sys.platform == "win32" else (
-            f"it exists only for Windows and this is {sys.platform}")
+        where = (
+            "on Windows, `pip install MetaTrader5`"
+            if sys.platform == "win32"
+            else (f"it exists only for Windows and this is {sys.platform}")
+        )
         raise Mt5Unavailable(
             "BROKER=mt5 needs the MetaTrader5 package (" + where + "). On Linux use BROKER=shim with the REST "
             "shim running beside the terminal on a Windows VM (SHIM_URL, SHIM_TOKEN), or BROKER=metaapi "
-            "(METAAPI_TOKEN, METAAPI_ACCOUNT_ID); see adapters/brokers/README.md") from None
+            "(METAAPI_TOKEN, METAAPI_ACCOUNT_ID); see adapters/brokers/README.md"
+        ) from None
 
 
 def mt5_config_from(config: Any) -> Mt5Config:
@@ -35,8 +39,9 @@ def mt5_config_from(config: Any) -> Mt5Config:
 
 
 def make_mt5_broker(config: Any, *, mt5_module: Any = None, connect: bool = True) -> Mt5Broker:
-    broker = Mt5Broker(mt5_module or load_mt5_module(), mt5_config_from(config),
-                       initial_balance=config.risk.initial_balance)
+    broker = Mt5Broker(
+        mt5_module or load_mt5_module(), mt5_config_from(config), initial_balance=config.risk.initial_balance
+    )
     if connect:
         broker.connect()
     return broker

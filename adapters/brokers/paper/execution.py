@@ -69,8 +69,15 @@ def default_session(at_ms: int) -> Session:
 class PaperBroker:
     """See the module docstring. Thread-safe: one lock around every operation."""
 
-    def __init__(self, config: PaperConfig, price_source: PriceSource, cost_model: CostModel, clock: Clock,
-                 session_of: Callable[[int], Any] = default_session, bar_source: BarSource | None = None) -> None:
+    def __init__(
+        self,
+        config: PaperConfig,
+        price_source: PriceSource,
+        cost_model: CostModel,
+        clock: Clock,
+        session_of: Callable[[int], Any] = default_session,
+        bar_source: BarSource | None = None,
+    ) -> None:
         self._cfg = config
         self._bars = bar_source
         # the account's leverage sets every symbol's margin: margin = notional / leverage
@@ -106,8 +113,13 @@ class PaperBroker:
                 spec = self.symbol_info(pos.pair)
                 floating += pos.pnl_at(self._exit_price(pos), spec.contract_size)
                 margin += spec.margin_for(pos.volume, pos.entry)
-            return AccountState(balance=self._balance, equity=self._balance + floating, margin=margin,
-                                currency=self._cfg.currency, initial_balance=self._cfg.initial_balance)
+            return AccountState(
+                balance=self._balance,
+                equity=self._balance + floating,
+                margin=margin,
+                currency=self._cfg.currency,
+                initial_balance=self._cfg.initial_balance,
+            )
 
     def positions(self) -> list[Position]:
         with self._lock:
@@ -121,8 +133,10 @@ class PaperBroker:
             spec = self.symbol_info(req.pair)
             volume = spec.floor_volume(req.volume)
             if volume <= 0 or abs(volume - req.volume) > 1e-9:
-                raise OrderRejected(f"{req.pair}: volume {req.volume} is not a multiple of {spec.lot_step} "
-                                    f"within [{spec.min_lot}, {spec.max_lot}]")
+                raise OrderRejected(
+                    f"{req.pair}: volume {req.volume} is not a multiple of {spec.lot_step} "
+                    f"within [{spec.min_lot}, {spec.max_lot}]"
+                )
             mid, _ = self._prices(req.pair)
             now = self._clock.now_ms()
             # The account the sizing read: taken before this order's cost draw re-marks the pair's positions.
@@ -133,17 +147,34 @@ class PaperBroker:
             _check_stops_side(req.direction, fill_price, req.sl, req.tp, req.pair)
             needed = spec.margin_for(volume, fill_price)
             if needed > free:
-                raise InsufficientMargin(f"{req.pair}: {volume} lots need {needed:.2f} margin at {fill_price}, "
-                                         f"free {free:.2f}")
+                raise InsufficientMargin(
+                    f"{req.pair}: {volume} lots need {needed:.2f} margin at {fill_price}, free {free:.2f}"
+                )
             self._spread_bps[req.pair] = float(draw.spread_bps)
             requested = req.entry_hint if req.entry_hint is not None else mid
-            pos = Position(position_id=f"P{self._next_id:08d}", pair=req.pair, direction=req.direction,
-                           volume=volume, entry=fill_price, sl=req.sl, tp=req.tp, opened_at_ms=now,
-                           client_order_id=req.client_order_id)
+            pos = Position(
+                position_id=f"P{self._next_id:08d}",
+                pair=req.pair,
+                direction=req.direction,
+                volume=volume,
+                entry=fill_price,
+                sl=req.sl,
+                tp=req.tp,
+                opened_at_ms=now,
+                client_order_id=req.client_order_id,
+            )
             self._next_id += 1
-            fill = Fill(client_order_id=req.client_order_id, pair=req.pair, requested_price=requested,
-                        fill_price=fill_price, volume=volume, at_ms=now, latency_ms=self._cfg.latency_ms,
-                        position_id=pos.position_id, direction=req.direction)
+            fill = Fill(
+                client_order_id=req.client_order_id,
+                pair=req.pair,
+                requested_price=requested,
+                fill_price=fill_price,
+                volume=volume,
+                at_ms=now,
+                latency_ms=self._cfg.latency_ms,
+                position_id=pos.position_id,
+                direction=req.direction,
+            )
             self._balance -= self._cfg.commission_per_lot * volume
             self._positions[pos.position_id] = pos
             self._orders[req.client_order_id] = fill
@@ -160,8 +191,9 @@ class PaperBroker:
             requested = self._exit_price(pos)
             draw = self._draw(pos.pair)
             spec = self.symbol_info(pos.pair)
-            price = spec.round_price(requested * (1 - pos.direction.sign * (draw.slippage_bps
-                                                                             + draw.latency_penalty_bps) / 1e4))
+            price = spec.round_price(
+                requested * (1 - pos.direction.sign * (draw.slippage_bps + draw.latency_penalty_bps) / 1e4)
+            )
             return self._close(pos, requested, price, self._cfg.latency_ms)
 
     def modify_position(self, position_id: str, sl: float | None, tp: float | None) -> None:
@@ -213,8 +245,7 @@ class PaperBroker:
     # --- internals ----------------------------------------------------------------------------------
 
     def _draw(self, pair: str) -> CostDrawLike:
-        draw = self._costs.sample(pair, self._session_of(self._clock.now_ms()), self._fill_rng,
-                                  self._cfg.latency_ms)
+        draw = self._costs.sample(pair, self._session_of(self._clock.now_ms()), self._fill_rng, self._cfg.latency_ms)
         self._spread_bps[pair] = float(draw.spread_bps)
         return draw
 
@@ -257,8 +288,14 @@ class PaperBroker:
         if not bool(sel.any()):
             return False
         closes_at = ts[sel] + int(period)
-        hit = first_exit(pos.direction.sign, pos.sl, pos.tp, np.asarray(candles.open)[sel],
-                         np.asarray(candles.high)[sel], np.asarray(candles.low)[sel])
+        hit = first_exit(
+            pos.direction.sign,
+            pos.sl,
+            pos.tp,
+            np.asarray(candles.open)[sel],
+            np.asarray(candles.high)[sel],
+            np.asarray(candles.low)[sel],
+        )
         self._bars_from[pos.position_id] = int(closes_at[-1])
         if hit is None:
             return False
@@ -276,16 +313,25 @@ class PaperBroker:
         fill = self.symbol_info(pos.pair).round_price(requested * (1 - pos.direction.sign * draw.slippage_bps / 1e4))
         self._close(pos, requested, fill, 0.0, at_ms)
 
-    def _close(self, pos: Position, requested: float, price: float, latency_ms: float,
-               at_ms: int | None = None) -> Fill:
+    def _close(
+        self, pos: Position, requested: float, price: float, latency_ms: float, at_ms: int | None = None
+    ) -> Fill:
         spec = self.symbol_info(pos.pair)
         self._balance += pos.pnl_at(price, spec.contract_size) - self._cfg.commission_per_lot * pos.volume
         del self._positions[pos.position_id]
         self._bars_from.pop(pos.position_id, None)
         at = self._clock.now_ms() if at_ms is None else at_ms
-        fill = Fill(client_order_id=pos.client_order_id, pair=pos.pair, requested_price=requested,
-                    fill_price=price, volume=pos.volume, at_ms=max(at, pos.opened_at_ms),
-                    latency_ms=latency_ms, position_id=pos.position_id, direction=pos.direction.opposite)
+        fill = Fill(
+            client_order_id=pos.client_order_id,
+            pair=pos.pair,
+            requested_price=requested,
+            fill_price=price,
+            volume=pos.volume,
+            at_ms=max(at, pos.opened_at_ms),
+            latency_ms=latency_ms,
+            position_id=pos.position_id,
+            direction=pos.direction.opposite,
+        )
         self._fills.append(fill)
         self._save()
         return fill
@@ -349,9 +395,17 @@ def _evolve(pos: Position, **changes: Any) -> Position:
 
 
 def _pos_to_dict(p: Position) -> dict[str, Any]:
-    return {"position_id": p.position_id, "pair": p.pair, "direction": p.direction.value, "volume": p.volume,
-            "entry": p.entry, "sl": p.sl, "tp": p.tp, "opened_at_ms": p.opened_at_ms,
-            "client_order_id": p.client_order_id}
+    return {
+        "position_id": p.position_id,
+        "pair": p.pair,
+        "direction": p.direction.value,
+        "volume": p.volume,
+        "entry": p.entry,
+        "sl": p.sl,
+        "tp": p.tp,
+        "opened_at_ms": p.opened_at_ms,
+        "client_order_id": p.client_order_id,
+    }
 
 
 def _pos_from_dict(d: dict[str, Any]) -> Position:
@@ -359,9 +413,17 @@ def _pos_from_dict(d: dict[str, Any]) -> Position:
 
 
 def _fill_to_dict(f: Fill) -> dict[str, Any]:
-    return {"client_order_id": f.client_order_id, "pair": f.pair, "requested_price": f.requested_price,
-            "fill_price": f.fill_price, "volume": f.volume, "at_ms": f.at_ms, "latency_ms": f.latency_ms,
-            "position_id": f.position_id, "direction": f.direction.value if f.direction else None}
+    return {
+        "client_order_id": f.client_order_id,
+        "pair": f.pair,
+        "requested_price": f.requested_price,
+        "fill_price": f.fill_price,
+        "volume": f.volume,
+        "at_ms": f.at_ms,
+        "latency_ms": f.latency_ms,
+        "position_id": f.position_id,
+        "direction": f.direction.value if f.direction else None,
+    }
 
 
 def _fill_from_dict(d: dict[str, Any]) -> Fill:

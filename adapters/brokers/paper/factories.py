@@ -21,13 +21,18 @@ class WallClock:
         time.sleep(seconds)
 
 
-def make_paper_broker(config: Any, *, price_source: PriceSource, cost_model: CostModel,
-                      clock: Clock | None = None, state_path: str = "") -> PaperBroker:
+def make_paper_broker(
+    config: Any, *, price_source: PriceSource, cost_model: CostModel, clock: Clock | None = None, state_path: str = ""
+) -> PaperBroker:
     """`config` is the application Config; risk.initial_balance and seed carry over."""
-    paper = PaperConfig(initial_balance=config.risk.initial_balance, seed=config.seed,
-                        latency_ms=float(getattr(config.broker, "paper_latency_ms", 150.0)),
-                        leverage=float(getattr(config.broker, "paper_leverage", 2.0)),
-                        state_path=state_path)
+    paper = PaperConfig(
+        initial_balance=config.risk.initial_balance,
+        seed=config.seed,
+        latency_ms=float(getattr(config.broker, "paper_latency_ms", 150.0)),
+        leverage=float(getattr(config.broker, "paper_leverage", 2.0)),
+        state_path=state_path,
+    )
     # A price source that also serves bars (LatestClose.bars) lets stops resolve on bar highs/lows.
-    return PaperBroker(paper, price_source, cost_model, clock or WallClock(),
-                       bar_source=getattr(price_source, "bars", None))
+    return PaperBroker(
+        paper, price_source, cost_model, clock or WallClock(), bar_source=getattr(price_source, "bars", None)
+    )

@@ -33,8 +33,12 @@ class ShimBroker:
         if not config.token:
             raise ConfigError("SHIM_TOKEN is empty: set it to the token the shim server was started with")
         self._cfg = config
-        self._http = httpx.Client(base_url=config.url.rstrip("/") + wire.API, timeout=config.timeout_s,
-                                  headers={"Authorization": f"Bearer {config.token}"}, transport=transport)
+        self._http = httpx.Client(
+            base_url=config.url.rstrip("/") + wire.API,
+            timeout=config.timeout_s,
+            headers={"Authorization": f"Bearer {config.token}"},
+            transport=transport,
+        )
         self.requests_sent = 0
         self._placed: dict[str, Fill] = {}  # client order id -> fill as first returned (latency included)
 
@@ -80,8 +84,9 @@ class ShimBroker:
 
     # --- transport ----------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-              idempotent: bool = True) -> Any:
+    def _call(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None, idempotent: bool = True
+    ) -> Any:
         attempts = 1 + (self._cfg.retries if idempotent else 0)
         last: Exception | None = None
         for attempt in range(attempts):
@@ -108,8 +113,10 @@ class ShimBroker:
         except ValueError:
             code, message = "", resp.text[:200]
         if resp.status_code in (401, 403):
-            return ShimAuthError(f"the shim at {self._cfg.url} refused the token (HTTP {resp.status_code}); "
-                                 "SHIM_TOKEN must equal the server's token")
+            return ShimAuthError(
+                f"the shim at {self._cfg.url} refused the token (HTTP {resp.status_code}); "
+                "SHIM_TOKEN must equal the server's token"
+            )
         if code in wire.ERRORS:
             return wire.ERRORS[code][1](message)
         if resp.status_code in _RETRY_STATUS:

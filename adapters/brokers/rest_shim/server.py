@@ -44,11 +44,12 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 @web.middleware
-async def _auth_and_errors(request: web.Request,
-                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def _auth_and_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     if request.path != f"{wire.API}/health":
         header = request.headers.get("Authorization", "")
-        given = header[len("Bearer "):] if header.startswith("Bearer ") else ""
+        given = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
         if not hmac.compare_digest(given.encode(), request.app[_TOKEN].encode()):
             return _error(401, "unauthorized", "missing or wrong bearer token")
     try:
@@ -130,17 +131,19 @@ def make_app(terminal: Terminal, token: str) -> web.Application:
     app[_TOKEN] = token
     app[_EXECUTOR] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mt5-terminal")
     a = wire.API
-    app.add_routes([
-        web.get(f"{a}/health", health),
-        web.get(f"{a}/account", account),
-        web.get(f"{a}/positions", positions),
-        web.post(f"{a}/orders", place_order),
-        web.post(f"{a}/positions/{{position_id}}/close", close_position),
-        web.post(f"{a}/positions/{{position_id}}/modify", modify_position),
-        web.get(f"{a}/symbol", symbol_info),
-        web.get(f"{a}/quote", quote),
-        web.get(f"{a}/fills", fills),
-    ])
+    app.add_routes(
+        [
+            web.get(f"{a}/health", health),
+            web.get(f"{a}/account", account),
+            web.get(f"{a}/positions", positions),
+            web.post(f"{a}/orders", place_order),
+            web.post(f"{a}/positions/{{position_id}}/close", close_position),
+            web.post(f"{a}/positions/{{position_id}}/modify", modify_position),
+            web.get(f"{a}/symbol", symbol_info),
+            web.get(f"{a}/quote", quote),
+            web.get(f"{a}/fills", fills),
+        ]
+    )
 
     async def _shutdown_executor(app: web.Application) -> None:
         app[_EXECUTOR].shutdown(wait=True)
@@ -149,8 +152,9 @@ def make_app(terminal: Terminal, token: str) -> web.Application:
     return app
 
 
-def start_shim_server(terminal: Terminal, token: str | None = None, host: str = "127.0.0.1",
-                      port: int = 0) -> tuple[str, str, Callable[[], None]]:
+def start_shim_server(
+    terminal: Terminal, token: str | None = None, host: str = "127.0.0.1", port: int = 0
+) -> tuple[str, str, Callable[[], None]]:
     """Run the server on a background thread (tests, local tools): returns (url, token, stop)."""
     token = token or secrets.token_urlsafe(24)
     app = make_app(terminal, token)
@@ -199,16 +203,22 @@ def _mt5_terminal_from_env() -> Terminal:
     from adapters.brokers.mt5.factories import load_mt5_module
 
     login = os.environ.get("MT5_LOGIN", "")
-    cfg = Mt5Config(login=int(login) if login.isdigit() else 0, password=os.environ.get("MT5_PASSWORD", ""),
-                    server=os.environ.get("MT5_SERVER", ""), path=os.environ.get("MT5_PATH") or None)
+    cfg = Mt5Config(
+        login=int(login) if login.isdigit() else 0,
+        password=os.environ.get("MT5_PASSWORD", ""),
+        server=os.environ.get("MT5_SERVER", ""),
+        path=os.environ.get("MT5_PATH") or None,
+    )
     broker = Mt5Broker(load_mt5_module(), cfg)
     broker.connect()
     return broker
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m adapters.brokers.rest_shim.server",
-                                     description="REST shim beside the MT5 terminal (token from SHIM_TOKEN)")
+    parser = argparse.ArgumentParser(
+        prog="python -m adapters.brokers.rest_shim.server",
+        description="REST shim beside the MT5 terminal (token from SHIM_TOKEN)",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)

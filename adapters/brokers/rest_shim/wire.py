@@ -44,62 +44,127 @@ def _dir(value: str | None) -> Direction | None:
 
 
 def account_to(a: AccountState) -> dict[str, Any]:
-    return {"balance": a.balance, "equity": a.equity, "margin": a.margin, "currency": a.currency,
-            "initial_balance": a.initial_balance}
+    return {
+        "balance": a.balance,
+        "equity": a.equity,
+        "margin": a.margin,
+        "currency": a.currency,
+        "initial_balance": a.initial_balance,
+    }
 
 
 def account_from(d: dict[str, Any]) -> AccountState:
-    return AccountState(balance=float(d["balance"]), equity=float(d["equity"]), margin=float(d["margin"]),
-                        currency=str(d["currency"]), initial_balance=float(d["initial_balance"]))
+    return AccountState(
+        balance=float(d["balance"]),
+        equity=float(d["equity"]),
+        margin=float(d["margin"]),
+        currency=str(d["currency"]),
+        initial_balance=float(d["initial_balance"]),
+    )
 
 
 def position_to(p: Position) -> dict[str, Any]:
-    return {"position_id": p.position_id, "pair": p.pair, "direction": p.direction.value, "volume": p.volume,
-            "entry": p.entry, "sl": p.sl, "tp": p.tp, "opened_at_ms": p.opened_at_ms,
-            "client_order_id": p.client_order_id}
+    return {
+        "position_id": p.position_id,
+        "pair": p.pair,
+        "direction": p.direction.value,
+        "volume": p.volume,
+        "entry": p.entry,
+        "sl": p.sl,
+        "tp": p.tp,
+        "opened_at_ms": p.opened_at_ms,
+        "client_order_id": p.client_order_id,
+    }
 
 
 def position_from(d: dict[str, Any]) -> Position:
-    return Position(position_id=str(d["position_id"]), pair=str(d["pair"]), direction=Direction(d["direction"]),
-                    volume=float(d["volume"]), entry=float(d["entry"]), sl=float(d["sl"]),
-                    tp=None if d["tp"] is None else float(d["tp"]), opened_at_ms=int(d["opened_at_ms"]),
-                    client_order_id=str(d["client_order_id"]))
+    return Position(
+        position_id=str(d["position_id"]),
+        pair=str(d["pair"]),
+        direction=Direction(d["direction"]),
+        volume=float(d["volume"]),
+        entry=float(d["entry"]),
+        sl=float(d["sl"]),
+        tp=None if d["tp"] is None else float(d["tp"]),
+        opened_at_ms=int(d["opened_at_ms"]),
+        client_order_id=str(d["client_order_id"]),
+    )
 
 
 def fill_to(f: Fill) -> dict[str, Any]:
-    return {"client_order_id": f.client_order_id, "pair": f.pair, "requested_price": f.requested_price,
-            "fill_price": f.fill_price, "volume": f.volume, "at_ms": f.at_ms, "latency_ms": f.latency_ms,
-            "position_id": f.position_id, "direction": f.direction.value if f.direction else None}
+    return {
+        "client_order_id": f.client_order_id,
+        "pair": f.pair,
+        "requested_price": f.requested_price,
+        "fill_price": f.fill_price,
+        "volume": f.volume,
+        "at_ms": f.at_ms,
+        "latency_ms": f.latency_ms,
+        "position_id": f.position_id,
+        "direction": f.direction.value if f.direction else None,
+    }
 
 
 def fill_from(d: dict[str, Any]) -> Fill:
-    return Fill(client_order_id=str(d["client_order_id"]), pair=str(d["pair"]),
-                requested_price=float(d["requested_price"]), fill_price=float(d["fill_price"]),
-                volume=float(d["volume"]), at_ms=int(d["at_ms"]), latency_ms=float(d["latency_ms"]),
-                position_id=str(d["position_id"]), direction=_dir(d.get("direction")))
+    return Fill(
+        client_order_id=str(d["client_order_id"]),
+        pair=str(d["pair"]),
+        requested_price=float(d["requested_price"]),
+        fill_price=float(d["fill_price"]),
+        volume=float(d["volume"]),
+        at_ms=int(d["at_ms"]),
+        latency_ms=float(d["latency_ms"]),
+        position_id=str(d["position_id"]),
+        direction=_dir(d.get("direction")),
+    )
 
 
 def order_to(r: OrderRequest) -> dict[str, Any]:
-    return {"client_order_id": r.client_order_id, "pair": r.pair, "direction": r.direction.value,
-            "volume": r.volume, "sl": r.sl, "tp": r.tp, "entry_hint": r.entry_hint}
+    return {
+        "client_order_id": r.client_order_id,
+        "pair": r.pair,
+        "direction": r.direction.value,
+        "volume": r.volume,
+        "sl": r.sl,
+        "tp": r.tp,
+        "entry_hint": r.entry_hint,
+    }
 
 
 def order_from(d: dict[str, Any]) -> OrderRequest:
-    return OrderRequest(client_order_id=str(d["client_order_id"]), pair=str(d["pair"]),
-                        direction=Direction(d["direction"]), volume=float(d["volume"]), sl=float(d["sl"]),
-                        tp=None if d.get("tp") is None else float(d["tp"]),
-                        entry_hint=None if d.get("entry_hint") is None else float(d["entry_hint"]))
+    return OrderRequest(
+        client_order_id=str(d["client_order_id"]),
+        pair=str(d["pair"]),
+        direction=Direction(d["direction"]),
+        volume=float(d["volume"]),
+        sl=float(d["sl"]),
+        tp=None if d.get("tp") is None else float(d["tp"]),
+        entry_hint=None if d.get("entry_hint") is None else float(d["entry_hint"]),
+    )
 
 
 def spec_to(s: SymbolSpec) -> dict[str, Any]:
-    return {"pair": s.pair, "broker_symbol": s.broker_symbol, "contract_size": s.contract_size,
-            "min_lot": s.min_lot, "lot_step": s.lot_step, "digits": s.digits, "max_lot": s.max_lot,
-            "margin_rate": s.margin_rate}
+    return {
+        "pair": s.pair,
+        "broker_symbol": s.broker_symbol,
+        "contract_size": s.contract_size,
+        "min_lot": s.min_lot,
+        "lot_step": s.lot_step,
+        "digits": s.digits,
+        "max_lot": s.max_lot,
+        "margin_rate": s.margin_rate,
+    }
 
 
 def spec_from(d: dict[str, Any]) -> SymbolSpec:
-    return SymbolSpec(pair=str(d["pair"]), broker_symbol=str(d["broker_symbol"]),
-                      contract_size=float(d["contract_size"]), min_lot=float(d["min_lot"]),
-                      lot_step=float(d["lot_step"]), digits=int(d["digits"]), max_lot=float(d["max_lot"]),
-                      # a shim server older than the margin field: assume no leverage (the conservative default)
-                      margin_rate=float(d.get("margin_rate", DEFAULT_MARGIN_RATE)))
+    return SymbolSpec(
+        pair=str(d["pair"]),
+        broker_symbol=str(d["broker_symbol"]),
+        contract_size=float(d["contract_size"]),
+        min_lot=float(d["min_lot"]),
+        lot_step=float(d["lot_step"]),
+        digits=int(d["digits"]),
+        max_lot=float(d["max_lot"]),
+        # a shim server older than the margin field: assume no leverage (the conservative default)
+        margin_rate=float(d.get("margin_rate", DEFAULT_MARGIN_RATE)),
+    )

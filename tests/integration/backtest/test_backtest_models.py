@@ -54,11 +54,13 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     src = BundledCandles(CANDLES)
     candles = {p: src.candles(p, Timeframe.M5) for p in PAIRS}
     s = quick_settings(seed=3, device="cpu")
-    s = attrs.evolve(s, max_bars=5000, lstm_loop=attrs.evolve(s.lstm_loop, epochs=1),
-                     tf_loop=attrs.evolve(s.tf_loop, epochs=1))
+    s = attrs.evolve(
+        s, max_bars=5000, lstm_loop=attrs.evolve(s.lstm_loop, epochs=1), tf_loop=attrs.evolve(s.tf_loop, epochs=1)
+    )
     out = train_and_record(candles, s, root / "models", root / "runs")
-    FileModelRegistry(root / "models").promote(out.tag, "backtest test", InMemoryDeployments(), force=True,
-                                               now_ms=1_000)
+    FileModelRegistry(root / "models").promote(
+        out.tag, "backtest test", InMemoryDeployments(), force=True, now_ms=1_000
+    )
     return root / "models", out.tag, candles
 
 
@@ -94,8 +96,9 @@ def test_batched_probabilities_equal_the_live_cycle_on_real_bars(bundle: Bundle)
     assert compared >= 2 * 2 * 8
 
 
-def test_period_bars_get_the_live_probability_of_their_own_close(bundle: Bundle, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_period_bars_get_the_live_probability_of_their_own_close(
+    bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The CLI's PairData: probabilities aligned with the period's bars, warm-up taken from before it."""
     from composition.cli.backtest import choose_model, engine_config, load_pairs
     from composition.settings import kernel_settings
@@ -127,7 +130,8 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models: Path) -> Path:
 
 
 def test_backtest_with_a_tag_names_the_bundle_and_its_verdict(
-        bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     models, tag, _candles = bundle
     cfg = _env(monkeypatch, tmp_path, models)
     rc = main(["--config", str(cfg), "--env-file", "", "backtest", "--model", tag, "--run-name", "m"])
@@ -150,15 +154,19 @@ def test_backtest_with_a_tag_names_the_bundle_and_its_verdict(
 
 
 def test_defaults_promoted_else_baseline(
-        bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     models, tag, _candles = bundle
     cfg = _env(monkeypatch, tmp_path, models)
     monkeypatch.setenv("TRADING_AI_BACKTEST_END", "2025-10-28")
     rc = main(["--config", str(cfg), "--env-file", "", "challenge", "simulate", "--runs", "2"])
     out = capsys.readouterr().out
     assert rc == (1 if "verdict: FAIL" in out else 0) and "verdict: " in out  # a failed gate is exit 1
-    verdict = ("passed its gates" if FileModelRegistry(models).entry(tag)["gates_passed"]
-               else "FAILED its gates, promoted with --force")
+    verdict = (
+        "passed its gates"
+        if FileModelRegistry(models).entry(tag)["gates_passed"]
+        else "FAILED its gates, promoted with --force"
+    )
     assert f"model: lstm+transformer {tag} ({verdict}) [the promoted bundle in {models}]" in out
     assert "pass rate" in out
 

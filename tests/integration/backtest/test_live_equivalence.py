@@ -50,8 +50,9 @@ def _load(sym: str, start: int, n: int) -> Candles:
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
 @pytest.mark.parametrize(("risk_pct", "balance_hit"), [(0.5, False), (2.0, True)])
 def test_batch_engine_equals_live_scan_cycle(risk_pct: float, balance_hit: bool) -> None:
-    post = _compare([_load(s, 40_000, 900) for s in ("BTC", "ETH", "BNB")], risk_pct, balance_hit,
-                    PositionLimits.unlimited())
+    post = _compare(
+        [_load(s, 40_000, 900) for s in ("BTC", "ETH", "BNB")], risk_pct, balance_hit, PositionLimits.unlimited()
+    )
     # 1:1 margin (SymbolSpec's default) with ATR stops: the free-margin cap blocks on both paths alike
     assert "insufficient_margin" in {x[2] for x in post}
     if balance_hit:  # the tight buffers make the guard and the halt bite
@@ -65,22 +66,31 @@ def test_batch_engine_equals_live_scan_cycle_with_the_products_position_limits()
     assert "max_positions_per_pair" in {x[2] for x in post}
 
 
-@pytest.mark.parametrize(("risk_pct", "balance_hit", "limits"), [
-    (0.5, False, PositionLimits.unlimited()), (2.0, True, PositionLimits.unlimited()),
-    (0.5, False, PositionLimits(3, 1)), (2.0, True, PositionLimits(2, 1)),
-])
-def test_batch_engine_equals_live_scan_cycle_on_generated_candles(risk_pct: float, balance_hit: bool,
-                                                                   limits: PositionLimits) -> None:
+@pytest.mark.parametrize(
+    ("risk_pct", "balance_hit", "limits"),
+    [
+        (0.5, False, PositionLimits.unlimited()),
+        (2.0, True, PositionLimits.unlimited()),
+        (0.5, False, PositionLimits(3, 1)),
+        (2.0, True, PositionLimits(2, 1)),
+    ],
+)
+def test_batch_engine_equals_live_scan_cycle_on_generated_candles(
+    risk_pct: float, balance_hit: bool, limits: PositionLimits
+) -> None:
     start = 1_735_689_600_000  # 2025-01-01 00:00 UTC: three Prague midnights in 900 bars
-    bars = [synthetic_candles(f"{s}/USDT", Timeframe.M5, 900, start, seed=k, start_price=p)
-            for k, (s, p) in enumerate((("BTC", 60_000.0), ("ETH", 3_000.0), ("BNB", 500.0)))]
+    bars = [
+        synthetic_candles(f"{s}/USDT", Timeframe.M5, 900, start, seed=k, start_price=p)
+        for k, (s, p) in enumerate((("BTC", 60_000.0), ("ETH", 3_000.0), ("BNB", 500.0)))
+    ]
     post = _compare(bars, risk_pct, balance_hit, limits)
     if limits.max_per_pair == 1:
         assert "max_positions_per_pair" in {x[2] for x in post}
 
 
-def _compare(bars: list[Candles], risk_pct: float, balance_hit: bool,
-             limits: PositionLimits) -> list[tuple[int, str, str, int]]:
+def _compare(
+    bars: list[Candles], risk_pct: float, balance_hit: bool, limits: PositionLimits
+) -> list[tuple[int, str, str, int]]:
     """Run both sides on `bars`; assert identical signals and blocks; return the engine's stage-2 blocks."""
     pred = MomentumSignPredictor()
     probs = {c.symbol: pred.probs(c.close) for c in bars}
@@ -91,38 +101,87 @@ def _compare(bars: list[Candles], risk_pct: float, balance_hit: bool,
     pcfg = PolicyConfig(max_per_hour=6, max_per_hour_by_tier={Tier.HIGH: 3})
     rules = FtmoRules.two_step(daily_buffer_pct=1.0, total_buffer_pct=3.0) if balance_hit else FtmoRules()
     costs = FixedCostModel(6.0, 2.0)
-    cfg = EngineConfig(thresholds=th, confidence=params, policy=pcfg, rules=rules, risk_pct=risk_pct,
-                       horizon_bars=6, fee_bps=3.0, latency_ms=800.0, limits=limits)
-    res = run([PairData(c.symbol, c, {"momentum": probs[c.symbol]}, specs[c.symbol]) for c in bars], cfg, costs,
-              np.random.default_rng(7))
+    cfg = EngineConfig(
+        thresholds=th,
+        confidence=params,
+        policy=pcfg,
+        rules=rules,
+        risk_pct=risk_pct,
+        horizon_bars=6,
+        fee_bps=3.0,
+        latency_ms=800.0,
+        limits=limits,
+    )
+    res = run(
+        [PairData(c.symbol, c, {"momentum": probs[c.symbol]}, specs[c.symbol]) for c in bars],
+        cfg,
+        costs,
+        np.random.default_rng(7),
+    )
 
     # ---- the live service on the same bars
     clock = FakeClock(int(bars[0].ts[0]))
     market = ReplayMarketData(InMemoryMarketData(bars), clock)
-    broker = SimulatedBroker({c.symbol: c for c in bars}, specs, clock, costs, np.random.default_rng(7),
-                             horizon_bars=6, initial_balance=rules.initial_balance, fee_bps=3.0, latency_ms=800.0)
-    desk = RiskDesk(rules, pcfg, RuntimeState(mode="backtest", thresholds=th), risk_per_trade_pct=risk_pct,
-                    costs=costs, fee_bps=3.0, latency_ms=800.0,  # the guard's cost allowance, as the engine's
-                    limits=limits)
+    broker = SimulatedBroker(
+        {c.symbol: c for c in bars},
+        specs,
+        clock,
+        costs,
+        np.random.default_rng(7),
+        horizon_bars=6,
+        initial_balance=rules.initial_balance,
+        fee_bps=3.0,
+        latency_ms=800.0,
+    )
+    desk = RiskDesk(
+        rules,
+        pcfg,
+        RuntimeState(mode="backtest", thresholds=th),
+        risk_per_trade_pct=risk_pct,
+        costs=costs,
+        fee_bps=3.0,
+        latency_ms=800.0,  # the guard's cost allowance, as the engine's
+        limits=limits,
+    )
     scan = ScanCycle(
         ScanSettings(pairs=tuple(c.symbol for c in bars), timeframe=Timeframe.M5, execute=True),
-        desk, market, [PrecomputedPredictor("momentum", "baseline-1",
-                                            {c.symbol: (c.ts, probs[c.symbol]) for c in bars})],
-        lambda c: c, broker, RecordingNotifier(), InMemoryRiskBook(), InMemorySignalLog(), InProcessEventBus(),
-        clock, params,
+        desk,
+        market,
+        [PrecomputedPredictor("momentum", "baseline-1", {c.symbol: (c.ts, probs[c.symbol]) for c in bars})],
+        lambda c: c,
+        broker,
+        RecordingNotifier(),
+        InMemoryRiskBook(),
+        InMemorySignalLog(),
+        InProcessEventBus(),
+        clock,
+        params,
     )
     times = (bars[0].ts[:-1] + Timeframe.M5.ms).tolist()  # every bar close that has a next bar
     reports = replay_live(scan, clock.set, broker.take_closed, times)
 
-    live_sigs = [(s.created_at_ms, s.pair, s.direction.sign, int(s.tier), s.confidence, s.entry, s.sl, s.tp)
-                 for r in reports for s in r.signals]
+    live_sigs = [
+        (s.created_at_ms, s.pair, s.direction.sign, int(s.tier), s.confidence, s.entry, s.sl, s.tp)
+        for r in reports
+        for s in r.signals
+    ]
     live_blocks = [(b.at_ms, b.pair, b.reason.value, int(b.tier)) for r in reports for b in r.blocks]
 
     names = res.pairs
     tr = res.trades
-    batch_sigs = [(int(tr["entry_ms"][k]), names[int(tr["pair"][k])], int(tr["sign"][k]), int(tr["tier"][k]),
-                   float(tr["confidence"][k]), float(tr["entry_fill"][k]), float(tr["sl"][k]), float(tr["tp"][k]))
-                  for k in range(tr["pair"].shape[0])]
+    batch_sigs = [
+        (
+            int(tr["entry_ms"][k]),
+            names[int(tr["pair"][k])],
+            int(tr["sign"][k]),
+            int(tr["tier"][k]),
+            float(tr["confidence"][k]),
+            float(tr["entry_fill"][k]),
+            float(tr["sl"][k]),
+            float(tr["tp"][k]),
+        )
+        for k in range(tr["pair"].shape[0])
+    ]
     pre: list[tuple[int, str, str, int]] = []
     for r, s1 in enumerate(res.stage1):
         c = bars[r]
@@ -132,8 +191,10 @@ def _compare(bars: list[Candles], risk_pct: float, balance_hit: bool,
                     t = 0 if code is BlockReason.NO_PREDICTION else int(s1.raw_tier[i])
                     pre.append((int(c.ts[i]) + c.timeframe.ms, names[r], code.value, t))
     b = res.blocks
-    post = [(int(b["at_ms"][k]), names[int(b["pair"][k])], REASON_OF_CODE[int(b["reason"][k])].value,
-             int(b["tier"][k])) for k in range(b["pair"].shape[0])]
+    post = [
+        (int(b["at_ms"][k]), names[int(b["pair"][k])], REASON_OF_CODE[int(b["reason"][k])].value, int(b["tier"][k]))
+        for k in range(b["pair"].shape[0])
+    ]
     batch_blocks = sorted(pre + post, key=lambda x: (x[0], names.index(x[1])))
 
     assert len(batch_sigs) > 5 and len(post) > 5  # the comparison covers emitted and guarded paths

@@ -43,9 +43,19 @@ ACCOUNT_URL = f"https://mt-provisioning-api-v1.{METAAPI_DOMAIN}/users/current/ac
 
 
 def account_json(state: str = "DEPLOYED") -> dict[str, Any]:
-    return {"_id": ACCOUNT_ID, "login": "5100123", "name": "ftmo-challenge", "server": "FTMO-Demo", "state": state,
-            "connectionStatus": "CONNECTED" if state == "DEPLOYED" else "DISCONNECTED", "type": "cloud-g2",
-            "region": "london", "reliability": "regular", "magic": 0, "platform": "mt5"}
+    return {
+        "_id": ACCOUNT_ID,
+        "login": "5100123",
+        "name": "ftmo-challenge",
+        "server": "FTMO-Demo",
+        "state": state,
+        "connectionStatus": "CONNECTED" if state == "DEPLOYED" else "DISCONNECTED",
+        "type": "cloud-g2",
+        "region": "london",
+        "reliability": "regular",
+        "magic": 0,
+        "platform": "mt5",
+    }
 
 
 def trade_server(clock: Clock, bid: float = 40_000.0, ask: float = 40_010.0) -> fake_engine.FakeTradeServer:
@@ -115,9 +125,10 @@ def shim(tmp_path: Path, clock: Clock, server: fake_engine.FakeTradeServer | Non
 
 def metaapi(tmp_path: Path, clock: Clock, server: fake_engine.FakeTradeServer | None = None) -> MetaApiHarness:
     srv = server or trade_server(clock)
-    b = MetaApiHarness(MetaApiConfig(token=TOKEN, account_id=ACCOUNT_ID, request_timeout_s=10,
-                                     deploy_timeout_s=10),
-                       connection_factory=lambda account: FakeRpcConnection(srv, account))
+    b = MetaApiHarness(
+        MetaApiConfig(token=TOKEN, account_id=ACCOUNT_ID, request_timeout_s=10, deploy_timeout_s=10),
+        connection_factory=lambda account: FakeRpcConnection(srv, account),
+    )
     with respx.mock(assert_all_called=True) as router:
         route = router.get(ACCOUNT_URL).mock(return_value=httpx.Response(200, json=account_json()))
         b.connect()

@@ -19,8 +19,9 @@ from tests.integration.brokers.fakes.metaapi_rpc import FakeRpcConnection
 
 
 def _broker(srv: object, token: str = harness.TOKEN) -> MetaApiBroker:
-    cfg = MetaApiConfig(token=token, account_id=harness.ACCOUNT_ID, request_timeout_s=5, deploy_timeout_s=5,
-                        deploy_poll_ms=20)
+    cfg = MetaApiConfig(
+        token=token, account_id=harness.ACCOUNT_ID, request_timeout_s=5, deploy_timeout_s=5, deploy_poll_ms=20
+    )
     return MetaApiBroker(cfg, connection_factory=lambda account: FakeRpcConnection(srv, account))  # type: ignore[arg-type]
 
 
@@ -29,8 +30,9 @@ def test_undeployed_account_is_deployed_over_rest() -> None:
     b = _broker(srv)
     with respx.mock(assert_all_called=True) as router:
         states = iter(["UNDEPLOYED", "DEPLOYING", "DEPLOYED", "DEPLOYED"])
-        router.get(harness.ACCOUNT_URL).mock(side_effect=lambda req: httpx.Response(
-            200, json=harness.account_json(next(states))))
+        router.get(harness.ACCOUNT_URL).mock(
+            side_effect=lambda req: httpx.Response(200, json=harness.account_json(next(states)))
+        )
         deploy = router.post(f"{harness.ACCOUNT_URL}/deploy").mock(return_value=httpx.Response(204))
         b.connect()
     assert deploy.call_count == 1
@@ -51,8 +53,9 @@ def test_an_account_token_cannot_deploy_and_says_so() -> None:
 def test_bad_token_or_account_is_a_config_error(status: int, match: str) -> None:
     b = _broker(harness.trade_server(FakeClock()))
     with respx.mock() as router:
-        router.get(harness.ACCOUNT_URL).mock(return_value=httpx.Response(
-            status, json={"id": status, "error": "Err", "message": "nope"}))
+        router.get(harness.ACCOUNT_URL).mock(
+            return_value=httpx.Response(status, json={"id": status, "error": "Err", "message": "nope"})
+        )
         with pytest.raises(ConfigError, match=match):
             b.connect()
     b.close()
@@ -63,8 +66,10 @@ def test_missing_credentials_fail_at_construction() -> None:
         MetaApiBroker(MetaApiConfig(token="", account_id="x"))
 
 
-@pytest.mark.parametrize(("retcode", "error"), [(10004, Requote), (10018, MarketClosed), (10019, InsufficientMargin),
-                                                (10031, BrokerDisconnected)])
+@pytest.mark.parametrize(
+    ("retcode", "error"),
+    [(10004, Requote), (10018, MarketClosed), (10019, InsufficientMargin), (10031, BrokerDisconnected)],
+)
 def test_trade_exceptions_are_typed(retcode: int, error: type[Exception]) -> None:
     b = harness.metaapi(None, FakeClock())  # type: ignore[arg-type]
     b.server.fail_next(retcode)

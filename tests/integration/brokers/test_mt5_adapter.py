@@ -30,10 +30,19 @@ def _order(cid: str = "c1", vol: float = 0.01) -> OrderRequest:
     return OrderRequest(cid, "BTC/USDT", Direction.LONG, vol, 39_000.0, 42_000.0)
 
 
-@pytest.mark.parametrize(("retcode", "error"), [
-    (10004, Requote), (10020, Requote), (10018, MarketClosed), (10019, InsufficientMargin),
-    (10031, BrokerDisconnected), (10016, OrderRejected), (10017, OrderRejected), (10006, OrderRejected),
-])
+@pytest.mark.parametrize(
+    ("retcode", "error"),
+    [
+        (10004, Requote),
+        (10020, Requote),
+        (10018, MarketClosed),
+        (10019, InsufficientMargin),
+        (10031, BrokerDisconnected),
+        (10016, OrderRejected),
+        (10017, OrderRejected),
+        (10006, OrderRejected),
+    ],
+)
 def test_retcodes_map_to_typed_errors_and_open_nothing(retcode: int, error: type[Exception]) -> None:
     b = harness.mt5(Path("."), FakeClock())
     b.server.fail_next(retcode)
@@ -116,8 +125,10 @@ def test_factory_uses_an_injected_module_from_sys_modules(monkeypatch: pytest.Mo
     clock = FakeClock()
     srv = harness.trade_server(clock)
     monkeypatch.setitem(sys.modules, "MetaTrader5", fake_mt5.build(srv))
-    cfg = load_config(env_file=None, environ={"BROKER": "mt5", "MT5_LOGIN": str(srv.login), "MT5_PASSWORD": "pw",
-                                               "MT5_SERVER": srv.server})
+    cfg = load_config(
+        env_file=None,
+        environ={"BROKER": "mt5", "MT5_LOGIN": str(srv.login), "MT5_PASSWORD": "pw", "MT5_SERVER": srv.server},
+    )
     from adapters.brokers.factory import make_broker
 
     b = make_broker(cfg)

@@ -60,21 +60,22 @@ class SyntheticBars:
         now = self.clock.now_ms()
         rows = [r for r in self.rows if r[0] < now][-3:]  # like the runtime: the last few bars up to now
         a = np.array(rows, dtype=float).reshape(-1, 5)
-        return Candles(pair, Timeframe.M5, a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4],
-                       np.ones(len(rows)))
+        return Candles(
+            pair, Timeframe.M5, a[:, 0].astype(np.int64), a[:, 1], a[:, 2], a[:, 3], a[:, 4], np.ones(len(rows))
+        )
 
 
 def _setup(*draws: Draw) -> tuple[PaperBroker, FakeClock, SyntheticBars]:
     clock = FakeClock(start_ms=0)
     feed = SyntheticBars(clock)
     source = LatestClose(feed)
-    b = PaperBroker(PaperConfig(seed=1), source, ScriptedCosts(*(draws or (Draw(0.0),))), clock,
-                    bar_source=source.bars)
+    b = PaperBroker(PaperConfig(seed=1), source, ScriptedCosts(*(draws or (Draw(0.0),))), clock, bar_source=source.bars)
     return b, clock, feed
 
 
-def _open_long(b: PaperBroker, clock: FakeClock, feed: SyntheticBars, sl: float = 39_000.0,
-               tp: float = 42_000.0) -> str:
+def _open_long(
+    b: PaperBroker, clock: FakeClock, feed: SyntheticBars, sl: float = 39_000.0, tp: float = 42_000.0
+) -> str:
     feed.add(40_000, 40_050, 39_950, 40_000)  # bar 0 closes at 5m: the entry price
     clock.advance(M5 - clock.now_ms())
     return b.place_order(OrderRequest("c1", PAIR, Direction.LONG, 0.1, sl, tp)).position_id

@@ -104,8 +104,13 @@ def test_factory_paper_needs_prices_and_costs_and_mock_refuses_live() -> None:
     cfg = load_config(env_file=None, environ={"BROKER": "paper"})
     with pytest.raises(ConfigError, match="exec-metrics"):
         make_broker(cfg)
-    b = make_broker(cfg, price_source=ManualPrices({"BTC/USDT": (40_000.0, 0)}), cost_model=synthetic_model(),
-                    clock=FakeClock(), micro_lot=True)
+    b = make_broker(
+        cfg,
+        price_source=ManualPrices({"BTC/USDT": (40_000.0, 0)}),
+        cost_model=synthetic_model(),
+        clock=FakeClock(),
+        micro_lot=True,
+    )
     assert b.place_order(_order("m", vol=0.5)).volume == pytest.approx(0.01)
     live_mock = load_config(env_file=None, environ={"BROKER": "mock", "MODE": "live"})
     with pytest.raises(ConfigError, match="live"):

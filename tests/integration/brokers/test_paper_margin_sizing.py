@@ -37,8 +37,12 @@ def test_tight_stops_are_sized_to_fit_the_paper_margin() -> None:
     clock = FakeClock(1_704_096_000_000)
     board = ManualPrices({p: (px, 0) for p, px in PRICES.items()})
     broker = PaperBroker(PaperConfig(leverage=2.0, seed=3), board, synthetic_model(), clock)
-    desk = RiskDesk(FtmoRules(100_000), PolicyConfig(max_per_hour=100, max_per_hour_by_tier={}),
-                    RuntimeState("dryrun"), risk_per_trade_pct=0.5)
+    desk = RiskDesk(
+        FtmoRules(100_000),
+        PolicyConfig(max_per_hour=100, max_per_hour_by_tier={}),
+        RuntimeState("dryrun"),
+        risk_per_trade_pct=0.5,
+    )
     reasons: list[BlockReason] = []
     fills = 0
     for i in range(12):
@@ -46,8 +50,9 @@ def test_tight_stops_are_sized_to_fit_the_paper_margin() -> None:
         px = PRICES[pair]
         d = Direction.LONG if i % 2 == 0 else Direction.SHORT
         sl = px * (1 - d.sign * 0.002)  # a 0.2% stop: the risk budget alone would buy 2.5x equity
-        ex = execute_guarded(desk, broker, clock.now_ms(), f"o-{i}", pair, d, px, sl, px * (1 + d.sign * 0.004),
-                             Tier.HIGH)
+        ex = execute_guarded(
+            desk, broker, clock.now_ms(), f"o-{i}", pair, d, px, sl, px * (1 + d.sign * 0.004), Tier.HIGH
+        )
         if ex.block is not None:
             reasons.append(ex.block.reason)
         else:

@@ -38,8 +38,17 @@ def _order(cid: str = SIGNAL) -> OrderRequest:
 
 
 def _record(cid: str = SIGNAL) -> TradeRecord:
-    return TradeRecord(signal_id=cid, pair="BTC/USDT", tier=Tier.HIGH, entry_time_ms=1_704_067_200_000,
-                       entry_price=40_005.0, tp_price=42_005.0, sl_price=39_005.0, rr_expected=2.0, mode=Mode.LIVE)
+    return TradeRecord(
+        signal_id=cid,
+        pair="BTC/USDT",
+        tier=Tier.HIGH,
+        entry_time_ms=1_704_067_200_000,
+        entry_price=40_005.0,
+        tp_price=42_005.0,
+        sl_price=39_005.0,
+        rr_expected=2.0,
+        mode=Mode.LIVE,
+    )
 
 
 class ShimWorld:
@@ -56,8 +65,11 @@ class ShimWorld:
         return b
 
     def open_requests(self) -> int:
-        return sum(1 for r in self.server.requests if r.get("action") == fake_engine.TRADE_ACTION_DEAL
-                   and not r.get("position"))
+        return sum(
+            1
+            for r in self.server.requests
+            if r.get("action") == fake_engine.TRADE_ACTION_DEAL and not r.get("position")
+        )
 
 
 class PaperWorld:

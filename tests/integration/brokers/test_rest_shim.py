@@ -107,8 +107,9 @@ def test_bad_requests_and_server_down(flaky: Any) -> None:
     assert issubclass(BrokerDisconnected, BrokerError)
 
 
-def test_server_refuses_a_short_token_and_the_cli_needs_one(monkeypatch: pytest.MonkeyPatch,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_server_refuses_a_short_token_and_the_cli_needs_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(ValueError, match="16 characters"):
         shim_server.make_app(object(), "short")  # type: ignore[arg-type]
     monkeypatch.delenv("SHIM_TOKEN", raising=False)

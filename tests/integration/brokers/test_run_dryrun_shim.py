@@ -62,8 +62,9 @@ def _restore_logger() -> Any:
     logging.getLogger("trading_ai").handlers.clear()
 
 
-def test_dryrun_runs_cycles_against_the_shim_and_sends_it_no_order(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dryrun_runs_cycles_against_the_shim_and_sends_it_no_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clock_box: list[Any] = []
 
     class RecordedReplayClock(clocks.ReplayClock):
@@ -78,13 +79,33 @@ def test_dryrun_runs_cycles_against_the_shim_and_sends_it_no_order(tmp_path: Pat
     url, token, stop = start_shim_server(terminal)
     for k in ("BROKER", "LIVE_CONFIRM", "TELEGRAM_BOT_TOKEN", "KILL_SWITCH"):
         monkeypatch.delenv(k, raising=False)
-    for k, v in {"SHIM_TOKEN": token, "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),
-                 "DATA_DIR": str(tmp_path), "LOG_FILE": str(tmp_path / "run.jsonl"), "LOG_FORMAT": "json"}.items():
+    for k, v in {
+        "SHIM_TOKEN": token,
+        "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),
+        "DATA_DIR": str(tmp_path),
+        "LOG_FILE": str(tmp_path / "run.jsonl"),
+        "LOG_FORMAT": "json",
+    }.items():
         monkeypatch.setenv(k, v)
     monkeypatch.chdir(tmp_path)
     try:
-        rc = main(["run", "--mode", "dryrun", "--broker", "shim", "--shim-url", url, "--replay-from", "2025-10-01",
-                   "--cycles", "60", "--no-health", "--quiet-signals"])
+        rc = main(
+            [
+                "run",
+                "--mode",
+                "dryrun",
+                "--broker",
+                "shim",
+                "--shim-url",
+                url,
+                "--replay-from",
+                "2025-10-01",
+                "--cycles",
+                "60",
+                "--no-health",
+                "--quiet-signals",
+            ]
+        )
     finally:
         stop()
     assert rc == 0
@@ -103,5 +124,7 @@ def test_dryrun_runs_cycles_against_the_shim_and_sends_it_no_order(tmp_path: Pat
     with sqlite3.connect(tmp_path / "rt.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM signal_log").fetchone()[0] == len(signals)
     closed = [e for e in events if e["event"] == "trade_closed"]
-    print(f"shim dry-run: {len(signals)} signals, W/L {summary['wins']}/{summary['losses']}, "
-          f"R {summary['r_total']:+.2f}, {len(closed)} closed")
+    print(
+        f"shim dry-run: {len(signals)} signals, W/L {summary['wins']}/{summary['losses']}, "
+        f"R {summary['r_total']:+.2f}, {len(closed)} closed"
+    )

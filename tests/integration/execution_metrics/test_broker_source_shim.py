@@ -31,11 +31,15 @@ def test_real_brokers_have_lazy_measuring_sources() -> None:
     assert "paper" not in cli_mod.BROKER_SOURCES  # circular: its fills come from the model itself
 
 
-def test_micro_lot_fills_through_the_shim_update_the_broker_metrics(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_micro_lot_fills_through_the_shim_update_the_broker_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     today = dt.datetime.now(dt.UTC).date()
-    yesterday_10utc = int(dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC).timestamp() * 1000) \
-        - MS_PER_DAY + 10 * MS_PER_HOUR  # inside the lookback, inside a trading session
+    yesterday_10utc = (
+        int(dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC).timestamp() * 1000)
+        - MS_PER_DAY
+        + 10 * MS_PER_HOUR
+    )  # inside the lookback, inside a trading session
     clock = FakeClock(yesterday_10utc)
     server = harness.trade_server(clock, bid=40_000.0, ask=40_010.0)
     url, token, stop = start_shim_server(harness.mt5(tmp_path, clock, server))
@@ -44,8 +48,9 @@ def test_micro_lot_fills_through_the_shim_update_the_broker_metrics(tmp_path: Pa
         hints = [40_000.0, 40_002.0, 40_004.0, 40_006.0, 40_008.0]  # the signal's entry; the fill is the ask
         for i, hint in enumerate(hints):
             clock.set(yesterday_10utc + i * 60_000)
-            micro.place_order(OrderRequest(f"micro-{i}", "BTC/USDT", Direction.LONG, 1.0, sl=39_000.0, tp=42_000.0,
-                                           entry_hint=hint))
+            micro.place_order(
+                OrderRequest(f"micro-{i}", "BTC/USDT", Direction.LONG, 1.0, sl=39_000.0, tp=42_000.0, entry_hint=hint)
+            )
         sent = [r for r in server.requests if r.get("type") == ORDER_TYPE_BUY]
         assert len(sent) == 5 and {r["volume"] for r in sent} == {MICRO_LOT}
 

@@ -85,8 +85,12 @@ class FakeBinance:
                     "permissions": ["SPOT"],
                     "permissionSets": [["SPOT"]],
                     "filters": [
-                        {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000.00",
-                         "tickSize": "0.01"},
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "minPrice": "0.01",
+                            "maxPrice": "1000000.00",
+                            "tickSize": "0.01",
+                        },
                         {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000.0", "stepSize": "0.00001"},
                     ],
                 }
@@ -118,10 +122,22 @@ class FakeBinance:
             t = int(ts[i])
             forming = t + ms > self.now_ms
             close = c.open[i] if forming else c.close[i]  # a forming bar has not reached its close
-            rows.append([
-                t, f"{c.open[i]:.8f}", f"{c.high[i]:.8f}", f"{c.low[i]:.8f}", f"{close:.8f}",
-                f"{c.volume[i] * (0.5 if forming else 1.0):.8f}", t + ms - 1, "0", 0, "0", "0", "0",
-            ])
+            rows.append(
+                [
+                    t,
+                    f"{c.open[i]:.8f}",
+                    f"{c.high[i]:.8f}",
+                    f"{c.low[i]:.8f}",
+                    f"{close:.8f}",
+                    f"{c.volume[i] * (0.5 if forming else 1.0):.8f}",
+                    t + ms - 1,
+                    "0",
+                    0,
+                    "0",
+                    "0",
+                    "0",
+                ]
+            )
         return 200, rows
 
     # -------------------------------------------------------------- server

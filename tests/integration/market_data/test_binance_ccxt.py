@@ -34,8 +34,7 @@ def fake(real: dict[str, Candles]) -> Iterator[FakeBinance]:
 
 
 def _adapter(fake: FakeBinance, store: ParquetCandleStore | None, **kw: object) -> BinanceCcxtMarketData:
-    settings = FetchSettings(api_url=fake.url, backoff_s=0.01, timeout_ms=400, rate_limit_ms=1,
-                             **kw)  # type: ignore[arg-type]
+    settings = FetchSettings(api_url=fake.url, backoff_s=0.01, timeout_ms=400, rate_limit_ms=1, **kw)  # type: ignore[arg-type]
     return BinanceCcxtMarketData(store, settings, now_ms=lambda: fake.now_ms)
 
 
@@ -114,9 +113,7 @@ def test_outage_keeps_what_was_fetched_and_a_rerun_resumes(
     assert store.candles("BTC/USDT", Timeframe.H1).equals(_expected(real["BTC/USDT"], since, fake.now_ms))
 
 
-def test_read_through_candles_and_bad_input(
-    fake: FakeBinance, real: dict[str, Candles], tmp_path: Path
-) -> None:
+def test_read_through_candles_and_bad_input(fake: FakeBinance, real: dict[str, Candles], tmp_path: Path) -> None:
     adapter = _adapter(fake, ParquetCandleStore(tmp_path))
     start = (fake.now_ms // H - 200) * H
     got = adapter.candles("ETH/USDT", Timeframe.H1, start, start + 24 * H)
@@ -132,8 +129,7 @@ def test_unreachable_exchange_gives_a_clear_error_after_bounded_retries(tmp_path
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    settings = FetchSettings(api_url=f"http://127.0.0.1:{port}/api/v3", max_retries=2, backoff_s=0.01,
-                             timeout_ms=400)
+    settings = FetchSettings(api_url=f"http://127.0.0.1:{port}/api/v3", max_retries=2, backoff_s=0.01, timeout_ms=400)
     adapter = BinanceCcxtMarketData(ParquetCandleStore(tmp_path), settings)
     with pytest.raises(ExchangeUnreachable, match="after 3 attempts"):
         adapter.update(["BTC/USDT"], "1h", 0)

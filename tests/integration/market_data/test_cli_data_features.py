@@ -58,8 +58,22 @@ def test_build_is_versioned_cached_and_a_new_parameter_makes_a_new_version(
 
 
 def test_check_leakage_passes_on_the_real_features(imported: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["features", "--store-dir", str(imported), "check-leakage", "--timeframes", "5m,1h",
-               "--symbols", "ETH/USDT", "--bars", "4000", "--cuts", "2"])
+    rc = main(
+        [
+            "features",
+            "--store-dir",
+            str(imported),
+            "check-leakage",
+            "--timeframes",
+            "5m,1h",
+            "--symbols",
+            "ETH/USDT",
+            "--bars",
+            "4000",
+            "--cuts",
+            "2",
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "passed:" in out and "FAIL" not in out
@@ -69,8 +83,7 @@ def test_bad_input_is_one_line_exit_2(imported: Path, capsys: pytest.CaptureFixt
     assert main(["features", "--store-dir", str(imported), "build", "--timeframe", "7m"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "valid timeframes: 1m, 5m, 15m, 1h, 4h, 1d" in err[0]
-    assert main(["features", "--store-dir", str(imported), "--source", "store", "build",
-                 "--symbols", "XRP/USDT"]) == 2
+    assert main(["features", "--store-dir", str(imported), "--source", "store", "build", "--symbols", "XRP/USDT"]) == 2
     assert "valid symbols: BNB/USDT, BTC/USDT, ETH/USDT" in capsys.readouterr().err
 
 
@@ -79,13 +92,42 @@ def test_fetch_against_the_fake_exchange_then_status(tmp_path: Path, capsys: pyt
     # the adapter's clock is the wall clock here, so the fake's "now" is too: every bar is closed
     fake = FakeBinance({("BNBUSDT", "1h"): real}, now_ms=int(time.time() * 1000))
     with fake.running():
-        rc = main(["data", "--store-dir", str(tmp_path), "fetch", "--symbols", "BNB/USDT", "--timeframe", "1h",
-                   "--since", "2025-09-01", "--api-url", fake.url])
+        rc = main(
+            [
+                "data",
+                "--store-dir",
+                str(tmp_path),
+                "fetch",
+                "--symbols",
+                "BNB/USDT",
+                "--timeframe",
+                "1h",
+                "--since",
+                "2025-09-01",
+                "--api-url",
+                fake.url,
+            ]
+        )
         assert rc == 0
         out = capsys.readouterr().out
         assert "BNB/USDT" in out
-        assert main(["data", "--store-dir", str(tmp_path), "fetch", "--symbols", "BNBX/USDT",
-                     "--timeframe", "1h", "--api-url", fake.url]) == 2
+        assert (
+            main(
+                [
+                    "data",
+                    "--store-dir",
+                    str(tmp_path),
+                    "fetch",
+                    "--symbols",
+                    "BNBX/USDT",
+                    "--timeframe",
+                    "1h",
+                    "--api-url",
+                    fake.url,
+                ]
+            )
+            == 2
+        )
         assert "valid symbols: BNB/USDT" in capsys.readouterr().err
     assert main(["data", "--store-dir", str(tmp_path), "status", "--json"]) == 0
     stored = json.loads(capsys.readouterr().out)

@@ -26,8 +26,10 @@ def test_a_floor_crossing_is_not_held_back_by_an_earlier_attempt_alert(caplog: p
     clock.advance(2 * MINUTE)
     n.send_alert("guardrail_breach", "blocked BNB/USDT HIGH: would breach the daily_loss limit (headroom 0.50)")
     sent = [text for _, text in inner.alerts]
-    assert sent == ["blocked BTC/USDT HIGH: would breach the daily_loss limit (headroom 3.10)",
-                    "daily_loss floor breached: equity 95400.00 < 95500.00"]
+    assert sent == [
+        "blocked BTC/USDT HIGH: would breach the daily_loss limit (headroom 3.10)",
+        "daily_loss floor breached: equity 95400.00 < 95500.00",
+    ]
     assert n.counts["guardrail_breach"] == 4 and len(caplog.records) == 4  # every alert is logged
     clock.advance(15 * MINUTE)  # the attempts' throttle has passed: the next one goes out with the count
     n.send_alert("guardrail_breach", "blocked BTC/USDT LOW: would breach the daily_loss limit (headroom 0.10)")

@@ -35,13 +35,28 @@ def test_only_simulated_brokers_take_dry_run_orders() -> None:
 
 def test_paper_dry_run_moves_equity_and_the_daily_floor_blocks_with_an_alert(tmp_path: Path) -> None:
     # A tight daily buffer (0.3% of 100k = 300 USD) at 0.1% risk per trade: a few open worst cases fill it.
-    config = load_config(env_file=None, environ={
-        "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"), "LOG_FORMAT": "json", "DATA_DIR": str(tmp_path),
-        "DAILY_LOSS_BUFFER_PCT": "0.3", "RISK_PER_TRADE_PCT": "0.1"})
+    config = load_config(
+        env_file=None,
+        environ={
+            "DATABASE_URL": migrated_sqlite_url(tmp_path / "rt.sqlite3"),
+            "LOG_FORMAT": "json",
+            "DATA_DIR": str(tmp_path),
+            "DAILY_LOSS_BUFFER_PCT": "0.3",
+            "RISK_PER_TRADE_PCT": "0.1",
+        },
+    )
     stream = io.StringIO()
     log = configure_logging(config, mode="dryrun", stream=stream)
-    options = RunOptions(mode="dryrun", replay_from_ms=parse_date_ms("2025-10-01", "start"), cycles=250,
-                         cost_model="fixed", spread_bps=2.0, slippage_bps=1.0, health=False, console_signals=False)
+    options = RunOptions(
+        mode="dryrun",
+        replay_from_ms=parse_date_ms("2025-10-01", "start"),
+        cycles=250,
+        cost_model="fixed",
+        spread_bps=2.0,
+        slippage_bps=1.0,
+        health=False,
+        console_signals=False,
+    )
     parts, extras = build_service(config, options, log)
     asyncio.run(serve(parts, install_signals=False))
     events = [json.loads(x) for x in stream.getvalue().splitlines() if x.startswith("{")]
@@ -52,8 +67,11 @@ def test_paper_dry_run_moves_equity_and_the_daily_floor_blocks_with_an_alert(tmp
     opened = [e for e in events if e["event"] == "trade_opened"]
     assert len(opened) == parts.cycle.n.signals > 0
     assert all(e["slip_bps"] is not None and e["mode"] == "dryrun" for e in opened)
-    entries = {f.client_order_id: f for f in fills if f.direction is not None and f.position_id
-               and f.client_order_id in {e["signal_id"] for e in opened}}
+    entries = {
+        f.client_order_id: f
+        for f in fills
+        if f.direction is not None and f.position_id and f.client_order_id in {e["signal_id"] for e in opened}
+    }
     assert set(entries) >= {e["signal_id"] for e in opened}
 
     # Losses accumulate in the paper account: closing fills below (long) / above (short) their entry.

@@ -54,8 +54,9 @@ def test_a_failing_cycle_is_logged_and_the_loop_goes_on() -> None:
         if len(calls) == 1:
             raise RuntimeError("boom")
 
-    loop = ScanLoop(cycle, ReplayClock(0), logging.getLogger("test.loop"), interval_s=60, bar_ms=0, grace_ms=0,
-                    max_cycles=3)
+    loop = ScanLoop(
+        cycle, ReplayClock(0), logging.getLogger("test.loop"), interval_s=60, bar_ms=0, grace_ms=0, max_cycles=3
+    )
     stats = asyncio.run(loop.run())
     assert stats.cycles == 3 and stats.failed == 1
 
@@ -94,8 +95,14 @@ def test_healthz_200_while_fresh_then_503_when_stale_over_http() -> None:
     last: dict[str, int | None] = {"cycle": None}
 
     def probe() -> HealthInputs:
-        return HealthInputs(now_ms=clock.now_ms(), started_at_ms=1_000_000, last_cycle_at_ms=last["cycle"],
-                            interval_s=120, stale_after_s=300, checks={"db": True, "broker": True, "telegram": None})
+        return HealthInputs(
+            now_ms=clock.now_ms(),
+            started_at_ms=1_000_000,
+            last_cycle_at_ms=last["cycle"],
+            interval_s=120,
+            stale_after_s=300,
+            checks={"db": True, "broker": True, "telegram": None},
+        )
 
     async def main() -> list[tuple[int, dict[str, object]]]:
         server = HealthServer(probe, "127.0.0.1", 0)
@@ -117,8 +124,9 @@ def test_healthz_200_while_fresh_then_503_when_stale_over_http() -> None:
 
 
 def test_health_rules() -> None:
-    base = HealthInputs(now_ms=10_000, started_at_ms=0, last_cycle_at_ms=9_000, interval_s=120, stale_after_s=300,
-                        checks={})
+    base = HealthInputs(
+        now_ms=10_000, started_at_ms=0, last_cycle_at_ms=9_000, interval_s=120, stale_after_s=300, checks={}
+    )
     assert evaluate(attrs.evolve(base, checks={"db": False}))[0] == 503
     code, body = evaluate(attrs.evolve(base, checks={"db": True, "telegram": False}))
     assert (code, body["status"]) == (200, "degraded")

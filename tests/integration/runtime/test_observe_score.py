@@ -10,18 +10,34 @@ H = 3_600_000
 
 
 def sig(at: int, **kw: Any) -> dict[str, Any]:
-    e = {"event": "signal", "level": "info", "mode": "dryrun", "pair": "BTC/USDT", "tier": "HIGH", "conf": 0.7,
-         "entry": 100.0, "tp": 104.0, "sl": 98.0, "rr": 2.0, "lat_ms": 3.0, "spread_bps": 1.0, "slip_bps": None,
-         "direction": "long", "at_ms": at}
+    e = {
+        "event": "signal",
+        "level": "info",
+        "mode": "dryrun",
+        "pair": "BTC/USDT",
+        "tier": "HIGH",
+        "conf": 0.7,
+        "entry": 100.0,
+        "tp": 104.0,
+        "sl": 98.0,
+        "rr": 2.0,
+        "lat_ms": 3.0,
+        "spread_bps": 1.0,
+        "slip_bps": None,
+        "direction": "long",
+        "at_ms": at,
+    }
     e.update(kw)
     return e
 
 
 def base() -> list[dict[str, Any]]:
-    return [{"event": "service_started", "level": "info"},
-            *({"event": "cycle_done", "level": "info", "duration_ms": 10.0, "at_ms": i} for i in range(3)),
-            {"event": "resource_sample", "level": "info", "rss_mb": 300, "cpu_pct": 5, "disk_free_mb": 9e4},
-            {"event": "service_stopped", "level": "info"}]
+    return [
+        {"event": "service_started", "level": "info"},
+        *({"event": "cycle_done", "level": "info", "duration_ms": 10.0, "at_ms": i} for i in range(3)),
+        {"event": "resource_sample", "level": "info", "rss_mb": 300, "cpu_pct": 5, "disk_free_mb": 9e4},
+        {"event": "service_stopped", "level": "info"},
+    ]
 
 
 def verdicts(events: list[dict[str, Any]], db: int | None) -> dict[str, str]:
@@ -35,8 +51,15 @@ def test_clean_period_passes() -> None:
 
 
 def test_each_criterion_can_fail() -> None:
-    events = [*base(), sig(0), sig(1), sig(2, tp=90.0), {"event": "cycle_failed", "level": "error"},
-              {"event": "block", "reason": "daily_loss", "at_ms": 5}, sig(5)]
+    events = [
+        *base(),
+        sig(0),
+        sig(1),
+        sig(2, tp=90.0),
+        {"event": "cycle_failed", "level": "error"},
+        {"event": "block", "reason": "daily_loss", "at_ms": 5},
+        sig(5),
+    ]
     events[-1]["at_ms"] = 5
     events.append({"event": "block", "reason": "kill_switch", "at_ms": 5})
     v = verdicts(events, db=3)

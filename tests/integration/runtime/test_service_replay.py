@@ -27,14 +27,26 @@ PLAN_FIELDS = ("pair", "tier", "conf", "entry", "tp", "sl", "rr", "lat_ms", "spr
 
 class Run:
     def __init__(self, tmp: Path, cycles: int, start: str = "2025-10-01") -> None:
-        self.config = load_config(env_file=None, environ={
-            "DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"), "LOG_FORMAT": "json", "DATA_DIR": str(tmp),
-        })
+        self.config = load_config(
+            env_file=None,
+            environ={
+                "DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"),
+                "LOG_FORMAT": "json",
+                "DATA_DIR": str(tmp),
+            },
+        )
         self.stream = io.StringIO()
         self.log = configure_logging(self.config, mode="dryrun", stream=self.stream)
-        self.options = RunOptions(mode="dryrun", replay_from_ms=parse_date_ms(start, "start"), cycles=cycles,
-                                  cost_model="fixed", spread_bps=2.0, slippage_bps=1.0, health=False,
-                                  console_signals=False)
+        self.options = RunOptions(
+            mode="dryrun",
+            replay_from_ms=parse_date_ms(start, "start"),
+            cycles=cycles,
+            cost_model="fixed",
+            spread_bps=2.0,
+            slippage_bps=1.0,
+            health=False,
+            console_signals=False,
+        )
         self.parts, self.extras = build_service(self.config, self.options, self.log)
 
     def go(self, cycles: int | None = None) -> None:
@@ -108,8 +120,11 @@ def test_emitting_past_the_daily_limit_is_blocked_and_alerted(tmp_path: Path) ->
     alerts = [e for e in run.events("alert") if e["kind"] == "guardrail_breach"]
     assert len(alerts) == n.blocks["daily_loss"]
     assert run.extras["notifier"].counts["guardrail_breach"] == len(alerts)
-    assert not [e for e in run.events("signal") if e["at_ms"] > run.events("alert")[0]["at_ms"]
-                and desk.ftmo.day_start_ms <= e["at_ms"]]  # nothing emitted that day afterwards
+    assert not [
+        e
+        for e in run.events("signal")
+        if e["at_ms"] > run.events("alert")[0]["at_ms"] and desk.ftmo.day_start_ms <= e["at_ms"]
+    ]  # nothing emitted that day afterwards
 
 
 def test_replaying_the_same_period_twice_into_one_database_keeps_both_runs(tmp_path: Path) -> None:

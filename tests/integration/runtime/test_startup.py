@@ -37,8 +37,15 @@ def _restore_logger() -> Any:
 
 
 def _config(tmp: Path, **env: str) -> Any:
-    return load_config(env_file=None, environ={
-        "DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"), "LOG_FORMAT": "json", "DATA_DIR": str(tmp), **env})
+    return load_config(
+        env_file=None,
+        environ={
+            "DATABASE_URL": migrated_sqlite_url(tmp / "rt.sqlite3"),
+            "LOG_FORMAT": "json",
+            "DATA_DIR": str(tmp),
+            **env,
+        },
+    )
 
 
 def _events(stream: io.StringIO, name: str) -> list[dict[str, Any]]:
@@ -47,8 +54,16 @@ def _events(stream: io.StringIO, name: str) -> list[dict[str, Any]]:
 
 
 def _options(**kw: Any) -> RunOptions:
-    base: dict[str, Any] = dict(mode="dryrun", replay_from_ms=START, cycles=5, cost_model="fixed", spread_bps=2.0,
-                                slippage_bps=1.0, health=False, console_signals=False)
+    base: dict[str, Any] = dict(
+        mode="dryrun",
+        replay_from_ms=START,
+        cycles=5,
+        cost_model="fixed",
+        spread_bps=2.0,
+        slippage_bps=1.0,
+        health=False,
+        console_signals=False,
+    )
     return RunOptions(**{**base, **kw})
 
 
@@ -116,8 +131,7 @@ def test_start_reconciles_the_book_with_the_paper_account(tmp_path: Path) -> Non
 def test_a_dry_run_on_the_mock_broker_executes_and_reconciles(tmp_path: Path) -> None:
     config = _config(tmp_path)
     stream = io.StringIO()
-    _, extras = build_service(config, _options(broker="mock"), configure_logging(config, mode="dryrun",
-                                                                                   stream=stream))
+    _, extras = build_service(config, _options(broker="mock"), configure_logging(config, mode="dryrun", stream=stream))
     assert extras["reconciliation"] is not None  # mock is simulated: reconciled like paper
     assert extras["scan"].settings.execute
 

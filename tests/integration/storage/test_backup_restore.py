@@ -26,11 +26,35 @@ def _populate(url: str, n: int = 25) -> None:
     s = SqlStorage.open(url, now_ms=lambda: 1_700_000_000_000)
     for i in range(n):
         sid = f"bk-{i:03d}"
-        sig = Signal(sid, "ETH/USDT", Direction.SHORT if i % 2 else Direction.LONG, Tier.MEDIUM, 0.61 + i / 1000,
-                     100.0, 90.0 if i % 2 else 110.0, 105.0 if i % 2 else 95.0, 2.0, 1_000 * i, ("v1", "v2"),
-                     ("why", "é ünïcode"), Mode.LIVE if i % 3 == 0 else Mode.DRYRUN)
-        rec = TradeRecord(sid, "ETH/USDT", Tier.MEDIUM, 1_000 * i, 100.0, sig.tp, sig.sl, 2.0, mode=sig.mode,
-                          spread_bps=1.0 / (i + 3), model_version="v1", session="tokyo")
+        sig = Signal(
+            sid,
+            "ETH/USDT",
+            Direction.SHORT if i % 2 else Direction.LONG,
+            Tier.MEDIUM,
+            0.61 + i / 1000,
+            100.0,
+            90.0 if i % 2 else 110.0,
+            105.0 if i % 2 else 95.0,
+            2.0,
+            1_000 * i,
+            ("v1", "v2"),
+            ("why", "é ünïcode"),
+            Mode.LIVE if i % 3 == 0 else Mode.DRYRUN,
+        )
+        rec = TradeRecord(
+            sid,
+            "ETH/USDT",
+            Tier.MEDIUM,
+            1_000 * i,
+            100.0,
+            sig.tp,
+            sig.sl,
+            2.0,
+            mode=sig.mode,
+            spread_bps=1.0 / (i + 3),
+            model_version="v1",
+            session="tokyo",
+        )
         with s.unit_of_work() as uow:
             uow.signal_log.log_signal(sig)
             uow.risk_book.add(rec.close(1_000 * i + 60_000, 104.2) if i % 2 == 0 else rec)
@@ -51,8 +75,10 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
     engine = create_engine_for(url)
     try:
         with engine.connect() as conn:
-            out = {t.name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
-                   for t in metadata.sorted_tables}
+            out = {
+                t.name: [tuple(r) for r in conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
+                for t in metadata.sorted_tables
+            }
             version = conn.execute(sa.text("SELECT version_num FROM alembic_version"))
             out["alembic_version"] = [tuple(r) for r in version]
             return out
@@ -63,7 +89,8 @@ def _snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def _mutate(url: str) -> None:
     _populate_extra = SqlStorage.open(url)
     _populate_extra.risk_book.update(
-        TradeRecord("bk-001", "ETH/USDT", Tier.MEDIUM, 1_000, 100.0, 90.0, 105.0, 2.0).close(9_000, 91.0))
+        TradeRecord("bk-001", "ETH/USDT", Tier.MEDIUM, 1_000, 100.0, 90.0, 105.0, 2.0).close(9_000, 91.0)
+    )
     _populate_extra.patterns.upsert(PatternStat("p0", "hash0", 0, 99))
     _populate_extra.signal_log.mark_sent("bk-002")
     _populate_extra.close()
@@ -111,10 +138,21 @@ def test_backup_script_then_cli_restore_on_sqlite(
     _populate(url, n=5)
     before = _snapshot(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRADING_AI", "BACKUP_"))}
-    env.update(DATABASE_URL=url, BACKUP_DIR=str(tmp_path / "bk"), PYTHONPATH=str(ROOT),
-               TRADING_AI=str(ROOT / ".venv" / "bin" / "trading-ai"))
-    res = subprocess.run(["bash", str(ROOT / "infra" / "scripts" / "backup_db.sh")], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=180, check=False)
+    env.update(
+        DATABASE_URL=url,
+        BACKUP_DIR=str(tmp_path / "bk"),
+        PYTHONPATH=str(ROOT),
+        TRADING_AI=str(ROOT / ".venv" / "bin" / "trading-ai"),
+    )
+    res = subprocess.run(
+        ["bash", str(ROOT / "infra" / "scripts" / "backup_db.sh")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     files = sorted((tmp_path / "bk").glob("trading_ai-*.sqlite3"))
     assert len(files) == 1 and f"backup: {files[0]}" in res.stdout

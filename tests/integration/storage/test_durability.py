@@ -20,8 +20,14 @@ ROOT = Path(__file__).resolve().parents[3]
 def _writer(url: str, prefix: str, count: int, pattern_hash: str = "") -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "tests.integration.storage.writer", url, prefix, str(count)]
-    return subprocess.Popen([*args, *([pattern_hash] if pattern_hash else [])], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [*args, *([pattern_hash] if pattern_hash else [])],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _ids(url: str, table: str, prefix: str) -> set[str]:

@@ -109,8 +109,15 @@ def _cli(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
     env["DATABASE_URL"] = url
     env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run([sys.executable, "-m", "composition", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "composition", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_cli_upgrade_downgrade_base_upgrade_from_another_directory(

@@ -29,23 +29,46 @@ def _rows() -> list[dict[str, Any]]:
         entry = NOW - 365 * DAY + i * (365 * DAY // N)
         closed = i % 10 != 0
         win = i % 7 < 4
-        rows.append({
-            "signal_id": f"qp-{i:05d}", "pair": ("BTC/USDT", "ETH/USDT", "BNB/USDT")[i % 3], "tier": "HIGH",
-            "entry_time": entry, "entry_price": 100.0, "tp_price": 110.0, "sl_price": 95.0, "rr_expected": 2.0,
-            "result": ("W" if win else "L") if closed else None, "exit_time": entry + 3_600_000 if closed else None,
-            "exit_price": (110.0 if win else 95.0) if closed else None,
-            "r_realized": (2.0 if win else -1.0) if closed else None, "time_to_tp_sl_seconds": None,
-            "slippage_bps": None, "slippage_expected_bps": None, "spread_bps": None, "latency_ms": None,
-            "mode": "live" if i % 5 == 0 else "dryrun", "model_version": f"v{i * 4 // N + 1}",
-            "session": ("tokyo", "london", "new_york")[i % 3],
-        })
+        rows.append(
+            {
+                "signal_id": f"qp-{i:05d}",
+                "pair": ("BTC/USDT", "ETH/USDT", "BNB/USDT")[i % 3],
+                "tier": "HIGH",
+                "entry_time": entry,
+                "entry_price": 100.0,
+                "tp_price": 110.0,
+                "sl_price": 95.0,
+                "rr_expected": 2.0,
+                "result": ("W" if win else "L") if closed else None,
+                "exit_time": entry + 3_600_000 if closed else None,
+                "exit_price": (110.0 if win else 95.0) if closed else None,
+                "r_realized": (2.0 if win else -1.0) if closed else None,
+                "time_to_tp_sl_seconds": None,
+                "slippage_bps": None,
+                "slippage_expected_bps": None,
+                "spread_bps": None,
+                "latency_ms": None,
+                "mode": "live" if i % 5 == 0 else "dryrun",
+                "model_version": f"v{i * 4 // N + 1}",
+                "session": ("tokyo", "london", "new_york")[i % 3],
+            }
+        )
     return rows
 
 
 def _load(storage: SqlStorage) -> list[TradeRecord]:
     rows = _rows()
-    patterns = [{"name": f"p{i}", "pattern_hash": f"h{i:05d}", "wins": min(i % 50, i % 37), "total": i % 50,
-                 "created_at": 0, "updated_at": 0} for i in range(2_000)]
+    patterns = [
+        {
+            "name": f"p{i}",
+            "pattern_hash": f"h{i:05d}",
+            "wins": min(i % 50, i % 37),
+            "total": i % 50,
+            "created_at": 0,
+            "updated_at": 0,
+        }
+        for i in range(2_000)
+    ]
     with storage.engine.begin() as conn:
         conn.execute(t.risk_book.insert(), rows)
         conn.execute(t.patterns.insert(), patterns)
@@ -125,11 +148,13 @@ def test_accuracy_by_model_version_and_session_analysis(db_url: str) -> None:
     closed = [r for r in book if r.result]
     by_version = storage.risk_book.by_model_version()
     assert [(g.key, g.trades, g.wins) for g in by_version] == [
-        (g.key, g.trades, g.wins) for g in group_stats(closed, "model_version")]
+        (g.key, g.trades, g.wins) for g in group_stats(closed, "model_version")
+    ]
     assert [g.key for g in by_version] == ["v1", "v2", "v3", "v4"]
     by_session = storage.risk_book.by_session(mode=Mode.DRYRUN)
     assert [(g.key, g.trades, g.wins) for g in by_session] == [
-        (g.key, g.trades, g.wins) for g in group_stats([r for r in closed if r.mode == Mode.DRYRUN], "session")]
+        (g.key, g.trades, g.wins) for g in group_stats([r for r in closed if r.mode == Mode.DRYRUN], "session")
+    ]
     since = NOW - 30 * DAY
     recent, plan = _plan_of(storage, lambda: storage.risk_book.by_session(since_ms=since))
     assert sum(g.trades for g in recent) == len([r for r in closed if r.entry_time_ms >= since])

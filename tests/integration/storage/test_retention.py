@@ -37,11 +37,11 @@ def _ids(s: SqlStorage) -> set[str]:
 
 def test_archive_moves_only_old_finished_non_live_rows(db_url: str, tmp_path: Path) -> None:
     s = SqlStorage.open(db_url)
-    _emit(s, "old-dry", NOW - 100 * DAY, Mode.DRYRUN, closed=True, sent=True)     # archived
-    _emit(s, "old-demo", NOW - 95 * DAY, Mode.DEMO, closed=True, sent=True)       # archived
-    _emit(s, "old-live", NOW - 400 * DAY, Mode.LIVE, closed=True, sent=True)      # live: forever
+    _emit(s, "old-dry", NOW - 100 * DAY, Mode.DRYRUN, closed=True, sent=True)  # archived
+    _emit(s, "old-demo", NOW - 95 * DAY, Mode.DEMO, closed=True, sent=True)  # archived
+    _emit(s, "old-live", NOW - 400 * DAY, Mode.LIVE, closed=True, sent=True)  # live: forever
     _emit(s, "old-open", NOW - 100 * DAY, Mode.DRYRUN, closed=False, sent=False)  # open + pending: kept
-    _emit(s, "new-dry", NOW - 10 * DAY, Mode.DRYRUN, closed=True, sent=True)      # recent: kept
+    _emit(s, "new-dry", NOW - 10 * DAY, Mode.DRYRUN, closed=True, sent=True)  # recent: kept
     s.deployments.record(Deployment("v1", "/m", NOW - 500 * DAY))
     s.patterns.record_outcome("p", "h", True)
     out = tmp_path / "archive"
@@ -62,7 +62,9 @@ def test_archive_moves_only_old_finished_non_live_rows(db_url: str, tmp_path: Pa
     assert rb_path is not None
     archived = pq.read_table(rb_path).to_pylist()
     assert [(r["signal_id"], r["mode"], r["result"], r["spread_bps"]) for r in archived] == [
-        ("old-dry", "dryrun", "W", 1.25), ("old-demo", "demo", "W", 1.25)]
+        ("old-dry", "dryrun", "W", 1.25),
+        ("old-demo", "demo", "W", 1.25),
+    ]
     assert set(archived[0]) == {c.name for c in risk_book.columns}
     sl_path = by_table["signal_log"].path
     assert sl_path is not None

@@ -20,10 +20,24 @@ def main(url: str, prefix: str, count: int, pattern_hash: str = "") -> None:
     storage = SqlStorage.open(url)
     for i in range(count):
         sid = f"{prefix}-{i:05d}"
-        signal = Signal(sid, "BTC/USDT", Direction.LONG, Tier.HIGH, 0.7, 100.0, 110.0, 95.0, 2.0, 1_000 + i,
-                        ("lstm:v1",), ("test",), Mode.DRYRUN)
-        record = TradeRecord(sid, "BTC/USDT", Tier.HIGH, 1_000 + i, 100.0, 110.0, 95.0, 2.0,
-                             model_version="lstm:v1", session="london")
+        signal = Signal(
+            sid,
+            "BTC/USDT",
+            Direction.LONG,
+            Tier.HIGH,
+            0.7,
+            100.0,
+            110.0,
+            95.0,
+            2.0,
+            1_000 + i,
+            ("lstm:v1",),
+            ("test",),
+            Mode.DRYRUN,
+        )
+        record = TradeRecord(
+            sid, "BTC/USDT", Tier.HIGH, 1_000 + i, 100.0, 110.0, 95.0, 2.0, model_version="lstm:v1", session="london"
+        )
         with storage.unit_of_work() as uow:
             uow.signal_log.log_signal(signal)
             uow.risk_book.add(record)

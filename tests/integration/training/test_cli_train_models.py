@@ -9,12 +9,14 @@ import pytest
 from composition.cli import main
 from composition.config import DEFAULT_SHARED_DATA
 
-pytestmark = pytest.mark.skipif(not (DEFAULT_SHARED_DATA / "candles" / "binance").is_dir(),
-                                reason="real candles not available")
+pytestmark = pytest.mark.skipif(
+    not (DEFAULT_SHARED_DATA / "candles" / "binance").is_dir(), reason="real candles not available"
+)
 
 
-def test_train_evaluate_list_promote_drift(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_evaluate_list_promote_drift(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("TRADING_AI_TRAINING_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("TRADING_AI_TRAINING_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("TRADING_AI_DATABASE_URL", f"sqlite:///{tmp_path}/none.sqlite3")
@@ -50,8 +52,9 @@ def test_run_quick_training_for_the_demo(tmp_path: Path) -> None:
     from training.quick import run_quick_training
 
     src = BundledCandles(DEFAULT_SHARED_DATA / "candles" / "binance")
-    cfg = SimpleNamespace(seed=3, training=SimpleNamespace(models_dir=str(tmp_path / "m"), runs_dir=str(tmp_path / "r"),
-                                                           device="cpu"))
+    cfg = SimpleNamespace(
+        seed=3, training=SimpleNamespace(models_dir=str(tmp_path / "m"), runs_dir=str(tmp_path / "r"), device="cpu")
+    )
     rep = run_quick_training(cfg, ["BTC"], "5m", load_candles=src.candles)
     assert rep["tag"] == "v1.0.0" and Path(rep["report_path"]).is_file()
     assert set(rep["test"]["BTC/USDT"]) >= {"lstm", "transformer", "ensemble", "lightgbm", "majority"}

@@ -44,8 +44,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     tags, reports = [], []
     for seed in (1, 2):
         s = quick_settings(seed=seed, device="cpu")
-        s = attrs.evolve(s, max_bars=5000, lstm_loop=attrs.evolve(s.lstm_loop, epochs=1),
-                         tf_loop=attrs.evolve(s.tf_loop, epochs=1))
+        s = attrs.evolve(
+            s, max_bars=5000, lstm_loop=attrs.evolve(s.lstm_loop, epochs=1), tf_loop=attrs.evolve(s.tf_loop, epochs=1)
+        )
         out = train_and_record(candles, s, root / "models", root / "runs")
         tags.append(out.tag)
         reports.append(out.report)
@@ -85,7 +86,10 @@ def test_promote_then_rollback_serves_the_rolled_back_version(trained: Trained) 
     assert {p.name for p in preds} == {"lstm", "transformer"}
     assert {p.version for p in preds} == {v1}
     assert [(d.version, d.rollback_reason) for d in deps.history()] == [
-        (v1, None), (v2, "v2 worse in dry-run"), (v1, None)]
+        (v1, None),
+        (v2, "v2 worse in dry-run"),
+        (v1, None),
+    ]
     inputs = {p: compute_features(c.tail(3000), preds[0].feature_params) for p, c in extra["candles"].items()}
     direct = {p.name: p for p in load_predictors(models, tag=v1)}
     for pred in preds:
@@ -103,8 +107,13 @@ def test_predictor_leaves_out_a_pair_without_a_clean_window(trained: Trained) ->
     lstm = next(p for p in load_predictors(models, tag=v1) if p.name == "lstm")
     fm = compute_features(extra["candles"]["BTC/USDT"].tail(3000), lstm.feature_params)
     broken = attrs.evolve(fm, values=np.where(np.arange(len(fm))[:, None] == len(fm) - 1, np.nan, fm.values))
-    out = lstm.predict({"BTC/USDT": broken, "ETH/USDT": compute_features(
-        extra["candles"]["ETH/USDT"].tail(3000), lstm.feature_params), "XRP/USDT": fm})
+    out = lstm.predict(
+        {
+            "BTC/USDT": broken,
+            "ETH/USDT": compute_features(extra["candles"]["ETH/USDT"].tail(3000), lstm.feature_params),
+            "XRP/USDT": fm,
+        }
+    )
     assert [o.pair for o in out] == ["ETH/USDT"]
     assert not math.isnan(out[0].prob_up)
 
@@ -115,8 +124,9 @@ def test_same_seed_reproduces_the_run_bit_for_bit(tmp_path: Path) -> None:
     src = BundledCandles(CANDLES)
     candles = {"BTC/USDT": src.candles("BTC/USDT", Timeframe.M5)}
     s = quick_settings(seed=5, device="cpu")
-    s = attrs.evolve(s, max_bars=4000, lstm_loop=attrs.evolve(s.lstm_loop, epochs=1),
-                     tf_loop=attrs.evolve(s.tf_loop, epochs=1))
+    s = attrs.evolve(
+        s, max_bars=4000, lstm_loop=attrs.evolve(s.lstm_loop, epochs=1), tf_loop=attrs.evolve(s.tf_loop, epochs=1)
+    )
     outs = [train_and_record(candles, s, tmp_path / f"m{i}", tmp_path / f"r{i}") for i in range(2)]
     files = [FileModelRegistry(tmp_path / f"m{i}").entry(o.tag)["files"] for i, o in enumerate(outs)]
     assert files[0] == files[1]  # same content hashes, hence same names

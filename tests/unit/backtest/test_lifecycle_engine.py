@@ -21,8 +21,14 @@ from services.backtest import Period, run_walk_forward
 T0 = 1_735_689_600_000  # 2025-01-01 UTC
 
 
-def synthetic(o: Sequence[float], h: Sequence[float], lo: Sequence[float], c: Sequence[float],
-              tf: Timeframe = Timeframe.M5, t0: int = T0) -> Candles:  # SYNTHETIC candles
+def synthetic(
+    o: Sequence[float],
+    h: Sequence[float],
+    lo: Sequence[float],
+    c: Sequence[float],
+    tf: Timeframe = Timeframe.M5,
+    t0: int = T0,
+) -> Candles:  # SYNTHETIC candles
     n = len(o)
     return Candles("SYN/USDT", tf, t0 + np.arange(n) * tf.ms, o, h, lo, c, np.ones(n))
 
@@ -32,8 +38,14 @@ def test_both_touched_in_one_bar_is_a_stop_unless_finer_bars_say_otherwise() -> 
     e = resolve_exits(bars, np.array([1]), np.array([1]), np.array([98.0]), np.array([102.0]), 2)
     assert e.reason[0] == ExitReason.STOP_LOSS and e.price[0] == 98.0
     # finer 1m bars inside bar 1: the target is hit at minute 2, the stop only at minute 4
-    fine = synthetic([100] * 5, [100.5, 102.5, 101, 100, 100], [99.9, 99.5, 99, 97, 99.5], [100] * 5,
-                     Timeframe.M1, T0 + Timeframe.M5.ms)
+    fine = synthetic(
+        [100] * 5,
+        [100.5, 102.5, 101, 100, 100],
+        [99.9, 99.5, 99, 97, 99.5],
+        [100] * 5,
+        Timeframe.M1,
+        T0 + Timeframe.M5.ms,
+    )
     e = resolve_exits(bars, np.array([1]), np.array([1]), np.array([98.0]), np.array([102.0]), 2, fine)
     assert e.reason[0] == ExitReason.TAKE_PROFIT and e.price[0] == 102.0
     assert e.at_ms[0] == T0 + Timeframe.M5.ms + 2 * Timeframe.M1.ms
@@ -63,9 +75,14 @@ def _random_pairs(seed: int, n: int = 3000) -> list[PairData]:  # SYNTHETIC rand
     return out
 
 
-CFG = EngineConfig(confidence=ConfidenceParams(weights=EnsembleWeights({"momentum": 1.0})), horizon_bars=6,
-                   fee_bps=3.0, latency_ms=900.0, risk_pct=1.5,
-                   rules=FtmoRules.two_step(daily_buffer_pct=2.0, total_buffer_pct=4.0))
+CFG = EngineConfig(
+    confidence=ConfidenceParams(weights=EnsembleWeights({"momentum": 1.0})),
+    horizon_bars=6,
+    fee_bps=3.0,
+    latency_ms=900.0,
+    risk_pct=1.5,
+    rules=FtmoRules.two_step(daily_buffer_pct=2.0, total_buffer_pct=4.0),
+)
 
 
 def test_bulk_classification_equals_the_scalar_rules_everywhere() -> None:
@@ -79,7 +96,11 @@ def test_bulk_classification_equals_the_scalar_rules_everywhere() -> None:
         for k in a.trades:
             assert np.array_equal(a.trades[k], b.trades[k]), k
         assert (a.final_balance, a.breach_episodes, a.ftmo_breach_episodes, a.breach_halt_days) == (
-            b.final_balance, b.breach_episodes, b.ftmo_breach_episodes, b.breach_halt_days)
+            b.final_balance,
+            b.breach_episodes,
+            b.ftmo_breach_episodes,
+            b.breach_halt_days,
+        )
 
 
 def test_bulk_equals_scalar_with_the_account_a_hair_above_a_floor() -> None:
@@ -97,7 +118,11 @@ def test_bulk_equals_scalar_with_the_account_a_hair_above_a_floor() -> None:
         for k in a.trades:
             assert np.array_equal(a.trades[k], b.trades[k]), (above, k)
         assert (a.final_balance, a.breach_episodes, a.ftmo_breach_episodes, a.breach_halt_days) == (
-            b.final_balance, b.breach_episodes, b.ftmo_breach_episodes, b.breach_halt_days)
+            b.final_balance,
+            b.breach_episodes,
+            b.ftmo_breach_episodes,
+            b.breach_halt_days,
+        )
 
 
 def test_walk_forward_in_processes_equals_serial() -> None:
@@ -153,7 +178,8 @@ def test_margin_caps_the_batch_engine_identically_in_bulk_and_scalar() -> None:
             assert m <= float(tr["equity_at_entry"][i]) + 1e-6
             binding += m > 0.99 * float(tr["equity_at_entry"][i])
             assert abs(float(tr["entry"][i]) - float(tr["sl"][i])) * float(tr["volume"][i]) <= (
-                float(tr["equity_at_entry"][i]) * CFG.risk_pct / 100 + 1e-6)
+                float(tr["equity_at_entry"][i]) * CFG.risk_pct / 100 + 1e-6
+            )
         assert binding > 0  # the margin cap set some sizes
 
 

@@ -23,7 +23,7 @@ def test_defaults_are_the_embedded_demo_setup() -> None:
 
 def test_precedence_defaults_file_dotenv_environment(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
-    toml.write_text('seed = 7\n[risk]\nmax_signals_per_hour = 3\nmax_signals_per_hour_high = 2\n')
+    toml.write_text("seed = 7\n[risk]\nmax_signals_per_hour = 3\nmax_signals_per_hour_high = 2\n")
     dotenv = tmp_path / ".env"
     dotenv.write_text("MAX_SIGNALS_PER_HOUR=4\n# comment\nexport TRADING_AI_SEED='8'\n")
     cfg = load_config(toml, dotenv, environ={})
@@ -74,10 +74,13 @@ def test_missing_or_broken_config_file_is_a_user_error(tmp_path: Path) -> None:
 
 
 def test_secrets_are_redacted_in_the_printed_config() -> None:
-    cfg = load_config(env_file=None, environ={
-        "TELEGRAM_BOT_TOKEN": "123456:SECRETSECRET",
-        "DATABASE_URL": "postgresql+psycopg://bob:hunter2pass@db:5432/x",
-    })
+    cfg = load_config(
+        env_file=None,
+        environ={
+            "TELEGRAM_BOT_TOKEN": "123456:SECRETSECRET",
+            "DATABASE_URL": "postgresql+psycopg://bob:hunter2pass@db:5432/x",
+        },
+    )
     shown = redacted_dict(cfg)
     assert shown["telegram"]["bot_token"] == REDACTED
     assert "hunter2pass" not in str(shown)

@@ -33,8 +33,15 @@ def test_one_json_object_per_line_with_mode_and_context() -> None:
 
 def test_secrets_from_config_never_reach_the_log() -> None:
     log, buf = _log_to_buffer({"TELEGRAM_BOT_TOKEN": "123456:SECRETSECRET", "SHIM_TOKEN": "shim-token-xyz"})
-    log.info("calling", extra={"ctx": {"url": "https://api.telegram.org/bot123456:SECRETSECRET/getMe",
-                                       "headers": "Authorization: Bearer shim-token-xyz"}})
+    log.info(
+        "calling",
+        extra={
+            "ctx": {
+                "url": "https://api.telegram.org/bot123456:SECRETSECRET/getMe",
+                "headers": "Authorization: Bearer shim-token-xyz",
+            }
+        },
+    )
     log.error("boom with shim-token-xyz in the text")
     out = buf.getvalue()
     assert "SECRETSECRET" not in out

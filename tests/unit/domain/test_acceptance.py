@@ -12,13 +12,33 @@ from domain.risk_book import TradeRecord
 from domain.signals import Mode, Tier
 
 
-def trade(i: int, win: bool, mode: Mode = Mode.LIVE, latency: float = 100.0, r: float | None = None,
-          slip: float | None = None, slip_exp: float | None = None) -> TradeRecord:
-    return TradeRecord(signal_id=f"t{i}", pair="BTC/USDT", tier=Tier.HIGH, entry_time_ms=i, entry_price=40_000.0,
-                       tp_price=40_400.0, sl_price=39_800.0, rr_expected=2.0, result="W" if win else "L",
-                       exit_time_ms=i + 1, exit_price=40_400.0 if win else 39_800.0,
-                       r_realized=r if r is not None else (2.0 if win else -1.0), latency_ms=latency, mode=mode,
-                       slippage_bps=slip, slippage_expected_bps=slip_exp)
+def trade(
+    i: int,
+    win: bool,
+    mode: Mode = Mode.LIVE,
+    latency: float = 100.0,
+    r: float | None = None,
+    slip: float | None = None,
+    slip_exp: float | None = None,
+) -> TradeRecord:
+    return TradeRecord(
+        signal_id=f"t{i}",
+        pair="BTC/USDT",
+        tier=Tier.HIGH,
+        entry_time_ms=i,
+        entry_price=40_000.0,
+        tp_price=40_400.0,
+        sl_price=39_800.0,
+        rr_expected=2.0,
+        result="W" if win else "L",
+        exit_time_ms=i + 1,
+        exit_price=40_400.0 if win else 39_800.0,
+        r_realized=r if r is not None else (2.0 if win else -1.0),
+        latency_ms=latency,
+        mode=mode,
+        slippage_bps=slip,
+        slippage_expected_bps=slip_exp,
+    )
 
 
 def book(wins: int, n: int, **kw: object) -> list[TradeRecord]:

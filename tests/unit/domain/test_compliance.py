@@ -33,8 +33,14 @@ def test_each_crossing_is_reported_with_its_setting() -> None:
 
 
 def test_boundaries_are_inclusive_of_the_safe_side() -> None:
-    s = attrs.evolve(base(), scan_interval_seconds=60, max_signals_per_hour=12, horizon_minutes=2.0,
-                     latency_sla_ms=100, risk_per_trade_pct=2.5)
+    s = attrs.evolve(
+        base(),
+        scan_interval_seconds=60,
+        max_signals_per_hour=12,
+        horizon_minutes=2.0,
+        latency_sla_ms=100,
+        risk_per_trade_pct=2.5,
+    )
     assert check(s) == []
 
 

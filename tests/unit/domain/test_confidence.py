@@ -73,9 +73,13 @@ def test_platt_and_isotonic_exact() -> None:
     assert iso.apply(0.6) == pytest.approx(0.55)
     assert iso.apply(0.95) == 0.8 and iso.apply(0.1) == 0.5
     assert IdentityMap().apply(1.5) == 1.0
-    for bad in (lambda: PlattMap(-1, 0), lambda: IsotonicMap([0.1, 0.1], [0.2, 0.3]),
-                lambda: IsotonicMap([0.1, 0.2], [0.3, 0.2]), lambda: IsotonicMap([0.1], [1.2]),
-                lambda: IsotonicMap([0.1], [0.2, 0.3])):
+    for bad in (
+        lambda: PlattMap(-1, 0),
+        lambda: IsotonicMap([0.1, 0.1], [0.2, 0.3]),
+        lambda: IsotonicMap([0.1, 0.2], [0.3, 0.2]),
+        lambda: IsotonicMap([0.1], [1.2]),
+        lambda: IsotonicMap([0.1], [0.2, 0.3]),
+    ):
         with pytest.raises(ValueError):
             bad()
     for m in (PlattMap(1.5, -0.2), iso, IdentityMap()):
@@ -85,7 +89,8 @@ def test_platt_and_isotonic_exact() -> None:
 
 
 @given(
-    a=st.floats(0, 10), b=st.floats(-5, 5),
+    a=st.floats(0, 10),
+    b=st.floats(-5, 5),
     xs=st.lists(st.floats(0, 1), min_size=2, max_size=30),
     ys=st.lists(st.floats(0, 1), min_size=1, max_size=10),
 )
@@ -143,8 +148,9 @@ def test_score_pipeline_exact_and_logged() -> None:
     short = score({"lstm": 0.2, "transformer": 0.3}, params)
     assert short is not None and short.direction is Direction.SHORT
     assert short.confidence == pytest.approx(0.70)
-    inputs = BoosterInputs(ts_ms=13 * H, higher_tf_signs=(1, 1, 1), regime=VolRegime.HIGH,
-                           pattern=PatternStat("hammer", "h1", 21, 30))
+    inputs = BoosterInputs(
+        ts_ms=13 * H, higher_tf_signs=(1, 1, 1), regime=VolRegime.HIGH, pattern=PatternStat("hammer", "h1", 21, 30)
+    )
     b = score({"lstm": 0.70, "transformer": 0.80}, params, inputs)
     assert b is not None
     # 0.75 + pattern 0.05 + boosters clip(0.03 + 0.02 - 0.02, 0.05) - 0.05 = 0.78
@@ -167,9 +173,18 @@ prob = st.one_of(st.floats(0, 1), st.just(float("nan")))
 
 @given(
     rows=st.lists(
-        st.tuples(prob, prob, prob, st.integers(0, 2), st.integers(0, 86_400_000 * 7),
-                  st.tuples(st.integers(-1, 1), st.integers(-1, 1)), st.integers(0, 50), st.integers(0, 50)),
-        min_size=1, max_size=25,
+        st.tuples(
+            prob,
+            prob,
+            prob,
+            st.integers(0, 2),
+            st.integers(0, 86_400_000 * 7),
+            st.tuples(st.integers(-1, 1), st.integers(-1, 1)),
+            st.integers(0, 50),
+            st.integers(0, 50),
+        ),
+        min_size=1,
+        max_size=25,
     ),
     calib=st.sampled_from([IdentityMap(), PlattMap(1.7, -0.1), IsotonicMap([0.3, 0.5, 0.8], [0.2, 0.5, 0.9])]),
     weights=st.sampled_from([WITH_RL, WITHOUT_RL, SENTIMENT_ONLY]),
@@ -182,14 +197,24 @@ def test_score_batch_equals_scalar(rows: list[tuple], calib: object, weights: En
     wins = np.array([min(r[6], r[6] + r[7]) for r in rows])
     total = np.array([r[6] + r[7] for r in rows])
     batch = score_batch(
-        probs, params, ts_ms=np.array([r[4] for r in rows]), higher_tf_signs=np.array([r[5] for r in rows]),
-        regime_codes=np.array([r[3] for r in rows]), pattern_wins=wins, pattern_total=total,
+        probs,
+        params,
+        ts_ms=np.array([r[4] for r in rows]),
+        higher_tf_signs=np.array([r[5] for r in rows]),
+        regime_codes=np.array([r[3] for r in rows]),
+        pattern_wins=wins,
+        pattern_total=total,
     )
     for i, r in enumerate(rows):
         res = score(
-            {k: float(r[j]) for j, k in enumerate(names)}, params,
-            BoosterInputs(ts_ms=r[4], higher_tf_signs=r[5], regime=regimes[r[3]],
-                          pattern=PatternStat("p", "p", int(wins[i]), int(total[i]))),
+            {k: float(r[j]) for j, k in enumerate(names)},
+            params,
+            BoosterInputs(
+                ts_ms=r[4],
+                higher_tf_signs=r[5],
+                regime=regimes[r[3]],
+                pattern=PatternStat("p", "p", int(wins[i]), int(total[i])),
+            ),
         )
         if res is None:
             assert np.isnan(batch.confidence[i]) and batch.direction_sign[i] == 0
@@ -208,7 +233,12 @@ def test_ensemble_batch_with_no_known_model() -> None:
 def test_tier_thresholds() -> None:
     th = TierThresholds(0.55, 0.60, 0.68)
     assert [th.tier_of(c) for c in (0.5, 0.55, 0.6, 0.679, 0.68)] == [
-        Tier.NONE, Tier.LOW, Tier.MEDIUM, Tier.MEDIUM, Tier.HIGH]
+        Tier.NONE,
+        Tier.LOW,
+        Tier.MEDIUM,
+        Tier.MEDIUM,
+        Tier.HIGH,
+    ]
     assert list(raw_tiers_batch(np.array([0.5, 0.55, 0.6, 0.679, 0.68, np.nan]), th)) == [0, 1, 2, 2, 3, 0]
     assert Tier.NONE < Tier.LOW < Tier.MEDIUM < Tier.HIGH
     assert th.with_threshold(Tier.HIGH, 0.7).high == 0.7
@@ -246,9 +276,7 @@ def test_hysteresis_exact_sequence() -> None:
     scans=st.lists(st.tuples(st.sampled_from([-1, 0, 1]), st.integers(0, 3)), max_size=60),
     k=st.integers(1, 4),
 )
-def test_hysteresis_batch_equals_scalar_and_never_upgrades_on_one_scan(
-    scans: list[tuple[int, int]], k: int
-) -> None:
+def test_hysteresis_batch_equals_scalar_and_never_upgrades_on_one_scan(scans: list[tuple[int, int]], k: int) -> None:
     h = Hysteresis(k)
     scalar: list[int] = []
     for d, t in scans:

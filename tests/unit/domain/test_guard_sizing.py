@@ -122,13 +122,15 @@ def test_guard_charges_the_new_orders_round_trip_cost() -> None:
     d = guard_order(chk, 100_000, [], SPECS, "BTC/USDT", 60_000, 59_000, 4.5, cost_bps=20.0)
     # 4,500 / 1,120 = 4.017 -> 4.01 lots (4.01 x 1,120 = 4,491.2; 4.02 lots would be 4,502.4)
     assert d.verdict is Verdict.REDUCE and d.volume == 4.01 and d.reason is BlockReason.DAILY_LOSS
-    assert guard_order(chk, 100_000, [], SPECS, "BTC/USDT", 60_000, 59_000, 4.01, cost_bps=20.0).verdict \
-        is Verdict.ALLOW
+    assert (
+        guard_order(chk, 100_000, [], SPECS, "BTC/USDT", 60_000, 59_000, 4.01, cost_bps=20.0).verdict is Verdict.ALLOW
+    )
     # costs alone can leave less than one minimum lot: block
     tight = check(RULES, state(100_000), equity=95_511)  # 11 of headroom; 0.01 lot costs 10 + 1.2
     assert guard_order(tight, 95_511, [], SPECS, "BTC/USDT", 60_000, 59_000, 0.01).verdict is Verdict.ALLOW
-    assert guard_order(tight, 95_511, [], SPECS, "BTC/USDT", 60_000, 59_000, 0.01, cost_bps=20.0).verdict \
-        is Verdict.BLOCK
+    assert (
+        guard_order(tight, 95_511, [], SPECS, "BTC/USDT", 60_000, 59_000, 0.01, cost_bps=20.0).verdict is Verdict.BLOCK
+    )
 
 
 def test_guard_reserves_the_exit_cost_of_open_positions() -> None:
@@ -139,8 +141,9 @@ def test_guard_reserves_the_exit_cost_of_open_positions() -> None:
     # stop notional x 2 lots x 10 = 60
     assert exit_cost_allowance(open_, SPECS, {"ETH/USDT": 10.0}) == pytest.approx(60.0)
     assert exit_cost_allowance(open_, SPECS, {}) == 0.0
-    d = guard_order(chk, 100_000, open_, SPECS, "BTC/USDT", 60_000, 59_000, 3.0, marks=marks,
-                    exit_bps={"ETH/USDT": 10.0})
+    d = guard_order(
+        chk, 100_000, open_, SPECS, "BTC/USDT", 60_000, 59_000, 3.0, marks=marks, exit_bps={"ETH/USDT": 10.0}
+    )
     # 100,000 - 2,000 - 60 - 95,500 = 2,440 -> 2.44 lots of 1,000
     assert d.verdict is Verdict.REDUCE and d.volume == 2.44
     assert d.worst_case_equity == pytest.approx(97_940.0)
@@ -165,9 +168,7 @@ def test_stop_in_profit_counts_no_loss() -> None:
 
 
 position_st = st.builds(
-    lambda pair, d, vol, entry, frac: pos(
-        "p", pair, d, vol, entry, entry * (1 - d.sign * frac)
-    ),
+    lambda pair, d, vol, entry, frac: pos("p", pair, d, vol, entry, entry * (1 - d.sign * frac)),
     st.sampled_from(["BTC/USDT", "ETH/USDT"]),
     st.sampled_from(list(Direction)),
     st.sampled_from([0.1, 0.5, 1.0, 2.0]),
@@ -194,9 +195,21 @@ position_st = st.builds(
     short=st.booleans(),
 )
 def test_guard_never_allows_a_floor_breach(
-    day_start: float, max_eod: float, equity_delta: float, positions: list[Position], mark_frac: float,
-    entry: float, dist_frac: float, volume: float, extra: float, one_step: bool, with_marks: bool,
-    cost_bps: float, exit_btc: float, exit_eth: float, short: bool,
+    day_start: float,
+    max_eod: float,
+    equity_delta: float,
+    positions: list[Position],
+    mark_frac: float,
+    entry: float,
+    dist_frac: float,
+    volume: float,
+    extra: float,
+    one_step: bool,
+    with_marks: bool,
+    cost_bps: float,
+    exit_btc: float,
+    exit_eth: float,
+    short: bool,
 ) -> None:
     """With costs included: every open position stopped out and paying its exit cost, the new order
     stopped out and paying its whole round trip, equity still stays on or above both floors."""
@@ -212,8 +225,20 @@ def test_guard_never_allows_a_floor_breach(
     chk = check(rules, st_, equity)
     sl = entry * (1 + dist_frac) if short else entry * (1 - dist_frac)
     exit_bps = {"BTC/USDT": exit_btc, "ETH/USDT": exit_eth}
-    d = guard_order(chk, balance, positions, SPECS, "BTC/USDT", entry, sl, volume, marks=marks, extra_cost=extra,
-                    cost_bps=cost_bps, exit_bps=exit_bps)
+    d = guard_order(
+        chk,
+        balance,
+        positions,
+        SPECS,
+        "BTC/USDT",
+        entry,
+        sl,
+        volume,
+        marks=marks,
+        extra_cost=extra,
+        cost_bps=cost_bps,
+        exit_bps=exit_bps,
+    )
     # The true worst case: each open position moves from the mark (or entry) to its SL.
     if d.verdict is Verdict.BLOCK:
         assert d.reason is not None

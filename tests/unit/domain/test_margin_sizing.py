@@ -88,8 +88,16 @@ def test_blocks_say_why() -> None:
     mult=st.sampled_from([1.0, 0.5]),
 )
 def test_sized_volume_fits_free_margin_and_risk_budget(
-    equity: float, free_frac: float, risk: float, entry: float, dist_frac: float, cs: float, step: float,
-    rate: float, cost_bps: float, mult: float,
+    equity: float,
+    free_frac: float,
+    risk: float,
+    entry: float,
+    dist_frac: float,
+    cs: float,
+    step: float,
+    rate: float,
+    cost_bps: float,
+    mult: float,
 ) -> None:
     spec = SymbolSpec("X/Y", "XY", contract_size=cs, min_lot=step, lot_step=step, margin_rate=rate)
     sl = entry * (1 - dist_frac)

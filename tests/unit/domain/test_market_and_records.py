@@ -133,8 +133,9 @@ def test_trading_values() -> None:
     assert Fill("c", "X/Y", 0.0, 1.0, 1.0, 0).slippage_bps() == 0.0
 
 
-def rec(sid: str, pair: str, tier: Tier, exit_price: float, exit_day: int, session: str = "london",
-        mode: Mode = Mode.DRYRUN) -> TradeRecord:
+def rec(
+    sid: str, pair: str, tier: Tier, exit_price: float, exit_day: int, session: str = "london", mode: Mode = Mode.DRYRUN
+) -> TradeRecord:
     r = TradeRecord(sid, pair, tier, 0, 100.0, 110.0, 95.0, 2.0, mode=mode, session=session, model_version="v1")
     return r.close(exit_day * DAY, exit_price)
 

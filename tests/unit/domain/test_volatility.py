@@ -44,8 +44,13 @@ def test_exact_numbers() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(40, 400), w=st.integers(2, 20), big_w=st.integers(2, 60),
-       cut=st.integers(0, 39))
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(40, 400),
+    w=st.integers(2, 20),
+    big_w=st.integers(2, 60),
+    cut=st.integers(0, 39),
+)
 def test_any_trailing_window_gives_the_full_series_value(seed: int, n: int, w: int, big_w: int, cut: int) -> None:
     h, lo, c = _walk(n, seed)
     full_atr = stop_atr(h, lo, c, w)

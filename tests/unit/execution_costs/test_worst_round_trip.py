@@ -55,19 +55,27 @@ def test_worst_round_trip_exact_numbers() -> None:
 
 def test_fixed_costs_are_their_own_bound() -> None:
     f = FixedCostModel(spread_bps=6.0, slippage_bps=2.0, latency_sla_ms=500.0)
-    assert f.worst_round_trip_cost_bps("BTC/USDT", Session.LONDON) == f.expected_round_trip_cost_bps(
-        "BTC/USDT", Session.LONDON) == 10.0
+    assert (
+        f.worst_round_trip_cost_bps("BTC/USDT", Session.LONDON)
+        == f.expected_round_trip_cost_bps("BTC/USDT", Session.LONDON)
+        == 10.0
+    )
     assert f.worst_round_trip_cost_bps("BTC/USDT", Session.LONDON, 800.0, 3.25) == pytest.approx(
-        14.0 + 6.5 * (1 + 14.0 / 1e4))
+        14.0 + 6.5 * (1 + 14.0 / 1e4)
+    )
     # the default allowance: 10 + 2 x 5 + 2 x 3.25 on fills 20 bps worse = 26.513
     assert round_trip_cost_bps(DEFAULT_COST_ALLOWANCE, "X/USDT", Session.TOKYO, 0.0, DEFAULT_FEE_BPS) == pytest.approx(
-        26.513)
+        26.513
+    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(row=st.lists(costs, min_size=N_QUANTILES, max_size=N_QUANTILES),
-       u=st.lists(st.one_of(st.floats(0.0, 1.0, exclude_max=True), st.just(np.nextafter(1.0, 0.0))),
-                  min_size=1, max_size=40))
+@given(
+    row=st.lists(costs, min_size=N_QUANTILES, max_size=N_QUANTILES),
+    u=st.lists(
+        st.one_of(st.floats(0.0, 1.0, exclude_max=True), st.just(np.nextafter(1.0, 0.0))), min_size=1, max_size=40
+    ),
+)
 def test_inverse_cdf_never_leaves_the_measured_range(row: list[float], u: list[float]) -> None:
     table = np.sort(np.asarray(row))[None, :]
     v = _interp_uniform(table, np.zeros(len(u), dtype=np.int64), np.asarray(u))
@@ -75,11 +83,17 @@ def test_inverse_cdf_never_leaves_the_measured_range(row: list[float], u: list[f
 
 
 @settings(max_examples=150, deadline=None)
-@given(spreads=st.lists(samples, min_size=3, max_size=3), slips=st.lists(samples, min_size=3, max_size=3),
-       latency=st.sampled_from([0.0, 500.0, 500.1, 5000.0]), fee=st.sampled_from([0.0, 3.25, 10.0]),
-       seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300))
-def test_no_draw_exceeds_the_worst_round_trip(spreads: list[list[float]], slips: list[list[float]], latency: float,
-                                              fee: float, seed: int, n: int) -> None:
+@given(
+    spreads=st.lists(samples, min_size=3, max_size=3),
+    slips=st.lists(samples, min_size=3, max_size=3),
+    latency=st.sampled_from([0.0, 500.0, 500.1, 5000.0]),
+    fee=st.sampled_from([0.0, 3.25, 10.0]),
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 300),
+)
+def test_no_draw_exceeds_the_worst_round_trip(
+    spreads: list[list[float]], slips: list[list[float]], latency: float, fee: float, seed: int, n: int
+) -> None:
     m = _model(spreads, slips)
     rng = np.random.default_rng(seed)
     sessions = [tuple(Session)[i] for i in rng.integers(0, 3, n)]
@@ -93,12 +107,18 @@ def test_no_draw_exceeds_the_worst_round_trip(spreads: list[list[float]], slips:
 
 
 @settings(max_examples=300, deadline=None)
-@given(entry=st.floats(1.0, 1e5), stop_pct=st.floats(0.01, 20.0), long=st.booleans(),
-       spread=st.floats(0.0, 300.0), slip=st.floats(0.0, 300.0), fee=st.sampled_from([0.0, 3.25, 25.0]),
-       vol=st.floats(0.01, 50.0))
-def test_a_stopped_trade_never_costs_more_than_the_guard_charged(entry: float, stop_pct: float, long: bool,
-                                                                 spread: float, slip: float, fee: float,
-                                                                 vol: float) -> None:
+@given(
+    entry=st.floats(1.0, 1e5),
+    stop_pct=st.floats(0.01, 20.0),
+    long=st.booleans(),
+    spread=st.floats(0.0, 300.0),
+    slip=st.floats(0.0, 300.0),
+    fee=st.sampled_from([0.0, 3.25, 25.0]),
+    vol=st.floats(0.01, 50.0),
+)
+def test_a_stopped_trade_never_costs_more_than_the_guard_charged(
+    entry: float, stop_pct: float, long: bool, spread: float, slip: float, fee: float, vol: float
+) -> None:
     """Fill arithmetic of the simulated broker and the batch engine (entry at the quoted price plus its
     one-way cost, exit at the stop less half spread and slippage, commission on both fills) against
     the guard's charge: loss at SL + worst round trip on the larger of entry and stop notional."""

@@ -21,8 +21,9 @@ def _perturbed_after(c: Candles, t_index: int, rng: np.random.Generator) -> Cand
         return out
 
     hi, lo = p(c.high), p(c.low)
-    return Candles(c.symbol, c.timeframe, c.ts, p(c.open), np.maximum(hi, lo), np.minimum(hi, lo),
-                   p(c.close), p(c.volume))
+    return Candles(
+        c.symbol, c.timeframe, c.ts, p(c.open), np.maximum(hi, lo), np.minimum(hi, lo), p(c.close), p(c.volume)
+    )
 
 
 def test_rows_up_to_t_ignore_every_later_bar(btc5m: Candles) -> None:

@@ -18,8 +18,14 @@ def _with_centred_mean(c: Candles) -> FeatureMatrix:
     kernel = np.ones(2 * k + 1) / (2 * k + 1)
     centred = np.full(len(c), np.nan)
     centred[k:-k] = np.convolve(c.close, kernel, mode="valid")
-    return FeatureMatrix(fm.pair, fm.timeframe, fm.version, fm.ts, (*fm.names, "leaky_centred_mean"),
-                         np.column_stack((fm.values, centred / c.close - 1)))
+    return FeatureMatrix(
+        fm.pair,
+        fm.timeframe,
+        fm.version,
+        fm.ts,
+        (*fm.names, "leaky_centred_mean"),
+        np.column_stack((fm.values, centred / c.close - 1)),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +58,13 @@ def test_perturbation_leaves_bars_up_to_the_cut_untouched(eth1h: Candles) -> Non
 
 def test_service_checks_every_symbol_and_timeframe_that_exists(bundled: BundledCandles) -> None:
     reports = check_features_leakage(
-        bundled, ["BTC/USDT", "BNB/USDT"], [Timeframe.M1, Timeframe.H1], np.random.default_rng(1),
-        FeatureParams(higher_timeframes=("4h",)), bars=3_000, cuts=2,
+        bundled,
+        ["BTC/USDT", "BNB/USDT"],
+        [Timeframe.M1, Timeframe.H1],
+        np.random.default_rng(1),
+        FeatureParams(higher_timeframes=("4h",)),
+        bars=3_000,
+        cuts=2,
     )
     assert [(r.symbol, r.timeframe) for r in reports] == [("BTC/USDT", "1m"), ("BTC/USDT", "1h"), ("BNB/USDT", "1h")]
     assert all(r.passed for r in reports)

@@ -36,8 +36,11 @@ class System:
         ]
         self.market = InMemoryMarketData(candles)
         self.broker = MockBroker(
-            [SymbolSpec("BTC/USDT", "BTCUSD", 1.0, margin_rate=margin_rate),
-             SymbolSpec("ETH/USDT", "ETHUSD", 1.0, margin_rate=margin_rate)], self.clock
+            [
+                SymbolSpec("BTC/USDT", "BTCUSD", 1.0, margin_rate=margin_rate),
+                SymbolSpec("ETH/USDT", "ETHUSD", 1.0, margin_rate=margin_rate),
+            ],
+            self.clock,
         )
         for c in candles:
             px = float(c.close[-1])
@@ -50,13 +53,22 @@ class System:
         self.bus = InMemoryEventBus()
         self.features_seen: list[Candles] = []
         self.desk = RiskDesk(
-            FtmoRules(100_000), PolicyConfig(max_per_hour=10, max_per_hour_by_tier={Tier.HIGH: 5}),
+            FtmoRules(100_000),
+            PolicyConfig(max_per_hour=10, max_per_hour_by_tier={Tier.HIGH: 5}),
             RuntimeState("dryrun"),
         )
         self.cycle = ScanCycle(
             ScanSettings(("BTC/USDT", "ETH/USDT"), Timeframe.M5, execute=execute),
-            self.desk, self.market, [self.lstm, self.transformer], self._features, self.broker, self.notifier,
-            self.risk_book, self.log, self.bus, self.clock,
+            self.desk,
+            self.market,
+            [self.lstm, self.transformer],
+            self._features,
+            self.broker,
+            self.notifier,
+            self.risk_book,
+            self.log,
+            self.bus,
+            self.clock,
         )
         self.ops = OperatorService(self.cycle)
 

@@ -23,10 +23,12 @@ DAY = 86_400_000
 def live_system() -> System:
     """The desk on mocks, with synthetic bars for a week so that scans days later still see fresh data."""
     s = System(execute=True)
-    s.cycle.market = InMemoryMarketData([
-        synthetic_candles("BTC/USDT", Timeframe.M5, 7 * 288, START, seed=1, start_price=40_000),
-        synthetic_candles("ETH/USDT", Timeframe.M5, 7 * 288, START, seed=2, start_price=2_000),
-    ])
+    s.cycle.market = InMemoryMarketData(
+        [
+            synthetic_candles("BTC/USDT", Timeframe.M5, 7 * 288, START, seed=1, start_price=40_000),
+            synthetic_candles("ETH/USDT", Timeframe.M5, 7 * 288, START, seed=2, start_price=2_000),
+        ]
+    )
     return s
 
 

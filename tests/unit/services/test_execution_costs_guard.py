@@ -40,8 +40,9 @@ def test_costs_that_do_not_fit_block_on_the_execution_path(live_system: Any) -> 
     s.scan()
     entry, sl = _min_lot_headroom(s, 1.1)  # room for the stop loss, not for 26.5 bps more (26.5% of it)
     now = s.clock.now_ms()
-    ex = execute_guarded(s.desk, s.broker, now, "m-1", "BTC/USDT", Direction.LONG, entry, sl, None, Tier.HIGH,
-                         volume=0.01)
+    ex = execute_guarded(
+        s.desk, s.broker, now, "m-1", "BTC/USDT", Direction.LONG, entry, sl, None, Tier.HIGH, volume=0.01
+    )
     assert ex.fill is None and ex.block is not None and ex.block.reason is BlockReason.DAILY_LOSS
     assert s.broker.orders_sent == 0
     # the same order with a cost-free model fits: the costs decided it
@@ -59,16 +60,17 @@ def test_open_positions_reserve_their_exit_cost() -> None:
     p = s.broker.positions()[0]
     entry = s.broker.quote("BTC/USDT")[1]
     sl = entry * 0.99
-    free = pre_trade(s.desk, s.broker, s.clock.now_ms(), "BTC/USDT", Direction.LONG, entry, sl, Tier.HIGH,
-                     volume=50.0)
+    free = pre_trade(s.desk, s.broker, s.clock.now_ms(), "BTC/USDT", Direction.LONG, entry, sl, Tier.HIGH, volume=50.0)
     s.desk.costs = FixedCostModel(spread_bps=20.0, slippage_bps=0.0)
-    costly = pre_trade(s.desk, s.broker, s.clock.now_ms(), "BTC/USDT", Direction.LONG, entry, sl, Tier.HIGH,
-                       volume=50.0)
+    costly = pre_trade(
+        s.desk, s.broker, s.clock.now_ms(), "BTC/USDT", Direction.LONG, entry, sl, Tier.HIGH, volume=50.0
+    )
     assert free.decision is not None and costly.decision is not None
     assert free.decision.verdict is Verdict.REDUCE and costly.decision.verdict is Verdict.REDUCE
     # the open position's exit (10 bps of the larger of its entry and stop notional) comes off the worst case
     assert free.decision.worst_case_equity - costly.decision.worst_case_equity == pytest.approx(
-        10.0 / 1e4 * max(p.entry, p.sl) * p.volume)
+        10.0 / 1e4 * max(p.entry, p.sl) * p.volume
+    )
     assert costly.volume < free.volume
 
 

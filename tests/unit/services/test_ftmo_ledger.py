@@ -29,10 +29,12 @@ HOUR = 60 * MIN
 @pytest.fixture
 def s() -> System:
     sys_ = System(execute=True)
-    sys_.cycle.market = InMemoryMarketData([
-        synthetic_candles("BTC/USDT", Timeframe.M5, 3 * 288, START, seed=1, start_price=40_000),
-        synthetic_candles("ETH/USDT", Timeframe.M5, 3 * 288, START, seed=2, start_price=2_000),
-    ])
+    sys_.cycle.market = InMemoryMarketData(
+        [
+            synthetic_candles("BTC/USDT", Timeframe.M5, 3 * 288, START, seed=1, start_price=40_000),
+            synthetic_candles("ETH/USDT", Timeframe.M5, 3 * 288, START, seed=2, start_price=2_000),
+        ]
+    )
     sys_.desk.flatten_on_floor = True  # FLATTEN_ON_FLOOR's default (composition.settings)
     return sys_
 
@@ -43,8 +45,7 @@ def cycle_at(s: System, at_ms: int) -> None:
     refresh_ftmo(s.desk, s.broker, at_ms, s.notifier, flatten=True)
 
 
-def test_a_close_after_midnight_before_the_first_candidate_leaves_the_floor_on_the_midnight_balance(
-        s: System) -> None:
+def test_a_close_after_midnight_before_the_first_candidate_leaves_the_floor_on_the_midnight_balance(s: System) -> None:
     cycle_at(s, MIDNIGHT - 5 * MIN)  # yesterday: balance 100,000
     cycle_at(s, MIDNIGHT + MIN)  # the first cycle of the day rolls it with the balance at midnight
     s.broker.set_balance(98_000.0)  # a -2,000 close at 00:30
@@ -130,8 +131,7 @@ def test_ftmo_status_changes_nothing(s: System) -> None:
     assert (s.desk.ftmo, s.desk.runtime, list(s.notifier.alerts)) == before
 
 
-def test_a_restart_mid_day_restores_floors_trading_days_trailing_floor_and_best_day(s: System,
-                                                                                    tmp_path: Path) -> None:
+def test_a_restart_mid_day_restores_floors_trading_days_trailing_floor_and_best_day(s: System, tmp_path: Path) -> None:
     one = FtmoRules.one_step(100_000.0)
     s.desk.rules = one
     cycle_at(s, MIDNIGHT - 2 * HOUR)

@@ -17,13 +17,21 @@ FREE = FixedCostModel(0.0, 0.0)
 
 
 def _desk(costs: FixedCostModel = FREE, fee_bps: float = 0.0) -> RiskDesk:
-    return RiskDesk(FtmoRules(100_000), PolicyConfig(max_per_hour=10), RuntimeState("dryrun"),
-                    risk_per_trade_pct=0.5, costs=costs, fee_bps=fee_bps)
+    return RiskDesk(
+        FtmoRules(100_000),
+        PolicyConfig(max_per_hour=10),
+        RuntimeState("dryrun"),
+        risk_per_trade_pct=0.5,
+        costs=costs,
+        fee_bps=fee_bps,
+    )
 
 
 def _broker(rate: float) -> MockBroker:
-    b = MockBroker([SymbolSpec("BTC/USDT", "BTCUSD", margin_rate=rate),
-                    SymbolSpec("ETH/USDT", "ETHUSD", margin_rate=rate)], FakeClock(NOW))
+    b = MockBroker(
+        [SymbolSpec("BTC/USDT", "BTCUSD", margin_rate=rate), SymbolSpec("ETH/USDT", "ETHUSD", margin_rate=rate)],
+        FakeClock(NOW),
+    )
     b.set_quote("BTC/USDT", 60_000.0)
     b.set_quote("ETH/USDT", 3_000.0)
     return b
@@ -41,8 +49,16 @@ def test_tight_stop_is_sized_to_the_free_margin() -> None:
 
 def test_the_order_cost_allowance_is_charged_in_the_margin_price() -> None:
     # 26.5 bps round trip: 100,000 / (0.5 x 60,159) = 3.3245 -> 3.32
-    pt = pre_trade(_desk(FixedCostModel(10.0, 5.0), 3.25), _broker(0.5), NOW,
-                   "BTC/USDT", Direction.LONG, 60_000.0, 59_880.0, Tier.HIGH)
+    pt = pre_trade(
+        _desk(FixedCostModel(10.0, 5.0), 3.25),
+        _broker(0.5),
+        NOW,
+        "BTC/USDT",
+        Direction.LONG,
+        60_000.0,
+        59_880.0,
+        Tier.HIGH,
+    )
     assert pt.block is None and pt.volume == 3.32
 
 
@@ -52,8 +68,7 @@ def test_used_margin_blocks_a_second_order_with_a_clear_reason() -> None:
     first = execute_guarded(desk, b, NOW, "o-1", "BTC/USDT", Direction.LONG, 60_000.0, 59_880.0, None, Tier.HIGH)
     assert first.fill is not None and first.volume == 1.66  # 100,000 / 60,000 per lot (no leverage)
     assert 0 < b.account().free_margin < 600  # 400 left: less than 0.01 lot's 600
-    second = execute_guarded(desk, b, NOW, "o-2", "BTC/USDT", Direction.SHORT, 60_000.0, 60_120.0, None,
-                             Tier.HIGH)
+    second = execute_guarded(desk, b, NOW, "o-2", "BTC/USDT", Direction.SHORT, 60_000.0, 60_120.0, None, Tier.HIGH)
     assert second.fill is None and second.block is not None
     assert second.block.reason is BlockReason.INSUFFICIENT_MARGIN and "free margin 400.00" in second.block.detail
     assert b.orders_sent == 1
@@ -67,8 +82,9 @@ def test_an_explicit_volume_is_capped_by_the_free_margin_too() -> None:
     pt = pre_trade(_desk(), b, NOW, "BTC/USDT", Direction.LONG, 60_000.0, 59_990.0, Tier.HIGH, volume=5.0)
     assert pt.block is None and pt.volume == 3.33
     desk = _desk()
-    ex = execute_guarded(desk, b, NOW, "o-1", "BTC/USDT", Direction.LONG, 60_000.0, 59_990.0, None, Tier.HIGH,
-                         volume=3.33)
+    ex = execute_guarded(
+        desk, b, NOW, "o-1", "BTC/USDT", Direction.LONG, 60_000.0, 59_990.0, None, Tier.HIGH, volume=3.33
+    )
     assert ex.fill is not None and 0 < b.account().free_margin < 300  # 0.01 lot needs 300 at 1:2
     pt = pre_trade(desk, b, NOW, "BTC/USDT", Direction.LONG, 60_000.0, 59_990.0, Tier.HIGH, volume=0.01)
     assert pt.block is not None and pt.block.reason is BlockReason.INSUFFICIENT_MARGIN

@@ -18,16 +18,20 @@ T0 = 1_760_000_100_000 - 1_760_000_100_000 % 300_000  # a 5m boundary
 P = 300_000
 
 
-def bars(highs: list[float], lows: list[float], closes: list[float] | None = None, first: int = T0,
-         opens: list[float] | None = None) -> Candles:
+def bars(
+    highs: list[float],
+    lows: list[float],
+    closes: list[float] | None = None,
+    first: int = T0,
+    opens: list[float] | None = None,
+) -> Candles:
     n = len(highs)
     closes = closes or [(h + lo) / 2 for h, lo in zip(highs, lows, strict=True)]
     ts = first + np.arange(n) * P
     return Candles("BTC/USDT", Timeframe.M5, ts, opens or closes, highs, lows, closes, np.ones(n))
 
 
-def rec(sid: str = "s1", entry: float = 100.0, tp: float = 104.0, sl: float = 98.0,
-        at: int = T0) -> TradeRecord:
+def rec(sid: str = "s1", entry: float = 100.0, tp: float = 104.0, sl: float = 98.0, at: int = T0) -> TradeRecord:
     """Created at `at` (default: the tick at the close of the bar before T0, so bar T0 is the first after it)."""
     return TradeRecord(sid, "BTC/USDT", Tier.HIGH, at, entry, tp, sl, 2.0, mode=Mode.DRYRUN, session="london")
 
@@ -101,8 +105,7 @@ def test_tick_at_a_bar_close_never_uses_the_signals_own_bar_or_earlier() -> None
 
 
 def test_only_pre_entry_bars_means_still_open() -> None:
-    assert resolve(rec(at=T0 + 120_000), bars([h for h, _ in PRE], [lo for _, lo in PRE], first=T0 - 2 * P),
-                   48) is None
+    assert resolve(rec(at=T0 + 120_000), bars([h for h, _ in PRE], [lo for _, lo in PRE], first=T0 - 2 * P), 48) is None
 
 
 def test_horizon_counts_from_the_first_bar_after_entry() -> None:

@@ -82,8 +82,19 @@ def test_guardrail_blocks_on_every_path(live_system: Any) -> None:
     assert isinstance(forced, Block) and forced.reason is BlockReason.HALTED
     # 3. broker execution path
     px = s.broker.quote("BTC/USDT")[1]
-    ex = execute_guarded(s.desk, s.broker, s.clock.now_ms(), "manual-1", "BTC/USDT", Direction.LONG,
-                         px, px * 0.99, px * 1.02, Tier.HIGH, volume=0.01)
+    ex = execute_guarded(
+        s.desk,
+        s.broker,
+        s.clock.now_ms(),
+        "manual-1",
+        "BTC/USDT",
+        Direction.LONG,
+        px,
+        px * 0.99,
+        px * 1.02,
+        Tier.HIGH,
+        volume=0.01,
+    )
     assert ex.fill is None and ex.block is not None and ex.block.reason is BlockReason.HALTED
     assert s.broker.orders_sent == 0 and s.broker.positions() == []
     assert s.notifier.signals == []

@@ -28,8 +28,9 @@ def test_signal_and_record_commit_together_before_notify(live_system: Any) -> No
     send = live_system.notifier.send_signal
 
     def spy(sig: Signal) -> None:  # what the store holds at the moment the notification goes out
-        seen.append((store.signal_log.status(sig.signal_id), store.risk_book.get(sig.signal_id) is not None,
-                     store.commits))
+        seen.append(
+            (store.signal_log.status(sig.signal_id), store.risk_book.get(sig.signal_id) is not None, store.commits)
+        )
         send(sig)
 
     live_system.notifier.send_signal = spy

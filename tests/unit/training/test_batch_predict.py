@@ -25,11 +25,21 @@ def _predictor(kind: str, fm: FeatureMatrix, calibration: object) -> TorchPredic
     torch.manual_seed(3)
     nf = len(fm.names)
     net = LSTMDirection(nf, 8, 1, 0.0) if kind == "lstm" else TrendTransformer(nf, 2, L, 8, 2, 1, 16, 0.0)
-    meta = {"seq_len": L, "horizon_bars": 3, "timeframe": "5m", "feature_names": list(fm.names),
-            "feature_params": FeatureParams().to_dict(),
-            "pairs": {fm.pair: {"standardiser": Standardiser.fit(fm.values).to_dict(),
-                                "calibration": calibration_to_dict(calibration),  # type: ignore[arg-type]
-                                "ensemble_calibration": calibration_to_dict(IdentityMap()), "symbol_id": 1}}}
+    meta = {
+        "seq_len": L,
+        "horizon_bars": 3,
+        "timeframe": "5m",
+        "feature_names": list(fm.names),
+        "feature_params": FeatureParams().to_dict(),
+        "pairs": {
+            fm.pair: {
+                "standardiser": Standardiser.fit(fm.values).to_dict(),
+                "calibration": calibration_to_dict(calibration),  # type: ignore[arg-type]
+                "ensemble_calibration": calibration_to_dict(IdentityMap()),
+                "symbol_id": 1,
+            }
+        },
+    }
     return TorchPredictor(kind, "t", {fm.pair: net}, {fm.pair: meta})
 
 
@@ -66,9 +76,9 @@ def test_ready_mask_refuses_warm_up_nan_and_gaps() -> None:
     fm = _damaged_matrix()
     r = ready_mask(fm, [0, 1, 2, 3], L, 300_000)
     assert not r[: L - 1].any() and r[L - 1]
-    assert not r[30:30 + L].any() and r[30 + L]  # every window holding row 30
-    assert not r[60:60 + L - 1].any() and r[60 + L - 1]  # windows spanning the gap before row 60
-    assert not r[100:103 + L - 1].any() and r[103 + L - 1]
+    assert not r[30 : 30 + L].any() and r[30 + L]  # every window holding row 30
+    assert not r[60 : 60 + L - 1].any() and r[60 + L - 1]  # windows spanning the gap before row 60
+    assert not r[100 : 103 + L - 1].any() and r[103 + L - 1]
     only_col1 = ready_mask(fm, [1], L, 300_000)
     assert only_col1[30] and only_col1[100]  # damage in other columns does not matter
 

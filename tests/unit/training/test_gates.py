@@ -9,10 +9,22 @@ from training.gates import GateConfig, all_passed, evaluate_gates, failures
 
 
 def _kw(**over: Any) -> dict[str, Any]:
-    base: dict[str, Any] = dict(emitted_precision=0.70, emitted_count=500, emitted_coverage=0.1, tier_mae=0.03,
-                                leakage_ok=True, leakage_detail="ok", val_accuracy=0.56, best_baseline="lightgbm",
-                                best_baseline_val_accuracy=0.54, net_bps=3.0, ci_low_bps=0.5, ci_high_bps=5.5,
-                                cost_bps=10.0, test_accuracy=0.55)
+    base: dict[str, Any] = dict(
+        emitted_precision=0.70,
+        emitted_count=500,
+        emitted_coverage=0.1,
+        tier_mae=0.03,
+        leakage_ok=True,
+        leakage_detail="ok",
+        val_accuracy=0.56,
+        best_baseline="lightgbm",
+        best_baseline_val_accuracy=0.54,
+        net_bps=3.0,
+        ci_low_bps=0.5,
+        ci_high_bps=5.5,
+        cost_bps=10.0,
+        test_accuracy=0.55,
+    )
     base.update(over)
     return base
 
@@ -55,5 +67,6 @@ def test_expectancy_needs_ci_above_zero() -> None:
     assert not _by_name(net_bps=31.0, ci_low_bps=21.0, emitted_count=2)["expectancy"]
     res = evaluate_gates(GateConfig(), **_kw(net_bps=-4.0, ci_low_bps=-9.0, ci_high_bps=1.0))
     assert not all_passed(res)
-    assert any(f.startswith("expectancy: net -4.00 bps/signal after 10.00 bps costs on 500 signals")
-               for f in failures(res))
+    assert any(
+        f.startswith("expectancy: net -4.00 bps/signal after 10.00 bps costs on 500 signals") for f in failures(res)
+    )

@@ -26,8 +26,9 @@ def _ws(n: int, seed: int) -> WindowSet:
 CFG = LoopConfig(epochs=3, batch_size=32, lr=2e-2, patience=5, seed=7, device="cpu")
 
 
-def _train(kind: str, ckpt: Path | None = None, cfg: LoopConfig = CFG, resume: bool = False
-           ) -> tuple[torch.nn.Module, float]:
+def _train(
+    kind: str, ckpt: Path | None = None, cfg: LoopConfig = CFG, resume: bool = False
+) -> tuple[torch.nn.Module, float]:
     torch.manual_seed(3)
     net = LSTMDirection(3, 8) if kind == "lstm" else TrendTransformer(3, 1, 8, 8, 2, 1, 16)
     res = fit(net, _ws(600, 0), _ws(200, 1), cfg, ckpt, resume)

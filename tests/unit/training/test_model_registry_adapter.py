@@ -19,10 +19,16 @@ from training.registry import FileModelRegistry, PromotionRefused
 
 def _bundle(reg: FileModelRegistry, content: bytes, passed: bool, created_ms: int) -> str:
     f = reg.write_model("lstm", "BTC", content, {"epochs": 10, "hidden": 64})
-    return reg.register({"lstm:BTC/USDT": f}, created_ms=created_ms,
-                        metrics={"ensemble:BTC/USDT": {"test_accuracy": 0.53, "test_auc": None}, "n": 7},
-                        gates={}, gates_passed=passed, data_range={}, run_id="r",
-                        extra={"gate_failures": [] if passed else [{"role": "ensemble:BTC/USDT", "name": "precision"}]})
+    return reg.register(
+        {"lstm:BTC/USDT": f},
+        created_ms=created_ms,
+        metrics={"ensemble:BTC/USDT": {"test_accuracy": 0.53, "test_auc": None}, "n": 7},
+        gates={},
+        gates_passed=passed,
+        data_range={},
+        run_id="r",
+        extra={"gate_failures": [] if passed else [{"role": "ensemble:BTC/USDT", "name": "precision"}]},
+    )
 
 
 def test_port_records_are_file_registry_entries_with_links_and_an_audit_trail(tmp_path: Path) -> None:
@@ -44,7 +50,8 @@ def test_port_records_are_file_registry_entries_with_links_and_an_audit_trail(tm
     assert [d.version for d in deps.history()] == ["v1.0.0"] and deps.history()[0].deployed_at_ms == 5_000
     # a fresh adapter over the same directory sees the same state
     assert FileModelRegistryAdapter(tmp_path / "models").production("lstm") == ModelRecord(
-        "lstm", "v1.0.0", str(art), 1_000, (("brier", 0.2),), "production")
+        "lstm", "v1.0.0", str(art), 1_000, (("brier", 0.2),), "production"
+    )
 
 
 def test_relative_paths_resolve_inside_the_names_directory(tmp_path: Path) -> None:
@@ -71,7 +78,9 @@ def test_training_bundles_are_shown_under_the_bundle_name(tmp_path: Path) -> Non
     reg = FileModelRegistryAdapter(tmp_path, bundle_name="bundle", now_ms=lambda: 9_000)
     recs = reg.records("bundle")
     assert [(m.version, m.stage, m.path, m.created_at_ms) for m in recs] == [
-        (good, "candidate", str(tmp_path), 2_000), (bad, "candidate", str(tmp_path), 3_000)]
+        (good, "candidate", str(tmp_path), 2_000),
+        (bad, "candidate", str(tmp_path), 3_000),
+    ]
     # nested numeric headline figures, flattened; missing (None) figures left out
     assert recs[0].metrics == (("ensemble:BTC/USDT:test_accuracy", 0.53), ("n", 7.0))
     assert reg.promote("bundle", good).stage == "production"

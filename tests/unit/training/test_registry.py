@@ -14,9 +14,15 @@ from training.registry import FileModelRegistry, PromotionRefused, UnknownTag
 
 def _bundle(reg: FileModelRegistry, content: bytes, passed: bool) -> str:
     f = reg.write_model("lstm", "BTC", content, {"epochs": 10, "hidden": 64})
-    return reg.register({"lstm:BTC/USDT": f}, metrics={"x": 1.0}, gates={}, gates_passed=passed,
-                        data_range={}, run_id="r", extra={"gate_failures": [] if passed else
-                                                          [{"role": "ensemble:BTC/USDT", "name": "precision"}]})
+    return reg.register(
+        {"lstm:BTC/USDT": f},
+        metrics={"x": 1.0},
+        gates={},
+        gates_passed=passed,
+        data_range={},
+        run_id="r",
+        extra={"gate_failures": [] if passed else [{"role": "ensemble:BTC/USDT", "name": "precision"}]},
+    )
 
 
 def test_file_named_by_content_hash_and_params(tmp_path: Path) -> None:
@@ -65,6 +71,11 @@ def test_promote_then_rollback_moves_links_and_records_reasons(tmp_path: Path) -
     assert [(d.version, d.rollback_reason) for d in hist] == [(v1, None), (v2, "v2 misbehaved live"), (v1, None)]
     current = deps.current()
     assert current is not None and current.version == v1
-    assert reg.load()["history"][-1] == {"action": "rollback", "tag": v1, "previous": v2,
-                                         "reason": "v2 misbehaved live", "forced": False,
-                                         "at": "1970-01-01T00:00:03+00:00"}
+    assert reg.load()["history"][-1] == {
+        "action": "rollback",
+        "tag": v1,
+        "previous": v2,
+        "reason": "v2 misbehaved live",
+        "forced": False,
+        "at": "1970-01-01T00:00:03+00:00",
+    }

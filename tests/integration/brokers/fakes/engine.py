@@ -92,8 +92,9 @@ class FakeTradeServer:
     # --- scripting ----------------------------------------------------------------------------------
 
     def add_symbol(self, name: str, mid: float, spread: float = 10.0, **kw: Any) -> None:
-        self.symbols[name] = FakeSymbol(name=name, bid=mid - spread / 2, ask=mid + spread / 2,
-                                        time_msc=self.clock(), **kw)
+        self.symbols[name] = FakeSymbol(
+            name=name, bid=mid - spread / 2, ask=mid + spread / 2, time_msc=self.clock(), **kw
+        )
 
     def set_price(self, name: str, mid: float, spread: float | None = None) -> None:
         with self._lock:
@@ -111,8 +112,10 @@ class FakeTradeServer:
         return sum(self._profit(p, self._close_price(p)) for p in self.positions.values())
 
     def margin(self) -> float:
-        return sum(p.price_open * p.volume * self.symbols[p.symbol].contract_size / self.leverage
-                   for p in self.positions.values())
+        return sum(
+            p.price_open * p.volume * self.symbols[p.symbol].contract_size / self.leverage
+            for p in self.positions.values()
+        )
 
     def _close_price(self, p: FakePosition) -> float:
         s = self.symbols[p.symbol]
@@ -161,10 +164,21 @@ class FakeTradeServer:
             return self._result(RC_NO_MONEY, req)
         ticket = self._ticket()
         now = self.clock()
-        self.positions[ticket] = FakePosition(ticket, s.name, typ, vol, price, sl, tp, now,
-                                              int(req.get("magic", 0)), str(req.get("comment", ""))[:31])
-        deal = self._deal(ticket, typ, DEAL_ENTRY_IN, DEAL_REASON_EXPERT, vol, price, 0.0, s.name,
-                          str(req.get("comment", ""))[:31], int(req.get("magic", 0)))
+        self.positions[ticket] = FakePosition(
+            ticket, s.name, typ, vol, price, sl, tp, now, int(req.get("magic", 0)), str(req.get("comment", ""))[:31]
+        )
+        deal = self._deal(
+            ticket,
+            typ,
+            DEAL_ENTRY_IN,
+            DEAL_REASON_EXPERT,
+            vol,
+            price,
+            0.0,
+            s.name,
+            str(req.get("comment", ""))[:31],
+            int(req.get("magic", 0)),
+        )
         return self._result(RC_DONE, req, deal=deal.ticket, order=ticket, volume=vol, price=price)
 
     def _close(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -204,14 +218,39 @@ class FakeTradeServer:
         profit = self._profit(pos, price)
         self.balance = round(self.balance + profit, 2)
         del self.positions[pos.ticket]
-        return self._deal(pos.ticket, 1 - pos.type, DEAL_ENTRY_OUT, reason, pos.volume, price, profit,
-                          pos.symbol, comment, pos.magic)
+        return self._deal(
+            pos.ticket, 1 - pos.type, DEAL_ENTRY_OUT, reason, pos.volume, price, profit, pos.symbol, comment, pos.magic
+        )
 
-    def _deal(self, position: int, typ: int, entry: int, reason: int, vol: float, price: float, profit: float,
-              symbol: str, comment: str, magic: int) -> FakeDeal:
+    def _deal(
+        self,
+        position: int,
+        typ: int,
+        entry: int,
+        reason: int,
+        vol: float,
+        price: float,
+        profit: float,
+        symbol: str,
+        comment: str,
+        magic: int,
+    ) -> FakeDeal:
         order = position if entry == DEAL_ENTRY_IN else self._ticket()
-        deal = FakeDeal(self._ticket(), order, self.clock(), typ, entry, magic, position, reason, vol, price,
-                        profit, symbol, comment)
+        deal = FakeDeal(
+            self._ticket(),
+            order,
+            self.clock(),
+            typ,
+            entry,
+            magic,
+            position,
+            reason,
+            vol,
+            price,
+            profit,
+            symbol,
+            comment,
+        )
         self.deals.append(deal)
         return deal
 
@@ -219,10 +258,26 @@ class FakeTradeServer:
         self._next_ticket += 1
         return self._next_ticket
 
-    def _result(self, retcode: int, req: dict[str, Any], deal: int = 0, order: int = 0, volume: float = 0.0,
-                price: float = 0.0, comment: str = "") -> dict[str, Any]:
+    def _result(
+        self,
+        retcode: int,
+        req: dict[str, Any],
+        deal: int = 0,
+        order: int = 0,
+        volume: float = 0.0,
+        price: float = 0.0,
+        comment: str = "",
+    ) -> dict[str, Any]:
         s = self.symbols.get(req.get("symbol", ""))
-        return {"retcode": retcode, "deal": deal, "order": order, "volume": volume, "price": price,
-                "bid": s.bid if s else 0.0, "ask": s.ask if s else 0.0,
-                "comment": comment or ("Request executed" if retcode == RC_DONE else f"retcode {retcode}"),
-                "request_id": len(self.requests), "retcode_external": 0}
+        return {
+            "retcode": retcode,
+            "deal": deal,
+            "order": order,
+            "volume": volume,
+            "price": price,
+            "bid": s.bid if s else 0.0,
+            "ask": s.ask if s else 0.0,
+            "comment": comment or ("Request executed" if retcode == RC_DONE else f"retcode {retcode}"),
+            "request_id": len(self.requests),
+            "retcode_external": 0,
+        }
