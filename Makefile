@@ -35,7 +35,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain ports services
+	$(BIN)/mypy .
 	$(BIN)/bandit -q -c pyproject.toml -r domain ports services adapters training plugins composition
 
 fmt: $(STAMP)

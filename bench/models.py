@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +32,7 @@ from training.predictor import TorchPredictor
 PAIRS = ("BTC/USDT", "ETH/USDT", "BNB/USDT")
 
 
-def _features() -> dict:
+def _features() -> dict[str, Any]:
     from adapters.market_data.bundled import BundledCandles
     from composition.config import DEFAULT_SHARED_DATA
 
@@ -45,13 +47,13 @@ def _train_tput(net: torch.nn.Module, seq: int, nf: int, seconds: float = 4.0) -
     while time.perf_counter() - t0 < seconds:
         loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, s)["direction"], y)
         opt.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         opt.step()
         n += 256
     return n / (time.perf_counter() - t0)
 
 
-def _latency(fn, inputs, reps: int = 600) -> tuple[float, float]:
+def _latency(fn: Callable[[Any], object], inputs: Any, reps: int = 600) -> tuple[float, float]:
     for _ in range(20):
         fn(inputs)
     t = np.empty(reps)
@@ -69,7 +71,7 @@ def main() -> None:
     names = next(iter(feats.values())).names
     nf, L = len(names), s.seq_len
     torch.manual_seed(0)
-    lstms = {p: LSTMDirection(nf, s.lstm_hidden, s.lstm_layers, s.dropout) for p in PAIRS}
+    lstms: dict[str, torch.nn.Module] = {p: LSTMDirection(nf, s.lstm_hidden, s.lstm_layers, s.dropout) for p in PAIRS}
     tfm = TrendTransformer(nf, len(PAIRS), L, s.tf_d_model, s.tf_heads, s.tf_layers, s.tf_ff, s.dropout)
     print(f"training throughput (CPU, 1 thread, batch 256, window {L}, {nf} features):")
     lt = _train_tput(LSTMDirection(nf, s.lstm_hidden, s.lstm_layers, s.dropout), L, nf)
@@ -77,7 +79,7 @@ def main() -> None:
     print(f"  lstm        {lt:10,.0f} samples/s")
     print(f"  transformer {tt:10,.0f} samples/s   (lstm/transformer ratio {lt / tt:.1f}x)")
 
-    def meta(pair_list: tuple[str, ...]) -> dict:
+    def meta(pair_list: tuple[str, ...]) -> dict[str, Any]:
         fm = feats[pair_list[0]]
         return {
             "seq_len": L,

@@ -60,8 +60,8 @@ def pandas_features(c: Candles, p: FeatureParams = DEFAULT_PARAMS) -> pd.DataFra
     h1, l1 = high + down - up, low + down - up
     beta = np.log(h0 / l0) ** 2 + np.log(h1 / l1) ** 2
     gamma = np.log(np.maximum(h0, h1) / np.minimum(l0, l1)) ** 2
-    k = 3.0 - 2.0 * math.sqrt(2.0)
-    alpha = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / k - np.sqrt(gamma / k)
+    kcs = 3.0 - 2.0 * math.sqrt(2.0)
+    alpha = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / kcs - np.sqrt(gamma / kcs)
     cs = (2.0 * (np.exp(alpha) - 1.0) / (1.0 + np.exp(alpha))).clip(lower=0)
     sw = p.spread_window
     out[f"spread_cs_{sw}"] = cs.rolling(sw).mean()

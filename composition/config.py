@@ -614,7 +614,8 @@ def env_example_text() -> str:
                 continue
             names = _env_names(section, field)
             name = names[-1] if len(names) > 1 else names[0]
-            default = field.default.factory() if isinstance(field.default, attrs.Factory) else field.default  # type: ignore[attr-defined]
+            factory = getattr(field.default, "factory", None)  # an attrs.Factory default
+            default = factory() if callable(factory) else field.default
             if isinstance(default, bool):
                 value = "true" if default else "false"
             elif isinstance(default, tuple):

@@ -196,20 +196,17 @@ def make_broker(config: Config, options: RunOptions, market: Any, clock: Any, co
 def load_predictors(config: Config, log: logging.Logger) -> tuple[list[Any], Any, bool, str]:
     """(predictors, features fn, gates passed, description). The promoted models when the training
     side can load them; otherwise the named momentum baseline (never passes gates)."""
+    from training.predictor import load_runtime_predictors
+
     try:
-        from training.predictor import load_runtime_predictors  # provided by the models issue
-    except ImportError:
-        load_runtime_predictors = None
-    if load_runtime_predictors is not None:
-        try:
-            loaded = load_runtime_predictors(config)
-        except CorruptFile:
-            raise  # a damaged or swapped bundle is refused, never replaced by the baseline silently
-        except UserError as exc:
-            log.warning("models_unavailable", extra={"ctx": {"reason": str(exc)}})
-        else:
-            if loaded is not None:
-                return loaded
+        loaded = load_runtime_predictors(config)
+    except CorruptFile:
+        raise  # a damaged or swapped bundle is refused, never replaced by the baseline silently
+    except UserError as exc:
+        log.warning("models_unavailable", extra={"ctx": {"reason": str(exc)}})
+    else:
+        if loaded is not None:
+            return loaded
     from domain.backtest.baseline import MomentumSignPredictor
 
     log.warning("model_fallback", extra={"ctx": {"reason": BASELINE_NOTE}})

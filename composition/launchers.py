@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 
+import attrs
+
 from composition.config import Config
 from composition.containers import RunOptions
 from composition.runtime.launch import RunSummary, run_service
@@ -16,7 +18,7 @@ def run_dryrun(config: Config, options: RunOptions, log: logging.Logger) -> RunS
     """Scan, log, notify and track outcomes. Orders go to the paper (or mock) broker only, whose equity the
     FTMO guard measures; a real account (shim, mt5, metaapi) is never sent an order in dry-run."""
     if options.mode != "dryrun":
-        options = RunOptions(**{**_fields(options), "mode": "dryrun"})
+        options = attrs.evolve(options, mode="dryrun")
     return run_service(config, options, log)
 
 
@@ -24,11 +26,5 @@ def run_live(config: Config, options: RunOptions, log: logging.Logger) -> RunSum
     """Trade through the configured broker; refuses (exit 2) unless LIVE_CONFIRM=yes, a real broker and a
     model that passed its gates (or the explicit, logged override)."""
     if options.mode != "live":
-        options = RunOptions(**{**_fields(options), "mode": "live"})
+        options = attrs.evolve(options, mode="live")
     return run_service(config, options, log)
-
-
-def _fields(options: RunOptions) -> dict[str, object]:
-    import attrs
-
-    return attrs.asdict(options)

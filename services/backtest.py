@@ -255,14 +255,17 @@ def build_summary(
         "r_distribution": attrs.asdict(rdist),
         "hit_rate": float(won.mean()) if won.shape[0] else None,
         "hit_rate_by_session": {
-            k: {"hit_rate": v[0], "trades": v[1]} for k, v in perf.hit_rate_by_session(tr["entry_ms"], won).items()
-        },  # type: ignore[arg-type]
+            k: {"hit_rate": v[0], "trades": v[1]}
+            for k, v in perf.hit_rate_by_session(tr["entry_ms"], won).items()  # type: ignore[arg-type]
+        },
         "hit_rate_by_tier": {
             k: {"hit_rate": v[0], "trades": v[1]}
             for k, v in perf.hit_rate_by_group(
-                tr["tier"], won, {int(t): t.name for t in Tier if t is not Tier.NONE}
+                tr["tier"],  # type: ignore[arg-type]
+                won,
+                {int(t): t.name for t in Tier if t is not Tier.NONE},
             ).items()
-        },  # type: ignore[arg-type]
+        },
         "latency": {
             "decision_latency_ms": cfg.latency_ms,
             "penalised_trades": int((np.asarray(tr["latency_penalty_bps"]) > 0).sum()),

@@ -157,7 +157,8 @@ class WindowSet:
     def windows(self, sel: I64 | slice) -> F32:
         e = self.ends[sel]
         offs = np.arange(-self.seq_len + 1, 1)
-        return self.x[e[:, None] + offs[None, :]]
+        out: F32 = self.x[e[:, None] + offs[None, :]]
+        return out
 
     def last_rows(self) -> F32:
         return self.x[self.ends]

@@ -9,6 +9,7 @@ code path as the backtest and the runtime.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -244,7 +245,7 @@ def run_training(
         hp = (higher or {}).get(pair)
         leak[pair] = check_feature_causality(
             data[pair][0],
-            lambda cc, hp=hp: compute_features(cc, settings.feature_params, hp),
+            functools.partial(compute_features, params=settings.feature_params, higher=hp),
             rng,
             cuts=settings.leakage_cuts,
             warmup=warmup_bars(settings.feature_params, tf),

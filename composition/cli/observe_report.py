@@ -134,7 +134,7 @@ def score(
         and len(guard_alerts) >= len(guard_blocks)
         and len(kill_alerts) >= len(kill_blocks)
     )
-    blocks_by = defaultdict(int)
+    blocks_by: defaultdict[str, int] = defaultdict(int)
     for b in by["block"]:
         blocks_by[b.get("reason", "?")] += 1
     out.append(
