@@ -30,7 +30,7 @@ def test_train_evaluate_list_promote_drift(
     assert rc == (0 if passed else 1)  # a FAIL verdict of the gates is exit 1, not a user mistake
     assert main(["--env-file", "", "evaluate"]) == (0 if passed else 1)
     out = capsys.readouterr().out
-    for text in ("BTC/USDT", "ETH/USDT", "lightgbm", "majority", "ECE cal", "precision", "expectancy"):
+    for text in ("BTC/USDT", "ETH/USDT", "lightgbm", "majority", "ECE", "cal", "precision", "expectancy"):
         assert text in out
     assert main(["--env-file", "", "models", "list"]) == 0
     assert "v1.0.0" in capsys.readouterr().out
