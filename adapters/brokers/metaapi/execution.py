@@ -161,18 +161,7 @@ class MetaApiBroker:
         self._check(resp, f"order {req.client_order_id}")
         pid = str(resp["positionId"])
         self._requested[pid] = (requested, latency)
-        entry = self._entry_deal(pid)
-        return Fill(
-            client_order_id=req.client_order_id,
-            pair=req.pair,
-            requested_price=requested,
-            fill_price=float(entry["price"]),
-            volume=float(entry["volume"]),
-            at_ms=_ms(entry["time"]),
-            latency_ms=latency,
-            position_id=pid,
-            direction=req.direction,
-        )
+        return self._fill_of_entry(self._entry_deal(pid), req)
 
     def close_position(self, position_id: str) -> Fill:
         pos = next((p for p in self.positions() if p.position_id == position_id), None)
