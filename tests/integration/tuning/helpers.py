@@ -54,7 +54,15 @@ def tune_data(**tuning: Any) -> TuneData:
 
 
 def slow_job(data: TuneData, params: dict[str, Any]) -> dict[str, Any]:
-    """A trial that takes a while, so a test can kill the run in the middle of one."""
+    """A trial that takes a while, so a test can kill the run in the middle of one. With
+    TUNE_TEST_HOLD_DIR set, every trial after the second is held for a minute (trials run one at a time),
+    so the killing test never races a run that has already finished."""
+    hold = os.environ.get("TUNE_TEST_HOLD_DIR")
+    if hold:
+        started = len(os.listdir(hold))
+        Path(hold, f"trial-{started}").touch()
+        if started >= 2:
+            time.sleep(60)
     time.sleep(float(os.environ.get("TUNE_TEST_SLEEP", "0.3")))
     return trial_job(data, params)
 

@@ -37,7 +37,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield url
 
 
-def _wait_mid_trial(url: str, name: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def _wait_mid_trial(url: str, name: str, proc: subprocess.Popen[bytes], hold: Path, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
@@ -45,7 +45,8 @@ def _wait_mid_trial(url: str, name: str, proc: subprocess.Popen[bytes], timeout:
             s = optuna.load_study(study_name=name, storage=url)
             done = complete_count(s)
             running = [t for t in s.get_trials(deepcopy=False) if t.state is TrialState.RUNNING]
-            if done >= 2 and running:
+            # the third trial's job has started (its parameters are all stored) and is held there
+            if done >= 2 and running and len(list(hold.iterdir())) >= 3:
                 return
         except KeyError:
             pass  # not created yet
@@ -53,16 +54,16 @@ def _wait_mid_trial(url: str, name: str, proc: subprocess.Popen[bytes], timeout:
     raise AssertionError("the run never reached its third trial")
 
 
-def test_resume_after_kill_continues_the_study(storage: str) -> None:
+def test_resume_after_kill_continues_the_study(storage: str, tmp_path: Path) -> None:
     name = f"resume-{os.getpid()}-{time.time_ns()}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.tuning.study_proc", storage, name, str(N)],
         cwd=PROJECT_ROOT,
         stderr=subprocess.PIPE,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={**os.environ, "OMP_NUM_THREADS": "1", "TUNE_TEST_HOLD_DIR": str(tmp_path)},
     )
     try:
-        _wait_mid_trial(storage, name, proc)
+        _wait_mid_trial(storage, name, proc, tmp_path)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
