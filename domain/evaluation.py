@@ -201,6 +201,51 @@ def emitted_stats(y: object, p: object, thresholds: TierThresholds, min_tier: Ti
     )
 
 
+@attrs.frozen
+class GradedSignals:
+    """The signals the decision pipeline emitted on a block, graded against what the price did.
+    `emitted`: all of them together; `tiers`: NONE..HIGH (each signal's own tier)."""
+
+    emitted: TierStats
+    tiers: tuple[TierStats, ...]
+    labelled: int  # emitted signals whose horizon lies inside the data (precision counts these)
+
+
+def grade_signals(
+    sign: object, tier: object, confidence_: object, up: object, samples: int, min_tier: Tier = Tier.LOW
+) -> GradedSignals:
+    """Per emitted signal k: its direction `sign[k]` (+1 long, -1 short), tier, stated confidence (the
+    product's win probability after calibration, boosters and bias) and `up[k]` (1.0 if the price rose
+    over the horizon after it, 0.0 if not, NaN when the horizon ends past the data). Precision is the
+    share of labelled signals that were right; coverage the signals over the block's `samples`; a
+    tier's calibration gap is its mean stated confidence against its realised precision."""
+    sg = np.asarray(sign, dtype=np.int64).ravel()
+    tr = np.asarray(tier, dtype=np.int64).ravel()
+    cf, uu = _f(confidence_), _f(up)
+    if not (sg.shape == tr.shape == cf.shape == uu.shape):
+        raise ValueError("grade_signals: sign, tier, confidence and up must have one value per signal")
+    known = ~np.isnan(uu)
+    ok = (sg > 0) == (uu > 0.5)
+
+    def stats(t: Tier, m: npt.NDArray[np.bool_]) -> TierStats:
+        k, kl = int(m.sum()), int((m & known).sum())
+        prec = float(ok[m & known].mean()) if kl else float("nan")
+        return TierStats(
+            tier=t,
+            count=k,
+            precision=prec,
+            coverage=k / samples if samples else float("nan"),
+            recall=float(ok[m & known].sum()) / samples if samples else float("nan"),
+            mean_confidence=float(cf[m].mean()) if k else float("nan"),
+        )
+
+    return GradedSignals(
+        stats(min_tier, tr >= int(min_tier)),
+        tuple(stats(t, tr == int(t)) for t in Tier),
+        int(known.sum()),
+    )
+
+
 def tier_mae(stats: tuple[TierStats, ...], min_count: int = 1) -> float:
     """Mean |predicted tier win rate - realised| over emitting tiers with at least `min_count` calls.
 

@@ -15,12 +15,14 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from domain import policy as pol
 from domain.backtest.engine import EngineConfig, EngineResult, PairData, run
 from domain.errors import UserError
 from domain.execution_costs import CostModel
 from domain.market import session_end_ms
+from domain.trading import SymbolSpec
 from services.scan_cycle import CycleReport, ScanCycle
 
 
@@ -30,6 +32,28 @@ def period_seed(seed: int, index: int) -> int:
 
 def run_batch(pairs: Sequence[PairData], cfg: EngineConfig, costs: CostModel, seed: int) -> EngineResult:
     return run(pairs, cfg, costs, np.random.default_rng(seed))
+
+
+@attrs.frozen(eq=False)
+class TradeSample:
+    """The engine's trades over one block: net return (bps of notional, after costs and commission),
+    R multiple and market cost (spread + slippage + latency penalty, bps) per trade."""
+
+    bps: npt.NDArray[np.float64]
+    r: npt.NDArray[np.float64]
+    cost: npt.NDArray[np.float64]
+
+
+def trade_sample(res: EngineResult, spec: SymbolSpec, rank: int = 0) -> TradeSample:
+    """The trades of the run's pair `rank` as returns on their notional (what the research grid and
+    the promotion gates grade)."""
+    cols = ("volume", "entry_fill", "pnl", "r", "spread_bps", "slippage_bps", "latency_penalty_bps")
+    mine = np.asarray(res.trades["pair"]) == rank
+    tr = {k: np.asarray(res.trades[k], dtype=np.float64)[mine] for k in cols}
+    notional = tr["volume"] * spec.contract_size * tr["entry_fill"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bps = np.where(notional > 0, tr["pnl"] / notional * 1e4, np.nan)
+    return TradeSample(bps, tr["r"], tr["spread_bps"] + tr["slippage_bps"] + tr["latency_penalty_bps"])
 
 
 @attrs.frozen(eq=False)
@@ -243,6 +267,7 @@ def build_summary(
         "bars": bars_total,
         "candidates": int(sum(s.cand.shape[0] for s in res.stage1)),
         "signals": int(tr["pnl"].shape[0]),
+        "signals_by_pair": {p.pair: int((np.asarray(res.signals["pair"]) == r).sum()) for r, p in enumerate(pairs)},
         "blocks_by_reason": dict(sorted(reasons.items())),
         "trades": int(tr["pnl"].shape[0]),
         "initial_balance": initial,

@@ -52,7 +52,7 @@ from domain.normalisation import Standardiser
 from domain.signals import Tier
 from domain.splits import purged_walk_forward
 from domain.trading import SymbolSpec
-from services.backtest import run_batch
+from services.backtest import TradeSample, run_batch, trade_sample
 
 FloatArray = npt.NDArray[np.float64]
 PROBS_KEY = "research"  # the model name the engine's ensemble sees (composition builds its weights for it)
@@ -225,16 +225,6 @@ def _round_trip_bps(costs: CostModel, pair: str, ts: npt.NDArray[np.int64], fee_
     return table[cost_session_codes(ts)] + 2.0 * fee_bps
 
 
-@attrs.frozen(eq=False)
-class TradeSample:
-    """The engine's trades over one block: net return (bps of notional, after costs and commission),
-    R multiple and market cost (spread + slippage + latency penalty, bps) per trade."""
-
-    bps: FloatArray
-    r: FloatArray
-    cost: FloatArray
-
-
 def engine_trades(
     symbol: str,
     c: Candles,
@@ -253,13 +243,7 @@ def engine_trades(
     bars = _slice(c, start, t1)
     p = np.full(t1 - start, np.nan)
     p[t0 - start :] = prob[t0:t1]
-    res = run_batch([PairData(symbol, bars, {PROBS_KEY: p}, spec)], cfg, costs, seed)
-    cols = ("volume", "entry_fill", "pnl", "r", "spread_bps", "slippage_bps", "latency_penalty_bps")
-    tr = {k: np.asarray(res.trades[k], dtype=np.float64) for k in cols}
-    notional = tr["volume"] * spec.contract_size * tr["entry_fill"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bps = np.where(notional > 0, tr["pnl"] / notional * 1e4, np.nan)
-    return TradeSample(bps, tr["r"], tr["spread_bps"] + tr["slippage_bps"] + tr["latency_penalty_bps"])
+    return trade_sample(run_batch([PairData(symbol, bars, {PROBS_KEY: p}, spec)], cfg, costs, seed), spec)
 
 
 def _engine_trades(

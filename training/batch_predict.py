@@ -114,4 +114,19 @@ def batch_predict(
     return out
 
 
-__all__ = ["batch_predict", "predictor_probs", "ready_mask"]
+def block_probs(
+    predictors: Sequence[TorchPredictor], history: Candles, first_ms: int, min_bars: int
+) -> dict[str, FloatArray]:
+    """Per model, the probabilities of every bar of `history` from `first_ms` on: what the live cycle
+    computes at each of those closes. The cycle at the block's first close already holds `min_bars`
+    closed bars, so the features start that far before the block (and no earlier: a longer history
+    would move the prefix sums by rounding). The backtest of a period and the promotion gates' grading
+    of a test block both take their predictions from here."""
+    i0 = int(np.searchsorted(history.ts, first_ms))
+    ext = history.tail(len(history) - max(0, i0 - min_bars))
+    k = len(ext) - (len(history) - i0)  # the block's first bar inside ext
+    probs = batch_predict(list(predictors), {history.symbol: ext})[history.symbol]
+    return {name: p[k:] for name, p in probs.items()}
+
+
+__all__ = ["batch_predict", "block_probs", "predictor_probs", "ready_mask"]

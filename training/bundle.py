@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import attrs
-
-from domain.calibration import calibration_to_dict
+from training.bundle_roles import bundle_roles, common_meta
 from training.pipeline import RunResult, TrainSettings
 from training.registry import FileModelRegistry, serialise_model
 
@@ -44,57 +42,34 @@ def save_bundle(
     registry: FileModelRegistry, result: RunResult, settings: TrainSettings, run_id: str, timeframe: str
 ) -> str:
     arts, report = result.artifacts, result.report
-    common = {
-        "seq_len": settings.seq_len,
-        "horizon_bars": report["horizon_bars"],
-        "timeframe": timeframe,
-        "feature_names": list(arts.feature_names),
-        "feature_params": settings.feature_params.to_dict(),
-        "thresholds": attrs.asdict(settings.thresholds),
-    }  # no run id: same weights -> same file
-    files: dict[str, dict[str, Any]] = {}
-    for pair, net in arts.lstm.items():
-        coin = pair.split("/")[0]
-        meta = {
-            **common,
-            "kind": "lstm",
-            "hparams": net.hparams,
-            "pairs": {
-                pair: {
-                    "standardiser": arts.standardisers[pair].to_dict(),
-                    "calibration": calibration_to_dict(arts.calibration["lstm"][pair]),
-                    "ensemble_calibration": calibration_to_dict(arts.calibration["ensemble"][pair]),
-                    "symbol_id": arts.symbol_ids[pair],
-                    "reference_sample": arts.reference_sample[pair],
-                }
-            },
-        }
-        blob = serialise_model(net.state_dict(), meta)
-        files[f"lstm:{pair}"] = registry.write_model(
-            "lstm", coin, blob, {"epochs": arts.fits[f"lstm:{pair}"].best_epoch + 1, "hidden": net.hparams["hidden"]}
-        )
-    t = arts.transformer
-    meta = {
-        **common,
-        "kind": "transformer",
-        "hparams": t.hparams,
-        "pairs": {
-            pair: {
-                "standardiser": arts.standardisers[pair].to_dict(),
-                "calibration": calibration_to_dict(arts.calibration["transformer"][pair]),
-                "ensemble_calibration": calibration_to_dict(arts.calibration["ensemble"][pair]),
-                "symbol_id": arts.symbol_ids[pair],
-                "reference_sample": arts.reference_sample[pair],
-            }
-            for pair in arts.lstm
-        },
-    }
-    files["transformer"] = registry.write_model(
-        "transformer",
-        "multi",
-        serialise_model(t.state_dict(), meta),
-        {"epochs": arts.fits["transformer"].best_epoch + 1, "d": t.hparams["d_model"]},
+    common = common_meta(
+        settings.seq_len,
+        report["horizon_bars"],
+        timeframe,
+        arts.feature_names,
+        settings.feature_params,
+        settings.thresholds,
     )
+    roles = bundle_roles(
+        arts.lstm,
+        arts.transformer,
+        arts.standardisers,
+        arts.calibration,
+        arts.symbol_ids,
+        arts.reference_sample,
+        common,
+    )
+    files: dict[str, dict[str, Any]] = {}
+    for role, (net, meta) in roles.items():
+        if role.startswith("lstm:"):
+            pair = role.split(":", 1)[1]
+            params = {"epochs": arts.fits[role].best_epoch + 1, "hidden": net.hparams["hidden"]}
+            files[role] = registry.write_model(
+                "lstm", pair.split("/")[0], serialise_model(net.state_dict(), meta), params
+            )
+        else:
+            params = {"epochs": arts.fits["transformer"].best_epoch + 1, "d": net.hparams["d_model"]}
+            files[role] = registry.write_model("transformer", "multi", serialise_model(net.state_dict(), meta), params)
     final = report["final"]
     gates: dict[str, Any] = {}
     failures: list[dict[str, str]] = []

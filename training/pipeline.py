@@ -22,14 +22,17 @@ import torch
 
 from domain import evaluation as ev
 from domain.calibration import CalibrationMap, calibration_to_dict
-from domain.execution_costs import CostModel, FixedCostModel, cost_sessions
+from domain.execution_costs import CostModel, FixedCostModel
 from domain.feature_matrix import FeatureMatrix
 from domain.features import FeatureParams, compute_features, warmup_bars
 from domain.market import Candles, Timeframe
 from domain.normalisation import Standardiser
 from domain.settings import KernelSettings
 from domain.signals import TierThresholds
+from services.backtest import TradeSample
 from training import baselines as bl
+from training.batch_predict import block_probs
+from training.bundle_roles import bundle_roles, common_meta
 from training.calibration_fit import choose, fit_calibrators
 from training.datasets import (
     PairSeries,
@@ -47,9 +50,13 @@ from training.gates import GateConfig, GateResult, all_passed, evaluate_gates, t
 from training.leakage import LeakageResult, check_feature_causality
 from training.loop import FitResult, LoopConfig, fit, predict
 from training.networks import LSTMDirection, TrendTransformer
+from training.predictor import RuntimeFeatures, predictors_from
 
 # the plugin host's augment_training_set(name, features, labels, seed) -> [(samples, labels), ...]
 Augment = Callable[[str, Any, Any, int], Sequence[tuple[Any, Any]]]
+# (pairs, engine config, model names) -> the same with the enabled plugins' members and weights, as the
+# backtest has them (composition.runtime.plugins.with_plugins, handed in by the composition root)
+Members = Callable[[list[Any], Any, tuple[str, ...]], tuple[list[Any], Any]]
 
 # Until measured costs are supplied: 6 bps spread + 2 x 2 bps slippage = 10 bps round trip.
 DEFAULT_FIXED_COSTS = FixedCostModel(spread_bps=6.0, slippage_bps=2.0)
@@ -219,9 +226,11 @@ def run_training(
     progress: Any = None,
     log: Callable[[str], None] = lambda _m: None,
     augment: Augment | None = None,
+    members: Members | None = None,
 ) -> RunResult:
     """`augment` is the plugin host's `augment_training_set` (composition hands it in): with
-    `settings.synthetic_share > 0` it is asked for synthetic samples of each pair's training split."""
+    `settings.synthetic_share > 0` it is asked for synthetic samples of each pair's training split.
+    `members` adds the enabled plugins' members to the pipeline the gates run (None: no plugin)."""
     synthetic_target(1, settings.synthetic_share)  # refuse a share above the cap before any work
     torch.set_num_threads(max(1, settings.threads))
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -276,6 +285,7 @@ def run_training(
             progress,
             log,
             augment,
+            members,
         )
         fold_reports.append(fold_report)
         if final:
@@ -338,6 +348,7 @@ def _run_fold(
     progress: Any,
     log: Callable[[str], None],
     augment: Augment | None = None,
+    members: Members | None = None,
 ) -> tuple[dict[str, Any], TrainedArtifacts | None]:
     pairs = list(data)
     th = settings.thresholds
@@ -464,7 +475,7 @@ def _run_fold(
             (w["lstm"] * scores[p]["lstm"].test + w["transformer"] * scores[p]["transformer"].test) / tot,
         )
 
-    # ---- calibration on validation, metrics, gates
+    # ---- calibration on validation, metrics
     per_pair: dict[str, Any] = {}
     calib: dict[str, dict[str, CalibrationMap]] = {"lstm": {}, "transformer": {}, "ensemble": {}}
     for p in pairs:
@@ -472,17 +483,10 @@ def _run_fold(
         f = folds[p][k]
         yv, yte = s.direction[f.val], s.direction[f.test]
         tsv, tst = s.ts[f.val], s.ts[f.test]
-        # the backtest's mean round trip: market costs (with the latency penalty) plus both commissions
-        cost_bps = np.array(
-            [
-                costs.expected_round_trip_cost_bps(p, sess, settings.latency_ms) + 2 * settings.fee_bps
-                for sess in cost_sessions(tst)
-            ]
-        )
         models: dict[str, Any] = {}
         for name, sc in scores[p].items():
             entry: dict[str, Any] = {"val": _metrics(yv, sc.val, tsv, th), "test": _metrics(yte, sc.test, tst, th)}
-            if name in ("lstm", "transformer", "ensemble"):
+            if name in GRADED:
                 kind, cv_scores = choose(sc.val, yv)
                 cmap = fit_calibrators(sc.val, yv)[kind]
                 calib[name][p] = cmap
@@ -496,15 +500,25 @@ def _run_fold(
                     "observed": curve.observed.tolist(),
                     "counts": curve.counts.tolist(),
                 }
-                entry["gates"] = _gates(
-                    settings.gates, th, yte, pt_c, s.future_return[f.test], cost_bps, h, entry, scores[p], yv, leak[p]
-                )
-                entry["gates"].append(
-                    _trade_gate(settings, p, data[p][0], f.test, pt_c, h, costs, k, tests=3 * len(pairs), entry=entry)
-                )
-                entry["gates_passed"] = all_passed([GateResult(**g) for g in entry["gates"]])
             models[name] = entry
         per_pair[p] = {"split": split_info[p], "models": models, "transformer_trend_corr_test": trend_corr[p]}
+
+    # ---- gates: the product's own pipeline on each test block, grading the signals it emits
+    common = common_meta(L, h, data[pairs[0]][0].timeframe.value, names, settings.feature_params, th)
+    predictors = predictors_from(bundle_roles(lstms, tnet, stds, calib, sym_ids, refs, common), f"fold{k}")
+    min_bars = RuntimeFeatures(settings.feature_params, data[pairs[0]][0].timeframe, L).min_bars
+    blocks = {p: split_block(data[p][0], split_info[p]["test"]["range"]) for p in pairs if folds[p][k].test.size}
+    probs = {p: block_probs(predictors, b.history, b.first_ms, min_bars) for p, b in blocks.items()}
+    for name in GRADED:
+        emitted = _emitted(
+            settings, blocks, {p: {m: probs[p][m] for m in MEMBERS[name]} for p in blocks}, min_bars, costs, members
+        )
+        for p in pairs:
+            s, f = data[p][2], folds[p][k]
+            entry = per_pair[p]["models"][name]
+            base = {b: ev.accuracy(s.direction[f.val], scores[p][b].val) for b in bl.BASELINES}
+            entry["gates"] = _gates(settings, emitted.get(p), h, entry, base, leak[p], tests=len(GRADED) * len(pairs))
+            entry["gates_passed"] = all_passed([GateResult(**g) for g in entry["gates"]])
     fold_report = {
         "fold": k,
         "pairs": per_pair,
@@ -592,78 +606,149 @@ def _synthetic_sets(
     return out
 
 
+GRADED = ("lstm", "transformer", "ensemble")
+# the members the product runs for each graded model (the ensemble: both, with the kernel's weights)
+MEMBERS = {"lstm": ("lstm",), "transformer": ("transformer",), "ensemble": ("lstm", "transformer")}
+
+
+@attrs.frozen(eq=False)
+class SplitBlock:
+    """One pair's test split as `trading-ai backtest --block test` runs it: the bars from the first to
+    the last test sample, and the history the predictions of those bars may use."""
+
+    bars: Candles
+    history: Candles
+    first_ms: int
+
+
+def split_block(candles: Candles, test_range: Sequence[int]) -> SplitBlock:
+    """`test_range` = [first, last] test sample open times (the report's split range)."""
+    first, last = int(test_range[0]), int(test_range[1])
+    end = last + candles.timeframe.ms  # exclusive
+    return SplitBlock(candles.between(first, end), candles.between(None, end), first)
+
+
+@attrs.frozen(eq=False)
+class Emitted:
+    """One pair's share of a run of the pipeline over the test blocks: its bars, the signals emitted
+    on them (the engine's signal columns) and the trades they became."""
+
+    bars: Candles
+    signals: Mapping[str, np.ndarray]
+    trades: TradeSample
+
+
+def _emitted(
+    settings: TrainSettings,
+    blocks: Mapping[str, SplitBlock],
+    probs: Mapping[str, Mapping[str, np.ndarray]],
+    min_bars: int,
+    costs: CostModel,
+    members: Members | None = None,
+) -> dict[str, Emitted]:
+    """The model's calibrated probabilities through the backtest's pipeline over every pair's test
+    block on one account, as `trading-ai backtest --block test` runs them (domain.backtest.engine on
+    the kernel settings: ensemble weights, boosters, bias, tiers, hysteresis, policy, FTMO, position
+    limits, sizing, guard, the cost model with both commissions, the run's seed), with the enabled
+    plugins' members where `members` adds them, as the backtest does."""
+    from domain.backtest.engine import EngineConfig, PairData
+    from domain.trading import SymbolSpec
+    from services.backtest import run_batch, trade_sample
+
+    kernel = settings.kernel or KernelSettings()
+    pairs = [p for p, b in blocks.items() if len(b.bars) >= 2]
+    if not pairs:
+        return {}
+    specs = [SymbolSpec(p, p.replace("/USDT", "USD"), margin_rate=settings.margin_rate) for p in pairs]
+    names = tuple(probs[pairs[0]])
+    data = [PairData(p, blocks[p].bars, dict(probs[p]), sp) for p, sp in zip(pairs, specs, strict=True)]
+    cfg = EngineConfig.from_settings(kernel, names, min_bars)
+    if members is not None:
+        data, cfg = members(data, cfg, names)
+    res = run_batch(data, cfg, costs, settings.seed)
+    out = {}
+    for r, (p, sp) in enumerate(zip(pairs, specs, strict=True)):
+        mine = np.asarray(res.signals["pair"]) == r
+        out[p] = Emitted(
+            blocks[p].bars, {c: np.asarray(v)[mine] for c, v in res.signals.items()}, trade_sample(res, sp, r)
+        )
+    return out
+
+
 def _gates(
-    cfg: GateConfig,
-    th: TierThresholds,
-    y: np.ndarray,
-    p: np.ndarray,
-    fut: np.ndarray,
-    cost_bps: np.ndarray,
+    settings: TrainSettings,
+    emitted: Emitted | None,
     h: int,
     entry: dict[str, Any],
-    pair_scores: Mapping[str, ModelScores],
-    y_val: np.ndarray,
+    base: Mapping[str, float],
     leak: LeakageResult,
+    tests: int,
 ) -> list[dict[str, Any]]:
-    emitted = ev.emitted_stats(y, p, th, cfg.emit_min_tier)
-    mae = ev.tier_mae(ev.tier_stats(y, p, th), cfg.tier_min_count)
-    emit_mask = ev.tier_of(p, th) >= int(cfg.emit_min_tier)
-    exp = ev.signal_expectancy(p, fut, cost_bps, emit_mask, lags=h - 1)
-    base = {b: ev.accuracy(y_val, pair_scores[b].val) for b in bl.BASELINES}
+    """The promotion gates of one model on one pair, graded on the signals the product emitted on the
+    pair's test block (`_emitted`): precision and coverage of those signals, the calibration of their
+    stated confidence per tier, and the expectancy of the trades they became."""
+    gcfg = settings.gates
+    kernel = settings.kernel or KernelSettings()
+    if emitted is not None:
+        bars, sig, bps, mcost = emitted.bars, emitted.signals, emitted.trades.bps, emitted.trades.cost
+    else:
+        bars = None
+        sig = {c: np.zeros(0, dtype=np.int64) for c in ("bar", "sign", "tier")} | {"confidence": np.zeros(0)}
+        bps = mcost = np.zeros(0)
+    # did the price rise over the model's horizon after each signal's bar (NaN past the block's data)?
+    i = np.asarray(sig["bar"], dtype=np.int64)
+    up = np.full(i.shape[0], np.nan)
+    if bars is not None:
+        inside = i + h < len(bars)
+        up[inside] = (bars.close[i[inside] + h] > bars.close[i[inside]]).astype(np.float64)
+    samples = int(entry["test"]["n"])  # the test samples: coverage is emitted signals over these
+    g = ev.grade_signals(sig["sign"], sig["tier"], sig["confidence"], up, samples, gcfg.emit_min_tier)
+    mae = ev.tier_mae(g.tiers, gcfg.tier_min_count)
+    cost = float(mcost.mean()) + 2 * kernel.fee_bps if bps.size else float("nan")
+    mean = float(bps.mean()) if bps.size else float("nan")
+    se = ev.newey_west_se(bps, 0) if bps.size >= 2 else float("nan")  # one position per pair: no overlap
     best = max(base, key=lambda b: base[b])
-    res = evaluate_gates(
-        cfg,
-        emitted_precision=emitted.precision,
-        emitted_count=emitted.count,
-        emitted_coverage=emitted.coverage,
+    res_g = evaluate_gates(
+        gcfg,
+        emitted_precision=g.emitted.precision,
+        emitted_count=g.emitted.count,
+        emitted_coverage=g.emitted.coverage,
         tier_mae=mae,
         leakage_ok=leak.ok,
         leakage_detail=leak.detail,
         val_accuracy=entry["val"]["accuracy"],
         best_baseline=best,
         best_baseline_val_accuracy=base[best],
-        net_bps=exp.net_bps,
-        ci_low_bps=exp.ci_low_bps,
-        ci_high_bps=exp.ci_high_bps,
-        cost_bps=exp.cost_bps,
+        net_bps=mean,
+        ci_low_bps=mean - 1.96 * se,
+        ci_high_bps=mean + 1.96 * se,
+        cost_bps=cost,
         test_accuracy=entry["test"]["accuracy"],
     )
-    entry["expectancy_test"] = attrs.asdict(exp)
-    entry["signals_graded"] = int(emitted.count)  # test samples at or above the emitted tier (what the gates graded)
-    return [attrs.asdict(r) for r in res]
-
-
-def _trade_gate(
-    settings: TrainSettings,
-    pair: str,
-    candles: Candles,
-    test: np.ndarray,
-    p_test: np.ndarray,
-    h: int,
-    costs: CostModel,
-    fold: int,
-    tests: int,
-    entry: dict[str, Any],
-) -> dict[str, Any]:
-    """The trade gate (training.gates.trade_gate) on the engine's trades over this pair's test split."""
-    from domain.backtest.engine import EngineConfig
-    from domain.trading import SymbolSpec
-    from services.research import PROBS_KEY, engine_trades
-
-    cfg = attrs.evolve(EngineConfig.from_settings(settings.kernel or KernelSettings(), (PROBS_KEY,)), horizon_bars=h)
-    prob = np.full(len(candles), np.nan)
-    prob[test] = p_test
-    spec = SymbolSpec(pair, pair.replace("/USDT", "USD"), margin_rate=settings.margin_rate)
-    seed = int(np.random.SeedSequence([settings.seed, fold]).generate_state(1)[0])
-    t0, t1 = (int(test.min()), int(test.max()) + 1) if test.size else (0, 0)
-    trades = engine_trades(pair, candles, prob, t0, t1, cfg, costs, spec, seed) if test.size else None
-    bps = trades.bps if trades is not None else np.zeros(0)
+    entry["signals_graded"] = int(g.emitted.count)  # the signals the pipeline emitted on the test block
+    entry["emitted_test"] = {
+        "signals": int(g.emitted.count),
+        "labelled": g.labelled,
+        "precision": g.emitted.precision,
+        "coverage": g.emitted.coverage,
+        "mean_confidence": g.emitted.mean_confidence,
+        "tiers": {t.tier.name: attrs.asdict(t) | {"tier": t.tier.name} for t in g.tiers[1:]},
+        "block": [int(bars.ts[0]), int(bars.ts[-1])] if bars is not None else None,
+    }
+    entry["expectancy_test"] = {
+        "count": int(bps.size),
+        "net_bps": mean,
+        "cost_bps": cost,
+        "gross_bps": mean + cost if bps.size else float("nan"),
+        "ci_low_bps": mean - 1.96 * se,
+        "ci_high_bps": mean + 1.96 * se,
+    }
     entry["trades_test"] = {
         "count": int(bps.size),
-        "mean_net_bps": float(bps.mean()) if bps.size else None,
-        "mean_cost_bps": float(trades.cost.mean()) if trades is not None and bps.size else None,
+        "mean_net_bps": mean if bps.size else None,
+        "mean_cost_bps": float(mcost.mean()) if bps.size else None,
     }
-    return attrs.asdict(trade_gate(settings.gates, bps, tests))
+    return [attrs.asdict(r) for r in res_g] + [attrs.asdict(trade_gate(gcfg, bps, tests))]
 
 
 def finite_or_none(x: float) -> float | None:

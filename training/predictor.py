@@ -139,20 +139,31 @@ def load_predictors(models_dir: str | Path, tag: str | None = None, calibrated: 
         files = {role: Path(models_dir) / f["file"] for role, f in reg.entry(tag)["files"].items()}
     digests = {role: f.get("sha256") for role, f in reg.entry(tag)["files"].items()}
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    lstm_nets: dict[str, torch.nn.Module] = {}
-    lstm_meta: dict[str, dict[str, Any]] = {}
-    out: list[TorchPredictor] = []
+    roles: dict[str, tuple[torch.nn.Module, dict[str, Any]]] = {}
     for role, path in sorted(files.items()):
         state, meta = load_model_file(path.resolve(), digests.get(role))  # refused unless its sha256 matches
         net = build_network(meta["kind"], meta["hparams"])
         net.load_state_dict(state)
+        roles[role] = (net, meta)
+    return predictors_from(roles, tag, calibrated)
+
+
+def predictors_from(
+    roles: Mapping[str, tuple[torch.nn.Module, Mapping[str, Any]]], tag: str, calibrated: bool = True
+) -> list[TorchPredictor]:
+    """The LSTM predictor (one network per coin) and the Transformer predictor of a bundle's roles
+    (training.bundle_roles), loaded from the registry or still in memory after training."""
+    lstm_nets: dict[str, torch.nn.Module] = {}
+    lstm_meta: dict[str, dict[str, Any]] = {}
+    out: list[TorchPredictor] = []
+    for _role, (net, meta) in sorted(roles.items()):
         if meta["kind"] == "lstm":
             pair = next(iter(meta["pairs"]))
-            lstm_nets[pair], lstm_meta[pair] = net, meta
+            lstm_nets[pair], lstm_meta[pair] = net, dict(meta)
         else:
             pairs = list(meta["pairs"])
             out.append(
-                TorchPredictor("transformer", tag, {p: net for p in pairs}, {p: meta for p in pairs}, calibrated)
+                TorchPredictor("transformer", tag, {p: net for p in pairs}, {p: dict(meta) for p in pairs}, calibrated)
             )
     if lstm_nets:
         out.insert(0, TorchPredictor("lstm", tag, lstm_nets, lstm_meta, calibrated))

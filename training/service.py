@@ -38,6 +38,7 @@ def train_and_record(
     log: Callable[[str], None] = lambda _m: None,
     run_id: str | None = None,
     augment: Any = None,
+    members: Any = None,
 ) -> TrainOutcome:
     run_id = run_id or new_run_id()
     # checkpoints live per profile (not per run) so `--resume` after an interruption finds them
@@ -52,6 +53,7 @@ def train_and_record(
         progress=progress,
         log=log,
         augment=augment,
+        members=members,
     )
     tf = next(iter(candles.values())).timeframe.value
     registry = FileModelRegistry(models_dir)

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import numpy as np
 
 from composition.cli.context import Context
 from composition.cli.output import add_json_flag, emit_json
@@ -87,6 +86,13 @@ def register(sub: Any) -> None:
         "implies --walk-forward); same result on either",
     )
     p.add_argument("--address", default=None, help="with --executor ray: 'auto' or host:port of a running cluster")
+    p.add_argument(
+        "--block",
+        choices=("test",),
+        default=None,
+        help="test: each pair's untouched test block of the bundle's final fold (its recorded range, in "
+        "place of backtest.start/end): the very signals its promotion gates graded",
+    )
     add_model_argument(p)
     add_json_flag(p)
     p.set_defaults(handler=_backtest, log_mode="backtest")
@@ -120,6 +126,8 @@ class ModelChoice:
     # per pair: [first training bar, first test bar): the bars the bundle was fitted/calibrated on
     seen_ms: dict[str, tuple[int, int]] = attrs.field(factory=dict)
     reason: str = ""  # why this model (printed)
+    # per pair: [first, last] open time of the final fold's test samples (what the gates graded)
+    test_ms: dict[str, tuple[int, int]] = attrs.field(factory=dict)
 
     def weights(self, settings: KernelSettings) -> EnsembleWeights:
         """The kernel's one rule (KernelSettings.weights_for): the configured weights, or equal weights
@@ -155,12 +163,24 @@ def _baseline(reason: str) -> ModelChoice:
 
 def _seen_ranges(entry: dict[str, Any]) -> dict[str, tuple[int, int]]:
     out: dict[str, tuple[int, int]] = {}
+    for pair, (train, test) in _split_ranges(entry).items():
+        out[pair] = (train[0], test[0])
+    return out
+
+
+def _test_ranges(entry: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    return {pair: (test[0], test[1]) for pair, (_, test) in _split_ranges(entry).items()}
+
+
+def _split_ranges(entry: dict[str, Any]) -> dict[str, tuple[tuple[int, int], tuple[int, int]]]:
+    """Per pair: the recorded train and test sample ranges ([first, last] open times)."""
+    out = {}
     for pair, d in (entry.get("data_range") or {}).items():
         if not isinstance(d, dict):
             continue
         train, test = (d.get("train") or {}).get("range"), (d.get("test") or {}).get("range")
         if train and test:
-            out[pair] = (int(train[0]), int(test[0]))
+            out[pair] = ((int(train[0]), int(train[1])), (int(test[0]), int(test[1])))
     return out
 
 
@@ -205,6 +225,7 @@ def choose_model(config: Config, which: str | None) -> ModelChoice:
         preds[0].timeframe.value,
         _seen_ranges(entry),
         reason,
+        _test_ranges(entry),
     )
 
 
@@ -245,16 +266,19 @@ def engine_config(settings: KernelSettings, model: ModelChoice | None = None) ->
     from domain.backtest.engine import EngineConfig
 
     model = model or _baseline("default")
-    return EngineConfig.from_settings(
-        settings, model.names, lookback_bars=max(EngineConfig().lookback_bars, model.min_bars)
-    )
+    return EngineConfig.from_settings(settings, model.names, model.min_bars)
 
 
-def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None = None) -> list[PairData]:
+def load_pairs(
+    config: Config, timeframe: Timeframe, model: ModelChoice | None = None, block: str | None = None
+) -> list[PairData]:
+    """Each configured pair's bars of the backtest period (backtest.start/end, or with `block="test"`
+    the bundle's recorded test block) and the model's probabilities for every one of them."""
     from composition.candles import cleaned_store
     from domain.backtest.baseline import MomentumSignPredictor
     from domain.backtest.engine import PairData
     from domain.trading import SymbolSpec
+    from training.batch_predict import block_probs
 
     model = model or _baseline("default")
     if model.timeframe is not None and model.timeframe != timeframe.value:
@@ -265,32 +289,27 @@ def load_pairs(config: Config, timeframe: Timeframe, model: ModelChoice | None =
     src = cleaned_store(config, [(s, timeframe) for s in config.data.symbols])  # the one data path
     start = _date_ms(config.backtest.start, "start")
     end = _date_ms(config.backtest.end, "end")
+    if block is not None and not model.predictors:
+        raise UserError(f"--block {block} needs a trained bundle (--model promoted or a tag), not the baseline")
     pred = MomentumSignPredictor()
     out = []
     for sym in config.data.symbols:
+        if block is not None:
+            if sym not in model.test_ms:
+                raise UserError(f"bundle {model.tag} records no test block for {sym}; backtest it without --block")
+            first, last = model.test_ms[sym]
+            start, end = first, last + timeframe.ms  # the block's bars: [first, last]
         c: Candles = src.candles(sym, timeframe, start, end)
         if len(c) < 2:
             raise UserError(f"no {timeframe} candles of {sym} in the chosen period")
         # the same margin as the paper account, so a backtest and a dry-run size alike
         spec = SymbolSpec(sym, sym.replace("/USDT", "USD"), margin_rate=1.0 / config.broker.paper_leverage)
         if model.predictors:
-            probs = _bundle_probs(model, src.candles(sym, timeframe, None, end), int(c.ts[0]))
+            probs = block_probs(model.predictors, src.candles(sym, timeframe, None, end), int(c.ts[0]), model.min_bars)
         else:
             probs = {"momentum": pred.probs(c.close)}
         out.append(PairData(sym, c, probs, spec))
     return out
-
-
-def _bundle_probs(model: ModelChoice, history: Candles, first_ms: int) -> dict[str, Any]:
-    """Each period bar's probabilities per model. The live cycle at the period's first close already
-    has `min_bars` closed bars of history, so the features start that far before the period."""
-    from training.batch_predict import batch_predict
-
-    i0 = int(np.searchsorted(history.ts, first_ms))
-    ext = history.tail(len(history) - max(0, i0 - model.min_bars))
-    k = len(ext) - (len(history) - i0)  # period's first bar inside ext
-    probs = batch_predict(list(model.predictors), {history.symbol: ext})[history.symbol]
-    return {name: p[k:] for name, p in probs.items()}
 
 
 _RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -325,7 +344,9 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     settings = kernel_settings(config)
     cfg = engine_config(settings, model)
     t = time.perf_counter()
-    pairs = load_pairs(config, tf, model)
+    if args.block and wf_periods:
+        raise UserError("--block test is one block per pair; it does not combine with --walk-forward/--periods")
+    pairs = load_pairs(config, tf, model, args.block)
     from composition.runtime.plugins import with_plugins  # extra predictors, stored sentiment: as a replay
 
     pairs, cfg = with_plugins(config, pairs, cfg, model.names, ctx.log)

@@ -81,6 +81,17 @@ def load_candles(ctx: Context, symbols: str | None, timeframe: str | None) -> tu
     return {p: src.candles(p, tf) for p in pairs}, tf
 
 
+def plugin_members(ctx: Context) -> Any:
+    """The gates run the backtest's pipeline: with the enabled plugins' members and weights, exactly
+    as `trading-ai backtest` adds them (composition.runtime.plugins.with_plugins)."""
+    from composition.runtime.plugins import with_plugins
+
+    def members(pairs: list[Any], cfg: Any, names: tuple[str, ...]) -> tuple[list[Any], Any]:
+        return with_plugins(ctx.config, pairs, cfg, names, ctx.log)
+
+    return members
+
+
 def cost_model_for(args: argparse.Namespace, ctx: Context, console: Any) -> Any:
     from adapters.execution_metrics.cost_model import CostModelRefused, load_cost_model
     from training.pipeline import DEFAULT_FIXED_COSTS
@@ -114,6 +125,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     settings, augment = training_augment(ctx, settings, ctx.log)  # [gan] enabled: synthetic training rows
     if args.ablation:
         return _ablation(candles, settings, ctx, console, costs)
+    members = plugin_members(ctx)
     t0 = time.perf_counter()
     progress = (
         None
@@ -139,6 +151,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
                 progress=progress,
                 log=log,
                 augment=augment,
+                members=members,
             )
     else:
         out = train_and_record(
@@ -150,6 +163,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
             resume=args.resume,
             log=log,
             augment=augment,
+            members=members,
         )
     secs = time.perf_counter() - t0
     from composition.cli.evaluate import render_report

@@ -68,7 +68,7 @@ def trial_engine_config(data: TuneData, params: Mapping[str, float]) -> EngineCo
     from composition.settings import kernel_settings
 
     cfg = EngineConfig.from_settings(
-        kernel_settings(trial_config(data.config, params)), data.model_names, lookback_bars=data.lookback_bars
+        kernel_settings(trial_config(data.config, params)), data.model_names, data.lookback_bars
     )
     return attrs.evolve(
         cfg,

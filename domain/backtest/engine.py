@@ -51,6 +51,9 @@ BLOCK_CODES: dict[BlockReason, int] = {r: i + 1 for i, r in enumerate(BlockReaso
 REASON_OF_CODE: dict[int, BlockReason] = {v: k for k, v in BLOCK_CODES.items()}
 
 
+DEFAULT_LOOKBACK = 300  # bars the live scan loads for a model without a longer warm-up
+
+
 @attrs.frozen
 class EngineConfig:
     thresholds: TierThresholds = attrs.field(factory=TierThresholds)
@@ -59,7 +62,7 @@ class EngineConfig:
     policy: policy.PolicyConfig = attrs.field(factory=policy.PolicyConfig)
     rules: ftmo.FtmoRules = attrs.field(factory=ftmo.FtmoRules)
     risk_pct: float = 0.5
-    lookback_bars: int = 300  # the live scan's window (ATR for stops and the regime booster)
+    lookback_bars: int = DEFAULT_LOOKBACK  # the live scan's window (ATR for stops and the regime booster)
     atr_window: int = 14
     regime_window: int = 240  # as services.scan_cycle.ScanSettings
     sl_atr_mult: float = 1.5
@@ -74,9 +77,10 @@ class EngineConfig:
     sentiment_bound: float = 0.0  # a candidate against |sentiment| >= this is blocked (0 = off; sentiment plugin)
 
     @classmethod
-    def from_settings(cls, s: KernelSettings, model_names: Sequence[str], lookback_bars: int = 300) -> EngineConfig:
+    def from_settings(cls, s: KernelSettings, model_names: Sequence[str], min_bars: int = 0) -> EngineConfig:
         """The engine's view of the kernel settings (composition.settings builds them from the config)
-        for an ensemble of `model_names`; `lookback_bars` is the live scan's window for those models."""
+        for an ensemble of `model_names`. The live scan's window holds DEFAULT_LOOKBACK bars, or the
+        `min_bars` closed bars trained models need (their features' warm-up plus a full window)."""
         return cls(
             thresholds=s.thresholds,
             hysteresis_scans=s.hysteresis_scans,
@@ -88,7 +92,7 @@ class EngineConfig:
             fee_bps=s.fee_bps,
             latency_ms=s.latency_ms,
             kill_switch=s.kill_switch,
-            lookback_bars=lookback_bars,
+            lookback_bars=max(DEFAULT_LOOKBACK, min_bars),
             limits=s.limits,
         )
 
