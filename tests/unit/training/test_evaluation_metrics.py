@@ -112,3 +112,28 @@ def test_ks_matches_scipy() -> None:
     assert pv == pytest.approx(ref.pvalue, rel=0.05)
     same_d, same_p = ev.ks_two_sample(a, a)
     assert same_d == 0.0 and same_p == 1.0
+
+
+def test_grade_signals_scores_the_emitted_signals_against_the_price() -> None:
+    """Four emitted signals on a block of 10 samples: 2 of the 3 labelled ones were right (the fourth's
+    horizon runs past the data), LOW states 0.56 and hit 1/2, MEDIUM states 0.62 and hit 1/1."""
+    from domain.evaluation import grade_signals
+
+    sign = [1, -1, 1, -1]
+    tier = [int(Tier.LOW), int(Tier.LOW), int(Tier.MEDIUM), int(Tier.HIGH)]
+    conf = [0.56, 0.56, 0.62, 0.70]
+    up = [1.0, 1.0, 1.0, float("nan")]  # long right, short wrong, long right, unknown
+    g = grade_signals(sign, tier, conf, up, samples=10)
+    assert g.emitted.count == 4 and g.labelled == 3
+    assert g.emitted.precision == pytest.approx(2 / 3)
+    assert g.emitted.coverage == pytest.approx(0.4)
+    low, med, high = g.tiers[1], g.tiers[2], g.tiers[3]
+    assert (low.count, low.precision, low.mean_confidence) == (2, 0.5, 0.56)
+    assert low.calibration_gap == pytest.approx(0.06)
+    assert (med.count, med.precision) == (1, 1.0)
+    assert high.count == 1 and math.isnan(high.precision)  # nothing to grade it on
+    # MEDIUM and above only
+    g2 = grade_signals(sign, tier, conf, up, samples=10, min_tier=Tier.MEDIUM)
+    assert g2.emitted.count == 2 and g2.emitted.precision == 1.0
+    with pytest.raises(ValueError):
+        grade_signals([1], [1, 1], [0.6], [1.0], samples=1)
