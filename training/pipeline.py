@@ -631,10 +631,11 @@ def split_block(candles: Candles, test_range: Sequence[int]) -> SplitBlock:
 @attrs.frozen(eq=False)
 class Emitted:
     """One pair's share of a run of the pipeline over the test blocks: its bars, the signals emitted
-    on them (the engine's signal columns) and the trades they became."""
+    on them and the blocks (the engine's columns), and the trades the signals became."""
 
     bars: Candles
     signals: Mapping[str, np.ndarray]
+    blocks: Mapping[str, np.ndarray]
     trades: TradeSample
 
 
@@ -665,12 +666,15 @@ def _emitted(
     cfg = EngineConfig.from_settings(kernel, names, min_bars)
     if members is not None:
         data, cfg = members(data, cfg, names)
-    res = run_batch(data, cfg, costs, settings.seed)
+    res = run_batch(data, cfg, costs, kernel.seed)  # the backtest's seed: the config's
     out = {}
     for r, (p, sp) in enumerate(zip(pairs, specs, strict=True)):
-        mine = np.asarray(res.signals["pair"]) == r
+        sig, blk = np.asarray(res.signals["pair"]) == r, np.asarray(res.blocks["pair"]) == r
         out[p] = Emitted(
-            blocks[p].bars, {c: np.asarray(v)[mine] for c, v in res.signals.items()}, trade_sample(res, sp, r)
+            blocks[p].bars,
+            {c: np.asarray(v)[sig] for c, v in res.signals.items()},
+            {c: np.asarray(v)[blk] for c, v in res.blocks.items()},
+            trade_sample(res, sp, r),
         )
     return out
 
