@@ -217,7 +217,7 @@ def handle_ablation(args: argparse.Namespace, ctx: Context) -> int:
     import torch
     from rich.console import Console
 
-    from composition.cli.train import cost_model_for, load_candles
+    from composition.cli.train import cost_model_for, load_candles, plugin_members
     from plugins.gan.augment import GanAugmenter
     from training.pipeline import run_training
 
@@ -240,6 +240,7 @@ def handle_ablation(args: argparse.Namespace, ctx: Context) -> int:
             cost_model=costs,
             augment=augment if share > 0 else None,
             log=lambda msg: console.print(f"[dim]{msg}[/dim]"),
+            members=plugin_members(ctx),  # the gates grade the product's pipeline, plugins as enabled
         ).report
         rows[share] = _score(rep)
     quality = {k[0]: f for k, f in aug.cache.items()}
