@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cached_property
 
 import attrs
 
 from domain import policy as pol
+from domain.decision import FLOOR_BREACH_MARK as FLOOR_BREACH_MARK  # the runtime's alert throttle reads it
+from domain.decision import breach_reason, decide_trade, latch_on_breach
 from domain.execution_costs import UnknownCostCell, cost_session
 from domain.ftmo import FtmoCheck, FtmoRules, FtmoState, check
 from domain.guard import (
@@ -19,19 +22,16 @@ from domain.guard import (
     DEFAULT_FEE_BPS,
     CostEstimator,
     GuardDecision,
-    Verdict,
     exit_cost_bps,
-    guard_order,
     round_trip_cost_bps,
 )
 from domain.market import Session
 from domain.order_intent import OrderIntent
 from domain.policy import PolicyConfig
-from domain.prague_time import day_start_ms, next_day_start_ms
+from domain.prague_time import day_start_ms
 from domain.settings import PositionLimits
 from domain.signals import Block, BlockReason, Direction, Mode, Tier, TierThresholds
-from domain.sizing import cap_to_margin, margin_price, size_order
-from domain.trading import AccountState, Fill, OrderRequest
+from domain.trading import AccountState, Fill, OrderRequest, Position, SymbolSpec
 from ports.broker import Broker
 from ports.errors import BrokerError, StorageError
 from ports.notifier import Notifier
@@ -39,10 +39,6 @@ from ports.runtime_state import RuntimeState
 from ports.storage import OrderIntentRepository
 
 log = logging.getLogger(__name__)
-
-# In the text of a `guardrail_breach` alert for an actual floor crossing (one per breach episode), as
-# opposed to a blocked attempt; the runtime's alert throttle tells the two apart by it.
-FLOOR_BREACH_MARK = " floor breached:"
 
 
 @attrs.define
@@ -142,9 +138,10 @@ def refresh_ftmo(
     chk = check(desk.rules, ledger, acc.equity)
     new_episode = chk.breached and not ledger.in_breach
     desk.ftmo = ledger.with_breach(chk.breached)
-    reason = f"{chk.binding}{FLOOR_BREACH_MARK} equity {chk.equity:.2f} < {chk.floor:.2f}"
-    if chk.breached and not desk.policy.is_halted(now_ms):
-        desk.set_policy(pol.latch_halt(desk.policy, reason, next_day_start_ms(now_ms)))
+    reason = breach_reason(chk)
+    latched = latch_on_breach(desk.policy, chk, now_ms)
+    if latched is not desk.policy:
+        desk.set_policy(latched)
         log.warning(
             "guardrail breach, halted until next daily reset: %s%s",
             reason,
@@ -210,70 +207,91 @@ def pre_trade(
     notifier: Notifier | None = None,
     check_rate_limit: bool = True,
 ) -> PreTradeCheck:
-    """Kill switch, halt, (rate limit), sizing (risk budget capped by the free margin) and the FTMO
-    guard for one proposed trade. The guard may only reduce the sized volume, so it still fits."""
-
-    def blocked(reason: BlockReason, detail: str) -> PreTradeCheck:
-        return PreTradeCheck(0.0, None, Block(pair, reason, detail, now_ms, tier, None, desk.mode))
-
-    decision = pol.check(desk.policy_cfg, desk.policy, tier, now_ms)
-    if not decision.allowed and (check_rate_limit or decision.reason in (BlockReason.KILL_SWITCH, BlockReason.HALTED)):
-        if decision.alert and notifier is not None:
-            _alert(notifier, "kill_switch", f"blocked {pair} {direction.value}: kill switch is on")
-        return blocked(decision.reason or BlockReason.HALTED, decision.detail)
-    chk = refresh_ftmo(desk, broker, now_ms, notifier)
-    if desk.policy.is_halted(now_ms):
-        return blocked(BlockReason.HALTED, desk.policy.halted_reason)
-    open_now = broker.positions()
-    if len(open_now) >= desk.limits.max_open:
-        return blocked(
-            BlockReason.MAX_OPEN_POSITIONS, f"{len(open_now)} positions open, MAX_OPEN_POSITIONS={desk.limits.max_open}"
-        )
-    same = sum(1 for p in open_now if p.pair == pair)
-    if same >= desk.limits.max_per_pair:
-        return blocked(
-            BlockReason.MAX_POSITIONS_PER_PAIR,
-            f"{same} {pair} position(s) open, MAX_POSITIONS_PER_PAIR={desk.limits.max_per_pair}",
-        )
-    spec = broker.symbol_info(pair)
-    acc = broker.account()
-    mult = decision.risk_multiplier
-    cost_bps = desk.round_trip_bps(pair, now_ms)
-    if volume is None:
-        sized = size_order(
-            acc.equity,
-            desk.risk_per_trade_pct,
-            entry,
-            sl,
-            spec,
-            free_margin=acc.free_margin,
-            cost_bps=cost_bps,
-            risk_multiplier=mult,
-        )
-        if sized.block is not None:
-            return blocked(sized.block, sized.detail)
-        volume = sized.volume
-    else:  # an operator's explicit volume must fit the free margin too
-        volume = cap_to_margin(volume, acc.free_margin, margin_price(entry, cost_bps), spec)
-        if volume <= 0:
-            return blocked(
-                BlockReason.INSUFFICIENT_MARGIN, f"free margin {acc.free_margin:.2f} is below one minimum lot's margin"
-            )
-    positions = broker.positions()
-    specs = {p.pair: broker.symbol_info(p.pair) for p in positions}
-    specs[pair] = spec
-    marks: dict[str, float] = {}
-    for p in positions:
-        bid, ask = broker.quote(p.pair)
-        marks[p.pair] = bid if p.direction is Direction.LONG else ask
-    exit_bps = {p: desk.exit_bps(p, now_ms) for p in marks}
-    g = guard_order(
-        chk, acc.balance, positions, specs, pair, entry, sl, volume, marks=marks, cost_bps=cost_bps, exit_bps=exit_bps
+    """Kill switch, halt, (rate limit), the FTMO refresh, position limits, sizing (risk budget capped
+    by the free margin) and the FTMO guard for one proposed trade: domain.decision.decide_trade on the
+    broker's account, read as the decision needs it. The guard may only reduce the sized volume."""
+    book = _BrokerBook(desk, broker, now_ms, pair, notifier)
+    d = decide_trade(
+        desk.policy_cfg,
+        desk.policy,
+        tier,
+        now_ms,
+        book,
+        pair=pair,
+        entry=entry,
+        sl=sl,
+        risk_pct=desk.risk_per_trade_pct,
+        limits=desk.limits,
+        volume=volume,
+        enforce_rate_limits=check_rate_limit,
     )
-    if g.verdict is Verdict.BLOCK:
-        reason = g.reason or BlockReason.DAILY_LOSS
-        return PreTradeCheck(0.0, g, Block(pair, reason, g.detail, now_ms, tier, None, desk.mode), mult)
-    return PreTradeCheck(g.volume, g, None, mult)
+    # refresh_ftmo (the book's FTMO check) already latched a breach halt on the desk, through the
+    # same domain.decision.latch_on_breach: d.policy is the desk's policy state
+    if d.alert and notifier is not None:
+        _alert(notifier, "kill_switch", f"blocked {pair} {direction.value}: kill switch is on")
+    if d.block is not None:
+        block = Block(pair, d.block, d.detail, now_ms, tier, None, desk.mode)
+        return PreTradeCheck(0.0, d.guard, block, d.risk_multiplier)
+    return PreTradeCheck(d.volume, d.guard, None, d.risk_multiplier)
+
+
+class _BrokerBook:
+    """The broker's account and market as domain.decision.decide_trade reads them (a TradeBook): each
+    read from the broker on first use, so a step that blocks leaves the later ones unread. The FTMO
+    check is `refresh_ftmo` (the ledger advanced and stored, a breach halt latched and alerted)."""
+
+    def __init__(self, desk: RiskDesk, broker: Broker, now_ms: int, pair: str, notifier: Notifier | None) -> None:
+        self.desk, self.broker, self.now_ms, self.pair, self.notifier = desk, broker, now_ms, pair, notifier
+
+    @cached_property
+    def ftmo(self) -> FtmoCheck:
+        return refresh_ftmo(self.desk, self.broker, self.now_ms, self.notifier)
+
+    @cached_property
+    def positions(self) -> tuple[Position, ...]:
+        return tuple(self.broker.positions())
+
+    @cached_property
+    def spec(self) -> SymbolSpec:
+        return self.broker.symbol_info(self.pair)
+
+    @cached_property
+    def account(self) -> AccountState:
+        return self.broker.account()
+
+    @property
+    def equity(self) -> float:
+        return self.account.equity
+
+    @property
+    def free_margin(self) -> float:
+        return self.account.free_margin
+
+    @property
+    def balance(self) -> float:
+        return self.account.balance
+
+    @cached_property
+    def cost_bps(self) -> float:
+        return self.desk.round_trip_bps(self.pair, self.now_ms)
+
+    @cached_property
+    def specs(self) -> dict[str, SymbolSpec]:
+        specs = {p.pair: self.broker.symbol_info(p.pair) for p in self.positions}
+        specs[self.pair] = self.spec
+        return specs
+
+    @cached_property
+    def marks(self) -> dict[str, float]:
+        marks: dict[str, float] = {}
+        for p in self.positions:
+            bid, ask = self.broker.quote(p.pair)
+            marks[p.pair] = bid if p.direction is Direction.LONG else ask
+        return marks
+
+    @cached_property
+    def exit_bps(self) -> dict[str, float]:
+        return {p: self.desk.exit_bps(p, self.now_ms) for p in self.marks}
 
 
 @attrs.frozen

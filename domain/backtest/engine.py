@@ -5,10 +5,11 @@ Stage 1 (vectorised, per pair, whole-series arrays): the live stop ATR and volat
 hysteresis and stop/target levels. Exits (domain.backtest.lifecycle) are resolved in blocks of
 candidates, only where a trade opens.
 Stage 2 (sequential, over candidates only): settle trades that ended, roll the FTMO day, then the
-real policy (kill switch, halt, rate limits, backoff), sizing and the FTMO guard decide; emitted
-orders draw their costs from the execution model in order, exactly as the simulated broker does.
-Bars without a candidate are never visited in Python; open positions are touched only when a
-candidate needs their mark-to-market or when they close.
+live desk's own decision (domain.decision.decide_trade: policy, FTMO check and halt, position limits,
+sizing, FTMO guard) on the engine's book; emitted orders draw their costs from the execution model
+in order, exactly as the simulated broker does. Bars without a candidate are never visited in
+Python; open positions are touched only when a candidate needs their mark-to-market or when they
+close.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ from domain import ftmo, policy
 from domain.backtest.lifecycle import ExitReason, Exits, resolve_exits
 from domain.backtest.windowed import window_starts
 from domain.confidence import ConfidenceParams, regime_booster_batch, score_batch
+from domain.decision import Book, decide_trade
 from domain.errors import ConfigError
 from domain.execution_costs import CostModel, UnknownCostCell, cost_session_codes
-from domain.guard import DEFAULT_COST_ALLOWANCE, Verdict, exit_cost_bps, guard_order, round_trip_cost_bps
+from domain.guard import DEFAULT_COST_ALLOWANCE, exit_cost_bps, round_trip_cost_bps
 from domain.market import Candles, Session, session_end_ms
 from domain.prague_time import next_day_start_ms
 from domain.sentiment import SENTIMENT_MEMBER, against_sentiment_batch
 from domain.settings import KernelSettings, PositionLimits
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
-from domain.sizing import size_order
 from domain.tiering import hysteresis_batch, raw_tiers_batch
 from domain.trading import Position, SymbolSpec
 from domain.volatility import MEDIUM, regime_codes, stop_atr
@@ -235,10 +236,11 @@ _REFRESHED = np.array(
 
 
 class _Kernel:
-    """Stage 2. The scalar path calls the real domain functions for every event that can change the
-    state (an emitted order, a latched halt). Runs of events that the current state certainly blocks
-    are classified in bulk with the same arithmetic; anything within a rounding margin of a boundary
-    is left to the scalar path, so the bulk path can only ever agree with it (tests prove it)."""
+    """Stage 2. The scalar path decides every event that can change the state (an emitted order, a
+    latched halt) through domain.decision.decide_trade, the live desk's decision. Runs of events that
+    the current state certainly blocks are classified in bulk with the same arithmetic; anything
+    within a rounding margin of a boundary is left to the scalar path, so the bulk path can only ever
+    agree with it (tests prove it)."""
 
     def __init__(
         self,
@@ -417,56 +419,46 @@ class _Kernel:
         entry = float(s.entry_ref[j])
         sl = float(s.sl[j])
         tp = float(s.tp[j])
-        dec = policy.check(cfg.policy, self.pstate, tier, now)
-        if not dec.allowed:
-            self.blk_rows.append((k, BLOCK_CODES[dec.reason or BlockReason.HALTED]))
-            return
-        self.fstate = self.refreshed(now)
-        chk = ftmo.check(cfg.rules, self.fstate, equity)
-        self.note_check(chk.breached, chk.ftmo_breached)
-        if chk.breached and not self.pstate.is_halted(now):
-            # latch the halt until the next daily reset (again each day the episode lasts)
-            self.breach_halt_days += 1
-            self.pstate = policy.latch_halt(self.pstate, f"{chk.binding} floor crossed", next_day_start_ms(now))
-        if self.pstate.is_halted(now):
-            self.blk_rows.append((k, BLOCK_CODES[BlockReason.HALTED]))
-            return
-        if len(self.opened) >= cfg.limits.max_open:
-            self.blk_rows.append((k, BLOCK_CODES[BlockReason.MAX_OPEN_POSITIONS]))
-            return
-        if sum(1 for o in self.opened if o.rank == r) >= cfg.limits.max_per_pair:
-            self.blk_rows.append((k, BLOCK_CODES[BlockReason.MAX_POSITIONS_PER_PAIR]))
-            return
-        spec = specs[pair]
         sc = int(self.now_sess[k])
-        cost_bps = float(self.rt_table[r, sc])
+        ledger = self.refreshed(now)  # the live desk's FTMO refresh, stored only if the decision reads it
         # the margin the open positions hold, summed in the simulated broker's order (opening order)
         used = sum(specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
-        sized = size_order(
-            equity,
-            cfg.risk_pct,
-            entry,
-            sl,
-            spec,
+        book = Book(
+            ftmo=ftmo.check(cfg.rules, ledger, equity),
+            positions=tuple(o.position for o in self.opened),
+            spec=specs[pair],
+            equity=equity,
             free_margin=equity - used,
-            cost_bps=cost_bps,
-            risk_multiplier=dec.risk_multiplier,
+            balance=self.balance,
+            cost_bps=float(self.rt_table[r, sc]),
+            specs=specs,
+            marks=marks,
+            exit_bps={o.position.pair: float(self.exit_table[o.rank, sc]) for o in self.opened},
         )
-        if sized.block is not None:
-            self.blk_rows.append((k, BLOCK_CODES[sized.block]))
-            return
-        vol = sized.volume
-        positions = [o.position for o in self.opened]
-        exit_bps = {o.position.pair: float(self.exit_table[o.rank, sc]) for o in self.opened}
-        g = guard_order(
-            chk, self.balance, positions, specs, pair, entry, sl, vol, marks=marks, cost_bps=cost_bps, exit_bps=exit_bps
+        d = decide_trade(
+            cfg.policy,
+            self.pstate,
+            tier,
+            now,
+            book,
+            pair=pair,
+            entry=entry,
+            sl=sl,
+            risk_pct=cfg.risk_pct,
+            limits=cfg.limits,
         )
-        if g.verdict is Verdict.BLOCK:
-            self.blk_rows.append((k, BLOCK_CODES[g.reason or BlockReason.BROKER_ERROR]))
+        if d.ftmo is not None:
+            self.fstate = ledger
+            self.note_check(d.ftmo.breached, d.ftmo.ftmo_breached)
+        self.breach_halt_days += int(d.latched)  # one per day a breach episode keeps the desk halted
+        self.pstate = d.policy
+        if d.block is not None:
+            self.blk_rows.append((k, BLOCK_CODES[d.block]))
             return
-        vol = g.volume
+        vol = d.volume
+        spec = book.spec
         self.pstate = policy.record_emit(cfg.policy, self.pstate, tier, now)
-        self.fstate = self.fstate.with_trade_opened(now)
+        self.fstate = ledger.with_trade_opened(now)
         conf = float(s.confidence[i])
         session = _SESSIONS[int(self.sess[r][j])]
         draw = self.costs.sample(pair, session, self.rng, cfg.latency_ms)
@@ -486,7 +478,7 @@ class _Kernel:
         sid = f"bt-{self.seq:09d}"
         pos = Position(sid, pair, direction, vol, entry_fill, sl, tp, now, sid)
         self.opened.append(_Open(int(ex.at_ms[q]), self.seq, r, pos, pnl))
-        self.sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(g.verdict is Verdict.REDUCE)))
+        self.sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(d.reduced)))
         self.trade_rows.append(
             (
                 now,
@@ -583,7 +575,7 @@ class _Kernel:
         # certainly no breach (a breach latches a halt: scalar path)
         safe = equity >= floor if exact else equity > floor + tol
         todo = safe & (out == _UNSURE)
-        # position limits, after the FTMO refresh and before sizing (services.execution.pre_trade)
+        # position limits, after the FTMO refresh and before sizing (domain.decision.decide_trade)
         if len(self.opened) >= cfg.limits.max_open:
             out[todo] = BLOCK_CODES[BlockReason.MAX_OPEN_POSITIONS]
             todo &= False
