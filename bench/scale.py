@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 def _data() -> Any:
     import attrs
 
-    from composition.cli.backtest import _baseline, engine_config, load_pairs
     from composition.config import load_config
+    from composition.model_choice import baseline_model, engine_config, load_pairs
     from composition.settings import kernel_settings
     from composition.tuning.objective import build_tune_data
     from domain.execution_costs import FixedCostModel
@@ -47,7 +47,7 @@ def _data() -> Any:
 
     config = load_config(env_file="/dev/null")
     config = attrs.evolve(config, data=attrs.evolve(config.data, timeframe="1h"))
-    model = _baseline("bench")
+    model = baseline_model("bench")
     pairs = load_pairs(config, Timeframe.H1, model)
     cfg = engine_config(kernel_settings(config), model)
     return config, build_tune_data(config, pairs, model.names, cfg.lookback_bars, FixedCostModel(6.0, 2.0))

@@ -7,9 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from composition.cli.backtest import add_model_argument
 from composition.cli.context import Context
-from composition.cli.output import EXIT_FAIL, EXIT_OK, add_json_flag, emit_json
+from composition.cli.output import EXIT_FAIL, EXIT_OK, add_json_flag, add_model_argument, emit_json
 from domain.errors import UserError
 
 
@@ -34,7 +33,7 @@ def register(sub: Any) -> None:
 def challenge_engine_config(config: Any, one_step: bool, model: Any = None) -> Any:
     """The engine settings of a simulation: the kernel settings the runtime and the backtest get
     (composition.settings); --one-step swaps only the challenge, its limits and buffers still configured."""
-    from composition.cli.backtest import engine_config
+    from composition.model_choice import engine_config
     from composition.settings import kernel_settings
 
     return engine_config(kernel_settings(config, challenge="one-step" if one_step else None), model)
@@ -53,7 +52,7 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     from rich.table import Table
 
     from adapters.execution_metrics.cost_model import load_cost_model
-    from composition.cli.backtest import choose_model, load_pairs, print_model
+    from composition.model_choice import choose_model, load_pairs, print_model
     from domain.challenge import ChallengeSettings, DayTable, TradeStream, bootstrap_attempts, historical_attempts
     from domain.challenge import summarise as summarise_attempts
     from domain.market import Timeframe

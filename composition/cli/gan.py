@@ -23,10 +23,17 @@ import attrs
 import numpy as np
 
 from composition.cli.context import Context
+from composition.training_inputs import (
+    augment_with,
+    cost_model_for,
+    gan_plugin_settings,
+    load_candles,
+    plugin_members,
+    train_settings,
+)
 from domain.errors import UserError
 
 SHARES = (0.0, 0.10, 0.20)
-QUICK_GAN = {"steps": 40, "window": 32, "hidden": 16, "batch": 32}
 
 
 def register(sub: Any) -> None:
@@ -52,37 +59,6 @@ def _usage() -> int:
     raise UserError("gan needs a subcommand: report or ablation (see trading-ai gan --help)")
 
 
-def _settings(args: argparse.Namespace, ctx: Context) -> Any:
-    from composition.cli.train import _settings as train_settings
-
-    return train_settings(argparse.Namespace(quick=args.quick, folds=None, epochs=None), ctx)
-
-
-def training_augment(ctx: Context, settings: Any, log: Any = None) -> tuple[Any, Any]:
-    """`trading-ai train`'s augmentation: with `[gan] enabled` the settings get the configured synthetic
-    share and the plugin host's `augment_training_set` (the config handed to the plugin); else unchanged."""
-    if not ctx.config.gan.enabled:
-        return settings, None
-    from composition.runtime.plugins import discover
-
-    host = discover(ctx.config, log=log)
-    return attrs.evolve(settings, synthetic_share=ctx.config.gan.share), _augment_with(
-        host, _plugin_settings(ctx, False)
-    )
-
-
-def _plugin_settings(ctx: Context, quick: bool) -> dict[str, Any]:
-    from composition.config import GanConfig
-    from composition.runtime.plugins import plugin_settings
-
-    everything = plugin_settings(ctx.config)
-    gan = dict(everything["gan"])
-    defaults = attrs.asdict(GanConfig())
-    if quick:  # the tiny GAN, except where the config sets a value of its own
-        gan.update({k: v for k, v in QUICK_GAN.items() if gan.get(k, defaults.get(k)) == defaults.get(k)})
-    return {**everything, "gan": gan}
-
-
 def _host(augmenter: Any) -> Any:
     from plugins import hookimpl
     from plugins.manager import PluginHost
@@ -93,13 +69,6 @@ def _host(augmenter: Any) -> Any:
             return augmenter.augment(features, seed)
 
     return PluginHost.discover(entry_points=[], extra={"gan": Forced()})
-
-
-def _augment_with(host: Any, settings: dict[str, Any]) -> Any:
-    def augment(name: str, request: Any, labels: Any, seed: int) -> Any:
-        return host.augment_training_set(name, attrs.evolve(request, settings=settings), labels, seed)
-
-    return augment
 
 
 class _Bar:
@@ -136,15 +105,14 @@ def _checks_table(checks: list[Any]) -> list[str]:
 def handle_report(args: argparse.Namespace, ctx: Context) -> int:
     import torch
 
-    from composition.cli.train import load_candles
     from plugins.gan.augment import GanAugmenter
     from ports.augmentation import AugmentRequest
     from training.pipeline import training_bars
 
     torch.set_num_threads(1)
-    candles, tf = load_candles(ctx, args.symbols, args.timeframe)
-    settings = _settings(args, ctx)
-    plugin = _plugin_settings(ctx, args.quick)
+    candles, tf = load_candles(ctx.config, args.symbols, args.timeframe)
+    settings = train_settings(ctx.config, args.quick)
+    plugin = gan_plugin_settings(ctx.config, args.quick)
     aug = GanAugmenter(progress=_Bar())
     out = Path(ctx.config.training.models_dir) / "gan"
     out.mkdir(parents=True, exist_ok=True)
@@ -217,18 +185,17 @@ def handle_ablation(args: argparse.Namespace, ctx: Context) -> int:
     import torch
     from rich.console import Console
 
-    from composition.cli.train import cost_model_for, load_candles, plugin_members
     from plugins.gan.augment import GanAugmenter
     from training.pipeline import run_training
 
     torch.set_num_threads(1)
     console = Console(stderr=True)
-    candles, tf = load_candles(ctx, args.symbols, args.timeframe)
-    settings = _settings(args, ctx)
-    costs = cost_model_for(argparse.Namespace(cost_model="auto", spread_bps=None, slippage_bps=None), ctx, console)
-    plugin = _plugin_settings(ctx, args.quick)
+    candles, tf = load_candles(ctx.config, args.symbols, args.timeframe)
+    settings = train_settings(ctx.config, args.quick)
+    costs = cost_model_for(ctx.config, "auto", None, None, console)
+    plugin = gan_plugin_settings(ctx.config, args.quick)
     aug = GanAugmenter(force=True, progress=_Bar())
-    augment = _augment_with(_host(aug), plugin)
+    augment = augment_with(_host(aug), plugin)
     rows: dict[float, dict[str, float]] = {}
     t0 = time.perf_counter()
     for share in SHARES:
@@ -240,7 +207,7 @@ def handle_ablation(args: argparse.Namespace, ctx: Context) -> int:
             cost_model=costs,
             augment=augment if share > 0 else None,
             log=lambda msg: console.print(f"[dim]{msg}[/dim]"),
-            members=plugin_members(ctx),  # the gates grade the product's pipeline, plugins as enabled
+            members=plugin_members(ctx.config, ctx.log),  # the gates grade the product's pipeline, plugins as enabled
         ).report
         rows[share] = _score(rep)
     quality = {k[0]: f for k, f in aug.cache.items()}

@@ -112,7 +112,7 @@ def handle_rollback(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def handle_drift(args: argparse.Namespace, ctx: Context) -> int:
-    from composition.cli.train import load_candles
+    from composition.training_inputs import load_candles
     from training.drift import check_drift
 
     reg = _registry(ctx)
@@ -121,7 +121,7 @@ def handle_drift(args: argparse.Namespace, ctx: Context) -> int:
         raise UserError("no promoted model; give --tag or run `trading-ai models promote TAG`")
     entry = reg.entry(tag)
     symbols = args.symbols or ",".join(entry.get("pairs", []))
-    candles, _ = load_candles(ctx, symbols, entry.get("timeframe"))
+    candles, _ = load_candles(ctx.config, symbols, entry.get("timeframe"))
     result = check_drift(ctx.config.training.models_dir, candles, tag=tag)
     fired_any = False
     for pair, triggers in result.items():

@@ -1,4 +1,4 @@
-"""Command-line conventions every command shares: `--json`, exit codes, the version.
+"""Command-line conventions every command shares: `--json`, `--model`, exit codes, the version.
 
 Exit codes (README "Exit codes"): 0 success; 1 a verdict of FAIL (a promotion gate, a challenge
 gate, an observation criterion, a drift trigger); 2 a user mistake (one line on stderr); 130 an
@@ -39,6 +39,18 @@ def add_json_flag(p: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="print one JSON document on stdout; the human output goes to stderr"
     )
     p.set_defaults(json_via_emit=True)
+
+
+def add_model_argument(p: argparse.ArgumentParser) -> None:
+    """`--model baseline|promoted|TAG` of every command that backtests a model
+    (composition.model_choice.choose_model reads it)."""
+    p.add_argument(
+        "--model",
+        default=None,
+        metavar="baseline|promoted|TAG",
+        help="the promoted bundle, a registry tag, or the momentum baseline "
+        "(default: the promoted bundle when one is promoted, else the baseline)",
+    )
 
 
 def wants_json(args: argparse.Namespace) -> bool:

@@ -130,8 +130,8 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     from rich.table import Table
 
     from composition.candles import cleaned_store
-    from composition.cli.train import cost_model_for
     from composition.settings import kernel_settings
+    from composition.training_inputs import cost_model_for
     from domain.backtest.engine import EngineConfig
     from domain.market import Timeframe
     from domain.trading import SymbolSpec
@@ -166,7 +166,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     need = [(s, Timeframe.parse(tf)) for tf, _ in spec.plan for s in (*spec.symbols, spec.leader)]
     store = cleaned_store(cfg, need)
     candles = {(s, tf.value): store.candles(s, tf) for s, tf in need}
-    costs = cost_model_for(args, ctx, err)
+    costs = cost_model_for(cfg, args.cost_model, args.spread_bps, args.slippage_bps, err)
     settings = kernel_settings(cfg)
     engine = EngineConfig.from_settings(settings, (rs.PROBS_KEY,))
     specs = {

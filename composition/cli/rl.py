@@ -4,7 +4,7 @@ The agent trains on the same walk-forward fold as the supervised bundle it is co
 bundle's recorded final fold (train / validation / test sample ranges per pair), the bundle's
 feature columns and window length. This module loads the candles, the cost model and the bundle and
 passes arrays to `plugins.rl`; the out-of-sample comparison runs the product's backtest
-(`composition.cli.backtest.engine_config` / `load_pairs`, `services.backtest.run_batch` /
+(`composition.model_choice.engine_config` / `load_pairs`, `services.backtest.run_batch` /
 `build_summary`) twice on the fold's test bars with the same costs and seed: the supervised ensemble
 alone, and with the RL member under the plan's weights. `train` ends with the same evaluation
 `evaluate` runs (deterministic: the same figures), records the verdict in the RL registry and, on
@@ -122,7 +122,7 @@ def load_inputs(ctx: Context, args: argparse.Namespace, tag: str | None) -> Inpu
     from rich.console import Console
 
     from composition.candles import cleaned_store
-    from composition.cli.train import cost_model_for
+    from composition.training_inputs import cost_model_for
     from domain.features import warmup_bars
     from plugins.rl.data import build_pair
     from training.predictor import load_predictors
@@ -134,7 +134,7 @@ def load_inputs(ctx: Context, args: argparse.Namespace, tag: str | None) -> Inpu
     preds = load_predictors(config.training.models_dir, tag=tag)
     first = preds[0]
     pairs = sorted({p for pr in preds for p in pr.pairs})
-    costs = cost_model_for(args, ctx, Console(stderr=True))
+    costs = cost_model_for(config, args.cost_model, args.spread_bps, args.slippage_bps, Console(stderr=True))
     src = cleaned_store(config, [(p, first.timeframe) for p in pairs])  # the one data path
     window = max(p.seq_len for p in preds)
     b = config.backtest
@@ -292,7 +292,7 @@ def _test_pairdata(ctx: Context, inp: Inputs) -> tuple[Any, list[Any], Any, Any]
     """The supervised bundle's PairData (bars + per-model probabilities through the backtest's own
     loader) cut to each pair's test range, and the engine configs the backtest would use: the
     configured weights, and the same settings with the plan's weights including the RL member."""
-    from composition.cli.backtest import choose_model, engine_config, load_pairs
+    from composition.model_choice import choose_model, engine_config, load_pairs
     from domain.backtest.engine import PairData
     from domain.confidence import WITH_RL
 

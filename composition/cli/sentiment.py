@@ -153,7 +153,7 @@ def run_ablation(
 ) -> dict[str, Any]:
     """Both walk-forwards over the pairs' common stored span."""
     from adapters.execution_metrics.cost_model import load_cost_model
-    from composition.cli.backtest import choose_model, engine_config, load_pairs
+    from composition.model_choice import choose_model, engine_config, load_pairs
     from composition.runtime.plugins import with_sentiment
     from composition.settings import kernel_settings
     from domain.market import Timeframe

@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 
 from composition.cli.context import Context
-from domain.errors import UserError
-from domain.market import Timeframe
+from composition.cli.report_tables import render_report
+from composition.training_inputs import cost_model_for, load_candles, plugin_members, train_settings, training_augment
 
 
 def register(sub: Any) -> None:
@@ -46,70 +46,6 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=handle)
 
 
-def _settings(args: argparse.Namespace, ctx: Context) -> Any:
-    from composition.settings import kernel_settings
-    from training.pipeline import default_settings, quick_settings
-
-    make = quick_settings if args.quick else default_settings
-    # the gates grade with the runtime's and the backtest's tiers, weights, commission and latency
-    s = make(seed=ctx.config.seed, device=ctx.config.training.device).on_kernel(kernel_settings(ctx.config))
-    s = attrs.evolve(s, margin_rate=1.0 / ctx.config.broker.paper_leverage)  # the trade gate sizes as the backtest
-    if args.folds is not None:
-        if args.folds < 1:
-            raise UserError(f"--folds must be >= 1, got {args.folds}")
-        s = attrs.evolve(s, n_folds=args.folds)
-    if args.epochs is not None:
-        if args.epochs < 1:
-            raise UserError(f"--epochs must be >= 1, got {args.epochs}")
-        s = attrs.evolve(
-            s,
-            lstm_loop=attrs.evolve(s.lstm_loop, epochs=args.epochs),
-            tf_loop=attrs.evolve(s.tf_loop, epochs=args.epochs),
-        )
-    return s
-
-
-def load_candles(ctx: Context, symbols: str | None, timeframe: str | None) -> tuple[dict[str, Any], Timeframe]:
-    from composition.candles import cleaned_store
-    from training.pipeline import pairs_of
-
-    tf = Timeframe.parse(timeframe or ctx.config.data.timeframe)
-    pairs = pairs_of(symbols.split(",")) if symbols else list(ctx.config.data.symbols)
-    if not pairs:
-        raise UserError("--symbols is empty; give e.g. BTC,ETH,BNB")
-    src = cleaned_store(ctx.config, [(p, tf) for p in pairs])  # the one data path: the cleaned store
-    return {p: src.candles(p, tf) for p in pairs}, tf
-
-
-def plugin_members(ctx: Context) -> Any:
-    """The gates run the backtest's pipeline: with the enabled plugins' members and weights, exactly
-    as `trading-ai backtest` adds them (composition.runtime.plugins.with_plugins)."""
-    from composition.runtime.plugins import with_plugins
-
-    def members(pairs: list[Any], cfg: Any, names: tuple[str, ...]) -> tuple[list[Any], Any]:
-        return with_plugins(ctx.config, pairs, cfg, names, ctx.log)
-
-    return members
-
-
-def cost_model_for(args: argparse.Namespace, ctx: Context, console: Any) -> Any:
-    from adapters.execution_metrics.cost_model import CostModelRefused, load_cost_model
-    from training.pipeline import DEFAULT_FIXED_COSTS
-
-    if args.cost_model != "auto":
-        return load_cost_model(ctx.config, args.cost_model, args.spread_bps, args.slippage_bps)
-    if args.spread_bps is not None or args.slippage_bps is not None:
-        return load_cost_model(ctx.config, "fixed", args.spread_bps, args.slippage_bps)
-    try:
-        return load_cost_model(ctx.config, "empirical")
-    except CostModelRefused as exc:
-        console.print(
-            f"[yellow]no measured execution costs ({exc}); the expectancy gate uses "
-            f"{DEFAULT_FIXED_COSTS.description}[/yellow]"
-        )
-        return DEFAULT_FIXED_COSTS
-
-
 def handle(args: argparse.Namespace, ctx: Context) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -117,15 +53,14 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     from training.service import train_and_record
 
     console = Console(stderr=True)
-    candles, tf = load_candles(ctx, args.symbols, args.timeframe)
-    settings = _settings(args, ctx)
-    costs = cost_model_for(args, ctx, console)
-    from composition.cli.gan import training_augment
-
-    settings, augment = training_augment(ctx, settings, ctx.log)  # [gan] enabled: synthetic training rows
+    config = ctx.config
+    candles, tf = load_candles(config, args.symbols, args.timeframe)
+    settings = train_settings(config, args.quick, args.folds, args.epochs)
+    costs = cost_model_for(config, args.cost_model, args.spread_bps, args.slippage_bps, console)
+    settings, augment = training_augment(config, settings, ctx.log)  # [gan] enabled: synthetic training rows
     if args.ablation:
         return _ablation(candles, settings, ctx, console, costs)
-    members = plugin_members(ctx)
+    members = plugin_members(config, ctx.log)
     t0 = time.perf_counter()
     progress = (
         None
@@ -166,8 +101,6 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
             members=members,
         )
     secs = time.perf_counter() - t0
-    from composition.cli.evaluate import render_report
-
     render_report(out.report, Console(), tag=out.tag)
     verdict = "passed its gates" if out.gates_passed else "FAILED its gates (recorded, not promotable without --force)"
     print(

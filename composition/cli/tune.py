@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from composition.cli.context import Context
-from composition.cli.output import add_json_flag, emit_json
+from composition.cli.output import add_json_flag, add_model_argument, emit_json
 from domain.errors import UserError
 
 
@@ -49,8 +49,6 @@ def register(sub: Any) -> None:
     p.add_argument("--cost-model", choices=("empirical", "fixed"), default=None)
     p.add_argument("--spread-bps", type=float, default=None)
     p.add_argument("--slippage-bps", type=float, default=None)
-    from composition.cli.backtest import add_model_argument
-
     add_model_argument(p)
     add_json_flag(p)
     p.set_defaults(handler=_tune, log_mode="backtest")
@@ -66,7 +64,7 @@ def _tune(args: argparse.Namespace, ctx: Context) -> int:
     from rich.table import Table
 
     from adapters.execution_metrics.cost_model import load_cost_model
-    from composition.cli.backtest import choose_model, engine_config, load_pairs, print_model
+    from composition.model_choice import choose_model, engine_config, load_pairs, print_model
     from composition.settings import kernel_settings
     from composition.tuning import report as rep
     from composition.tuning.executors import make_executor

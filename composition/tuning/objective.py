@@ -1,7 +1,7 @@
 """One trial: the parameters through the one settings builder, the product's walk-forward over the
 validation folds, the score. Runs in a worker (process pool or Ray task) on the shared `TuneData`.
 
-The period is cut into `folds + 1` consecutive spans (composition.cli.backtest.split_periods, the
+The period is cut into `folds + 1` consecutive spans (services.backtest.split_periods, the
 walk-forward's own split); the first `folds` spans are the validation folds every trial is scored
 on, the last span is the final test block, scored once for the best trial (`evaluate(..., test=True)`).
 Each fold runs on its own fresh account with the walk-forward's period seed

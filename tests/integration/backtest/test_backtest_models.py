@@ -100,7 +100,7 @@ def test_period_bars_get_the_live_probability_of_their_own_close(
     bundle: Bundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The CLI's PairData: probabilities aligned with the period's bars, warm-up taken from before it."""
-    from composition.cli.backtest import choose_model, engine_config, load_pairs
+    from composition.model_choice import choose_model, engine_config, load_pairs
     from composition.settings import kernel_settings
 
     models, tag, candles = bundle

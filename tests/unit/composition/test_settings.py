@@ -3,7 +3,6 @@ receive equal settings for any config (composition.settings.kernel_settings is t
 
 from __future__ import annotations
 
-import argparse
 import logging
 from typing import Any
 
@@ -11,13 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composition.cli.backtest import ModelChoice, engine_config
 from composition.cli.challenge import challenge_engine_config
-from composition.cli.context import Context
-from composition.cli.train import _settings as train_settings
 from composition.config import load_config
+from composition.model_choice import ModelChoice, engine_config
 from composition.runtime.launch import runtime_decision
 from composition.settings import kernel_settings
+from composition.training_inputs import train_settings
 from domain.errors import ConfigError
 from domain.ftmo import ChallengeKind
 from domain.signals import Mode
@@ -96,8 +94,7 @@ def _consumers(env: dict[str, str], names: tuple[str, ...]) -> dict[str, Any]:
     model = ModelChoice("tag", "test", names, predictors=(object(),) * len(names))
     eng = engine_config(kernel_settings(config), model)
     chal = challenge_engine_config(config, False, model)
-    args = argparse.Namespace(quick=True, folds=None, epochs=None)
-    gates = train_settings(args, Context(config=config, log=LOG))
+    gates = train_settings(config, quick=True)
     return {"desk": desk, "params": params, "hysteresis": hysteresis, "engine": eng, "challenge": chal, "gates": gates}
 
 
@@ -144,7 +141,7 @@ def _one(consumer: str, env: dict[str, str], names: tuple[str, ...]) -> Any:
         return engine_config(kernel_settings(config), model)
     if consumer == "challenge":
         return challenge_engine_config(config, False, model)
-    return train_settings(argparse.Namespace(quick=True, folds=None, epochs=None), Context(config=config, log=LOG))
+    return train_settings(config, quick=True)
 
 
 # --- the disagreements measured before the one builder, now one truth ---------------------------------
