@@ -67,3 +67,19 @@ def test_a_planted_violation_breaks_the_contract(tree: Path, module: str, source
     assert res.returncode != 0
     assert "BROKEN" in res.stdout
     assert contract in res.stdout
+
+
+def test_a_command_module_importing_another_breaks_the_thin_cli_contract(tree: Path) -> None:
+    """`models` reaching into `train` (as it once did for load_candles) is a broken contract: shared
+    code lives in composition.model_choice / composition.training_inputs / the CLI helper modules."""
+    module = tree / "composition" / "cli" / "models.py"
+    original = module.read_text()
+    module.write_text(original + "\nfrom composition.cli.train import register as _planted\n")
+    try:
+        res = _lint(tree)
+    finally:
+        module.write_text(original)
+    assert res.returncode != 0
+    assert "BROKEN" in res.stdout
+    assert "CLI command modules do not import each other" in res.stdout
+    assert "composition.cli.models is not allowed to import composition.cli.train" in res.stdout
