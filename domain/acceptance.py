@@ -114,7 +114,7 @@ def compare_fills(trades: Sequence[TradeRecord], z: float = 1.96, tolerance_bps:
 
 def _latency_adjusted_r(t: TradeRecord, sla_ms: float, penalty_bps: float) -> tuple[float, bool]:
     r = float(t.r_realized) if t.r_realized is not None else (1.0 if t.result == "W" else -1.0)
-    simulated = t.mode in (Mode.DRYRUN, Mode.BACKTEST, Mode.DEMO)
+    simulated = t.mode in (Mode.DRYRUN, Mode.BACKTEST, Mode.DEMO, Mode.REPLAY)
     if not simulated or t.latency_ms is None or t.latency_ms <= sla_ms or penalty_bps <= 0:
         return r, False
     risk = abs(t.entry_price - t.sl_price)

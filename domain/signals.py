@@ -14,12 +14,17 @@ from domain.errors import ConfigError
 
 
 class Mode(enum.StrEnum):
-    """Where a signal or trade came from; every record and message carries it."""
+    """Where a signal or trade came from; every record and message carries it.
+
+    REPLAY is a `trading-ai run --replay-from` (the demo's replayed dry-run included): its signals,
+    blocks, trades, order intents, runtime state, FTMO ledger and log lines are recorded under it, so
+    a dry-run or live process, which reads only its own mode, never sees them."""
 
     DRYRUN = "dryrun"
     LIVE = "live"
     BACKTEST = "backtest"
     DEMO = "demo"
+    REPLAY = "replay"
 
 
 class Direction(enum.Enum):

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from domain.signals import Mode, Signal
 from ports.operator import CheckReport, DailyRow, FtmoStatusReport, PositionReport, StatsReport
 
-MODE_TAGS = {Mode.DRYRUN: "[DRY-RUN]", Mode.LIVE: "[LIVE]", Mode.BACKTEST: "[BACKTEST]", Mode.DEMO: "[DEMO]"}
+MODE_TAGS = {
+    Mode.DRYRUN: "[DRY-RUN]",
+    Mode.LIVE: "[LIVE]",
+    Mode.BACKTEST: "[BACKTEST]",
+    Mode.DEMO: "[DEMO]",
+    Mode.REPLAY: "[REPLAY]",
+}
 
 
 def mode_tag(mode: Mode | str) -> str:

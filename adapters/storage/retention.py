@@ -24,8 +24,8 @@ from adapters.storage.engine import WRITE
 
 MS_PER_DAY = 86_400_000
 DEFAULT_RETENTION_DAYS = 90
-# Everything except live: dry-run and its demo/backtest relatives.
-ARCHIVED_MODES = ("dryrun", "demo", "backtest")
+# Everything except live: dry-run and its demo/backtest/replay relatives.
+ARCHIVED_MODES = ("dryrun", "demo", "backtest", "replay")
 
 
 @attrs.frozen

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from domain.signals import Mode
+
 # Stable constraint names so alembic can drop/alter them on both engines.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -21,8 +23,10 @@ NAMING = {
 
 metadata = sa.MetaData(naming_convention=NAMING)
 
-MODES = ("dryrun", "live", "backtest", "demo")
-_MODE_CHECK = "mode IN ('dryrun', 'live', 'backtest', 'demo')"
+# Every mode column accepts exactly the values of domain.signals.Mode (migration 0008 added `replay`):
+# a typo can never be stored, and a replay's rows are told apart from a dry-run's by the database.
+MODES = tuple(m.value for m in Mode)
+_MODE_CHECK = "mode IN (" + ", ".join(f"'{m}'" for m in MODES) + ")"
 
 patterns = sa.Table(
     "patterns",

@@ -39,6 +39,7 @@ def test_archive_moves_only_old_finished_non_live_rows(db_url: str, tmp_path: Pa
     s = SqlStorage.open(db_url)
     _emit(s, "old-dry", NOW - 100 * DAY, Mode.DRYRUN, closed=True, sent=True)  # archived
     _emit(s, "old-demo", NOW - 95 * DAY, Mode.DEMO, closed=True, sent=True)  # archived
+    _emit(s, "old-replay", NOW - 92 * DAY, Mode.REPLAY, closed=True, sent=True)  # archived
     _emit(s, "old-live", NOW - 400 * DAY, Mode.LIVE, closed=True, sent=True)  # live: forever
     _emit(s, "old-open", NOW - 100 * DAY, Mode.DRYRUN, closed=False, sent=False)  # open + pending: kept
     _emit(s, "new-dry", NOW - 10 * DAY, Mode.DRYRUN, closed=True, sent=True)  # recent: kept
@@ -47,12 +48,12 @@ def test_archive_moves_only_old_finished_non_live_rows(db_url: str, tmp_path: Pa
     out = tmp_path / "archive"
 
     dry = archive(s.engine, now_ms=NOW, out_dir=out, days=90, dry_run=True)
-    assert {a.table: a.rows for a in dry} == {"risk_book": 2, "signal_log": 2, "block_log": 3}
-    assert not out.exists() and len(_ids(s)) == 5
+    assert {a.table: a.rows for a in dry} == {"risk_book": 3, "signal_log": 3, "block_log": 4}
+    assert not out.exists() and len(_ids(s)) == 6
 
     report = archive(s.engine, now_ms=NOW, out_dir=out, days=90)
     by_table = {a.table: a for a in report}
-    assert {k: a.rows for k, a in by_table.items()} == {"risk_book": 2, "signal_log": 2, "block_log": 3}
+    assert {k: a.rows for k, a in by_table.items()} == {"risk_book": 3, "signal_log": 3, "block_log": 4}
     assert _ids(s) == {"old-live", "old-open", "new-dry"}
     assert s.signal_log.status("old-open") == "pending" and s.signal_log.status("old-dry") is None
     assert sorted(b.detail for b in s.signal_log.blocks()) == ["new-dry", "old-live"]
@@ -64,11 +65,12 @@ def test_archive_moves_only_old_finished_non_live_rows(db_url: str, tmp_path: Pa
     assert [(r["signal_id"], r["mode"], r["result"], r["spread_bps"]) for r in archived] == [
         ("old-dry", "dryrun", "W", 1.25),
         ("old-demo", "demo", "W", 1.25),
+        ("old-replay", "replay", "W", 1.25),
     ]
     assert set(archived[0]) == {c.name for c in risk_book.columns}
     sl_path = by_table["signal_log"].path
     assert sl_path is not None
-    assert {r["signal_id"] for r in pq.read_table(sl_path).to_pylist()} == {"old-dry", "old-demo"}
+    assert {r["signal_id"] for r in pq.read_table(sl_path).to_pylist()} == {"old-dry", "old-demo", "old-replay"}
     bl_path = by_table["block_log"].path
     assert bl_path is not None
     assert set(pq.read_table(bl_path).column_names) == {c.name for c in block_log.columns}
