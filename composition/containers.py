@@ -63,6 +63,13 @@ class RunOptions:
     def replay(self) -> bool:
         return self.replay_from_ms is not None
 
+    @property
+    def record_mode(self) -> Mode:
+        """The mode this run records every row and log line under: `replay` for a replay (whatever
+        --mode says), so a dry-run or live process, which reads only its own mode, never sees a replay's
+        signals, blocks, trades, order intents, runtime state or FTMO ledger."""
+        return Mode.REPLAY if self.replay else Mode(self.mode)
+
 
 def parse_date_ms(text: str, what: str) -> int:
     try:

@@ -23,6 +23,7 @@ from rich.table import Table
 
 from composition.cli.context import Context
 from domain.errors import UserError
+from domain.signals import Mode
 
 DEMO_LOG = "var/logs/demo.jsonl"
 
@@ -199,14 +200,16 @@ def _replay_start_ms(steps: list[Step]) -> int:
 
 
 def _replayed_signals(ctx: Context, steps: list[Step]) -> list[Any]:
-    """Dry-run signals in SQLite dated inside the replayed period (read back, not from memory)."""
+    """The replay's signals in SQLite dated inside the replayed period (read back, not from memory). The
+    demo's replayed dry-run is a replay: its rows are recorded under mode `replay`, never `dryrun` or
+    `demo`, so a real dry-run on the same database never sees them."""
     from adapters.storage.migrate import upgrade
     from adapters.storage.unit_of_work import SqlStorage
 
     upgrade(ctx.config.database.url)  # idempotent; a first demo has no database yet
     storage = SqlStorage.open(ctx.config.database.url)
     try:
-        return [s for s in storage.signal_log.signals(since_ms=_replay_start_ms(steps)) if s.mode.value == "dryrun"]
+        return [s for s in storage.signal_log.signals(since_ms=_replay_start_ms(steps)) if s.mode is Mode.REPLAY]
     finally:
         storage.close()
 
@@ -215,7 +218,7 @@ def _print_signals(console: Console, ctx: Context, steps: list[Step], earlier: s
     signals = [s for s in _replayed_signals(ctx, steps) if s.signal_id not in earlier]
     models = sorted({m for s in signals for m in s.model_versions})
     table = Table(
-        title=f"This dry-run's signals in SQLite: {len(signals)} (last {last} shown)",
+        title=f"This replayed dry-run's signals in SQLite (mode replay): {len(signals)} (last {last} shown)",
         caption=f"models: {', '.join(models) or '-'}",
     )
     for col in ("UTC", "pair", "dir", "tier", "conf", "entry", "tp", "sl", "rr"):

@@ -64,6 +64,13 @@ class ConsoleFormatter(logging.Formatter):
         return redact_text(line.rstrip())
 
 
+def set_log_mode(log: logging.Logger, mode: str) -> None:
+    """From now on every line of `log` carries `mode` (a replay's lines carry `replay`, not the dry-run's)."""
+    for handler in log.handlers:
+        if isinstance(handler.formatter, (JsonFormatter, ConsoleFormatter)):
+            handler.formatter.mode = mode
+
+
 class _LazyFileHandler(logging.FileHandler):
     """Opens (and creates the folder of) the log file at the first record, not before: a command that
     refuses before logging anything leaves no file behind."""

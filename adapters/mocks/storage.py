@@ -125,8 +125,10 @@ class InMemorySignalLog:
     def status(self, signal_id: str) -> str | None:
         return self._status.get(signal_id)
 
-    def pending(self) -> list[Signal]:
-        return [s for s in self.signals() if self._status[s.signal_id] == "pending"]
+    def pending(self, mode: Mode | None = None) -> list[Signal]:
+        return [
+            s for s in self.signals() if self._status[s.signal_id] == "pending" and (mode is None or s.mode == mode)
+        ]
 
     def signals(self, since_ms: int = 0) -> list[Signal]:
         out = [s for s in self._signals.values() if s.created_at_ms >= since_ms]

@@ -483,8 +483,10 @@ class SqlSignalLogRepository:
             value = conn.execute(sa.select(_sl.c.status).where(_sl.c.signal_id == signal_id)).scalar()
         return None if value is None else str(value)
 
-    def pending(self) -> list[Signal]:
+    def pending(self, mode: Mode | None = None) -> list[Signal]:
         q = sa.select(_sl).where(_sl.c.status == "pending").order_by(*_SL_ORDER)
+        if mode is not None:
+            q = q.where(_sl.c.mode == Mode(mode).value)
         with self._scope.read("read pending signals") as conn:
             return [signal_from_row(m) for m in conn.execute(q).mappings()]
 

@@ -38,7 +38,12 @@ def register(inner: Any) -> None:
     p = inner.add_parser("report", help="score a dry-run period against the observation criteria")
     p.add_argument("--days", type=int, default=5, help="period: the last N days of the log (default 5)")
     p.add_argument("--log", metavar="PATH", help="JSON log file (default: config logging.file / LOG_FILE)")
-    p.add_argument("--mode", default="dryrun", choices=("dryrun", "live"))
+    p.add_argument(
+        "--mode",
+        default="dryrun",
+        choices=("dryrun", "live", "replay"),
+        help="whose events and signals: dryrun (default), live, or replay (a `run --replay-from`'s)",
+    )
     add_json_flag(p)
     p.set_defaults(handler=_report)
 

@@ -19,7 +19,11 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--mode", dest="log_mode", choices=("dryrun", "live"), default="dryrun", help="dryrun (default) or live"
     )
-    p.add_argument("--replay-from", metavar="DATE", help="replay the bundled real candles from DATE (dry-run)")
+    p.add_argument(
+        "--replay-from",
+        metavar="DATE",
+        help="replay the bundled real candles from DATE (a dry-run recorded under mode replay)",
+    )
     p.add_argument("--replay-to", metavar="DATE", help="last day of the replay (default: end of the candles)")
     p.add_argument("--speed", default="max", help="replay speed: 'max' or a factor such as 60 (default max)")
     p.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
@@ -107,7 +111,7 @@ def _run(args: argparse.Namespace, ctx: Context) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{'replayed ' if s.replay else ''}{s.mode} run: {_day(s.start_ms)} -> {_day(s.end_ms)} UTC")
+    t = Table(title=f"{s.mode} run: {_day(s.start_ms)} -> {_day(s.end_ms)} UTC")  # a replay's mode is `replay`
     t.add_column("what")
     t.add_column("value", justify="right")
     rows = [

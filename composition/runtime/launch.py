@@ -23,6 +23,7 @@ from composition.containers import (
     replay_window,
     restore_ledger,
 )
+from composition.logging_setup import set_log_mode
 from composition.runtime.instance_lock import InstanceLock
 from composition.runtime.loop import ScanLoop
 from composition.runtime.service import (
@@ -136,9 +137,10 @@ def runtime_decision(
 
 
 def build_service(config: Config, options: RunOptions, log: logging.Logger) -> tuple[ServiceParts, dict[str, Any]]:
-    mode = Mode(options.mode)
+    mode = options.record_mode  # `replay` for a replay: its rows never mix with a dry-run's or live's
+    set_log_mode(log, mode.value)  # nor do its log lines (observe report reads them by mode)
     predictors, features, gates_passed, models_desc = load_predictors(config, log)
-    if mode is Mode.LIVE:
+    if options.mode == Mode.LIVE:
         check_live_preconditions(config, options, gates_passed, log)
     c = RuntimeContainer(config=config, options=options, log=log)
     clock = c.clock()
@@ -380,7 +382,7 @@ def preflight(config: Config, options: RunOptions) -> None:
 
 def lock_name(options: RunOptions) -> str:
     """What the instance lock is held on besides the database: the mode, or `replay` for a replay."""
-    return "replay" if options.replay else options.mode
+    return options.record_mode.value
 
 
 def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: float) -> RunSummary:
@@ -393,7 +395,7 @@ def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: fl
         "run_started",
         extra={
             "ctx": {
-                "mode": options.mode,
+                "mode": options.record_mode.value,
                 "replay_from_ms": extras["start_ms"],
                 "replay_to_ms": extras["end_ms"],
                 "models": extras["models"],
@@ -406,9 +408,9 @@ def _run_locked(config: Config, options: RunOptions, log: logging.Logger, t0: fl
     n = parts.cycle.n
     durs = sorted(stats.durations_ms) or [0.0]
     p99 = durs[min(len(durs) - 1, round(0.99 * (len(durs) - 1)))]
-    open_trades = len(extras["repos"]["risk_book"].open_records(Mode(options.mode)))
+    open_trades = len(extras["repos"]["risk_book"].open_records(options.record_mode))
     summary = RunSummary(
-        mode=options.mode,
+        mode=options.record_mode.value,
         replay=options.replay,
         start_ms=extras["start_ms"],
         end_ms=parts.clock.now_ms(),

@@ -222,7 +222,8 @@ class RuntimeCycle:
         )
 
     def _resend_pending(self) -> None:
-        for s in self.signal_log.pending():
+        # its own mode's only: a live runtime never notifies a replay's (or a dry-run's) pending signal
+        for s in self.signal_log.pending(self.desk.mode):
             try:
                 self.notifier.send_signal(s)
                 self.signal_log.mark_sent(s.signal_id)

@@ -143,7 +143,7 @@ def test_deployments(deployments: DeploymentRepository) -> None:
         deployments.mark_rolled_back("v9", "x")
 
 
-def sig(sid: str, t: int) -> Signal:
+def sig(sid: str, t: int, mode: Mode = Mode.DRYRUN) -> Signal:
     return Signal(
         sid,
         "BTC/USDT",
@@ -157,7 +157,7 @@ def sig(sid: str, t: int) -> Signal:
         t,
         ("lstm:v1",),
         ("bias:-0.05",),
-        Mode.DRYRUN,
+        mode,
     )
 
 
@@ -171,9 +171,14 @@ def test_signal_log(signal_log: SignalLogRepository) -> None:
     signal_log.log_signal(sig("s1", 10))  # idempotent, keeps "sent"
     assert signal_log.status("s1") == "sent"
     assert [s.signal_id for s in signal_log.pending()] == ["s2"]
-    assert [s.signal_id for s in signal_log.signals()] == ["s1", "s2"]
-    assert [s.signal_id for s in signal_log.signals(15)] == ["s2"]
-    assert signal_log.signals()[1] == sig("s2", 20)
+    signal_log.log_signal(sig("r1", 15, Mode.REPLAY))  # a replay's pending signal is not a dry-run's to send
+    assert [s.signal_id for s in signal_log.pending()] == ["r1", "s2"]
+    assert [s.signal_id for s in signal_log.pending(Mode.DRYRUN)] == ["s2"]
+    assert [s.signal_id for s in signal_log.pending(Mode.REPLAY)] == ["r1"] and signal_log.pending(Mode.LIVE) == []
+    signal_log.mark_sent("r1")
+    assert [s.signal_id for s in signal_log.signals()] == ["s1", "r1", "s2"]
+    assert [s.signal_id for s in signal_log.signals(16)] == ["s2"]
+    assert signal_log.signals()[2] == sig("s2", 20)
     with pytest.raises(StorageError):
         signal_log.mark_sent("nope")
     b1 = Block("BTC/USDT", BlockReason.DAILY_LOSS, "floor", 5, Tier.HIGH, 0.7, Mode.DRYRUN)

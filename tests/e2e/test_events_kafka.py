@@ -163,7 +163,7 @@ def test_kafka_replay_publishes_every_signal_and_block_tail_reads_them_healthz_s
     assert tailed.returncode == 0, tailed.stderr
     events = [json.loads(x) for x in tailed.stdout.splitlines()]
     assert sorted(e["event"]["signal_id"] for e in events) == sorted(s.signal_id for s in stored)
-    assert all(e["event"]["mode"] == "dryrun" and e["event"]["schema_version"] == 1 for e in events)
+    assert all(e["event"]["mode"] == "replay" and e["event"]["schema_version"] == 1 for e in events)  # a replay
     assert all(e["key"] == e["event"]["pair"] for e in events)
 
     capsys.readouterr()

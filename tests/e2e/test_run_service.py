@@ -60,11 +60,13 @@ def test_replay_prints_a_summary_and_writes_sqlite_and_json(tmp_path: Path) -> N
         check=False,
     )
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "replayed dryrun run" in res.stdout and "80 (0, 0)" in res.stdout
+    assert "replay run:" in res.stdout and "80 (0, 0)" in res.stdout
     events = [json.loads(x) for x in (tmp_path / "run.jsonl").read_text().splitlines()]
+    assert {e["mode"] for e in events} == {"replay"}  # a replay's lines are never a dry-run's
     n_signals = sum(1 for e in events if e["event"] == "signal")
     with sqlite3.connect(tmp_path / "rt.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM signal_log").fetchone()[0] == n_signals > 0
+        assert db.execute("SELECT DISTINCT mode FROM signal_log").fetchall() == [("replay",)]
     summary = next(e for e in events if e["event"] == "run_summary")
     assert summary["cycles"] == 80 and summary["signals"] == n_signals
 

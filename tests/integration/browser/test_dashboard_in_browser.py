@@ -111,7 +111,7 @@ def test_dashboard_of_a_running_service_in_chromium(tmp_path: Path, chromium: st
     assert r["daily"] == pytest.approx(_money(r["ftmo_text"], "today's floor"), abs=0.005)
     assert r["total"] == pytest.approx(_money(r["ftmo_text"], "total floor"), abs=0.005)
     assert r["daily"] == pytest.approx(ftmo.daily_floor) and r["equity"] == pytest.approx(ftmo.equity)
-    assert r["mode"] == "dryrun" and r["kill"] == "off"
+    assert r["mode"] == "replay" and r["kill"] == "off"  # the replay shows its own mode
     assert r["positions"] == len(operator.positions())
     assert r["signals"] == min(10, len(operator.recent_signals(10))) and r["signals"] > 0
     assert (artifacts_dir() / "dashboard.png").stat().st_size > 10_000

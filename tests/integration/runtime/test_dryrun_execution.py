@@ -66,7 +66,7 @@ def test_paper_dry_run_moves_equity_and_the_daily_floor_blocks_with_an_alert(tmp
     # Every emitted signal is a paper order, logged with its realised slippage.
     opened = [e for e in events if e["event"] == "trade_opened"]
     assert len(opened) == parts.cycle.n.signals > 0
-    assert all(e["slip_bps"] is not None and e["mode"] == "dryrun" for e in opened)
+    assert all(e["slip_bps"] is not None and e["mode"] == "replay" for e in opened)  # a replayed dry-run
     entries = {
         f.client_order_id: f
         for f in fills

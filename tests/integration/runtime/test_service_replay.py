@@ -74,12 +74,12 @@ def test_many_cycles_over_real_candles_write_signals_and_json_logs(tmp_path: Pat
     assert len(signals) == len(stored) == run.parts.cycle.n.signals > 0
     for e in signals:
         assert all(f in e for f in PLAN_FIELDS), e
-        # dry-run on the paper broker: every signal is a paper fill with its realised slippage
-        assert e["mode"] == "dryrun" and e["slip_bps"] is not None and e["spread_bps"] > 0
+        # a replay on the paper broker: every signal is a paper fill with its realised slippage, under `replay`
+        assert e["mode"] == "replay" and e["slip_bps"] is not None and e["spread_bps"] > 0
     assert {s.signal_id for s in stored} == {e["signal_id"] for e in signals}
     closed = run.events("trade_closed")
     assert closed and all(e["result"] in ("W", "L") for e in closed)
-    book = run.extras["repos"]["risk_book"].records(mode=Mode.DRYRUN)
+    book = run.extras["repos"]["risk_book"].records(mode=Mode.REPLAY)
     assert sum(1 for r in book if r.result is not None) == len(closed)
     # Ticks every 2 min and at every 5m bar close (minutes 0,2,4,5,6,8 of each 10) from 2025-10-01 00:00 UTC,
     # all on the fake clock: the 300th is at 49 x 10 min + 8 min.
@@ -154,7 +154,8 @@ def test_a_replay_never_touches_the_real_services_saved_state(tmp_path: Path) ->
     first = Run(tmp_path, cycles=5)
     first.go()
     real = SqlRuntimeStateStore(first.extras["engine"])  # the real service's namespace
-    saved = _attrs.evolve(first.extras["desk"].runtime, policy=pol.set_kill_switch(first.extras["desk"].policy, True))
+    runtime = _attrs.evolve(first.extras["desk"].runtime, mode="dryrun")  # as a real dry-run saves it
+    saved = _attrs.evolve(runtime, policy=pol.set_kill_switch(runtime.policy, True))
     real.save(saved)
     replay = Run(tmp_path, cycles=50)  # replays keep their own state: the switch is not theirs
     assert replay.extras["desk"].policy.kill_switch is False

@@ -114,10 +114,13 @@ def _record(sid: str, mode: Mode = Mode.DRYRUN) -> TradeRecord:
 
 
 def test_start_reconciles_the_book_with_the_paper_account(tmp_path: Path) -> None:
-    # A dry-run record left open by an earlier run whose paper account is gone: reported, never re-sent.
+    # A record left open by an earlier replay whose paper account is gone: reported, never re-sent. A
+    # dry-run's open record is not the replay's to reconcile (a replay reconciles mode `replay` only).
     url = migrated_sqlite_url(tmp_path / "rt.sqlite3")
     migrate.upgrade(url)
-    SqlRiskBookRepository(EngineScope(create_engine_for(url))).add(_record("stale-1"))
+    book = SqlRiskBookRepository(EngineScope(create_engine_for(url)))
+    book.add(_record("stale-1", Mode.REPLAY))
+    book.add(_record("dry-1", Mode.DRYRUN))
     config = _config(tmp_path)
     stream = io.StringIO()
     parts, extras = build_service(config, _options(), configure_logging(config, mode="dryrun", stream=stream))

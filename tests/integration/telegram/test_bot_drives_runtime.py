@@ -71,6 +71,6 @@ def test_kill_switch_from_telegram_stops_the_next_cycles(tmp_path: Path, fake_ap
     assert n.signals == len(signals) > 0
     assert max(s.created_at_ms for s in signals) <= first_end[0]  # nothing emitted after the switch
     assert parts.loop.stats.cycles == 150
-    state = extras["repos"]["state"].load("dryrun")
+    state = extras["repos"]["state"].load("replay")  # a replay saves its state under its own mode
     assert state.policy.kill_switch is True and state.thresholds.low == 0.57
     logging.getLogger("trading_ai").handlers.clear()

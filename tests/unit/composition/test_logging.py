@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+from pathlib import Path
 
 from composition.config import load_config
-from composition.logging_setup import configure_logging
+from composition.logging_setup import configure_logging, set_log_mode
 from composition.redaction import redact_text
 
 
@@ -54,3 +55,15 @@ def test_patterns_catch_secrets_that_are_not_in_config() -> None:
     assert "abc123xyz" not in redact_text("api_key=abc123xyz&x=1")
     assert "tok.en-value" not in redact_text("Authorization: Bearer tok.en-value")
     assert redact_text("ordinary text, price 105000.5") == "ordinary text, price 105000.5"
+
+
+def test_set_log_mode_retags_every_following_line_on_every_handler(tmp_path: Path) -> None:
+    log, buf = _log_to_buffer({"LOG_FILE": str(tmp_path / "run.jsonl")})
+    log.info("before")
+    set_log_mode(log, "replay")  # what a replay does first: its lines are never a dry-run's
+    log.info("after")
+    for handler in list(log.handlers):
+        handler.close()
+        log.removeHandler(handler)
+    for text in (buf.getvalue(), (tmp_path / "run.jsonl").read_text()):
+        assert [json.loads(x)["mode"] for x in text.splitlines()] == ["dryrun", "replay"]
