@@ -54,8 +54,8 @@ class SimulatedBroker:
         self._initial = initial_balance
         self._balance = initial_balance
         self._seq = 0
-        # position_id -> (position, exit_at_ms, exit_fill, pnl)
-        self._open: dict[str, tuple[Position, int, float, float]] = {}
+        # position_id -> (position, exit_at_ms, exit_fill, pnl, (spread_bps, slippage_bps) drawn at entry)
+        self._open: dict[str, tuple[Position, int, float, float, tuple[float, float]]] = {}
         self._fills: list[Fill] = []
         self._by_coid: dict[str, Fill] = {}
         self._closed: list[tuple[int, str, float]] = []  # (exit_at, position_id, pnl), not yet taken
@@ -68,7 +68,7 @@ class SimulatedBroker:
         now = self._clock.now_ms()
         done = sorted(((v[1], pid) for pid, v in self._open.items() if v[1] <= now), key=lambda x: (x[0], x[1]))
         for exit_at, pid in done:
-            pos, _, exit_fill, pnl = self._open.pop(pid)
+            pos, _, exit_fill, pnl, _draw = self._open.pop(pid)
             self._balance += pnl
             self._closed.append((exit_at, pid, pnl))
             f = Fill(
@@ -147,7 +147,7 @@ class SimulatedBroker:
         pid = f"bt-{self._seq:09d}"
         self._seq += 1
         pos = Position(pid, req.pair, req.direction, req.volume, entry_fill, req.sl, req.tp, now, req.client_order_id)
-        self._open[pid] = (pos, int(ex.at_ms[0]), exit_fill, pnl)
+        self._open[pid] = (pos, int(ex.at_ms[0]), exit_fill, pnl, (draw.spread_bps, draw.slippage_bps))
         fill = Fill(
             req.client_order_id,
             req.pair,
@@ -167,13 +167,21 @@ class SimulatedBroker:
         self._settle()
         if position_id not in self._open:
             raise UnknownPosition(f"no open position {position_id}")
-        pos, *_ = self._open.pop(position_id)
+        pos, _, _, _, (spread, slip) = self._open.pop(position_id)
+        # a market close at the last close: half the spread and the slippage drawn at entry, and the
+        # commission (the batch engine's FLATTEN exit, domain.backtest.engine._Kernel.flatten)
         px = self._mark(pos.pair)
-        pnl = pos.pnl_at(px, self._specs[pos.pair].contract_size)
+        sign = pos.direction.sign
+        cs = self._specs[pos.pair].contract_size
+        exit_fill = px * (1.0 - sign * (spread / 2 + slip) / 1e4)
+        fee = self._fee / 1e4 * (pos.entry + exit_fill) * pos.volume * cs
+        pnl = sign * (exit_fill - pos.entry) * pos.volume * cs - fee
         self._balance += pnl
         now = self._clock.now_ms()
         self._closed.append((now, position_id, pnl))
-        f = Fill(f"close-{position_id}", pos.pair, px, px, pos.volume, now, 0.0, position_id, pos.direction.opposite)
+        f = Fill(
+            f"close-{position_id}", pos.pair, px, exit_fill, pos.volume, now, 0.0, position_id, pos.direction.opposite
+        )
         self._fills.append(f)
         return f
 

@@ -15,6 +15,7 @@ close.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 import attrs
 import numpy as np
@@ -24,7 +25,7 @@ from domain import ftmo, policy
 from domain.backtest.lifecycle import ExitReason, Exits, resolve_exits
 from domain.backtest.windowed import window_starts
 from domain.confidence import ConfidenceParams, regime_booster_batch, score_batch
-from domain.decision import Book, decide_trade
+from domain.decision import Book, decide_trade, latch_on_breach
 from domain.errors import ConfigError
 from domain.execution_costs import CostModel, UnknownCostCell, cost_session_codes
 from domain.guard import DEFAULT_COST_ALLOWANCE, exit_cost_bps, round_trip_cost_bps
@@ -76,6 +77,8 @@ class EngineConfig:
     # MAX_OPEN_POSITIONS, MAX_POSITIONS_PER_PAIR (the product's come from the config; none by default here)
     limits: PositionLimits = attrs.field(factory=PositionLimits.unlimited)
     sentiment_bound: float = 0.0  # a candidate against |sentiment| >= this is blocked (0 = off; sentiment plugin)
+    # FLATTEN_ON_FLOOR: a bar close whose equity is below a buffered floor closes every open position there
+    flatten_on_floor: bool = False
 
     @classmethod
     def from_settings(cls, s: KernelSettings, model_names: Sequence[str], min_bars: int = 0) -> EngineConfig:
@@ -95,6 +98,7 @@ class EngineConfig:
             kill_switch=s.kill_switch,
             lookback_bars=max(DEFAULT_LOOKBACK, min_bars),
             limits=s.limits,
+            flatten_on_floor=s.flatten_on_floor,
         )
 
     def __attrs_post_init__(self) -> None:
@@ -266,6 +270,9 @@ class _Kernel:
         self.rank = rank_all[order]
         self.local = local_all[order]
         self.ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
+        # The live cycle's clock: every bar close that has a next bar (where the runtime runs a cycle).
+        self.grid = np.unique(np.concatenate([np.zeros(0, np.int64)] + [e[:-1] for e in self.ends]))
+        self.watched = np.iinfo(np.int64).min  # bar closes up to here have had their FTMO check
         # Per candidate: the cost session of its fill (what the sampled draw uses).
         self.sess: list[IntArray] = []
         for p, s in zip(pairs, s1, strict=True):
@@ -321,6 +328,132 @@ class _Kernel:
             if o.pnl < 0:
                 self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, session_end_ms(o.exit_at))
 
+    def marks_equity(self, now: int) -> tuple[dict[str, float], float]:
+        """Marks (the last close at or before `now`, the entry before any) and equity at `now`, summed in
+        opening order as the simulated broker's account() sums them."""
+        marks: dict[str, float] = {}
+        floating = 0.0
+        for o in self.opened:
+            m = marks.get(o.position.pair)
+            if m is None:
+                m = self.mark(o.rank, now)
+                marks[o.position.pair] = o.position.entry if m is None else m
+            floating += o.position.pnl_at(marks[o.position.pair], self.specs[o.position.pair].contract_size)
+        return marks, self.balance + floating
+
+    # ------------------------------------------------------------------ the live cycle's check on every bar
+    def advance(self, now: int) -> None:
+        """Bring the account to `now` as the live cycles up to it leave it: every bar close checked
+        (watch), every trade that ended by `now` settled."""
+        self.watch(now)
+        self.settle(now)
+
+    def watch(self, upto: int) -> None:
+        """The FTMO check the live cycle runs at every bar close, candidate or not, over the closes in
+        (watched, upto]: trades that ended by then settle first; equity at the marks below a buffered
+        floor latches the halt until the next Prague day (again each day it lasts) and, with
+        flatten_on_floor, closes every open position at that close."""
+        g = self.grid
+        i = int(np.searchsorted(g, self.watched, side="right"))
+        i_end = int(np.searchsorted(g, upto, side="right"))
+        while i < i_end:
+            nxt = min((o.exit_at for o in self.opened), default=np.iinfo(np.int64).max)
+            j = min(i_end, int(np.searchsorted(g, nxt, side="left")))  # closes before the next exit
+            if j > i:
+                b = self.first_breach(i, j)
+                if b >= 0:
+                    self.breach_at(int(g[b]))
+                    i = b + 1
+                    continue
+                i = j
+            if i < i_end:  # a trade ended at or before this close: settle it, then check this close
+                self.settle(int(g[i]))
+        self.watched = max(self.watched, upto)
+
+    def first_breach(self, i: int, j: int) -> int:
+        """The first grid index in [i, j) (no trade ends before it) whose check changes the state:
+        equity below the binding buffered floor while not halted, or with positions to flatten; -1 if
+        none. With no open position the floors of the days after the next one repeat (the balance is
+        constant), so at most two Prague days are looked at."""
+        g = self.grid
+        seg = g[i:j]
+        n = seg.shape[0]
+        if self.opened:
+            floating = np.zeros(n)
+            for o in self.opened:  # opening order, the arithmetic of Position.pnl_at
+                p = o.position
+                cs = self.specs[p.pair].contract_size
+                idx = np.searchsorted(self.ends[o.rank], seg, side="right") - 1
+                mk = np.where(idx >= 0, self.pairs[o.rank].bars.close[np.maximum(idx, 0)], p.entry)
+                floating = floating + p.direction.sign * (mk - p.entry) * p.volume * cs
+            equity = self.balance + floating
+        else:
+            equity = np.full(n, self.balance)
+        flatten = self.cfg.flatten_on_floor and bool(self.opened)
+        d0, days = 0, 0
+        while d0 < n and (self.opened or days < 2):
+            t0 = int(seg[d0])
+            d1 = int(np.searchsorted(seg, next_day_start_ms(t0), side="left"))
+            floor = ftmo.check(self.cfg.rules, self.refreshed(t0), self.balance).floor
+            below = np.flatnonzero(equity[d0:d1] < floor)
+            for c in below.tolist():
+                if flatten or not self.pstate.is_halted(int(seg[d0 + c])):
+                    return i + d0 + c
+                break  # halted until the next day start: nothing changes before it
+            d0, days = d1, days + 1
+        return -1
+
+    def breach_at(self, tau: int) -> None:
+        """The live refresh at a bar close whose equity is below a buffered floor."""
+        cfg = self.cfg
+        marks, equity = self.marks_equity(tau)
+        self.fstate = self.refreshed(tau)
+        chk = ftmo.check(cfg.rules, self.fstate, equity)
+        self.note_check(chk.breached, chk.ftmo_breached)
+        latched = latch_on_breach(self.pstate, chk, tau)
+        if latched is not self.pstate:
+            self.breach_halt_days += 1
+            self.pstate = latched
+        if chk.breached and cfg.flatten_on_floor and self.opened:
+            self.flatten(tau, marks)
+
+    def flatten(self, tau: int, marks: Mapping[str, float]) -> None:
+        """Close every open position at its mark, in opening order, as a market close: half the spread
+        and the slippage drawn at its entry, and the commission (the simulated broker's close)."""
+        cfg = self.cfg
+        for o in self.opened:
+            p = o.position
+            sign = p.direction.sign
+            cs = self.specs[p.pair].contract_size
+            row = list(self.trade_rows[o.seq])
+            px = marks[p.pair]
+            spread, slip, i0, ref = (
+                cast(float, row[18]),
+                cast(float, row[19]),
+                cast(int, row[2]) + 1,
+                cast(float, row[7]),
+            )
+            exit_fill = px * (1.0 - sign * (spread / 2 + slip) / 1e4)
+            fee = cfg.fee_bps / 1e4 * (p.entry + exit_fill) * p.volume * cs
+            pnl = sign * (exit_fill - p.entry) * p.volume * cs - fee
+            if self.fstate is not None:
+                self.fstate = self.fstate.advance(tau, self.balance)
+            self.balance += pnl
+            if self.fstate is not None:
+                self.fstate = self.fstate.advance(tau, self.balance)
+            if pnl < 0:
+                self.pstate = policy.record_loss(cfg.policy, self.pstate, tau, session_end_ms(tau))
+            bars = self.pairs[o.rank].bars
+            kb = int(np.searchsorted(self.ends[o.rank], tau, side="right")) - 1
+            worst = float(bars.low[i0 : kb + 1].min() if sign > 0 else bars.high[i0 : kb + 1].max())
+            worst_pnl = sign * (worst - p.entry) * p.volume * cs - cfg.fee_bps / 1e4 * p.entry * p.volume * cs
+            risk_money = abs(ref - p.sl) * p.volume * cs
+            row[11], row[12], row[13], row[14] = tau, kb, exit_fill, int(ExitReason.FLATTEN)
+            row[15], row[16], row[22] = pnl, pnl / risk_money if risk_money > 0 else 0.0, min(worst_pnl, pnl)
+            self.trade_rows[o.seq] = tuple(row)
+        self.opened = []
+        self.last_exit = max(self.last_exit, tau)
+
     def refreshed(self, now: int) -> ftmo.FtmoState:
         """The FTMO state as the live desk's refresh would leave it at `now` (start or roll)."""
         if self.fstate is None:
@@ -334,7 +467,10 @@ class _Kernel:
         self.in_breach, self.in_ftmo_breach = breached, ftmo_breached
 
     def finish(self) -> None:
-        """Settle every trade; a run that ends below a floor ends in a breach episode too."""
+        """Check every bar close to the last, settle every trade; a run that ends below a floor ends in
+        a breach episode too."""
+        if self.grid.shape[0]:
+            self.watch(int(self.grid[-1]))
         self.settle(np.iinfo(np.int64).max)
         if self.fstate is not None:
             end = max(self.last_exit, int(self.t[-1]) if self.t.shape[0] else 0)
@@ -373,7 +509,12 @@ class _Kernel:
         for u in (ps.halted_until_ms, ps.backoff_until_ms):
             if u is not None and u > now:
                 cands.append(u)
-        return min(cands)
+        horizon = min(cands)
+        # a bar close before then whose FTMO check latches a halt or flattens (the watch)
+        i = int(np.searchsorted(self.grid, now, side="right"))
+        j = int(np.searchsorted(self.grid, horizon, side="left"))
+        b = self.first_breach(i, j) if j > i else -1
+        return int(self.grid[b]) if b >= 0 else horizon
 
     def exit_of(self, r: int, j: int) -> tuple[Exits, int]:
         """Exits of pair r's candidate j (and its block), resolved only when a trade opens there."""
@@ -404,15 +545,7 @@ class _Kernel:
         pd = self.pairs[r]
         pair = pd.pair
         specs = self.specs
-        marks: dict[str, float] = {}
-        floating = 0.0
-        for o in self.opened:
-            m = marks.get(o.position.pair)
-            if m is None:
-                m = self.mark(o.rank, now)
-                marks[o.position.pair] = o.position.entry if m is None else m
-            floating += o.position.pnl_at(marks[o.position.pair], specs[o.position.pair].contract_size)
-        equity = self.balance + floating
+        marks, equity = self.marks_equity(now)
         i = int(s.cand[j])
         tier = Tier(int(s.tier[i]))
         sign = int(s.direction[i])
@@ -630,13 +763,13 @@ class _Kernel:
                     continue
             else:
                 cache = None
-                self.settle(now)
+                self.advance(now)
                 horizon = self.next_change(now)
                 kend = min(int(np.searchsorted(self.t, horizon, side="left")), k + BULK_MAX)
                 if kend - k >= BULK_MIN:
                     cache, cache_k0, cache_end = self.classify(k, kend), k, kend
                     continue
-            self.settle(now)
+            self.advance(now)
             before = (self.seq, self.pstate.halted_until_ms)
             self.scalar(k)
             if (self.seq, self.pstate.halted_until_ms) != before:

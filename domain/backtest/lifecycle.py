@@ -28,6 +28,7 @@ class ExitReason(enum.IntEnum):
     STOP_LOSS = 1
     TIME = 2
     END_OF_DATA = 3
+    FLATTEN = 4  # closed at a bar's close by FLATTEN_ON_FLOOR: equity crossed a buffered floor
 
 
 @attrs.frozen(eq=False)

@@ -24,6 +24,7 @@ from adapters.mocks.notifier import RecordingNotifier
 from adapters.mocks.storage import InMemoryRiskBook, InMemorySignalLog
 from domain.backtest.baseline import MomentumSignPredictor
 from domain.backtest.engine import BLOCK_CODES, REASON_OF_CODE, EngineConfig, PairData, run
+from domain.backtest.lifecycle import ExitReason
 from domain.backtest.precomputed import PrecomputedPredictor
 from domain.confidence import ConfidenceParams, EnsembleWeights
 from domain.execution_costs import FixedCostModel
@@ -88,18 +89,48 @@ def test_batch_engine_equals_live_scan_cycle_on_generated_candles(
         assert "max_positions_per_pair" in {x[2] for x in post}
 
 
+@pytest.mark.parametrize("flatten", [False, True])
+def test_a_floor_crossed_between_candidates_halts_both_paths_alike(flatten: bool) -> None:
+    """Sparse candidates (a prediction every 24th bar) with open positions and a tight daily floor
+    (0.5 % below the day's start): equity crosses the floor on bars without a candidate. The live
+    cycle checks equity every bar, latches the halt there and, with FLATTEN_ON_FLOOR, closes every
+    position at that bar's close; the batch engine must do the same on the same bar."""
+    start = 1_735_689_600_000
+    bars = [
+        synthetic_candles(f"{s}/USDT", Timeframe.M5, 3_000, start, seed=10 + k, start_price=p)
+        for k, (s, p) in enumerate((("BTC", 60_000.0), ("ETH", 3_000.0), ("BNB", 500.0)))
+    ]
+    rules = FtmoRules.two_step(daily_buffer_pct=0.5, total_buffer_pct=3.0)
+    post = _compare(bars, 2.0, True, PositionLimits.unlimited(), flatten=flatten, every=24, rules=rules, horizon=72)
+    assert "halted" in {x[2] for x in post}
+
+
 def _compare(
-    bars: list[Candles], risk_pct: float, balance_hit: bool, limits: PositionLimits
+    bars: list[Candles],
+    risk_pct: float,
+    balance_hit: bool,
+    limits: PositionLimits,
+    *,
+    flatten: bool = False,
+    every: int = 1,
+    rules: FtmoRules | None = None,
+    horizon: int = 6,
 ) -> list[tuple[int, str, str, int]]:
-    """Run both sides on `bars`; assert identical signals and blocks; return the engine's stage-2 blocks."""
+    """Run both sides on `bars`; assert identical signals and blocks; return the engine's stage-2 blocks.
+    `every` > 1 keeps the model's call on two bars in every `every` only (hysteresis wants two scans in
+    a row) and a flat 0.5 elsewhere: sparse candidates."""
     pred = MomentumSignPredictor()
     probs = {c.symbol: pred.probs(c.close) for c in bars}
+    if every > 1:
+        for v in probs.values():
+            v[np.arange(v.shape[0]) % every > 1] = 0.5
     specs = {c.symbol: SymbolSpec(c.symbol, c.symbol.replace("/USDT", "USD")) for c in bars}
     weights = EnsembleWeights({"momentum": 1.0})
     params = ConfidenceParams(weights=weights)
     th = TierThresholds()
     pcfg = PolicyConfig(max_per_hour=6, max_per_hour_by_tier={Tier.HIGH: 3})
-    rules = FtmoRules.two_step(daily_buffer_pct=1.0, total_buffer_pct=3.0) if balance_hit else FtmoRules()
+    if rules is None:
+        rules = FtmoRules.two_step(daily_buffer_pct=1.0, total_buffer_pct=3.0) if balance_hit else FtmoRules()
     costs = FixedCostModel(6.0, 2.0)
     cfg = EngineConfig(
         thresholds=th,
@@ -107,10 +138,11 @@ def _compare(
         policy=pcfg,
         rules=rules,
         risk_pct=risk_pct,
-        horizon_bars=6,
+        horizon_bars=horizon,
         fee_bps=3.0,
         latency_ms=800.0,
         limits=limits,
+        flatten_on_floor=flatten,
     )
     res = run(
         [PairData(c.symbol, c, {"momentum": probs[c.symbol]}, specs[c.symbol]) for c in bars],
@@ -128,7 +160,7 @@ def _compare(
         clock,
         costs,
         np.random.default_rng(7),
-        horizon_bars=6,
+        horizon_bars=horizon,
         initial_balance=rules.initial_balance,
         fee_bps=3.0,
         latency_ms=800.0,
@@ -142,6 +174,7 @@ def _compare(
         fee_bps=3.0,
         latency_ms=800.0,  # the guard's cost allowance, as the engine's
         limits=limits,
+        flatten_on_floor=flatten,
     )
     scan = ScanCycle(
         ScanSettings(pairs=tuple(c.symbol for c in bars), timeframe=Timeframe.M5, execute=True),
@@ -201,4 +234,17 @@ def _compare(
     print("signals", len(batch_sigs), "blocks", len(batch_blocks), sorted({x[2] for x in batch_blocks}))
     assert batch_sigs == live_sigs
     assert batch_blocks == live_blocks
+    # every trade the live account closed during the replay closed at the same time, price and volume
+    last = times[-1]
+    live_closes = sorted(
+        (f.at_ms, f.pair, f.fill_price, f.volume) for f in broker.fills(0) if f.client_order_id.startswith("close-")
+    )
+    batch_closes = sorted(
+        (int(tr["exit_ms"][k]), names[int(tr["pair"][k])], float(tr["exit_fill"][k]), float(tr["volume"][k]))
+        for k in range(tr["pair"].shape[0])
+        if int(tr["exit_ms"][k]) <= last
+    )
+    assert batch_closes == live_closes
+    if flatten:  # the comparison covers the flatten itself
+        assert int(ExitReason.FLATTEN) in set(np.asarray(tr["exit_reason"]).tolist())
     return post
