@@ -1,7 +1,9 @@
 """Confidence: ensemble -> calibration -> direction -> pattern adjustment -> boosters -> bias.
 
-Every step has a scalar form (one scan) and an array form (a backtest over many bars) that give
-identical numbers; tests/unit/domain/test_confidence.py proves it.
+Written once, over arrays: the backtest scores every bar of a pair in one call, the live scan cycle
+scores the newest bar of each of its pairs in one call (`score_batch`), and reads each row's
+explanation off the result (`result_of`). The scalar reference the tests check it against lives in
+tests/oracles/scalar_decision.py (tests only).
 
 Units: probabilities in [0, 1]; adjustments, boosters and the bias are in probability points
 (0.05 = 5 percentage points).
@@ -19,8 +21,8 @@ import numpy.typing as npt
 from domain.calibration import CalibrationMap, IdentityMap
 from domain.errors import ConfigError
 from domain.market import DEFAULT_SESSION_HOURS, Session, SessionHours, VolRegime, session_masks
-from domain.risk_book import PatternStat
 from domain.signals import Direction
+from domain.volatility import REGIME_OF_CODE
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -87,14 +89,6 @@ def plan_weights(enabled_plugins: Collection[str]) -> EnsembleWeights:
     return WITHOUT_RL
 
 
-def ensemble_prob(probs: Mapping[str, float], weights: EnsembleWeights) -> float | None:
-    """Weighted mean of the present models' up-probabilities; None if no weighted model is present."""
-    w = weights.renormalised([k for k, v in probs.items() if not math.isnan(v)])
-    if not w:
-        return None
-    return sum(w[k] * probs[k] for k in sorted(w))
-
-
 def ensemble_prob_batch(probs: Mapping[str, FloatArray], weights: EnsembleWeights) -> FloatArray:
     """Row-wise ensemble; NaN marks a model missing on that row; rows with no model give NaN."""
     names = [k for k, _ in weights.weights if k in probs]
@@ -107,7 +101,7 @@ def ensemble_prob_batch(probs: Mapping[str, FloatArray], weights: EnsembleWeight
     total = w.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         wn = w / total
-    # Sum in name order, like the scalar form, so both round identically.
+    # Sum in name order (the weights are sorted by name), one model at a time.
     acc = np.zeros(p.shape[1])
     for i in range(len(names)):
         acc = acc + np.where(w[i] > 0, wn[i] * np.nan_to_num(p[i]), 0.0)
@@ -125,14 +119,6 @@ class PatternAdjustConfig:
     weight: float = 0.5
     max_abs: float = 0.05
     baseline: float = 0.5
-
-
-def pattern_adjustment(wins: int, total: int, cfg: PatternAdjustConfig) -> float:
-    if total <= 0:
-        return 0.0
-    raw = cfg.weight * (wins / total - cfg.baseline)
-    bounded = min(cfg.max_abs, max(-cfg.max_abs, raw))
-    return bounded * min(1.0, total / cfg.sample_floor)
 
 
 def pattern_adjustment_batch(wins: IntArray, total: IntArray, cfg: PatternAdjustConfig) -> FloatArray:
@@ -175,18 +161,13 @@ class BoosterConfig:
     hours: SessionHours = DEFAULT_SESSION_HOURS
 
 
-def _clip(x: float, cap: float) -> float:
-    return min(cap, max(-cap, x))
-
-
-def mtf_booster(direction_sign: int, higher_tf_signs: Sequence[int], cfg: BoosterConfig) -> float:
-    """Bonus for higher timeframes agreeing with the signal's direction, malus for opposing ones."""
-    net = sum(1 if s * direction_sign > 0 else -1 if s * direction_sign < 0 else 0 for s in higher_tf_signs)
-    return _clip(cfg.mtf_per_timeframe * net, cfg.mtf_cap)
-
-
-def session_booster(ts_ms: int, cfg: BoosterConfig) -> float:
-    return float(session_booster_batch(np.array([ts_ms], dtype=np.int64), cfg)[0])
+def mtf_booster_batch(direction_sign: IntArray, higher_tf_signs: IntArray, cfg: BoosterConfig) -> FloatArray:
+    """Bonus for higher timeframes agreeing with each row's direction, malus for opposing ones;
+    `higher_tf_signs` has shape (n, k): k higher timeframes' directions (+1, -1, 0)."""
+    sign = np.asarray(direction_sign, dtype=np.int64)
+    hs = np.asarray(higher_tf_signs, dtype=np.int64).reshape(sign.shape[0], -1)
+    net = np.sign(hs * sign[:, None]).sum(axis=1)
+    return np.asarray(np.clip(cfg.mtf_per_timeframe * net, -cfg.mtf_cap, cfg.mtf_cap), dtype=np.float64)
 
 
 def session_booster_batch(ts_ms: IntArray, cfg: BoosterConfig) -> FloatArray:
@@ -199,21 +180,15 @@ def session_booster_batch(ts_ms: IntArray, cfg: BoosterConfig) -> FloatArray:
     return np.clip(out, -cfg.session_cap, cfg.session_cap)
 
 
-def regime_booster(regime: VolRegime, cfg: BoosterConfig) -> float:
-    return _clip(dict(cfg.regime_bonus).get(regime.value, 0.0), cfg.regime_cap)
-
-
-_REGIME_ORDER = (VolRegime.LOW, VolRegime.MEDIUM, VolRegime.HIGH)
-
-
-def regime_code(regime: VolRegime) -> int:
-    """0 = low, 1 = medium, 2 = high (the batch form's encoding)."""
-    return _REGIME_ORDER.index(regime)
-
-
 def regime_booster_batch(codes: IntArray, cfg: BoosterConfig) -> FloatArray:
-    table = np.array([regime_booster(r, cfg) for r in _REGIME_ORDER])
-    return table[np.asarray(codes, dtype=np.int64)]
+    """The regime booster of each regime code (domain.volatility: 0 low, 1 medium, 2 high)."""
+    bonus = dict(cfg.regime_bonus)
+    table = np.clip(
+        np.array([bonus.get(REGIME_OF_CODE[c].value, 0.0) for c in range(len(REGIME_OF_CODE))]),
+        -cfg.regime_cap,
+        cfg.regime_cap,
+    )
+    return np.asarray(table[np.asarray(codes, dtype=np.int64)], dtype=np.float64)
 
 
 # ---------------------------------------------------------------- the whole pipeline
@@ -228,65 +203,30 @@ class ConfidenceParams:
     boosters: BoosterConfig = attrs.field(factory=BoosterConfig)
 
 
-@attrs.frozen
-class BoosterInputs:
-    """What the boosters look at for one scan (each optional: absent means no booster)."""
+@attrs.frozen(eq=False)
+class ConfidenceBatch:
+    """`score_batch` over n rows: the outputs and every component they were built from (a component is
+    None when its input was not given), so a row's explanation is read off, never recomputed."""
 
-    ts_ms: int | None = None
-    higher_tf_signs: tuple[int, ...] = ()
-    regime: VolRegime | None = None
-    pattern: PatternStat | None = None
+    prob_up: FloatArray  # calibrated ensemble probability of an up move; NaN where no model was present
+    direction_sign: IntArray  # +1 long, -1 short, 0 where no model was present
+    confidence: FloatArray  # final probability that the direction is right; NaN where no model was present
+    ensemble: FloatArray  # the weighted ensemble mean before calibration; NaN where no model was present
+    pattern: FloatArray | None = None  # pattern adjustment (probability points)
+    mtf: FloatArray | None = None  # the boosters, each within its cap, before the total cap
+    session: FloatArray | None = None
+    regime: FloatArray | None = None
+    regime_codes: IntArray | None = None  # the regime codes the regime booster looked at
 
 
 @attrs.frozen
 class ConfidenceResult:
-    prob_up: float  # calibrated ensemble probability of an up move
+    """One row of a ConfidenceBatch with its explanation (what a Signal carries)."""
+
+    prob_up: float
     direction: Direction
-    confidence: float  # final probability that `direction` is right, after all adjustments
+    confidence: float
     reasons: tuple[str, ...]
-
-
-def score(
-    probs: Mapping[str, float], params: ConfidenceParams, inputs: BoosterInputs = BoosterInputs()
-) -> ConfidenceResult | None:
-    """One pair's confidence for one scan; None when no weighted model produced a probability."""
-    p = ensemble_prob(probs, params.weights)
-    if p is None:
-        return None
-    reasons = [f"ensemble:{p:.4f}[{','.join(sorted(k for k in probs if not math.isnan(probs[k])))}]"]
-    pc = params.calibration.apply(p)
-    if params.calibration.kind != "identity":
-        reasons.append(f"calibration:{params.calibration.kind}:{pc:.4f}")
-    direction = Direction.from_prob_up(pc)
-    conf = pc if direction is Direction.LONG else 1.0 - pc
-    if inputs.pattern is not None:
-        adj = pattern_adjustment(inputs.pattern.wins, inputs.pattern.total, params.pattern)
-        conf += adj
-        reasons.append(f"pattern:{inputs.pattern.name}:{adj:+.4f}({inputs.pattern.wins}/{inputs.pattern.total})")
-    boost = 0.0
-    if inputs.higher_tf_signs:
-        b = mtf_booster(direction.sign, inputs.higher_tf_signs, params.boosters)
-        boost += b
-        reasons.append(f"booster:mtf:{b:+.4f}")
-    if inputs.ts_ms is not None:
-        b = session_booster(inputs.ts_ms, params.boosters)
-        boost += b
-        reasons.append(f"booster:session:{b:+.4f}")
-    if inputs.regime is not None:
-        b = regime_booster(inputs.regime, params.boosters)
-        boost += b
-        reasons.append(f"booster:regime:{inputs.regime.value}:{b:+.4f}")
-    conf += _clip(boost, params.boosters.total_cap)
-    conf -= params.bias
-    reasons.append(f"bias:{-params.bias:+.4f}")
-    return ConfidenceResult(pc, direction, min(1.0, max(0.0, conf)), tuple(reasons))
-
-
-@attrs.frozen(eq=False)
-class ConfidenceBatch:
-    prob_up: FloatArray
-    direction_sign: IntArray  # +1 long, -1 short, 0 where no model was present
-    confidence: FloatArray  # NaN where no model was present
 
 
 def score_batch(
@@ -299,28 +239,70 @@ def score_batch(
     pattern_wins: IntArray | None = None,
     pattern_total: IntArray | None = None,
 ) -> ConfidenceBatch:
-    """The array form of `score` over n rows; identical numbers row by row."""
+    """The confidence of n rows (bars of one pair in the backtest, the pairs of one cycle live).
+
+    `probs`: model name -> up-probability per row, NaN where that model has none. Ensemble ->
+    calibration -> direction (long when the calibrated probability is >= 0.5) -> confidence in that
+    direction -> + pattern adjustment -> + boosters (their sum within total_cap) -> - bias -> [0, 1]."""
     p = ensemble_prob_batch(probs, params.weights)
     missing = np.isnan(p)
     pc = params.calibration.apply_batch(np.where(missing, 0.5, p))
     sign = np.where(pc >= 0.5, 1, -1).astype(np.int64)
     conf = np.where(sign > 0, pc, 1.0 - pc)
+    pattern = mtf = session = regime = None
     if pattern_wins is not None and pattern_total is not None:
-        conf = conf + pattern_adjustment_batch(pattern_wins, pattern_total, params.pattern)
+        pattern = pattern_adjustment_batch(pattern_wins, pattern_total, params.pattern)
+        conf = conf + pattern
     boost = np.zeros_like(conf)
     cfg = params.boosters
     if higher_tf_signs is not None and np.asarray(higher_tf_signs).size:
-        hs = np.asarray(higher_tf_signs, dtype=np.int64).reshape(conf.shape[0], -1)
-        net = np.sign(hs * sign[:, None]).sum(axis=1)
-        boost = boost + np.clip(cfg.mtf_per_timeframe * net, -cfg.mtf_cap, cfg.mtf_cap)
+        mtf = mtf_booster_batch(sign, higher_tf_signs, cfg)
+        boost = boost + mtf
     if ts_ms is not None:
-        boost = boost + session_booster_batch(ts_ms, cfg)
+        session = session_booster_batch(ts_ms, cfg)
+        boost = boost + session
+    codes = None
     if regime_codes is not None:
-        boost = boost + regime_booster_batch(regime_codes, cfg)
+        codes = np.asarray(regime_codes, dtype=np.int64)
+        regime = regime_booster_batch(codes, cfg)
+        boost = boost + regime
     conf = conf + np.clip(boost, -cfg.total_cap, cfg.total_cap)
     conf = np.clip(conf - params.bias, 0.0, 1.0)
     return ConfidenceBatch(
         prob_up=np.where(missing, np.nan, pc),
         direction_sign=np.where(missing, 0, sign).astype(np.int64),
         confidence=np.where(missing, np.nan, conf),
+        ensemble=p,
+        pattern=pattern,
+        mtf=mtf,
+        session=session,
+        regime=regime,
+        regime_codes=codes,
     )
+
+
+def result_of(
+    cb: ConfidenceBatch, i: int, params: ConfidenceParams, probs: Mapping[str, FloatArray]
+) -> ConfidenceResult | None:
+    """Row i of a batch with its reasons (ensemble and the models in it, calibration, pattern, each
+    booster, bias), read off the batch's components; None where no model was present. `probs` is the
+    mapping the batch was scored from (it names the models that had a probability on that row)."""
+    if cb.direction_sign[i] == 0:
+        return None
+    models = sorted(k for k, v in probs.items() if not math.isnan(v[i]))
+    pc = float(cb.prob_up[i])
+    reasons = [f"ensemble:{float(cb.ensemble[i]):.4f}[{','.join(models)}]"]
+    if params.calibration.kind != "identity":
+        reasons.append(f"calibration:{params.calibration.kind}:{pc:.4f}")
+    if cb.pattern is not None:
+        reasons.append(f"pattern:{float(cb.pattern[i]):+.4f}")
+    if cb.mtf is not None:
+        reasons.append(f"booster:mtf:{float(cb.mtf[i]):+.4f}")
+    if cb.session is not None:
+        reasons.append(f"booster:session:{float(cb.session[i]):+.4f}")
+    if cb.regime is not None and cb.regime_codes is not None:
+        regime = REGIME_OF_CODE[int(cb.regime_codes[i])]
+        reasons.append(f"booster:regime:{regime.value}:{float(cb.regime[i]):+.4f}")
+    reasons.append(f"bias:{-params.bias:+.4f}")
+    direction = Direction.LONG if cb.direction_sign[i] > 0 else Direction.SHORT
+    return ConfidenceResult(pc, direction, float(cb.confidence[i]), tuple(reasons))

@@ -2,7 +2,7 @@
 
 Conventions: `y` is the realised direction (1 = up, 0 = not up), `p` the predicted probability of
 up. A model's *confidence* in its call is max(p, 1 - p) and its call is up when p >= 0.5 (the same
-rule as `Direction.from_prob_up`). Tiers come from `TierThresholds` applied to that confidence.
+rule as `domain.confidence.score_batch`). Tiers are `domain.tiering.raw_tiers_batch` of that confidence.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from domain.market import DEFAULT_SESSION_HOURS, Session, SessionHours, session_masks
 from domain.signals import Tier, TierThresholds
+from domain.tiering import raw_tiers_batch
 
 FloatArray = npt.NDArray[np.float64]
 EMITTING_TIERS: Final = (Tier.LOW, Tier.MEDIUM, Tier.HIGH)
@@ -148,13 +149,8 @@ class TierStats:
 
 
 def tier_of(p: object, thresholds: TierThresholds) -> npt.NDArray[np.int64]:
-    """Raw tier (as int) of each up-probability's confidence, vectorised `TierThresholds.tier_of`."""
-    c = confidence(p)
-    return (
-        (c >= thresholds.low).astype(np.int64)
-        + (c >= thresholds.medium).astype(np.int64)
-        + (c >= thresholds.high).astype(np.int64)
-    )
+    """Raw tier (as int) of each up-probability's confidence (`domain.tiering.raw_tiers_batch`)."""
+    return raw_tiers_batch(confidence(p), thresholds)
 
 
 def tier_stats(y: object, p: object, thresholds: TierThresholds) -> tuple[TierStats, ...]:

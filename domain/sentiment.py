@@ -108,18 +108,11 @@ def as_prob_up_batch(scores: FloatArray) -> FloatArray:
     return 0.5 + 0.5 * np.clip(np.asarray(scores, dtype=np.float64), -1.0, 1.0)
 
 
-def against_sentiment(direction_sign: int, member_prob: float | None, bound: float) -> bool:
-    """The filter, on the ensemble member's probability (`as_prob_up` of the score), the form the live
-    cycle and the batch engine both hold: a signal whose direction opposes a strong score,
-    |score| >= bound with score = 2 p - 1, is blocked. bound 0 = off."""
-    if member_prob is None or math.isnan(member_prob) or bound <= 0:
-        return False
-    s = 2.0 * member_prob - 1.0
-    return abs(s) >= bound and s * direction_sign < 0
-
-
 def against_sentiment_batch(direction_sign: IntArray, member_prob: FloatArray, bound: float) -> npt.NDArray[np.bool_]:
-    """Row-wise `against_sentiment` (NaN = no score: never blocked); the same arithmetic."""
+    """The filter, on the ensemble member's probability (`as_prob_up` of the score), the form the live
+    cycle (one row per pair) and the batch engine (one row per bar) both run: a signal whose direction
+    opposes a strong score, |score| >= bound with score = 2 p - 1, is blocked. NaN = no score: never
+    blocked; bound 0 = off."""
     p = np.asarray(member_prob, dtype=np.float64)
     if bound <= 0:
         return np.zeros(p.shape, dtype=bool)

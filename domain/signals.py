@@ -39,11 +39,6 @@ class Direction(enum.Enum):
     def opposite(self) -> Direction:
         return Direction.SHORT if self is Direction.LONG else Direction.LONG
 
-    @classmethod
-    def from_prob_up(cls, prob_up: float) -> Direction:
-        """LONG when the up-probability is at least one half, else SHORT."""
-        return cls.LONG if prob_up >= 0.5 else cls.SHORT
-
 
 class Tier(enum.IntEnum):
     """Signal strength, ordered NONE < LOW < MEDIUM < HIGH."""
@@ -74,21 +69,11 @@ def _check_thresholds(inst: TierThresholds, _a: object, _v: object) -> None:
 
 @attrs.frozen
 class TierThresholds:
-    """Minimum confidence for each tier (inclusive)."""
+    """Minimum confidence for each tier (inclusive); applied by `domain.tiering.raw_tiers_batch`."""
 
     low: float = attrs.field(default=0.55, converter=float)
     medium: float = attrs.field(default=0.60, converter=float)
     high: float = attrs.field(default=0.68, converter=float, validator=_check_thresholds)
-
-    def tier_of(self, confidence: float) -> Tier:
-        """The raw tier of one confidence value (no hysteresis)."""
-        if confidence >= self.high:
-            return Tier.HIGH
-        if confidence >= self.medium:
-            return Tier.MEDIUM
-        if confidence >= self.low:
-            return Tier.LOW
-        return Tier.NONE
 
     def threshold(self, tier: Tier) -> float:
         if tier is Tier.NONE:

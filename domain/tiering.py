@@ -2,7 +2,9 @@
 new tier's threshold (in the same direction), downgrade at once.
 
 The rule reduces to: the effective tier is the minimum of the last N raw tiers, where a scan in the
-other direction (or before the history starts) counts as NONE. Scalar and array forms agree.
+other direction, a scan without a prediction (direction 0) or a scan before the history starts
+counts as NONE. Written once, over arrays: the backtest runs a pair's whole series in one call, the
+live scan cycle runs one scan per pair and carries each pair's memory (`history`) to the next cycle.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
-from domain.signals import Direction, Tier, TierThresholds
+from domain.signals import TierThresholds
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+History = tuple[tuple[int, int], ...]  # the last N-1 scans as (direction sign, raw tier), oldest first
 
 
 def raw_tiers_batch(confidence: FloatArray, th: TierThresholds) -> IntArray:
@@ -24,48 +27,42 @@ def raw_tiers_batch(confidence: FloatArray, th: TierThresholds) -> IntArray:
     return ((c >= th.low).astype(np.int64) + (c >= th.medium) + (c >= th.high)).astype(np.int64)
 
 
-@attrs.frozen
-class Hysteresis:
-    """Per-pair memory: the last N-1 scans as (direction sign, raw tier)."""
+@attrs.frozen(eq=False)
+class HysteresisRun:
+    tier: IntArray  # the effective tier of each scan
+    history: History  # the memory after the last scan: what the next call continues from
 
-    scans_required: int = 2
-    history: tuple[tuple[int, int], ...] = ()
 
-    def __attrs_post_init__(self) -> None:
-        if self.scans_required < 1:
-            raise ValueError("scans_required must be >= 1")
-
-    def step(self, direction: Direction, raw: Tier) -> tuple[Hysteresis, Tier]:
-        """Feed one scan; returns the new memory and the effective tier."""
-        window = (*self.history, (direction.sign, int(raw)))
-        n = self.scans_required
-        if len(window) < n:
-            effective = Tier.NONE
-        else:
-            effective = Tier(min(t if s == direction.sign else 0 for s, t in window[-n:]))
-        keep = window[-(n - 1) :] if n > 1 else ()
-        return attrs.evolve(self, history=keep), effective
-
-    def skip(self) -> Hysteresis:
-        """A scan without a prediction breaks the streak."""
-        return self.step(Direction.LONG, Tier.NONE)[0]
+def hysteresis_run(
+    direction_sign: IntArray, raw: IntArray, scans_required: int = 2, history: History = ()
+) -> HysteresisRun:
+    """Effective tier per row for consecutive scans of one pair (direction 0 = no prediction),
+    continuing from `history` (the memory a previous call returned; only its last N-1 scans count)."""
+    k = scans_required
+    if k < 1:
+        raise ValueError("scans_required must be >= 1")
+    d = np.asarray(direction_sign, dtype=np.int64)
+    r = np.asarray(raw, dtype=np.int64)
+    keep = k - 1
+    past = tuple(history)[-keep:] if keep else ()
+    # The remembered scans, with scans of "nothing" in front up to N-1, then the new ones.
+    pad = keep - len(past)
+    all_d = np.concatenate([np.zeros(pad, dtype=np.int64), np.array([s for s, _ in past], dtype=np.int64), d])
+    all_r = np.concatenate([np.zeros(pad, dtype=np.int64), np.array([t for _, t in past], dtype=np.int64), r])
+    if d.shape[0] == 0:
+        eff = np.zeros(0, dtype=np.int64)
+    elif k == 1:
+        eff = np.where(d != 0, r, 0).astype(np.int64)
+    else:  # windows of N scans ending at each new row
+        wd = sliding_window_view(all_d, k)
+        wr = sliding_window_view(all_r, k)
+        same = wd == d[:, None]
+        eff = np.where(d != 0, np.where(same, wr, 0).min(axis=1), 0).astype(np.int64)
+    real = slice(pad, None)  # the padding is not memory
+    tail = tuple(zip(all_d[real][-keep:].tolist(), all_r[real][-keep:].tolist(), strict=True)) if keep else ()
+    return HysteresisRun(eff, tail)
 
 
 def hysteresis_batch(direction_sign: IntArray, raw: IntArray, scans_required: int = 2) -> IntArray:
-    """Effective tier per row for consecutive scans of one pair (0 direction = no prediction)."""
-    d = np.asarray(direction_sign, dtype=np.int64)
-    r = np.asarray(raw, dtype=np.int64)
-    n = d.shape[0]
-    k = scans_required
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if k == 1:
-        return np.where(d != 0, r, 0)
-    # Pad k-1 scans of "nothing" in front, then take windows ending at each row.
-    pad_d = np.concatenate([np.zeros(k - 1, dtype=np.int64), d])
-    pad_r = np.concatenate([np.zeros(k - 1, dtype=np.int64), r])
-    wd = sliding_window_view(pad_d, k)
-    wr = sliding_window_view(pad_r, k)
-    same = wd == d[:, None]
-    eff = np.where(same, wr, 0).min(axis=1)
-    return np.where(d != 0, eff, 0).astype(np.int64)
+    """`hysteresis_run` from an empty memory, tiers only (a whole series of one pair)."""
+    return hysteresis_run(direction_sign, raw, scans_required).tier

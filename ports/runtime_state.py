@@ -19,7 +19,7 @@ from domain.signals import TierThresholds
 @attrs.frozen
 class PairHysteresis:
     """A pair's tier-hysteresis memory: its last scans as (direction sign, raw tier value), oldest first
-    (the shape of `domain.tiering.Hysteresis.history`)."""
+    (what `domain.tiering.hysteresis_run` takes and returns as `history`)."""
 
     pair: str
     history: tuple[tuple[int, int], ...] = ()

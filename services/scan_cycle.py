@@ -1,4 +1,8 @@
-"""One scan: candles -> features -> predictions -> confidence -> tier -> policy + guard -> emit.
+"""One scan: candles -> features -> predictions -> confidence -> tier -> hysteresis -> policy + guard -> emit.
+
+Confidence, tiers and hysteresis are the backtest's array steps (domain.confidence.score_batch,
+domain.tiering) run on the newest bar: one row per pair of the cycle, each pair's hysteresis memory
+carried from cycle to cycle in the runtime state.
 
 Every emitted signal is logged (outbox: pending -> sent) and recorded in the risk book in ONE
 unit of work committed before the notification, then notified, marked sent and published; every
@@ -17,15 +21,15 @@ import numpy as np
 import numpy.typing as npt
 
 from domain import policy as pol
-from domain.confidence import BoosterInputs, ConfidenceParams, ConfidenceResult, score
+from domain.confidence import ConfidenceBatch, ConfidenceParams, ConfidenceResult, result_of, score_batch
 from domain.errors import ConfigError
 from domain.market import Candles, Timeframe, primary_session
 from domain.risk_book import TradeRecord
-from domain.sentiment import SENTIMENT_MEMBER, SentimentReading, against_sentiment, as_prob_up, combine
+from domain.sentiment import SENTIMENT_MEMBER, SentimentReading, against_sentiment_batch, as_prob_up, combine
 from domain.signals import Block, BlockReason, Direction, Signal, Tier, reward_risk
-from domain.tiering import Hysteresis
+from domain.tiering import History, hysteresis_run, raw_tiers_batch
 from domain.trading import Fill
-from domain.volatility import REGIME_OF_CODE, regime_codes, stop_atr
+from domain.volatility import regime_codes, stop_atr
 from ports.broker import Broker
 from ports.clock import Clock
 from ports.event_bus import EventBus
@@ -144,20 +148,18 @@ class ScanCycle:
     sentiment_bound: float = 0.0
 
     # ------------------------------------------------------------ helpers shared with operator
-    def _hysteresis(self, pair: str) -> Hysteresis:
+    def _hysteresis(self, pair: str) -> History:
+        """The pair's hysteresis memory from the runtime state (hysteresis_run keeps its last N-1 scans)."""
         for h in self.desk.runtime.hysteresis:
             if h.pair == pair:
-                return Hysteresis(
-                    self.settings.hysteresis_scans,
-                    h.history[-(self.settings.hysteresis_scans - 1) :] if self.settings.hysteresis_scans > 1 else (),
-                )
-        return Hysteresis(self.settings.hysteresis_scans)
+                return h.history
+        return ()
 
-    def _store_hysteresis(self, pair: str, h: Hysteresis) -> None:
+    def _store_hysteresis(self, pair: str, history: History) -> None:
         others = tuple(x for x in self.desk.runtime.hysteresis if x.pair != pair)
         self.desk.runtime = attrs.evolve(
             self.desk.runtime,
-            hysteresis=tuple(sorted((*others, PairHysteresis(pair, h.history)), key=lambda x: x.pair)),
+            hysteresis=tuple(sorted((*others, PairHysteresis(pair, history)), key=lambda x: x.pair)),
         )
 
     def levels(self, candles: Candles, direction: Direction, entry: float) -> tuple[float, float]:
@@ -219,30 +221,37 @@ class ScanCycle:
                     probs[pr.pair][pr.model_name] = pr.prob_up
                     versions[pr.pair].append(f"{pr.model_name}:{pr.model_version}")
         moods = self._sentiment_readings(list(candles), now, probs, versions)
-        for pair, c in candles.items():
-            res = score(probs[pair], self.confidence, self._booster_inputs(c, now))
-            h = self._hysteresis(pair)
+        pairs = list(candles)
+        cb, cols = self._score(candles, probs, now)
+        raw = raw_tiers_batch(cb.confidence, self.desk.thresholds)
+        against = against_sentiment_batch(
+            cb.direction_sign, cols.get(SENTIMENT_MEMBER, np.full(len(pairs), np.nan)), self.sentiment_bound
+        )
+        for i, pair in enumerate(pairs):
+            c = candles[pair]
+            run = hysteresis_run(
+                cb.direction_sign[i : i + 1], raw[i : i + 1], self.settings.hysteresis_scans, self._hysteresis(pair)
+            )
+            self._store_hysteresis(pair, run.history)
+            res = result_of(cb, i, self.confidence, cols)
             if res is None:
-                self._store_hysteresis(pair, h.skip())
                 self._block(
                     Block(pair, BlockReason.NO_PREDICTION, "no model scored this pair", now, mode=self.desk.mode),
                     blocks,
                 )
                 continue
-            raw = self.desk.thresholds.tier_of(res.confidence)
-            h, tier = h.step(res.direction, raw)
-            self._store_hysteresis(pair, h)
+            raw_tier, tier = Tier(int(raw[i])), Tier(int(run.tier[0]))
             if tier is Tier.NONE:
-                if raw is Tier.NONE:
+                if raw_tier is Tier.NONE:
                     quiet.append(pair)
                 else:
                     self._block(
                         Block(
                             pair,
                             BlockReason.HYSTERESIS,
-                            f"raw tier {raw.name} needs {self.settings.hysteresis_scans} scans",
+                            f"raw tier {raw_tier.name} needs {self.settings.hysteresis_scans} scans",
                             now,
-                            raw,
+                            raw_tier,
                             res.confidence,
                             self.desk.mode,
                         ),
@@ -250,9 +259,7 @@ class ScanCycle:
                     )
                 continue
             mood = moods.get(pair)
-            if mood is not None and against_sentiment(
-                res.direction.sign, probs[pair].get(SENTIMENT_MEMBER), self.sentiment_bound
-            ):
+            if mood is not None and against[i]:
                 self._block(
                     Block(
                         pair,
@@ -316,14 +323,20 @@ class ScanCycle:
     def _stop_atr(self, c: Candles) -> npt.NDArray[np.float64]:
         return stop_atr(c.high, c.low, c.close, self.settings.atr_window)
 
-    def _booster_inputs(self, c: Candles, now: int) -> BoosterInputs:
-        a = self._stop_atr(c)
-        regime = (
-            REGIME_OF_CODE[int(regime_codes(a, self.settings.regime_window, rows=np.array([len(a) - 1]))[0])]
-            if len(a)
-            else None
-        )
-        return BoosterInputs(ts_ms=now, regime=regime)
+    def _score(
+        self, candles: dict[str, Candles], probs: dict[str, dict[str, float]], now: int
+    ) -> tuple[ConfidenceBatch, dict[str, npt.NDArray[np.float64]]]:
+        """The confidence of the newest bar of each pair, one row per pair: the session booster at
+        `now`, the regime booster from each pair's stop ATR. Returns the batch and its columns (model
+        name -> up-probability per pair, NaN where that model gave none)."""
+        pairs = list(candles)
+        names = sorted({*self.confidence.weights.as_dict(), *(k for p in pairs for k in probs[p])})
+        cols = {k: np.array([probs[p].get(k, math.nan) for p in pairs], dtype=np.float64) for k in names}
+        w = self.settings.regime_window
+        atrs = [self._stop_atr(candles[p]) for p in pairs]  # a pair in `candles` has a closed bar
+        codes = np.array([int(regime_codes(a, w, rows=np.array([len(a) - 1]))[0]) for a in atrs], dtype=np.int64)
+        cb = score_batch(cols, self.confidence, ts_ms=np.full(len(pairs), now, dtype=np.int64), regime_codes=codes)
+        return cb, cols
 
     def emit(
         self,

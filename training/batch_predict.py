@@ -10,7 +10,7 @@ a non-finite value, or a gap between consecutive bars: what `TorchPredictor.wind
 NaN, which the backtest treats as "no prediction", as the live cycle leaves such a pair out.
 
 The result is one array per model name, so the engine's ensemble (`domain.confidence.score_batch`)
-combines them with the configured weights exactly as the live cycle's `score` does.
+combines them with the configured weights: the very function the live cycle runs on its newest bar.
 """
 
 from __future__ import annotations

@@ -13,10 +13,11 @@ from adapters.mocks.market_data import synthetic_candles
 from domain.backtest.engine import BLOCK_CODES, CANDIDATE, EngineConfig, PairData, stage1
 from domain.confidence import SENTIMENT_ONLY, WITHOUT_RL, ConfidenceParams
 from domain.market import Timeframe
-from domain.sentiment import ScoredPost, against_sentiment, as_prob_up, reading_of
+from domain.sentiment import ScoredPost, as_prob_up, reading_of
 from domain.signals import BlockReason
 from domain.trading import SymbolSpec
 from plugins import hookimpl
+from tests.oracles.scalar_decision import against_sentiment
 
 START = 1_704_067_200_000
 

@@ -114,7 +114,6 @@ def test_signal_validation_and_rr() -> None:
     with pytest.raises(ValueError):
         reward_risk(100, 106, 100)
     assert Direction.SHORT.sign == -1 and Direction.LONG.opposite is Direction.SHORT
-    assert Direction.from_prob_up(0.5) is Direction.LONG and Direction.from_prob_up(0.49) is Direction.SHORT
     with pytest.raises(ValueError):
         Prediction("BTC/USDT", 1.2, "lstm", "v1")
     assert Block("BTC/USDT", BlockReason.HALTED, "x", 1).reason == "halted"

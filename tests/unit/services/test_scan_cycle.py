@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from domain.errors import ConfigError
 from domain.signals import Block, BlockReason, Direction, Signal, Tier
+from domain.volatility import REGIME_OF_CODE, regime_codes, stop_atr
 from ports.errors import BrokerDisconnected
 from ports.operator import OperatorCommands
 from services.execution import execute_guarded
+from tests.oracles import scalar_decision as oracle
 from tests.unit.services.conftest import System
 
 
@@ -35,6 +38,32 @@ def test_hysteresis_then_signal_logged_recorded_notified_published(system: Any) 
     assert [b.reason for b in system.log.blocks()] == [BlockReason.HYSTERESIS]
     # features were computed on closed bars only
     assert all(c.ts[-1] + c.timeframe.ms <= system.clock.now_ms() for c in system.features_seen)
+
+
+def test_the_cycle_runs_the_array_steps_and_explains_the_signal_as_the_scalar_oracle(system: Any) -> None:
+    """The live cycle scores its pairs with the backtest's array steps; the emitted signal's confidence
+    and reasons equal the scalar oracle's for the same probabilities, session time and regime, and each
+    pair's hysteresis memory is what the next cycle continues from."""
+    system.scan()
+    at = system.clock.now_ms()
+    [sig] = system.scan().signals
+    btc = next(c for c in reversed(system.features_seen) if c.symbol == "BTC/USDT")
+    a = stop_atr(btc.high, btc.low, btc.close, system.cycle.settings.atr_window)
+    code = int(regime_codes(a, system.cycle.settings.regime_window, rows=np.array([len(a) - 1]))[0])
+    want = oracle.score(
+        {"lstm": 0.80, "transformer": 0.80},
+        system.cycle.confidence,
+        oracle.BoosterInputs(ts_ms=at, regime=REGIME_OF_CODE[code]),
+    )
+    assert want is not None
+    assert sig.confidence == want.confidence and sig.reasons == want.reasons
+    assert [r.split(":")[0] for r in sig.reasons] == ["ensemble", "booster", "booster", "bias"]
+    assert sig.reasons[0] == "ensemble:0.8000[lstm,transformer]"
+    # (direction sign, raw tier) of the last scan: BTC long HIGH, ETH long NONE (0.55 - 0.05 bias)
+    assert {h.pair: h.history for h in system.desk.runtime.hysteresis} == {
+        "BTC/USDT": ((1, int(Tier.HIGH)),),
+        "ETH/USDT": ((1, int(Tier.NONE)),),
+    }
 
 
 def test_notifier_failure_leaves_signal_pending(system: Any) -> None:

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from adapters.mocks.sentiment import FixedSentiment
-from domain.confidence import SENTIMENT_ONLY, WITHOUT_RL, ConfidenceParams, ensemble_prob
-from domain.sentiment import SentimentReading, against_sentiment, against_sentiment_batch, as_prob_up
+from domain.confidence import SENTIMENT_ONLY, WITHOUT_RL, ConfidenceParams
+from domain.sentiment import SentimentReading, against_sentiment_batch, as_prob_up
 from domain.signals import BlockReason, Direction
 from plugins import hookimpl
 from plugins.manager import PluginHost
+from tests.oracles.scalar_decision import against_sentiment, ensemble_prob
 from tests.unit.services.conftest import System
 
 
@@ -56,14 +57,12 @@ def test_a_signal_against_strong_sentiment_is_blocked_with_its_own_reason(system
 
 def test_weak_or_agreeing_sentiment_passes_the_filter() -> None:
     p = as_prob_up  # the filter reads the ensemble member's probability, as the batch engine does
-    assert not against_sentiment(Direction.LONG.sign, p(-0.49), 0.5)
-    assert not against_sentiment(Direction.LONG.sign, p(0.9), 0.5)
-    assert against_sentiment(Direction.SHORT.sign, p(0.5), 0.5)
-    assert against_sentiment(Direction.LONG.sign, p(-0.6), 0.5)
-    assert not against_sentiment(Direction.SHORT.sign, p(0.9), 0.0)  # bound 0: filter off
-    assert not against_sentiment(Direction.SHORT.sign, None, 0.5)
-    sign = np.array([1, 1, -1, -1, 1])
-    probs = np.array([p(-0.6), p(0.9), p(0.5), p(-0.7), np.nan])
+    long, short = Direction.LONG.sign, Direction.SHORT.sign
+    sign = np.array([long, long, short, long, short, short, long])
+    probs = np.array([p(-0.49), p(0.9), p(0.5), p(-0.6), p(0.9), np.nan, p(-0.7)])
+    assert against_sentiment_batch(sign, probs, 0.5).tolist() == [False, False, True, True, True, False, True]
+    assert not against_sentiment_batch(sign, probs, 0.0).any()  # bound 0: filter off
+    # the scalar oracle (tests only) agrees row by row
     assert against_sentiment_batch(sign, probs, 0.5).tolist() == [
         against_sentiment(int(d), None if np.isnan(x) else float(x), 0.5) for d, x in zip(sign, probs, strict=True)
     ]
