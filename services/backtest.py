@@ -5,10 +5,16 @@
   market data with the simulated broker; what the batch engine is proven identical to.
 - `run_walk_forward`: independent periods in parallel processes; each period's seed is derived
   from the run seed and the period index, so a parallel run equals a serial one.
+- `backtest` / `walk_forward`: the `trading-ai backtest` use case: run the engine (one account, or
+  one fresh account per period on the executor the caller hands in) and assemble summary.json's
+  dict, the curves and run.json's figures; the caller writes the reports and prints.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import platform
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -171,6 +177,118 @@ def run_walk_forward(
         with ProcessPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(_run_period, jobs))
     return [r for _, r in sorted(done, key=lambda x: x[0])]
+
+
+# ---------------------------------------------------------------------------------- the use case
+
+# Runs a walk-forward's periods: (periods, cfg, costs, seed) -> one result per period, in order
+# (run_walk_forward in processes, or composition.tuning.executors on Ray).
+RunPeriods = Callable[[Sequence[Period], EngineConfig, CostModel, int], Sequence[EngineResult]]
+# The summary's "models" record for the given bars (composition.model_choice.ModelChoice.info).
+ModelsInfo = Callable[[Sequence[PairData]], dict[str, Any]]
+
+
+def _no_models(_pairs: Sequence[PairData]) -> dict[str, Any]:
+    return {}
+
+
+@attrs.frozen(eq=False)
+class BacktestRun:
+    """One period on one account: summary.json's dict, the report's curves, the engine result and the
+    engine's wall seconds."""
+
+    summary: dict[str, Any]
+    curves: dict[str, Any]
+    result: EngineResult
+    wall_seconds: float
+
+    @property
+    def bars(self) -> int:
+        return int(self.summary["bars"])
+
+
+@attrs.frozen(eq=False)
+class WalkForwardRun:
+    """A walk-forward: summary.json's dict (every period's summary and their total) and, per period,
+    its bars, engine result and curves; the engine's wall seconds over all periods."""
+
+    summary: dict[str, Any]
+    periods: tuple[Period, ...]
+    results: tuple[EngineResult, ...]
+    curves: tuple[dict[str, Any], ...]
+    wall_seconds: float
+
+    @property
+    def bars(self) -> int:
+        return int(self.summary["total"]["bars"])
+
+    @property
+    def total(self) -> dict[str, Any]:
+        return dict(self.summary["total"])
+
+
+def backtest(
+    pairs: Sequence[PairData],
+    cfg: EngineConfig,
+    costs: CostModel,
+    seed: int,
+    *,
+    model: str,
+    models: ModelsInfo = _no_models,
+) -> BacktestRun:
+    """The plain backtest: the engine over the whole period on one account, and its summary."""
+    t = time.perf_counter()
+    res = run_batch(pairs, cfg, costs, seed)
+    wall = time.perf_counter() - t
+    summary, curves = build_summary(pairs, cfg, res, costs, model=model)
+    summary["models"] = models(pairs)
+    summary["seed"] = seed
+    return BacktestRun(summary, curves, res, wall)
+
+
+def walk_forward(
+    pairs: Sequence[PairData],
+    n: int,
+    cfg: EngineConfig,
+    costs: CostModel,
+    seed: int,
+    *,
+    model: str,
+    models: ModelsInfo = _no_models,
+    run_periods: RunPeriods = run_walk_forward,
+) -> WalkForwardRun:
+    """The walk-forward: the period split into `n` spans (split_periods), each on its own fresh account
+    with its own seed (period_seed) run by `run_periods`, every span's summary and their total."""
+    periods = split_periods(pairs, n)
+    t = time.perf_counter()
+    results = list(run_periods(periods, cfg, costs, seed))
+    wall = time.perf_counter() - t
+    per: list[dict[str, Any]] = []
+    curves = []
+    for p, res in zip(periods, results, strict=True):
+        s, c = build_summary(p.pairs, cfg, res, costs, model=model)
+        s["index"] = p.index
+        s["seed"] = period_seed(seed, p.index)
+        s["models"] = models(p.pairs)
+        per.append(s)
+        curves.append(c)
+    summary = walk_forward_summary(
+        per, len(pairs), cfg.rules.initial_balance, model, models(pairs), costs.description, seed
+    )
+    return WalkForwardRun(summary, tuple(periods), tuple(results), tuple(curves), wall)
+
+
+def run_meta(run: BacktestRun | WalkForwardRun, load_and_predict_seconds: float, **extra: Any) -> dict[str, Any]:
+    """run.json: what changes between runs of the same inputs (wall times, speed, host, finish time)."""
+    wall = run.wall_seconds
+    return {
+        **extra,
+        "wall_seconds": wall,
+        "bars_per_second": run.bars / wall if wall > 0 else None,
+        "load_and_predict_seconds": load_and_predict_seconds,
+        "python": platform.python_version(),
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(),
+    }
 
 
 def replay_live(

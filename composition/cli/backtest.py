@@ -10,7 +10,7 @@ training.
 
 `--walk-forward [--periods N] [--workers W]` (or config backtest.periods > 1): the period split into N
 consecutive spans of equal length, each run on its own fresh account in W processes
-(`services.backtest.run_walk_forward`; the result does not depend on W). Predictions are computed once
+(`services.backtest.walk_forward`; the result does not depend on W). Predictions are computed once
 over the whole period (they are causal) and sliced, so each span's first bar has the history a live
 cycle would have. One row per period plus the total; summary.json holds every period's summary.
 """
@@ -21,7 +21,6 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import platform
 import re
 import time
 from collections.abc import Sequence
@@ -115,7 +114,7 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     from adapters.execution_metrics.cost_model import load_cost_model
     from adapters.reports.backtest_report import build_charts, write_reports
     from composition.settings import kernel_settings
-    from services.backtest import build_summary, run_batch
+    from services.backtest import backtest, run_meta
 
     config = ctx.config
     b = config.backtest
@@ -139,30 +138,18 @@ def _backtest(args: argparse.Namespace, ctx: Context) -> int:
     predict_wall = time.perf_counter() - t
     print_model(model, pairs)
     if wf_periods:
-        return _walk_forward(
-            config, settings, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall, args.run_name, args
-        )
-    t = time.perf_counter()
-    res = run_batch(pairs, cfg, costs, config.seed)
-    wall = time.perf_counter() - t
-    summary, curves = build_summary(pairs, cfg, res, costs, model=model.description)
-    summary["models"] = model.info(settings, pairs)
-    summary["seed"] = config.seed
+        return _walk_forward(config, settings, tf, model, cfg, costs, pairs, wf_periods, workers, predict_wall, args)
+    run = backtest(pairs, cfg, costs, config.seed, model=model.description, models=lambda ps: model.info(settings, ps))
+    summary = run.summary
     name = args.run_name or b.run_name or _run_name(summary, tf)
     rh, sj = write_reports(
         Path(b.reports_dir) / name,
         summary,
-        curves,
-        {
-            "wall_seconds": wall,
-            "bars_per_second": summary["bars"] / wall if wall > 0 else None,
-            "load_and_predict_seconds": predict_wall,
-            "python": platform.python_version(),
-            "finished_utc": dt.datetime.now(dt.UTC).isoformat(),
-        },
-        build_charts(pairs, res, cfg.rules, curves),
+        run.curves,
+        run_meta(run, predict_wall),
+        build_charts(pairs, run.result, cfg.rules, run.curves),
     )
-    _print_table(summary, wall)
+    _print_table(summary, run.wall_seconds)
     print(f"candles + predictions: {predict_wall:.1f} s")
     print(f"report: {rh}\nsummary: {sj}")
     emit_json(args, {"summary": json.loads(sj.read_text(encoding="utf-8")), "report": str(rh), "summary_file": str(sj)})
@@ -207,57 +194,36 @@ def _walk_forward(
     n: int,
     workers: int,
     predict_wall: float,
-    run_name: str | None,
-    args: argparse.Namespace | None = None,
+    args: argparse.Namespace,
 ) -> int:
     from adapters.reports.backtest_report import build_charts, summary_json, write_reports, write_walk_forward_index
-    from services.backtest import build_summary, period_seed, split_periods, walk_forward_summary
-
-    periods = split_periods(pairs, n)
-    t = time.perf_counter()
     from composition.tuning.executors import run_walk_forward_on  # --executor ray: the periods as Ray tasks
+    from services.backtest import Period, run_meta, walk_forward
 
-    results: list[EngineResult] = run_walk_forward_on(
-        getattr(args, "executor", "process"), periods, cfg, costs, config.seed, workers, getattr(args, "address", None)
-    )
-    wall = time.perf_counter() - t
-    per: list[dict[str, Any]] = []
-    curves = []
-    charts = []
-    for p, res in zip(periods, results, strict=True):
-        s, c = build_summary(p.pairs, cfg, res, costs, model=model.description)
-        charts.append(build_charts(p.pairs, res, cfg.rules, c))
-        s["index"] = p.index
-        s["seed"] = period_seed(config.seed, p.index)
-        s["models"] = model.info(settings, p.pairs)
-        per.append(s)
-        curves.append(c)
-    summary = walk_forward_summary(
-        per,
-        len(pairs),
-        cfg.rules.initial_balance,
-        model.description,
-        model.info(settings, pairs),
-        costs.description,
+    def run_periods(periods: Sequence[Period], c: EngineConfig, k: CostModel, seed: int) -> list[EngineResult]:
+        return run_walk_forward_on(args.executor, periods, c, k, seed, workers, args.address)
+
+    run = walk_forward(
+        pairs,
+        n,
+        cfg,
+        costs,
         config.seed,
+        model=model.description,
+        models=lambda ps: model.info(settings, ps),
+        run_periods=run_periods,
     )
-    name = run_name or config.backtest.run_name or _run_name(summary, tf, prefix=f"walkforward{n}")
+    summary = run.summary
+    name = args.run_name or config.backtest.run_name or _run_name(summary, tf, prefix=f"walkforward{n}")
     root = Path(config.backtest.reports_dir) / name
-    meta = {
-        "workers": workers,
-        "wall_seconds": wall,
-        "load_and_predict_seconds": predict_wall,
-        "bars_per_second": summary["total"]["bars"] / wall if wall > 0 else None,
-        "python": platform.python_version(),
-        "finished_utc": dt.datetime.now(dt.UTC).isoformat(),
-    }
-    for s, c, ch in zip(per, curves, charts, strict=True):
+    meta = run_meta(run, predict_wall, workers=workers)
+    for p, s, res, c in zip(run.periods, summary["periods"], run.results, run.curves, strict=True):
         write_reports(
             root / f"period-{s['index'] + 1:02d}",
             s,
             c,
             {**meta, "period": s["index"] + 1},
-            ch,
+            build_charts(p.pairs, res, cfg.rules, c),
             title=f"Walk-forward period {s['index'] + 1} of {n}",
             back_link="../index.html",
         )
@@ -266,12 +232,12 @@ def _walk_forward(
     sj.write_text(summary_json(summary), encoding="utf-8")
     (root / "run.json").write_text(json.dumps(meta, sort_keys=True, indent=2) + "\n", encoding="utf-8")
     _print_walk_forward(summary)
+    wall = run.wall_seconds
     print(f"engine wall: {wall:.2f} s with {workers} worker(s); candles + predictions: {predict_wall:.1f} s")
     print(f"report: {index} (links each period-NN/report.html)\nsummary: {sj}")
-    if args is not None:
-        emit_json(
-            args, {"summary": json.loads(sj.read_text(encoding="utf-8")), "report": str(index), "summary_file": str(sj)}
-        )
+    emit_json(
+        args, {"summary": json.loads(sj.read_text(encoding="utf-8")), "report": str(index), "summary_file": str(sj)}
+    )
     return 0
 
 

@@ -157,7 +157,7 @@ def run_ablation(
     from composition.runtime.plugins import with_sentiment
     from composition.settings import kernel_settings
     from domain.market import Timeframe
-    from services.backtest import build_summary, run_walk_forward, split_periods, walk_forward_total
+    from services.backtest import walk_forward
 
     first = max(h["first_ms"] for h in hist.values())
     last = min(h["last_ms"] for h in hist.values())
@@ -173,11 +173,5 @@ def run_ablation(
     pairs_s, cfg_s = with_sentiment(config, pairs, cfg, model.names, ctx.log)
     out: dict[str, Any] = {"span": f"{start} .. {end}", "model": model.description}
     for name, ps, c in (("without", pairs, cfg), ("with", pairs_s, cfg_s)):
-        per = split_periods(ps, periods)
-        results = run_walk_forward(per, c, costs, config.seed)
-        sums = [
-            build_summary(list(p.pairs), c, r, costs, model=model.description)[0]
-            for p, r in zip(per, results, strict=True)
-        ]
-        out[name] = walk_forward_total(sums, c.rules.initial_balance)
+        out[name] = walk_forward(ps, periods, c, costs, config.seed, model=model.description).total
     return out
