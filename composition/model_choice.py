@@ -4,8 +4,9 @@
 promoted, else the momentum baseline) against the registry; `load_pairs` loads each configured pair's
 bars of the backtest period (or the bundle's recorded test block) through the one data path with the
 model's probabilities for every bar; `engine_config` gives the engine the kernel settings for that
-model's ensemble. `trading-ai backtest`, `challenge`, `tune`, `rl`, `sentiment` and bench/scale.py
-all take their model and bars from here.
+model's ensemble (`challenge_engine_config`: the same under a simulated challenge's rules).
+`trading-ai backtest`, `challenge`, `tune`, `rl`, `sentiment` and bench/scale.py all take their model
+and bars from here.
 """
 
 from __future__ import annotations
@@ -188,6 +189,15 @@ def engine_config(settings: KernelSettings, model: ModelChoice | None = None) ->
     return EngineConfig.from_settings(settings, model.names, model.min_bars)
 
 
+def challenge_engine_config(config: Config, one_step: bool, model: ModelChoice | None = None) -> EngineConfig:
+    """The engine settings of a challenge simulation: the kernel settings the runtime and the backtest
+    get (composition.settings); one-step swaps only the challenge, its limits and buffers still
+    configured."""
+    from composition.settings import kernel_settings
+
+    return engine_config(kernel_settings(config, challenge="one-step" if one_step else None), model)
+
+
 def load_pairs(
     config: Config, timeframe: Timeframe, model: ModelChoice | None = None, block: str | None = None
 ) -> list[PairData]:
@@ -235,6 +245,7 @@ __all__ = [
     "BASELINE_DESCRIPTION",
     "ModelChoice",
     "baseline_model",
+    "challenge_engine_config",
     "choose_model",
     "engine_config",
     "load_pairs",

@@ -30,15 +30,6 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=_usage)
 
 
-def challenge_engine_config(config: Any, one_step: bool, model: Any = None) -> Any:
-    """The engine settings of a simulation: the kernel settings the runtime and the backtest get
-    (composition.settings); --one-step swaps only the challenge, its limits and buffers still configured."""
-    from composition.model_choice import engine_config
-    from composition.settings import kernel_settings
-
-    return engine_config(kernel_settings(config, challenge="one-step" if one_step else None), model)
-
-
 def _usage(args: argparse.Namespace, ctx: Context) -> int:
     raise UserError("usage: trading-ai challenge simulate [--runs N] [--one-step]")
 
@@ -52,7 +43,7 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     from rich.table import Table
 
     from adapters.execution_metrics.cost_model import load_cost_model
-    from composition.model_choice import choose_model, load_pairs, print_model
+    from composition.model_choice import challenge_engine_config, choose_model, load_pairs, print_model
     from domain.challenge import ChallengeSettings, DayTable, TradeStream, bootstrap_attempts, historical_attempts
     from domain.challenge import summarise as summarise_attempts
     from domain.market import Timeframe

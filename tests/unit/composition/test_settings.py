@@ -10,10 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from composition.cli.challenge import challenge_engine_config
 from composition.config import load_config
-from composition.model_choice import ModelChoice, engine_config
-from composition.runtime.launch import runtime_decision
+from composition.containers import runtime_decision
+from composition.model_choice import ModelChoice, challenge_engine_config, engine_config
 from composition.settings import kernel_settings
 from composition.training_inputs import train_settings
 from domain.errors import ConfigError
