@@ -68,7 +68,7 @@ def _tune(args: argparse.Namespace, ctx: Context) -> int:
     from composition.settings import kernel_settings
     from composition.tuning import report as rep
     from composition.tuning.executors import make_executor
-    from composition.tuning.objective import build_tune_data, evaluate, trial_job
+    from composition.tuning.objective import build_tune_data, trial_job
     from composition.tuning.study import TrialRow, open_study, optimize, recover_stale, redact, storage_url
     from domain.market import Timeframe
     from services.tuning import parse_space
@@ -214,12 +214,8 @@ def _tune(args: argparse.Namespace, ctx: Context) -> int:
         else f"  PBO: {p.get('note')}"
     )
     print(f"  verdict: {rep.verdict(check)}")
-    key = f"test_block:{chosen.number}"
-    test = study.user_attrs.get(key)
-    if test is None:
-        s = evaluate(data, chosen.params, test=True)
-        test = s.as_dict()
-        study.set_user_attr(key, test)
+    test, scored_now = rep.final_test_block(study, data, chosen)
+    if scored_now:
         print(f"final test block, scored now for trial {chosen.number} (once):")
     else:
         print(f"final test block of trial {chosen.number} (scored earlier, kept in the study, not re-run):")

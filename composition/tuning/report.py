@@ -6,12 +6,15 @@ returns), and the final test block, scored once for the chosen trial and kept in
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 
 from domain.overfitting import deflated_sharpe_ratio, pbo_cscv, sharpe
+
+if TYPE_CHECKING:
+    from composition.tuning.objective import TuneData
 
 PBO_BLOCKS = 8
 
@@ -94,3 +97,19 @@ def verdict(check: dict[str, Any]) -> str:
         if luck
         else "the best trial's edge survives the deflation and the PBO check"
     )
+
+
+def final_test_block(
+    study: optuna.Study, data: TuneData, chosen: optuna.trial.FrozenTrial
+) -> tuple[dict[str, Any], bool]:
+    """(figures, scored_now): the chosen trial's score on the final test block. Scored once: the first
+    time it is run and kept in the study (user attr `test_block:<trial>`); later calls read it back."""
+    from composition.tuning.objective import evaluate
+
+    key = f"test_block:{chosen.number}"
+    kept = study.user_attrs.get(key)
+    if kept is not None:
+        return dict(kept), False
+    figures = evaluate(data, chosen.params, test=True).as_dict()
+    study.set_user_attr(key, figures)
+    return figures, True
