@@ -1,6 +1,6 @@
 """One scan cycle's decision latency with trained models: candles in memory -> signals for BTC/ETH/BNB,
 through the runtime's own features, LSTM + Transformer bundle, confidence, tiering, policy and FTMO
-guard (the desk and confidence parameters come from the runtime's own builder, launch.runtime_decision).
+guard (the desk and confidence parameters come from the runtime's own builder, containers.runtime_decision).
 
 The bundle: a tiny quick-profile LSTM + Transformer trained in this run on the real 5m candles of
 the three pairs (the last 5,000 bars, one epoch each; as tests/integration/backtest does), promoted
@@ -48,8 +48,7 @@ from adapters.mocks.notifier import RecordingNotifier  # noqa: E402
 from adapters.mocks.runtime_state import InMemoryRuntimeStateStore  # noqa: E402
 from adapters.mocks.storage import InMemoryDeployments, InMemoryRiskBook, InMemorySignalLog  # noqa: E402
 from composition.config import Config, load_config  # noqa: E402
-from composition.containers import load_predictors, parse_date_ms  # noqa: E402
-from composition.runtime.launch import runtime_decision  # noqa: E402
+from composition.containers import load_predictors, parse_date_ms, runtime_decision  # noqa: E402
 from composition.runtime.resources import peak_rss_mb, rss_mb  # noqa: E402
 from composition.runtime.warmup import warm_up_compiled  # noqa: E402
 from domain.market import Timeframe  # noqa: E402
@@ -85,7 +84,7 @@ def train_tiny_bundle(config: Config, root: Path) -> tuple[Path, float]:
 
 
 def build_cycle(config: Config, market: InMemoryMarketData, start: int, log: logging.Logger) -> tuple[Any, ...]:
-    """The scan cycle wired as build_service wires it (desk and confidence from runtime_decision)."""
+    """The scan cycle wired as RuntimeContainer.scan wires it (desk and confidence from runtime_decision)."""
     tf = Timeframe.parse(config.data.timeframe)
     pairs = tuple(config.data.symbols)
     predictors, features, _gated, desc = load_predictors(config, log)

@@ -1,6 +1,7 @@
 """One launcher per environment (demo, backtest, dryrun, live): each builds its composition and runs it.
 
-The runtime ones live in composition/runtime/launch.py; these are the entry points the CLI calls.
+The runtime ones (dry-run, live) run composition/runtime/launch.py, whose build_service resolves the
+one composition root, composition.containers.RuntimeContainer; these are the entry points the CLI calls.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ _NEW = (*_OLD, "replay")
 _MODE_TABLES = ("risk_book", "signal_log", "block_log", "order_intents")
 # The tables whose rows carry a replay's signal id, and its column.
 _ID_COLUMNS = (("risk_book", "signal_id"), ("signal_log", "signal_id"), ("order_intents", "client_order_id"))
-# composition.runtime.launch.replay_run_prefix: "r" + wall-clock ms in hex + "-"; a dry-run's ids
+# composition.containers.replay_run_prefix: "r" + wall-clock ms in hex + "-"; a dry-run's ids
 # start with the pair ("BTCUSDT-...").
 _REPLAY_ID = re.compile(r"^r[0-9a-f]{8,16}-")
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from composition.config import load_config
-from composition.containers import RunOptions, parse_date_ms
+from composition.containers import RunOptions, parse_date_ms, places_orders
 from composition.logging_setup import configure_logging
-from composition.runtime.launch import build_service, places_orders
+from composition.runtime.launch import build_service
 from composition.runtime.service import serve
 from domain.signals import Direction, Mode
 from tests.integration.storage.migrated import migrated_sqlite_url

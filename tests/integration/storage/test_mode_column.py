@@ -16,7 +16,7 @@ from adapters.storage.engine import create_engine_for
 from domain.signals import Mode
 
 MODE_TABLES = (t.risk_book, t.signal_log, t.block_log, t.order_intents)
-REPLAY_ID = "r19a0b1c2d3e-BTCUSDT-1759276800000-long"  # composition.runtime.launch.replay_run_prefix()
+REPLAY_ID = "r19a0b1c2d3e-BTCUSDT-1759276800000-long"  # composition.containers.replay_run_prefix()
 DRY_ID = "BTCUSDT-1759276800000-long"
 
 
