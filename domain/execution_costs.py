@@ -230,6 +230,23 @@ def _interp_uniform(table: FloatArray, rows: IntArray, u: FloatArray) -> FloatAr
     return np.asarray(np.minimum(a + frac * (b - a), b), dtype=np.float64)
 
 
+def _interp_one(q: FloatArray, u: float) -> float:
+    """`_interp_uniform` for one draw, in Python floats: the same IEEE operations in the same order."""
+    pos = u * (N_QUANTILES - 1)
+    lo = min(int(pos), N_QUANTILES - 2)
+    a = float(q[lo])
+    b = float(q[lo + 1])
+    v = a + (pos - lo) * (b - a)
+    return v if v < b else b
+
+
+def _latency_one(latency_ms: float) -> float:
+    lat = float(latency_ms)
+    if not (math.isfinite(lat) and lat >= 0):
+        raise ValueError("latency_ms must be finite and >= 0")
+    return lat
+
+
 def _latency_array(latency_ms: object, n: int) -> FloatArray:
     lat = np.broadcast_to(np.asarray(latency_ms, dtype=np.float64), (n,))
     if not bool(np.all(np.isfinite(lat))) or bool(np.any(lat < 0)):
@@ -311,10 +328,16 @@ class ExecutionModel:
         return CostDraws(spread, slip, np.asarray(penalty, dtype=np.float64))
 
     def sample(self, pair: str, session: Session, rng: np.random.Generator, latency_ms: float = 0.0) -> CostDraw:
-        """One order's costs; draws exactly `rng.random((1, 2))`."""
-        rows = np.array([self._row(pair, session)], dtype=np.int64)
-        lat = _latency_array(latency_ms, 1)
-        return self._draw(rows, rng.random((1, 2)), lat).draw(0)
+        """One order's costs; draws exactly `rng.random((1, 2))`. The arithmetic of `sample_many` on
+        Python floats (no one-element arrays): the same values, bit for bit."""
+        row = self._row(pair, session)
+        u = rng.random((1, 2))
+        lat = _latency_one(latency_ms)
+        return CostDraw(
+            _interp_one(self._spread_q[row], float(u[0, 0])),
+            _interp_one(self._slip_q[row], float(u[0, 1])),
+            float(self._slip_p90[row]) if lat > self.latency_sla_ms else 0.0,
+        )
 
     def sample_many(
         self,
@@ -395,7 +418,10 @@ class FixedCostModel:
         )
 
     def sample(self, pair: str, session: Session, rng: np.random.Generator, latency_ms: float = 0.0) -> CostDraw:
-        return self._draws(1, rng, latency_ms).draw(0)
+        rng.random((1, 2))
+        lat = _latency_one(latency_ms)
+        slip = float(self.slippage_bps)
+        return CostDraw(float(self.spread_bps), slip, slip if lat > self.latency_sla_ms else 0.0)
 
     def sample_many(
         self,

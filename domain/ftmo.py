@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from domain.prague_time import day_start_ms, prague_day
+from domain.prague_time import day_start_ms, prague_day, prague_midnight_ms
 
 
 class ChallengeKind(enum.StrEnum):
@@ -111,6 +111,8 @@ class FtmoState:
     end-of-day balance (one-step trailing floor), the Prague days a position was opened on, the closed
     P&L per day (best-day rule), the last observation (time, balance) and whether the last equity check
     found equity below a buffered floor (the breach episode: one alert per episode).
+    The replacing states are built by direct constructor calls (attrs.evolve's per-call introspection
+    was a hot spot of the backtest): a new field must be passed on in `_rolled`, `advance` and `_evolved`.
     """
 
     day_start_ms: int
@@ -140,15 +142,21 @@ class FtmoState:
         `balance_at_midnight` is the balance at the reset (positions are not closed by the reset);
         `advance` derives it from the ledger's own record, callers replaying history pass the exact one.
         """
-        start = day_start_ms(now_ms)
+        return self._rolled(day_start_ms(now_ms), balance_at_midnight, equity_at_midnight)
+
+    def _rolled(self, start: int, balance_at_midnight: float, equity_at_midnight: float | None) -> FtmoState:
         if start <= self.day_start_ms:
             return self
-        return attrs.evolve(
-            self,
+        return FtmoState(
             day_start_ms=start,
             day_start_balance=balance_at_midnight,
-            day_start_equity=balance_at_midnight if equity_at_midnight is None else equity_at_midnight,
             max_eod_balance=max(self.max_eod_balance, balance_at_midnight),
+            trading_days=self.trading_days,
+            day_profits=self.day_profits,
+            day_start_equity=balance_at_midnight if equity_at_midnight is None else equity_at_midnight,
+            last_ms=self.last_ms,
+            last_balance=self.last_balance,
+            in_breach=self.in_breach,
         )
 
     def midnight_balance(self, balance: float, midnight_ms: int, change_times: Sequence[int] | None = None) -> float:
@@ -178,29 +186,62 @@ class FtmoState:
         st = self
         changed = self.last_balance is not None and balance != self.last_balance
         change_day = prague_day(now_ms)
-        start = day_start_ms(now_ms)
+        start = prague_midnight_ms(change_day)  # day_start_ms(now_ms)
         if start > self.day_start_ms:
             mid = self.midnight_balance(balance, start, change_times)
-            st = st.roll(now_ms, mid, equity)
+            st = st._rolled(start, mid, equity)
             if changed and mid == balance:  # the change came before the reset: the previous day's
                 change_day = prague_day(start - 1)
         if changed:
             st = st.with_closed_pnl_on_day(change_day, balance - float(self.last_balance or 0.0))
-        return attrs.evolve(st, last_ms=now_ms, last_balance=balance)
+        return FtmoState(
+            day_start_ms=st.day_start_ms,
+            day_start_balance=st.day_start_balance,
+            max_eod_balance=st.max_eod_balance,
+            trading_days=st.trading_days,
+            day_profits=st.day_profits,
+            day_start_equity=st.day_start_equity,
+            last_ms=now_ms,
+            last_balance=balance,
+            in_breach=st.in_breach,
+        )
 
     def with_trade_opened(self, at_ms: int) -> FtmoState:
-        return attrs.evolve(self, trading_days=self.trading_days | {prague_day(at_ms)})
+        return self._evolved(self.trading_days | {prague_day(at_ms)}, self.day_profits, self.in_breach)
 
     def with_closed_pnl(self, at_ms: int, pnl: float) -> FtmoState:
         return self.with_closed_pnl_on_day(prague_day(at_ms), pnl)
 
     def with_closed_pnl_on_day(self, day: int, pnl: float) -> FtmoState:
-        profits = dict(self.day_profits)
-        profits[day] = profits.get(day, 0.0) + pnl
-        return attrs.evolve(self, day_profits=tuple(sorted(profits.items())))
+        dp = self.day_profits
+        if not dp or dp[-1][0] < day:  # a new latest day (the usual case): appended, still sorted
+            profits = (*dp, (day, 0.0 + pnl))
+        elif dp[-1][0] == day:
+            profits = (*dp[:-1], (day, dp[-1][1] + pnl))
+        else:
+            d = dict(dp)
+            d[day] = d.get(day, 0.0) + pnl
+            profits = tuple(sorted(d.items()))
+        return self._evolved(self.trading_days, profits, self.in_breach)
 
     def with_breach(self, breached: bool) -> FtmoState:
-        return self if breached == self.in_breach else attrs.evolve(self, in_breach=breached)
+        return self if breached == self.in_breach else self._evolved(self.trading_days, self.day_profits, breached)
+
+    def _evolved(
+        self, trading_days: frozenset[int], day_profits: tuple[tuple[int, float], ...], in_breach: bool
+    ) -> FtmoState:
+        """attrs.evolve for these three fields, without its per-call field introspection."""
+        return FtmoState(
+            day_start_ms=self.day_start_ms,
+            day_start_balance=self.day_start_balance,
+            max_eod_balance=self.max_eod_balance,
+            trading_days=trading_days,
+            day_profits=day_profits,
+            day_start_equity=self.day_start_equity,
+            last_ms=self.last_ms,
+            last_balance=self.last_balance,
+            in_breach=in_breach,
+        )
 
 
 FtmoLedger = FtmoState  # the name the docs use

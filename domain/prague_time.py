@@ -7,6 +7,7 @@ midnight Prague time, so these are all the rules we need.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Final
 
 from domain.market import MS_PER_DAY, MS_PER_HOUR
@@ -54,11 +55,24 @@ def dst_bounds_ms(year: int) -> tuple[int, int]:
     return start, end
 
 
-def prague_offset_ms(ts_ms: int) -> int:
-    """UTC offset of Prague at the UTC instant ts_ms: 1 h (CET) or 2 h (CEST)."""
+def _offset_from_calendar(ts_ms: int) -> int:
     year = civil_from_days(ts_ms // MS_PER_DAY)[0]
     start, end = dst_bounds_ms(year)
     return CEST_MS if start <= ts_ms < end else CET_MS
+
+
+# The rule above evaluated once for TABLE_YEARS: the summer-time bounds start_y, end_y of every year in
+# order, so an instant inside them is in summer time exactly when an odd number of bounds is <= it (the
+# calendar arithmetic per call was the backtest's hottest path). Instants outside use the arithmetic.
+TABLE_YEARS: Final = range(1970, 2201)
+_BOUNDS: Final = tuple(b for y in TABLE_YEARS for b in dst_bounds_ms(y))
+
+
+def prague_offset_ms(ts_ms: int) -> int:
+    """UTC offset of Prague at the UTC instant ts_ms: 1 h (CET) or 2 h (CEST)."""
+    if _BOUNDS[0] <= ts_ms < _BOUNDS[-1]:
+        return CEST_MS if bisect_right(_BOUNDS, ts_ms) & 1 else CET_MS
+    return _offset_from_calendar(ts_ms)
 
 
 def prague_day(ts_ms: int) -> int:

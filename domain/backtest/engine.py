@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
 import attrs
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -40,6 +41,8 @@ from domain.volatility import MEDIUM, regime_codes, stop_atr
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+_INT_MIN = int(np.iinfo(np.int64).min)
+_INT_MAX = int(np.iinfo(np.int64).max)
 
 # Per-bar outcome codes of stage 1 (0 = a candidate that goes on to stage 2).
 CANDIDATE = 0
@@ -272,7 +275,23 @@ class _Kernel:
         self.ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
         # The live cycle's clock: every bar close that has a next bar (where the runtime runs a cycle).
         self.grid = np.unique(np.concatenate([np.zeros(0, np.int64)] + [e[:-1] for e in self.ends]))
-        self.watched = np.iinfo(np.int64).min  # bar closes up to here have had their FTMO check
+        self.watched = _INT_MIN  # bar closes up to here have had their FTMO check
+        self.watched_i = 0  # grid closes at or before `watched`
+        # Per pair, its mark at every grid close: the last close at or before it (gvalid False before
+        # the pair's first bar closes, where the entry price is the mark), looked up instead of searched.
+        gk = [e.searchsorted(self.grid, side="right") - 1 for e in self.ends]
+        g_n = self.grid.shape[0]
+        self.gvalid = np.array([x >= 0 for x in gk], dtype=np.bool_).reshape(len(pairs), g_n)
+        self.gmark = np.array(
+            [p.bars.close[np.maximum(x, 0)] for p, x in zip(pairs, gk, strict=True)], dtype=np.float64
+        ).reshape(len(pairs), g_n)
+        # What only depends on the open positions, kept until they change (`changed`).
+        self._pos: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None  # as arrays (first_breach)
+        self._pos_rank: IntArray = np.zeros(0, np.int64)
+        self._next: _Open | None = None  # the next to end (exit time, then opening order)
+        self._held: tuple[tuple[Position, ...], float] | None = None  # positions, margin they hold
+        self._exit_bps: dict[int, dict[str, float]] = {}  # per cost session
+        self._session_end: dict[int, int] = {}
         # Per candidate: the cost session of its fill (what the sampled draw uses).
         self.sess: list[IntArray] = []
         for p, s in zip(pairs, s1, strict=True):
@@ -286,6 +305,24 @@ class _Kernel:
         self.exit_table = np.array([[_cost(exit_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
         self.now_sess = cost_session_codes(self.t) if self.t.shape[0] else np.zeros(0, np.int64)
         self._event_arrays()
+        # What the scalar path reads of each event and candidate, as Python numbers once (not per read).
+        self.ev_py = list(
+            zip(self.rank.tolist(), self.local.tolist(), self.t.tolist(), self.now_sess.tolist(), strict=True)
+        )
+        self.cand_py = [
+            list(
+                zip(
+                    s.cand.tolist(),
+                    [_TIER_OF[x] for x in s.tier[s.cand].tolist()],
+                    s.direction[s.cand].tolist(),
+                    s.entry_ref.tolist(),
+                    s.sl.tolist(),
+                    s.tp.tolist(),
+                    strict=True,
+                )
+            )
+            for s in s1
+        ]
         self.balance = float(start_balance)
         self.fstate: ftmo.FtmoState | None = None  # started and rolled at refresh, as the live desk does
         self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
@@ -306,17 +343,18 @@ class _Kernel:
     # ------------------------------------------------------------------ state upkeep
     def mark(self, rank: int, now: int) -> float | None:
         """Close of the last bar of that pair that closed at or before `now`."""
-        k = int(np.searchsorted(self.ends[rank], now, side="right")) - 1
+        k = int(self.ends[rank].searchsorted(now, side="right")) - 1
         return float(self.pairs[rank].bars.close[k]) if k >= 0 else None
 
     def settle(self, now: int) -> None:
         """Close every trade that ended at or before `now`, in exit order; losses feed the backoff."""
         cfg = self.cfg
         while self.opened:
-            o = min(self.opened, key=lambda x: (x.exit_at, x.seq))
+            o = self.next_open()
             if o.exit_at > now:
                 break
             self.opened.remove(o)
+            self.changed()
             # the ledger sees the close at its time: rolled at any midnight before it with the balance
             # then (exact), the P&L booked into the close's Prague day
             if self.fstate is not None:
@@ -326,7 +364,59 @@ class _Kernel:
                 self.fstate = self.fstate.advance(o.exit_at, self.balance)
             self.last_exit = max(self.last_exit, o.exit_at)
             if o.pnl < 0:
-                self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, session_end_ms(o.exit_at))
+                self.pstate = policy.record_loss(cfg.policy, self.pstate, o.exit_at, self.session_end(o.exit_at))
+
+    def changed(self) -> None:
+        """The open positions changed: forget what was derived from them."""
+        self._pos = None
+        self._next = None
+        self._held = None
+        self._exit_bps = {}
+
+    def next_open(self) -> _Open:
+        """The open position that ends first (ties: the one opened first); there must be one."""
+        if self._next is None:
+            self._next = min(self.opened, key=lambda x: (x.exit_at, x.seq))
+        return self._next
+
+    def next_exit(self) -> int:
+        return self.next_open().exit_at if self.opened else _INT_MAX
+
+    def held(self) -> tuple[tuple[Position, ...], float]:
+        """The open positions in opening order and the margin they hold, summed in the simulated
+        broker's order (opening order)."""
+        if self._held is None:
+            specs = self.specs
+            used = sum(specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
+            self._held = (tuple(o.position for o in self.opened), used)
+        return self._held
+
+    def exit_bps(self, sc: int) -> dict[str, float]:
+        """Per open pair, its exit-cost allowance in cost session `sc` (the last of a pair's wins)."""
+        e = self._exit_bps.get(sc)
+        if e is None:
+            e = self._exit_bps[sc] = {o.position.pair: float(self.exit_table[o.rank, sc]) for o in self.opened}
+        return e
+
+    def session_end(self, at: int) -> int:
+        """domain.market.session_end_ms, once per instant."""
+        e = self._session_end.get(at)
+        if e is None:
+            e = self._session_end[at] = session_end_ms(at)
+        return e
+
+    def positions(self) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The open positions in opening order as arrays: pair rank, sign, entry, volume, contract size."""
+        if self._pos is None:
+            ps = [o.position for o in self.opened]
+            self._pos_rank = np.array([o.rank for o in self.opened], dtype=np.int64)
+            self._pos = (
+                np.array([p.direction.sign for p in ps], dtype=np.float64),
+                np.array([p.entry for p in ps], dtype=np.float64),
+                np.array([p.volume for p in ps], dtype=np.float64),
+                np.array([self.specs[p.pair].contract_size for p in ps], dtype=np.float64),
+            )
+        return (self._pos_rank, *self._pos)
 
     def marks_equity(self, now: int) -> tuple[dict[str, float], float]:
         """Marks (the last close at or before `now`, the entry before any) and equity at `now`, summed in
@@ -353,12 +443,14 @@ class _Kernel:
         (watched, upto]: trades that ended by then settle first; equity at the marks below a buffered
         floor latches the halt until the next Prague day (again each day it lasts) and, with
         flatten_on_floor, closes every open position at that close."""
+        if upto <= self.watched:
+            return
         g = self.grid
-        i = int(np.searchsorted(g, self.watched, side="right"))
-        i_end = int(np.searchsorted(g, upto, side="right"))
+        i = self.watched_i
+        i_end = int(g.searchsorted(upto, side="right"))
         while i < i_end:
-            nxt = min((o.exit_at for o in self.opened), default=np.iinfo(np.int64).max)
-            j = min(i_end, int(np.searchsorted(g, nxt, side="left")))  # closes before the next exit
+            nxt = self.next_exit()
+            j = min(i_end, int(g.searchsorted(nxt, side="left")))  # closes before the next exit
             if j > i:
                 b = self.first_breach(i, j)
                 if b >= 0:
@@ -368,7 +460,8 @@ class _Kernel:
                 i = j
             if i < i_end:  # a trade ended at or before this close: settle it, then check this close
                 self.settle(int(g[i]))
-        self.watched = max(self.watched, upto)
+        self.watched = upto
+        self.watched_i = i_end
 
     def first_breach(self, i: int, j: int) -> int:
         """The first grid index in [i, j) (no trade ends before it) whose check changes the state:
@@ -376,30 +469,21 @@ class _Kernel:
         none. With no open position the floors of the days after the next one repeat (the balance is
         constant), so at most two Prague days are looked at."""
         g = self.grid
-        seg = g[i:j]
-        n = seg.shape[0]
-        if self.opened:
-            floating = np.zeros(n)
-            for o in self.opened:  # opening order, the arithmetic of Position.pnl_at
-                p = o.position
-                cs = self.specs[p.pair].contract_size
-                idx = np.searchsorted(self.ends[o.rank], seg, side="right") - 1
-                mk = np.where(idx >= 0, self.pairs[o.rank].bars.close[np.maximum(idx, 0)], p.entry)
-                floating = floating + p.direction.sign * (mk - p.entry) * p.volume * cs
-            equity = self.balance + floating
-        else:
-            equity = np.full(n, self.balance)
+        n = j - i
+        equity = _grid_equity(self.balance, self.gmark, self.gvalid, i, j, *self.positions()) if self.opened else None
         flatten = self.cfg.flatten_on_floor and bool(self.opened)
         d0, days = 0, 0
         while d0 < n and (self.opened or days < 2):
-            t0 = int(seg[d0])
-            d1 = int(np.searchsorted(seg, next_day_start_ms(t0), side="left"))
+            t0 = int(g[i + d0])
+            d1 = min(n, int(g.searchsorted(next_day_start_ms(t0), side="left")) - i)
             floor = ftmo.check(self.cfg.rules, self.refreshed(t0), self.balance).floor
-            below = np.flatnonzero(equity[d0:d1] < floor)
-            for c in below.tolist():
-                if flatten or not self.pstate.is_halted(int(seg[d0 + c])):
-                    return i + d0 + c
-                break  # halted until the next day start: nothing changes before it
+            if equity is None:  # equity is the balance at every close
+                c = 0 if self.balance < floor else -1
+            else:
+                c = _first_below(equity, d0, d1, floor)
+            if c >= 0 and (flatten or not self.pstate.is_halted(int(g[i + d0 + c]))):
+                return i + d0 + c
+            # else: halted until the next day start, nothing changes before it
             d0, days = d1, days + 1
         return -1
 
@@ -442,7 +526,7 @@ class _Kernel:
             if self.fstate is not None:
                 self.fstate = self.fstate.advance(tau, self.balance)
             if pnl < 0:
-                self.pstate = policy.record_loss(cfg.policy, self.pstate, tau, session_end_ms(tau))
+                self.pstate = policy.record_loss(cfg.policy, self.pstate, tau, self.session_end(tau))
             bars = self.pairs[o.rank].bars
             kb = int(np.searchsorted(self.ends[o.rank], tau, side="right")) - 1
             worst = float(bars.low[i0 : kb + 1].min() if sign > 0 else bars.high[i0 : kb + 1].max())
@@ -452,6 +536,7 @@ class _Kernel:
             row[15], row[16], row[22] = pnl, pnl / risk_money if risk_money > 0 else 0.0, min(worst_pnl, pnl)
             self.trade_rows[o.seq] = tuple(row)
         self.opened = []
+        self.changed()
         self.last_exit = max(self.last_exit, tau)
 
     def refreshed(self, now: int) -> ftmo.FtmoState:
@@ -471,7 +556,7 @@ class _Kernel:
         a breach episode too."""
         if self.grid.shape[0]:
             self.watch(int(self.grid[-1]))
-        self.settle(np.iinfo(np.int64).max)
+        self.settle(_INT_MAX)
         if self.fstate is not None:
             end = max(self.last_exit, int(self.t[-1]) if self.t.shape[0] else 0)
             chk = ftmo.check(self.cfg.rules, self.fstate.roll(end, self.balance), self.balance)
@@ -498,21 +583,27 @@ class _Kernel:
         # stop loss + costs per lot
         self.ev_per_lot_all = self.ev_per_lot + cost / 1e4 * np.maximum(np.abs(entry), np.abs(sl)) * cs_a
 
-    def next_change(self, now: int) -> int:
+    def next_change(self, now: int, until: int = _INT_MAX) -> int:
         """The first instant after `now` at which the state changes by itself (no event needed), but
         for the FTMO day roll: with the balance constant between two such instants, every day after
-        the first rolls to the same floors, which the bulk path applies per event."""
+        the first rolls to the same floors, which the bulk path applies per event. `until`: the caller
+        only needs to know whether that instant comes after `until`, so when a change comes at or
+        before it, any such change may be returned (the next exit is looked at first, the watch last)."""
+        nx = self.next_exit()
+        if nx <= until:
+            return nx
         ps = self.pstate
-        cands = [np.iinfo(np.int64).max]
-        cands += [o.exit_at for o in self.opened]
+        cands = [nx]
         cands += [e[0] + self.cfg.policy.window_ms for e in ps.emitted if e[0] + self.cfg.policy.window_ms > now]
         for u in (ps.halted_until_ms, ps.backoff_until_ms):
             if u is not None and u > now:
                 cands.append(u)
         horizon = min(cands)
+        if horizon <= until:
+            return horizon
         # a bar close before then whose FTMO check latches a halt or flattens (the watch)
-        i = int(np.searchsorted(self.grid, now, side="right"))
-        j = int(np.searchsorted(self.grid, horizon, side="left"))
+        i = int(self.grid.searchsorted(now, side="right"))
+        j = int(self.grid.searchsorted(horizon, side="left"))
         b = self.first_breach(i, j) if j > i else -1
         return int(self.grid[b]) if b >= 0 else horizon
 
@@ -538,27 +629,18 @@ class _Kernel:
     # ------------------------------------------------------------------ the scalar path (the real rules)
     def scalar(self, k: int) -> None:
         cfg = self.cfg
-        r = int(self.rank[k])
-        j = int(self.local[k])
-        now = int(self.t[k])
+        r, j, now, sc = self.ev_py[k]
         s = self.s1[r]
         pd = self.pairs[r]
         pair = pd.pair
         specs = self.specs
         marks, equity = self.marks_equity(now)
-        i = int(s.cand[j])
-        tier = Tier(int(s.tier[i]))
-        sign = int(s.direction[i])
-        entry = float(s.entry_ref[j])
-        sl = float(s.sl[j])
-        tp = float(s.tp[j])
-        sc = int(self.now_sess[k])
+        i, tier, sign, entry, sl, tp = self.cand_py[r][j]
         ledger = self.refreshed(now)  # the live desk's FTMO refresh, stored only if the decision reads it
-        # the margin the open positions hold, summed in the simulated broker's order (opening order)
-        used = sum(specs[o.position.pair].margin_for(o.position.volume, o.position.entry) for o in self.opened)
+        held, used = self.held()
         book = Book(
             ftmo=ftmo.check(cfg.rules, ledger, equity),
-            positions=tuple(o.position for o in self.opened),
+            positions=held,
             spec=specs[pair],
             equity=equity,
             free_margin=equity - used,
@@ -566,7 +648,7 @@ class _Kernel:
             cost_bps=float(self.rt_table[r, sc]),
             specs=specs,
             marks=marks,
-            exit_bps={o.position.pair: float(self.exit_table[o.rank, sc]) for o in self.opened},
+            exit_bps=self.exit_bps(sc),
         )
         d = decide_trade(
             cfg.policy,
@@ -611,6 +693,7 @@ class _Kernel:
         sid = f"bt-{self.seq:09d}"
         pos = Position(sid, pair, direction, vol, entry_fill, sl, tp, now, sid)
         self.opened.append(_Open(int(ex.at_ms[q]), self.seq, r, pos, pnl))
+        self.changed()
         self.sig_rows.append((now, r, i, sign, int(tier), conf, entry, sl, tp, vol, int(d.reduced)))
         self.trade_rows.append(
             (
@@ -764,8 +847,9 @@ class _Kernel:
             else:
                 cache = None
                 self.advance(now)
-                horizon = self.next_change(now)
-                kend = min(int(np.searchsorted(self.t, horizon, side="left")), k + BULK_MAX)
+                # too few events before the next change for the bulk path: the scalar path, as below
+                horizon = self.next_change(now, int(self.t[k + BULK_MIN - 1]) if k + BULK_MIN <= m else _INT_MAX)
+                kend = min(int(self.t.searchsorted(horizon, side="left")), k + BULK_MAX)
                 if kend - k >= BULK_MIN:
                     cache, cache_k0, cache_end = self.classify(k, kend), k, kend
                     continue
@@ -837,6 +921,42 @@ def run(
 
 
 _SESSIONS = tuple(Session)
+_TIER_OF = {int(t): t for t in Tier}
+
+
+@numba.njit(cache=True)
+def _grid_equity(
+    balance: float,
+    gmark: FloatArray,
+    gvalid: npt.NDArray[np.bool_],
+    i: int,
+    j: int,
+    rank: IntArray,
+    sign: FloatArray,
+    entry: FloatArray,
+    volume: FloatArray,
+    cs: FloatArray,
+) -> FloatArray:
+    """Equity at grid closes i..j-1: the balance plus every open position's P&L at its pair's mark
+    (Position.pnl_at's arithmetic), summed in opening order as the simulated broker sums them."""
+    out = np.empty(j - i)
+    for t in range(j - i):
+        f = 0.0
+        for q in range(rank.shape[0]):
+            r = rank[q]
+            mk = gmark[r, i + t] if gvalid[r, i + t] else entry[q]
+            f = f + sign[q] * (mk - entry[q]) * volume[q] * cs[q]
+        out[t] = balance + f
+    return out
+
+
+@numba.njit(cache=True)
+def _first_below(x: FloatArray, a: int, b: int, floor: float) -> int:
+    """The first offset c >= 0 with x[a + c] < floor in x[a:b], -1 if none."""
+    for k in range(a, b):
+        if x[k] < floor:
+            return k - a
+    return -1
 
 
 def _guard_code(chk: ftmo.FtmoCheck) -> int:
