@@ -225,6 +225,7 @@ class _Open:
 BULK_MIN = 24
 BULK_MAX = 8192
 EXIT_BLOCK = 256  # candidates whose exits are resolved together, on the first trade among them
+PY_BLOCK = 4096  # events (candidates) whose fields the scalar path converts to Python numbers together
 _UNSURE = -1
 # blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
 _REFRESHED = np.array(
@@ -305,24 +306,10 @@ class _Kernel:
         self.exit_table = np.array([[_cost(exit_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs])
         self.now_sess = cost_session_codes(self.t) if self.t.shape[0] else np.zeros(0, np.int64)
         self._event_arrays()
-        # What the scalar path reads of each event and candidate, as Python numbers once (not per read).
-        self.ev_py = list(
-            zip(self.rank.tolist(), self.local.tolist(), self.t.tolist(), self.now_sess.tolist(), strict=True)
-        )
-        self.cand_py = [
-            list(
-                zip(
-                    s.cand.tolist(),
-                    [_TIER_OF[x] for x in s.tier[s.cand].tolist()],
-                    s.direction[s.cand].tolist(),
-                    s.entry_ref.tolist(),
-                    s.sl.tolist(),
-                    s.tp.tolist(),
-                    strict=True,
-                )
-            )
-            for s in s1
-        ]
+        # What the scalar path reads of each event and candidate, as Python numbers, converted once per
+        # block of them it touches (not per read, and not for the events the bulk path takes).
+        self.ev_py: dict[int, list[tuple[int, int, int, int]]] = {}
+        self.cand_py: dict[tuple[int, int], list[tuple[int, Tier, int, float, float, float]]] = {}
         self.balance = float(start_balance)
         self.fstate: ftmo.FtmoState | None = None  # started and rolled at refresh, as the live desk does
         self.pstate = policy.set_kill_switch(policy.PolicyState(), cfg.kill_switch)
@@ -627,15 +614,53 @@ class _Kernel:
         return ex, j - blk * EXIT_BLOCK
 
     # ------------------------------------------------------------------ the scalar path (the real rules)
+    def event(self, k: int) -> tuple[int, int, int, int]:
+        """Event k's pair rank, candidate, time and cost session."""
+        b, q = divmod(k, PY_BLOCK)
+        rows = self.ev_py.get(b)
+        if rows is None:
+            sel = slice(b * PY_BLOCK, (b + 1) * PY_BLOCK)
+            rows = self.ev_py[b] = list(
+                zip(
+                    self.rank[sel].tolist(),
+                    self.local[sel].tolist(),
+                    self.t[sel].tolist(),
+                    self.now_sess[sel].tolist(),
+                    strict=True,
+                )
+            )
+        return rows[q]
+
+    def candidate(self, r: int, j: int) -> tuple[int, Tier, int, float, float, float]:
+        """Pair r's candidate j: its bar, tier, direction, entry reference, stop and target."""
+        b, q = divmod(j, PY_BLOCK)
+        rows = self.cand_py.get((r, b))
+        if rows is None:
+            s = self.s1[r]
+            sel = slice(b * PY_BLOCK, (b + 1) * PY_BLOCK)
+            bar = s.cand[sel]
+            rows = self.cand_py[(r, b)] = list(
+                zip(
+                    bar.tolist(),
+                    [_TIER_OF[x] for x in s.tier[bar].tolist()],
+                    s.direction[bar].tolist(),
+                    s.entry_ref[sel].tolist(),
+                    s.sl[sel].tolist(),
+                    s.tp[sel].tolist(),
+                    strict=True,
+                )
+            )
+        return rows[q]
+
     def scalar(self, k: int) -> None:
         cfg = self.cfg
-        r, j, now, sc = self.ev_py[k]
+        r, j, now, sc = self.event(k)
         s = self.s1[r]
         pd = self.pairs[r]
         pair = pd.pair
         specs = self.specs
         marks, equity = self.marks_equity(now)
-        i, tier, sign, entry, sl, tp = self.cand_py[r][j]
+        i, tier, sign, entry, sl, tp = self.candidate(r, j)
         ledger = self.refreshed(now)  # the live desk's FTMO refresh, stored only if the decision reads it
         held, used = self.held()
         book = Book(
