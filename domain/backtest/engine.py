@@ -225,7 +225,7 @@ class _Open:
 BULK_MIN = 24
 BULK_MAX = 8192
 EXIT_BLOCK = 256  # candidates whose exits are resolved together, on the first trade among them
-PY_BLOCK = 4096  # events (candidates) whose fields the scalar path converts to Python numbers together
+PY_BLOCK = 256  # events (candidates) whose fields the scalar path converts to Python numbers together
 _UNSURE = -1
 # blocks decided after the desk's FTMO refresh (the live desk rolled its day for them)
 _REFRESHED = np.array(
