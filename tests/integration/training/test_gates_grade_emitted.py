@@ -42,7 +42,7 @@ def test_gate_signals_equal_the_backtest_of_the_registered_bundle_on_its_test_bl
     kernel = kernel_settings(config)
     settings = attrs.evolve(tp.quick_settings(seed=7, device="cpu"), max_bars=0).on_kernel(kernel)
     costs = FixedCostModel(spread_bps=6.0, slippage_bps=2.0)
-    seen: dict[str, Any] = {}
+    seen: dict[tuple[str, ...], Any] = {}
     real = tp._emitted
 
     def spy(*args: Any, **kwargs: Any) -> Any:
