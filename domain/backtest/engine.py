@@ -9,7 +9,9 @@ live desk's own decision (domain.decision.decide_trade: policy, FTMO check and h
 sizing, FTMO guard) on the engine's book; emitted orders draw their costs from the execution model
 in order, exactly as the simulated broker does. Bars without a candidate are never visited in
 Python; open positions are touched only when a candidate needs their mark-to-market or when they
-close.
+close. The live cycle's FTMO check on every bar close (the watch) reads each pair's mark from a table
+of every close and sums the equity in two small numba kernels (`_grid_equity`, `_first_below`;
+`NUMBA_DISABLE_JIT=1` runs the same code as Python, with the same results).
 """
 
 from __future__ import annotations
