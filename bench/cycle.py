@@ -52,8 +52,9 @@ from composition.containers import load_predictors, parse_date_ms, runtime_decis
 from composition.runtime.resources import peak_rss_mb, rss_mb  # noqa: E402
 from composition.runtime.warmup import warm_up_compiled  # noqa: E402
 from domain.market import Timeframe  # noqa: E402
+from domain.settings import live_lookback  # noqa: E402
 from domain.signals import Mode  # noqa: E402
-from services.scan_cycle import DEFAULT_LOOKBACK_BARS, ScanCycle, ScanSettings  # noqa: E402
+from services.scan_cycle import ScanCycle, ScanSettings  # noqa: E402
 
 TARGET_P99_MS = 5.0
 
@@ -97,7 +98,7 @@ def build_cycle(config: Config, market: InMemoryMarketData, start: int, log: log
             pairs,
             tf,
             hysteresis_scans=hysteresis_scans,
-            lookback_bars=max(DEFAULT_LOOKBACK_BARS, int(getattr(features, "min_bars", 0))),
+            lookback_bars=live_lookback(getattr(features, "min_bars", 0)),
         ),
         desk,
         market,

@@ -475,7 +475,8 @@ def make_scan(
     bus: Any,
     clock: Any,
 ) -> Any:
-    from services.scan_cycle import DEFAULT_LOOKBACK_BARS, ScanCycle, ScanSettings
+    from domain.settings import live_lookback
+    from services.scan_cycle import ScanCycle, ScanSettings
 
     predictors, features, _gates_passed, _desc = models
     desk, params, hysteresis_scans = decision
@@ -487,7 +488,7 @@ def make_scan(
             execute=places_orders(mode, options.broker or config.broker.kind),
             signal_id_prefix=replay_run_prefix() if options.replay else "",
             # trained models need their features' warm-up plus a full window each cycle
-            lookback_bars=max(DEFAULT_LOOKBACK_BARS, int(getattr(features, "min_bars", 0))),
+            lookback_bars=live_lookback(getattr(features, "min_bars", 0)),
         ),
         desk,
         market,

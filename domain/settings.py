@@ -36,6 +36,13 @@ class PositionLimits:
 
 
 NO_LIMIT = 1 << 30
+DEFAULT_LOOKBACK_BARS = 300  # closed bars a live cycle loads when its models need no more
+
+
+def live_lookback(min_bars: int = 0) -> int:
+    """The live scan's window, which the backtest engine's look-back repeats: DEFAULT_LOOKBACK_BARS, or
+    the closed bars trained models need (their features' warm-up plus a full window)."""
+    return max(DEFAULT_LOOKBACK_BARS, int(min_bars))
 
 
 @attrs.frozen

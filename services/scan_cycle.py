@@ -26,6 +26,7 @@ from domain.errors import ConfigError
 from domain.market import Candles, Timeframe, primary_session
 from domain.risk_book import TradeRecord
 from domain.sentiment import SENTIMENT_MEMBER, SentimentReading, against_sentiment_batch, as_prob_up, combine
+from domain.settings import DEFAULT_LOOKBACK_BARS
 from domain.signals import Block, BlockReason, Direction, Signal, Tier, reward_risk
 from domain.tiering import History, hysteresis_run, raw_tiers_batch
 from domain.trading import Fill
@@ -44,7 +45,6 @@ from services.execution import RiskDesk, execute_guarded, pre_trade, refresh_ftm
 log = logging.getLogger(__name__)
 
 FeaturesFn = Callable[[Candles], Any]
-DEFAULT_LOOKBACK_BARS = 300  # closed bars a cycle loads when its features need no more
 UnitOfWorkFactory = Callable[[], StorageUnitOfWork]
 
 

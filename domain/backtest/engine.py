@@ -35,7 +35,7 @@ from domain.guard import DEFAULT_COST_ALLOWANCE, exit_cost_bps, round_trip_cost_
 from domain.market import Candles, Session, session_end_ms
 from domain.prague_time import next_day_start_ms
 from domain.sentiment import SENTIMENT_MEMBER, against_sentiment_batch
-from domain.settings import KernelSettings, PositionLimits
+from domain.settings import DEFAULT_LOOKBACK_BARS, KernelSettings, PositionLimits, live_lookback
 from domain.signals import BlockReason, Direction, Tier, TierThresholds
 from domain.tiering import hysteresis_batch, raw_tiers_batch
 from domain.trading import Position, SymbolSpec
@@ -58,9 +58,6 @@ BLOCK_CODES: dict[BlockReason, int] = {r: i + 1 for i, r in enumerate(BlockReaso
 REASON_OF_CODE: dict[int, BlockReason] = {v: k for k, v in BLOCK_CODES.items()}
 
 
-DEFAULT_LOOKBACK = 300  # bars the live scan loads for a model without a longer warm-up
-
-
 @attrs.frozen
 class EngineConfig:
     thresholds: TierThresholds = attrs.field(factory=TierThresholds)
@@ -69,7 +66,7 @@ class EngineConfig:
     policy: policy.PolicyConfig = attrs.field(factory=policy.PolicyConfig)
     rules: ftmo.FtmoRules = attrs.field(factory=ftmo.FtmoRules)
     risk_pct: float = 0.5
-    lookback_bars: int = DEFAULT_LOOKBACK  # the live scan's window (ATR for stops and the regime booster)
+    lookback_bars: int = DEFAULT_LOOKBACK_BARS  # the live scan's window (ATR for stops and the regime booster)
     atr_window: int = 14
     regime_window: int = 240  # as services.scan_cycle.ScanSettings
     sl_atr_mult: float = 1.5
@@ -88,8 +85,8 @@ class EngineConfig:
     @classmethod
     def from_settings(cls, s: KernelSettings, model_names: Sequence[str], min_bars: int = 0) -> EngineConfig:
         """The engine's view of the kernel settings (composition.settings builds them from the config)
-        for an ensemble of `model_names`. The live scan's window holds DEFAULT_LOOKBACK bars, or the
-        `min_bars` closed bars trained models need (their features' warm-up plus a full window)."""
+        for an ensemble of `model_names`. The look-back is the live scan's window for models that need
+        `min_bars` closed bars (domain.settings.live_lookback)."""
         return cls(
             thresholds=s.thresholds,
             hysteresis_scans=s.hysteresis_scans,
@@ -101,7 +98,7 @@ class EngineConfig:
             fee_bps=s.fee_bps,
             latency_ms=s.latency_ms,
             kill_switch=s.kill_switch,
-            lookback_bars=max(DEFAULT_LOOKBACK, min_bars),
+            lookback_bars=live_lookback(min_bars),
             limits=s.limits,
             flatten_on_floor=s.flatten_on_floor,
         )
