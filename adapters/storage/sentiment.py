@@ -1,7 +1,9 @@
 """SentimentStore on SQLAlchemy (SQLite file or PostgreSQL): the scored posts and the readings used.
 
-The tables are the schema's (adapters/storage/tables.py, migration 0006); they are created when
-missing (checkfirst) so the store also works on a bare file in tests.
+The tables are the schema's (adapters/storage/tables.py, migration 0006); only `trading-ai db
+upgrade` creates them. A database without them (never migrated) holds no sentiment: reads find
+nothing, and a read never writes, so a backtest that looks for stored sentiment leaves the database as
+it found it. Writing to such a database is a StorageError naming `trading-ai db upgrade`.
 """
 
 from __future__ import annotations
@@ -26,15 +28,26 @@ class SqlSentimentStore:
         self.engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
         self.now_ms = now_ms
         self._writer = self.engine.execution_options(**{WRITE: True})
-        try:
-            posts_t.create(self.engine, checkfirst=True)
-            scores_t.create(self.engine, checkfirst=True)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"cannot prepare sentiment tables: {exc}") from exc
+        self._present: bool | None = None
+
+    def present(self) -> bool:
+        """Whether the schema holds the sentiment tables (looked up once)."""
+        if self._present is None:
+            try:
+                names = set(sa.inspect(self.engine).get_table_names())
+            except SQLAlchemyError as exc:
+                raise StorageError(f"cannot read the database schema: {exc}") from exc
+            self._present = {posts_t.name, scores_t.name} <= names
+        return self._present
+
+    def _writable(self) -> None:
+        if not self.present():
+            raise StorageError("the database has no sentiment tables; run `trading-ai db upgrade` first")
 
     def add_posts(self, posts: Sequence[ScoredPost]) -> int:
         if not posts:
             return 0
+        self._writable()
         now = self.now_ms()
         rows = [
             {
@@ -73,6 +86,8 @@ class SqlSentimentStore:
             .where(posts_t.c.pair == pair, posts_t.c.created_at >= start_ms, posts_t.c.created_at < end_ms)
             .order_by(posts_t.c.created_at, posts_t.c.source, posts_t.c.post_id)
         )
+        if not self.present():
+            return []
         try:
             with self.engine.connect() as conn:
                 return [
@@ -84,6 +99,7 @@ class SqlSentimentStore:
 
     def record_reading(self, source: str, reading: SentimentReading) -> None:
         values = {"score": reading.score, "coverage": reading.coverage, "window_ms": reading.window_ms}
+        self._writable()
         try:
             with self._writer.begin() as conn:
                 conn.execute(
@@ -98,6 +114,8 @@ class SqlSentimentStore:
 
     def readings(self, pair: str) -> list[tuple[str, SentimentReading]]:
         q = sa.select(scores_t).where(scores_t.c.pair == pair).order_by(scores_t.c.at, scores_t.c.source)
+        if not self.present():
+            return []
         with self.engine.connect() as conn:
             return [
                 (
@@ -117,6 +135,8 @@ class SqlSentimentStore:
         q = sa.select(sa.func.min(posts_t.c.created_at), sa.func.max(posts_t.c.created_at), sa.func.count())
         if pair is not None:
             q = q.where(posts_t.c.pair == pair)
+        if not self.present():
+            return None
         try:
             with self.engine.connect() as conn:
                 lo, hi, n = conn.execute(q).one()

@@ -165,7 +165,7 @@ def with_sentiment(
     members taking part. Without the plugin the pairs and the engine settings come back unchanged."""
     import numpy as np
 
-    from adapters.storage.engine import create_engine_for
+    from adapters.storage.engine import create_engine_for, sqlite_path
     from adapters.storage.sentiment import SqlSentimentStore
     from domain.backtest.engine import PairData
     from domain.sentiment import as_prob_up_batch, rolling_scores
@@ -173,7 +173,9 @@ def with_sentiment(
     host = host or discover(config, log)
     if not any("trading_ai_sentiment_sources" in i.hooks and i.enabled for i in host.infos()):
         return list(pairs), cfg
-    engine = create_engine_for(config.database.url)
+    db_file = sqlite_path(config.database.url)
+    # no database file: no stored sentiment (an empty in-memory one reads the same), and none created
+    engine = create_engine_for("sqlite://" if db_file is not None and not db_file.exists() else config.database.url)
     try:
         store = SqlSentimentStore(engine, lambda: 0)
         sources = host.sentiment_sources(plugin_settings(config), store=store, replay=True)

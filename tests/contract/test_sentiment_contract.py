@@ -26,7 +26,9 @@ POSTS = [
 
 
 def _sql_store(tmp_path: Path) -> SqlSentimentStore:
-    return SqlSentimentStore(f"sqlite:///{tmp_path / 's.sqlite3'}", lambda: AT)
+    from tests.integration.storage.migrated import migrated_sqlite_url
+
+    return SqlSentimentStore(migrated_sqlite_url(tmp_path / "s.sqlite3"), lambda: AT)
 
 
 def _feed(tmp_path: Path) -> SentimentSource:

@@ -48,3 +48,28 @@ def test_smoke_backtest_summary_is_byte_identical(tmp_path: Path) -> None:
         outs.append(summary.read_bytes())
     assert outs[0] == outs[1]
     assert b'"trades"' in outs[0]
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
+def test_a_backtest_before_db_upgrade_leaves_no_database_and_the_upgrade_then_works(tmp_path: Path) -> None:
+    """A backtest only reads the database (stored sentiment, with the sentiment plugin on): on a fresh
+    checkout it must not create one, least of all a bare file with a few tables that `db upgrade` then
+    refuses ("table sentiment_posts already exists": seen after the CI suite, which broke `make demo`)."""
+    db = tmp_path / "var" / "trading_ai.sqlite3"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path / "r"),
+        "CANDLES_DIR": str(DATA),
+        "TRADING_AI_DATABASE_URL": f"sqlite:///{db}",
+    }
+    base = [sys.executable, "-m", "composition", "--config", str(ROOT / "configs" / "ci-smoke.toml"), "--env-file", ""]
+    run = subprocess.run(
+        [*base, "backtest"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert not db.exists() and not db.parent.exists()
+    up = subprocess.run(
+        [*base, "db", "upgrade"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+    assert up.returncode == 0, up.stderr[-2000:]
+    assert db.exists()

@@ -70,8 +70,9 @@ def test_with_sentiment_gives_every_bar_the_score_the_replay_source_reads(tmp_pa
     from composition.config import load_config
     from composition.runtime.plugins import with_sentiment
     from plugins.manager import PluginHost
+    from tests.integration.storage.migrated import migrated_sqlite_url
 
-    url = f"sqlite:///{tmp_path / 'bt.sqlite3'}"
+    url = migrated_sqlite_url(tmp_path / "bt.sqlite3")
     store = SqlSentimentStore(url, lambda: 0)
     rng = np.random.default_rng(9)
     posts = [
