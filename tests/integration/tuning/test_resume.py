@@ -56,14 +56,16 @@ def _wait_mid_trial(url: str, name: str, proc: subprocess.Popen[bytes], hold: Pa
 
 def test_resume_after_kill_continues_the_study(storage: str, tmp_path: Path) -> None:
     name = f"resume-{os.getpid()}-{time.time_ns()}"
+    hold = tmp_path / "hold"  # its own folder: the SQLite study (and its -wal/-shm files) sit in tmp_path
+    hold.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.tuning.study_proc", storage, name, str(N)],
         cwd=PROJECT_ROOT,
         stderr=subprocess.PIPE,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "TUNE_TEST_HOLD_DIR": str(tmp_path)},
+        env={**os.environ, "OMP_NUM_THREADS": "1", "TUNE_TEST_HOLD_DIR": str(hold)},
     )
     try:
-        _wait_mid_trial(storage, name, proc, tmp_path)
+        _wait_mid_trial(storage, name, proc, hold)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
