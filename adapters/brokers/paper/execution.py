@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import attrs
 import numpy as np
 
+from adapters.brokers import records
 from adapters.brokers.paper.config import PaperConfig
 from adapters.brokers.paper.data import BarSource, PriceSource
 from domain.errors import CorruptFile
@@ -344,8 +345,8 @@ class PaperBroker:
         state = {
             "balance": self._balance,
             "next_id": self._next_id,
-            "positions": [_pos_to_dict(p) for p in self._positions.values()],
-            "fills": [_fill_to_dict(f) for f in self._fills],
+            "positions": [records.position_to(p) for p in self._positions.values()],
+            "fills": [records.fill_to(f) for f in self._fills],
             "orders": sorted(self._orders),
             "spread_bps": self._spread_bps,
             "bars_from": self._bars_from,
@@ -372,8 +373,8 @@ class PaperBroker:
     def _restore(self, state: Any) -> None:
         self._balance = float(state["balance"])
         self._next_id = int(state["next_id"])
-        self._positions = {d["position_id"]: _pos_from_dict(d) for d in state["positions"]}
-        self._fills = [_fill_from_dict(d) for d in state["fills"]]
+        self._positions = {d["position_id"]: records.position_from(d) for d in state["positions"]}
+        self._fills = [records.fill_from(d) for d in state["fills"]]
         opening = {f.client_order_id: f for f in reversed(self._fills)}
         self._orders = {coid: opening[coid] for coid in state["orders"] if coid in opening}
         self._spread_bps = {k: float(v) for k, v in state["spread_bps"].items()}
@@ -392,39 +393,3 @@ def _check_stops_side(direction: Direction, price: float, sl: float, tp: float |
 
 def _evolve(pos: Position, **changes: Any) -> Position:
     return attrs.evolve(pos, **changes)
-
-
-def _pos_to_dict(p: Position) -> dict[str, Any]:
-    return {
-        "position_id": p.position_id,
-        "pair": p.pair,
-        "direction": p.direction.value,
-        "volume": p.volume,
-        "entry": p.entry,
-        "sl": p.sl,
-        "tp": p.tp,
-        "opened_at_ms": p.opened_at_ms,
-        "client_order_id": p.client_order_id,
-    }
-
-
-def _pos_from_dict(d: dict[str, Any]) -> Position:
-    return Position(**{**d, "direction": Direction(d["direction"])})
-
-
-def _fill_to_dict(f: Fill) -> dict[str, Any]:
-    return {
-        "client_order_id": f.client_order_id,
-        "pair": f.pair,
-        "requested_price": f.requested_price,
-        "fill_price": f.fill_price,
-        "volume": f.volume,
-        "at_ms": f.at_ms,
-        "latency_ms": f.latency_ms,
-        "position_id": f.position_id,
-        "direction": f.direction.value if f.direction else None,
-    }
-
-
-def _fill_from_dict(d: dict[str, Any]) -> Fill:
-    return Fill(**{**d, "direction": Direction(d["direction"]) if d["direction"] else None})

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import httpx
 
+from adapters.brokers import records
 from adapters.brokers.rest_shim import wire
 from adapters.brokers.rest_shim.config import ShimClientConfig
 from domain.errors import ConfigError
@@ -51,13 +52,13 @@ class ShimBroker:
         return wire.account_from(self._call("GET", "/account"))
 
     def positions(self) -> list[Position]:
-        return [wire.position_from(d) for d in self._call("GET", "/positions")]
+        return [records.position_from(d) for d in self._call("GET", "/positions")]
 
     def place_order(self, req: OrderRequest) -> Fill:
         if req.client_order_id in self._placed:
             return self._placed[req.client_order_id]
         started = time.perf_counter()
-        fill = wire.fill_from(self._call("POST", "/orders", json=wire.order_to(req)))
+        fill = records.fill_from(self._call("POST", "/orders", json=wire.order_to(req)))
         if fill.client_order_id != req.client_order_id:
             raise BrokerError(f"shim answered order {req.client_order_id} with {fill.client_order_id}")
         # Latency as the runtime sees it: request out to fill back, HTTP and terminal included.
@@ -67,7 +68,7 @@ class ShimBroker:
         return fill
 
     def close_position(self, position_id: str) -> Fill:
-        return wire.fill_from(self._call("POST", f"/positions/{position_id}/close", idempotent=False))
+        return records.fill_from(self._call("POST", f"/positions/{position_id}/close", idempotent=False))
 
     def modify_position(self, position_id: str, sl: float | None, tp: float | None) -> None:
         self._call("POST", f"/positions/{position_id}/modify", json={"sl": sl, "tp": tp})
@@ -80,7 +81,7 @@ class ShimBroker:
         return float(d["bid"]), float(d["ask"])
 
     def fills(self, since_ms: int = 0) -> list[Fill]:
-        return [wire.fill_from(d) for d in self._call("GET", "/fills", params={"since_ms": since_ms})]
+        return [records.fill_from(d) for d in self._call("GET", "/fills", params={"since_ms": since_ms})]
 
     # --- transport ----------------------------------------------------------------------------------
 

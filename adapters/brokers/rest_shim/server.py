@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from adapters.brokers import records
 from adapters.brokers.rest_shim import wire
 from ports.broker import Broker
 
@@ -85,18 +86,18 @@ async def account(request: web.Request) -> web.Response:
 
 async def positions(request: web.Request) -> web.Response:
     found = await _run(request, _terminal(request).positions)
-    return web.json_response([wire.position_to(p) for p in found])
+    return web.json_response([records.position_to(p) for p in found])
 
 
 async def place_order(request: web.Request) -> web.Response:
     req = wire.order_from(await request.json())
     fill = await _run(request, _terminal(request).place_order, req)
-    return web.json_response(wire.fill_to(fill))
+    return web.json_response(records.fill_to(fill))
 
 
 async def close_position(request: web.Request) -> web.Response:
     fill = await _run(request, _terminal(request).close_position, request.match_info["position_id"])
-    return web.json_response(wire.fill_to(fill))
+    return web.json_response(records.fill_to(fill))
 
 
 async def modify_position(request: web.Request) -> web.Response:
@@ -120,7 +121,7 @@ async def quote(request: web.Request) -> web.Response:
 async def fills(request: web.Request) -> web.Response:
     since = int(request.query.get("since_ms", "0"))
     found = await _run(request, _terminal(request).fills, since)
-    return web.json_response([wire.fill_to(f) for f in found])
+    return web.json_response([records.fill_to(f) for f in found])
 
 
 def make_app(terminal: Terminal, token: str) -> web.Application:
