@@ -7,6 +7,7 @@ set, printing the difference (not registered).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -74,21 +75,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
         ctx.log.debug(msg)  # the console line below is the human copy; the log file gets it at debug
         console.print(f"[dim]{msg}[/dim]")
 
-    if progress is not None:
-        with progress:
-            out = train_and_record(
-                candles,
-                settings,
-                ctx.config.training.models_dir,
-                ctx.config.training.runs_dir,
-                cost_model=costs,
-                resume=args.resume,
-                progress=progress,
-                log=log,
-                augment=augment,
-                members=members,
-            )
-    else:
+    with progress if progress is not None else contextlib.nullcontext():
         out = train_and_record(
             candles,
             settings,
@@ -96,6 +83,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
             ctx.config.training.runs_dir,
             cost_model=costs,
             resume=args.resume,
+            progress=progress,
             log=log,
             augment=augment,
             members=members,
