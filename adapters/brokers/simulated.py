@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from domain.backtest.lifecycle import ExitReason, resolve_exits
+from domain.backtest.lifecycle import ExitReason, closed_trade, exit_cost_bps_of, resolve_exits
 from domain.execution_costs import CostModel, cost_sessions
 from domain.market import Candles
 from domain.signals import Direction
@@ -139,11 +139,10 @@ class SimulatedBroker:
         )
         entry_fill = float(bars.open[i + 1]) * (1.0 + sign * draw.one_way_bps / 1e4)
         reason = int(ex.reason[0])
-        exit_cost = draw.spread_bps / 2 + (0.0 if reason == ExitReason.TAKE_PROFIT else draw.slippage_bps)
-        exit_fill = float(ex.price[0]) * (1.0 - sign * exit_cost / 1e4)
-        cs = spec.contract_size
-        fee = self._fee / 1e4 * (entry_fill + exit_fill) * req.volume * cs
-        pnl = sign * (exit_fill - entry_fill) * req.volume * cs - fee
+        cost = exit_cost_bps_of(draw.spread_bps, draw.slippage_bps, reason)
+        exit_fill, pnl = closed_trade(
+            sign, entry_fill, float(ex.price[0]), cost, req.volume, spec.contract_size, self._fee
+        )
         pid = f"bt-{self._seq:09d}"
         self._seq += 1
         pos = Position(pid, req.pair, req.direction, req.volume, entry_fill, req.sl, req.tp, now, req.client_order_id)
@@ -171,11 +170,9 @@ class SimulatedBroker:
         # a market close at the last close: half the spread and the slippage drawn at entry, and the
         # commission (the batch engine's FLATTEN exit, domain.backtest.engine._Kernel.flatten)
         px = self._mark(pos.pair)
-        sign = pos.direction.sign
         cs = self._specs[pos.pair].contract_size
-        exit_fill = px * (1.0 - sign * (spread / 2 + slip) / 1e4)
-        fee = self._fee / 1e4 * (pos.entry + exit_fill) * pos.volume * cs
-        pnl = sign * (exit_fill - pos.entry) * pos.volume * cs - fee
+        cost = exit_cost_bps_of(spread, slip, ExitReason.FLATTEN)
+        exit_fill, pnl = closed_trade(pos.direction.sign, pos.entry, px, cost, pos.volume, cs, self._fee)
         self._balance += pnl
         now = self._clock.now_ms()
         self._closed.append((now, position_id, pnl))

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain import ftmo, policy
-from domain.backtest.lifecycle import ExitReason, Exits, resolve_exits
+from domain.backtest.lifecycle import ExitReason, Exits, closed_trade, exit_cost_bps_of, resolve_exits
 from domain.backtest.windowed import window_starts
 from domain.confidence import ConfidenceParams, regime_booster_batch, score_batch
 from domain.decision import Book, decide_trade, latch_on_breach
@@ -503,9 +503,8 @@ class _Kernel:
                 cast(int, row[2]) + 1,
                 cast(float, row[7]),
             )
-            exit_fill = px * (1.0 - sign * (spread / 2 + slip) / 1e4)
-            fee = cfg.fee_bps / 1e4 * (p.entry + exit_fill) * p.volume * cs
-            pnl = sign * (exit_fill - p.entry) * p.volume * cs - fee
+            cost = exit_cost_bps_of(spread, slip, ExitReason.FLATTEN)
+            exit_fill, pnl = closed_trade(sign, p.entry, px, cost, p.volume, cs, cfg.fee_bps)
             if self.fstate is not None:
                 self.fstate = self.fstate.advance(tau, self.balance)
             self.balance += pnl
@@ -706,11 +705,9 @@ class _Kernel:
         ex, q = self.exit_of(r, j)
         reason = int(ex.reason[q])
         xp = float(ex.price[q])
-        exit_cost = draw.spread_bps / 2 + (0.0 if reason == ExitReason.TAKE_PROFIT else draw.slippage_bps)
-        exit_fill = xp * (1.0 - sign * exit_cost / 1e4)
         cs = spec.contract_size
-        fee = cfg.fee_bps / 1e4 * (entry_fill + exit_fill) * vol * cs
-        pnl = sign * (exit_fill - entry_fill) * vol * cs - fee
+        cost = exit_cost_bps_of(draw.spread_bps, draw.slippage_bps, reason)
+        exit_fill, pnl = closed_trade(sign, entry_fill, xp, cost, vol, cs, cfg.fee_bps)
         risk_money = abs(entry - sl) * vol * cs
         worst_pnl = sign * (float(ex.worst[q]) - entry_fill) * vol * cs - cfg.fee_bps / 1e4 * entry_fill * vol * cs
         direction = Direction.LONG if sign > 0 else Direction.SHORT

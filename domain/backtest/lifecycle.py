@@ -31,6 +31,28 @@ class ExitReason(enum.IntEnum):
     FLATTEN = 4  # closed at a bar's close by FLATTEN_ON_FLOOR: equity crossed a buffered floor
 
 
+def exit_cost_bps_of(spread_bps: float, slippage_bps: float, reason: int) -> float:
+    """What an exit fill pays, in bps of its price: half the spread drawn at entry, and the slippage
+    unless a resting take-profit filled."""
+    return spread_bps / 2 + (0.0 if reason == ExitReason.TAKE_PROFIT else slippage_bps)
+
+
+def closed_trade(
+    sign: int,
+    entry_fill: float,
+    exit_price: float,
+    exit_cost_bps: float,
+    volume: float,
+    contract_size: float,
+    fee_bps: float,
+) -> tuple[float, float]:
+    """(exit fill, P&L) of a trade closed at `exit_price`: the fill pays `exit_cost_bps`, the P&L
+    the commission on both fills. The batch engine and the simulated broker close trades with it."""
+    exit_fill = exit_price * (1.0 - sign * exit_cost_bps / 1e4)
+    fee = fee_bps / 1e4 * (entry_fill + exit_fill) * volume * contract_size
+    return exit_fill, sign * (exit_fill - entry_fill) * volume * contract_size - fee
+
+
 @attrs.frozen(eq=False)
 class Exits:
     """Per trade: the bar index of the exit, the exit price, the reason and when it is known (ms)."""
