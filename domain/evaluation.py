@@ -284,7 +284,7 @@ def newey_west_se(x: object, lags: int) -> float:
 
 @attrs.frozen
 class Expectancy:
-    """Mean return per signal after costs, in basis points, with a normal-approximation CI."""
+    """Mean return per trade after costs, in basis points, with a normal-approximation CI."""
 
     count: int
     gross_bps: float
@@ -294,30 +294,18 @@ class Expectancy:
     ci_high_bps: float
 
 
-def signal_expectancy(
-    p: object, future_return: object, cost_bps: object, emit: object, lags: int, z: float = 1.96
-) -> Expectancy:
-    """Per emitted signal: direction sign * simple future return (in bps) minus its round-trip cost.
-
-    `future_return` is (close[t+h] - close[t]) / close[t]; `cost_bps` is a scalar or one value per
-    bar; `emit` selects the bars that produced a signal. Rows must be in time order so the HAC
-    error sees the overlap between neighbouring signals.
-    """
-    pp, r = _f(p), _f(future_return)
-    _check(pp, r)
-    m = np.asarray(emit, dtype=bool).ravel()
-    c = _f(cost_bps)
-    cost = np.broadcast_to(c if c.shape[0] != 1 else c[0], pp.shape)
-    sign = np.where(pp >= 0.5, 1.0, -1.0)
-    gross = sign[m] * r[m] * 1e4
-    net = gross - cost[m]
-    k = int(m.sum())
+def trade_expectancy(net_bps: object, cost_bps: float, z: float = 1.96) -> Expectancy:
+    """Mean net return per trade (bps of notional, after every cost) with its normal-approximation CI;
+    `cost_bps` is the trades' mean cost, so gross = net + cost. The trades of one pair never overlap
+    (one position per pair), so the plain standard error serves; fewer than two trades have no CI."""
+    x = _f(net_bps)
+    k = int(x.shape[0])
+    nan = float("nan")
     if k == 0:
-        nan = float("nan")
         return Expectancy(0, nan, nan, nan, nan, nan)
-    se = newey_west_se(net, lags)
-    mean = float(net.mean())
-    return Expectancy(k, float(gross.mean()), float(cost[m].mean()), mean, mean - z * se, mean + z * se)
+    mean = float(x.mean())
+    se = newey_west_se(x, 0)  # NaN below two trades
+    return Expectancy(k, mean + cost_bps, cost_bps, mean, mean - z * se, mean + z * se)
 
 
 def _kolmogorov_sf(x: float) -> float:

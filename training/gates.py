@@ -136,8 +136,9 @@ def failures(results: list[GateResult]) -> list[str]:
 
 
 def trade_gate(cfg: GateConfig, net_bps: Sequence[float] | np.ndarray, tests: int, q: float = 0.05) -> GateResult:
-    """The trade-level gate beside the precision (0.68) gate: the engine's trades on the test split
-    (services.research.engine_trades: the backtest's rules, measured costs, both commissions), mean
+    """The trade-level gate beside the precision (0.68) gate: the trades the product's pipeline made
+    on the test split (training.pipeline._emitted: the backtest's rules, measured costs, both
+    commissions), mean
     net bps per trade with its lower bound after correcting for the `tests` cells the run grades
     (pairs x gated models). One-sided level q / tests (Bonferroni: a cell passing it is also selected
     by Benjamini-Hochberg over the same cells), at least `cfg.min_signals` trades

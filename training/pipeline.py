@@ -709,8 +709,7 @@ def _gates(
     g = ev.grade_signals(sig["sign"], sig["tier"], sig["confidence"], up, samples, gcfg.emit_min_tier)
     mae = ev.tier_mae(g.tiers, gcfg.tier_min_count)
     cost = float(mcost.mean()) + 2 * kernel.fee_bps if bps.size else float("nan")
-    mean = float(bps.mean()) if bps.size else float("nan")
-    se = ev.newey_west_se(bps, 0) if bps.size >= 2 else float("nan")  # one position per pair: no overlap
+    exp = ev.trade_expectancy(bps, cost)
     best = max(base, key=lambda b: base[b])
     res_g = evaluate_gates(
         gcfg,
@@ -723,10 +722,10 @@ def _gates(
         val_accuracy=entry["val"]["accuracy"],
         best_baseline=best,
         best_baseline_val_accuracy=base[best],
-        net_bps=mean,
-        ci_low_bps=mean - 1.96 * se,
-        ci_high_bps=mean + 1.96 * se,
-        cost_bps=cost,
+        net_bps=exp.net_bps,
+        ci_low_bps=exp.ci_low_bps,
+        ci_high_bps=exp.ci_high_bps,
+        cost_bps=exp.cost_bps,
         test_accuracy=entry["test"]["accuracy"],
     )
     entry["signals_graded"] = int(g.emitted.count)  # the signals the pipeline emitted on the test block
@@ -739,19 +738,7 @@ def _gates(
         "tiers": {t.tier.name: attrs.asdict(t) | {"tier": t.tier.name} for t in g.tiers[1:]},
         "block": [int(bars.ts[0]), int(bars.ts[-1])] if bars is not None else None,
     }
-    entry["expectancy_test"] = {
-        "count": int(bps.size),
-        "net_bps": mean,
-        "cost_bps": cost,
-        "gross_bps": mean + cost if bps.size else float("nan"),
-        "ci_low_bps": mean - 1.96 * se,
-        "ci_high_bps": mean + 1.96 * se,
-    }
-    entry["trades_test"] = {
-        "count": int(bps.size),
-        "mean_net_bps": mean if bps.size else None,
-        "mean_cost_bps": float(mcost.mean()) if bps.size else None,
-    }
+    entry["expectancy_test"] = attrs.asdict(exp)
     return [attrs.asdict(r) for r in res_g] + [attrs.asdict(trade_gate(gcfg, bps, tests))]
 
 

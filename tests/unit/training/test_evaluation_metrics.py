@@ -92,15 +92,18 @@ def test_newey_west_reduces_to_iid_and_grows_with_positive_autocorrelation() -> 
     assert ev.newey_west_se(overl, 4) > 1.5 * ev.newey_west_se(overl, 0)
 
 
-def test_signal_expectancy_after_costs() -> None:
-    p = np.array([0.7, 0.3, 0.5, 0.9])
-    r = np.array([0.001, -0.002, 0.0005, -0.001])  # +10bps long right, +20bps short right, skipped, -10 long wrong
-    emit = np.array([True, True, False, True])
-    e = ev.signal_expectancy(p, r, 5.0, emit, lags=0)
+def test_trade_expectancy_after_costs() -> None:
+    e = ev.trade_expectancy([5.0, 15.0, -15.0], 5.0)  # net bps of three trades, 5 bps mean cost
     assert e.count == 3
-    assert e.gross_bps == pytest.approx((10 + 20 - 10) / 3)
     assert e.net_bps == pytest.approx((5 + 15 - 15) / 3)
-    assert e.ci_low_bps < e.net_bps < e.ci_high_bps
+    assert e.gross_bps == pytest.approx(e.net_bps + 5.0) and e.cost_bps == 5.0
+    se = np.std([5.0, 15.0, -15.0], ddof=0) / np.sqrt(3)
+    assert e.ci_low_bps == pytest.approx(e.net_bps - 1.96 * se) and e.ci_high_bps == pytest.approx(
+        e.net_bps + 1.96 * se
+    )
+    one = ev.trade_expectancy([7.0], 2.0)
+    assert one.net_bps == 7.0 and math.isnan(one.ci_low_bps)  # one trade: no interval
+    assert ev.trade_expectancy([], float("nan")).count == 0
 
 
 def test_ks_matches_scipy() -> None:
