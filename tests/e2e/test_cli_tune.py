@@ -6,41 +6,24 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "candles" / "binance"
+from tests.smoke_cli import DATA, smoke_cli
 
 
 def _tune(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "composition",
-            "--config",
-            str(ROOT / "configs" / "ci-smoke.toml"),
-            "--env-file",
-            "",
-            "tune",
-            "--workers",
-            "1",
-            "--study",
-            "e2e",
-            *args,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
+    return smoke_cli(
+        "tune",
+        "--workers",
+        "1",
+        "--study",
+        "e2e",
+        *args,
         env={
-            "PATH": "/usr/bin:/bin",
             "MODELS_DIR": str(tmp / "models"),
-            "CANDLES_DIR": str(DATA),
             "TRADING_AI_TUNING_FOLDS": "2",
             "TRADING_AI_TUNING_BATCH": "2",
             "TRADING_AI_TUNING_CHALLENGE_RUNS": "3",
@@ -48,6 +31,7 @@ def _tune(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
             "COLUMNS": "200",
             "TRADING_AI_DATA_STORE_DIR": str(tmp / "store"),
         },
+        timeout=240,
     )
 
 

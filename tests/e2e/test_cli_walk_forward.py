@@ -5,45 +5,24 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "candles" / "binance"
+from tests.smoke_cli import DATA, smoke_cli
 
 
 def _walk_forward(reports: Path, workers: int) -> tuple[list[str], bytes]:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "composition",
-            "--config",
-            str(ROOT / "configs" / "ci-smoke.toml"),
-            "--env-file",
-            "",
-            "backtest",
-            "--timeframe",
-            "5m",
-            "--walk-forward",
-            "--periods",
-            "3",
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "TRADING_AI_BACKTEST_REPORTS_DIR": str(reports),
-            "CANDLES_DIR": str(DATA),
-            "COLUMNS": "200",
-        },
+    proc = smoke_cli(
+        "backtest",
+        "--timeframe",
+        "5m",
+        "--walk-forward",
+        "--periods",
+        "3",
+        "--workers",
+        str(workers),
+        env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(reports), "COLUMNS": "200"},
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()

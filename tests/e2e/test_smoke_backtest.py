@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "candles" / "binance"
+from tests.smoke_cli import DATA, smoke_cli
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
@@ -17,29 +14,7 @@ def test_smoke_backtest_summary_is_byte_identical(tmp_path: Path) -> None:
     outs = []
     for k in range(2):
         env_reports = tmp_path / f"r{k}"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "composition",
-                "--config",
-                str(ROOT / "configs" / "ci-smoke.toml"),
-                "--env-file",
-                "",
-                "backtest",
-                "--timeframe",
-                "5m",
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={
-                "PATH": "/usr/bin:/bin",
-                "TRADING_AI_BACKTEST_REPORTS_DIR": str(env_reports),
-                "CANDLES_DIR": str(DATA),
-            },
-        )
+        proc = smoke_cli("backtest", "--timeframe", "5m", env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(env_reports)})
         assert proc.returncode == 0, proc.stderr[-2000:]
         summary = env_reports / "ci-smoke" / "summary.json"
         html = env_reports / "ci-smoke" / "report.html"
@@ -56,20 +31,10 @@ def test_a_backtest_before_db_upgrade_leaves_no_database_and_the_upgrade_then_wo
     checkout it must not create one, least of all a bare file with a few tables that `db upgrade` then
     refuses ("table sentiment_posts already exists": seen after the CI suite, which broke `make demo`)."""
     db = tmp_path / "var" / "trading_ai.sqlite3"
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path / "r"),
-        "CANDLES_DIR": str(DATA),
-        "TRADING_AI_DATABASE_URL": f"sqlite:///{db}",
-    }
-    base = [sys.executable, "-m", "composition", "--config", str(ROOT / "configs" / "ci-smoke.toml"), "--env-file", ""]
-    run = subprocess.run(
-        [*base, "backtest"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=False
-    )
+    env = {"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path / "r"), "TRADING_AI_DATABASE_URL": f"sqlite:///{db}"}
+    run = smoke_cli("backtest", env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     assert not db.exists() and not db.parent.exists()
-    up = subprocess.run(
-        [*base, "db", "upgrade"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env, check=False
-    )
+    up = smoke_cli("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr[-2000:]
     assert db.exists()

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.browser.conftest import ROOT, artifacts_dir, open_browser
-
-DATA = ROOT.parent / "shared" / "data" / "candles" / "binance"
+from tests.integration.browser.conftest import artifacts_dir, open_browser
+from tests.smoke_cli import DATA, smoke_cli
 
 # Entry markers drawn by plotly (SVG path.point nodes) in the traces the report tags "trade-entries".
 COUNT_ENTRY_MARKERS = """
@@ -34,27 +30,7 @@ def smoke_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     if not DATA.is_dir():
         pytest.skip("shared real candles not available")
     reports = tmp_path_factory.mktemp("reports")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
-    env.update({"TRADING_AI_BACKTEST_REPORTS_DIR": str(reports), "CANDLES_DIR": str(DATA)})
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "composition",
-            "--config",
-            str(ROOT / "configs" / "ci-smoke.toml"),
-            "--env-file",
-            "",
-            "backtest",
-            "--json",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        check=False,
-    )
+    proc = smoke_cli("backtest", "--json", env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(reports)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)  # --json: stdout is exactly one JSON document
     return Path(str(out["report"])), dict(out["summary"])
