@@ -4,31 +4,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.smoke_cli import DATA, smoke_cli
+
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "candles" / "binance"
-SMOKE = str(ROOT / "configs" / "ci-smoke.toml")
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRADING_AI_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "composition", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,15 +40,7 @@ def test_models_list_json_on_an_empty_registry(
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
 def test_backtest_json_is_one_document_and_the_report_is_self_contained(tmp_path: Path) -> None:
-    res = run_cli(
-        "--config",
-        SMOKE,
-        "--env-file",
-        "",
-        "backtest",
-        "--json",
-        env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path), "CANDLES_DIR": str(DATA)},
-    )
+    res = smoke_cli("backtest", "--json", env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path)}, timeout=240)
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads(res.stdout)  # what `trading-ai backtest --json | python -m json.tool` needs
     on_disk = json.loads((tmp_path / "ci-smoke" / "summary.json").read_text())
@@ -77,17 +53,14 @@ def test_backtest_json_is_one_document_and_the_report_is_self_contained(tmp_path
 
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared real candles not available")
 def test_a_failed_challenge_gate_exits_1_and_writes_its_report(tmp_path: Path) -> None:
-    res = run_cli(
-        "--config",
-        SMOKE,
-        "--env-file",
-        "",
+    res = smoke_cli(
         "challenge",
         "simulate",
         "--runs",
         "3",
         "--json",
-        env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path), "CANDLES_DIR": str(DATA)},
+        env={"TRADING_AI_BACKTEST_REPORTS_DIR": str(tmp_path)},
+        timeout=240,
     )
     doc = json.loads(res.stdout)
     # two weeks that end in a total-floor halt cannot pass a 70% pass-rate gate
