@@ -38,7 +38,9 @@ from numba import njit
 from domain.cleaning import WindowValidity
 from domain.feature_matrix import FeatureMatrix
 from domain.market import (
+    DEFAULT_SESSION_HOURS,
     MS_PER_DAY,
+    MS_PER_HOUR,
     MS_PER_MINUTE,
     BoolArray,
     Candles,
@@ -46,12 +48,9 @@ from domain.market import (
     IntArray,
     Session,
     Timeframe,
-    atr,
-    day_of_week,
-    session_masks,
 )
 from domain.resample import align_closed, resample
-from domain.spread_estimators import rolling_abdi_ranaldo, rolling_corwin_schultz
+from domain.spread_estimators import abdi_ranaldo_squared, corwin_schultz
 
 # Bump when the feature code changes what it computes: it is part of every feature-store key.
 FEATURE_CODE_VERSION: Final = "2"
@@ -316,6 +315,355 @@ _HOUR_SIN: Final = np.sin(np.arange(1440) / 60.0 * (2.0 * math.pi / 24.0))
 _HOUR_COS: Final = np.cos(np.arange(1440) / 60.0 * (2.0 * math.pi / 24.0))
 
 
+@njit(cache=True)
+def _ring(window: int) -> int:
+    """Size of a ring of prefix sums for `window`: a power of two >= window + 1 (indexed by `& (size - 1)`)."""
+    size = 1
+    while size < window + 1:
+        size *= 2
+    return size
+
+
+@njit(cache=True)
+def _sign_of(v: float) -> float:
+    """`_sign` of one value: NaN stays NaN, |v| < `_FLAT` is 0.0, else -1.0 or +1.0."""
+    if np.isnan(v):
+        return np.nan
+    if abs(v) < _FLAT:
+        return 0.0
+    return 1.0 if v > 0 else -1.0
+
+
+@njit(cache=True)
+def _features_into(
+    ts: IntArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    tf_ms: int,
+    log_ret: FloatArray,
+    ks: IntArray,
+    n_ret: int,
+    r1_row: int,
+    mom_row: int,
+    atr_window: int,
+    vol_windows: IntArray,
+    lv: FloatArray,
+    vz_window: int,
+    cs: FloatArray,
+    ar: FloatArray,
+    spread_window: int,
+    sessions: IntArray,
+    trend_window: int,
+    h_trend: FloatArray,
+    h_mom: FloatArray,
+    h_offset: IntArray,
+    h_idx: IntArray,
+    regime_low: float,
+    regime_high: float,
+    out: FloatArray,
+) -> None:
+    """out[i, :] := the feature row of bar i, in `_feature_names` order, in one pass over the bars.
+
+    Value for value the arithmetic of the array code it replaces: the rolling sums are prefix sums
+    accumulated in index order and differenced over the window (`_rolling_sums_into`: finite values
+    only, a non-finite one spoils the windows holding it; the ATR's plainly, as np.cumsum), then
+    the same divisions, clamps and square roots; a column is NaN wherever `WindowValidity.mask` is
+    False for its window (tracked here as the latest bar after a gap). The log returns (row r of
+    `log_ret` over ks[r] bars, not yet masked), log(1 + volume) and the per-bar spread terms come
+    computed by numpy; `h_trend`/`h_mom` hold each higher timeframe's values back to back
+    (`h_offset`), `h_idx` the closed higher bar of each base bar (-1: none)."""
+    n = ts.shape[0]
+    n_vol = vol_windows.shape[0]
+    n_h = h_offset.shape[0] - 1
+    n_mom = n_h + 1
+    w_short = vol_windows[0]
+    w_long = vol_windows[0]
+    for q in range(n_vol):
+        w_short = min(w_short, vol_windows[q])
+        w_long = max(w_long, vol_windows[q])
+    # realised volatility: prefix sums of the masked 1-bar log return and its square
+    rv_m = _ring(w_long) - 1
+    rv_c1 = np.zeros(rv_m + 1)
+    rv_c2 = np.zeros(rv_m + 1)
+    rv_cb = np.zeros(rv_m + 1, dtype=np.int64)
+    rv_p1 = 0.0
+    rv_p2 = 0.0
+    rv_pb = 0
+    # ATR: plain prefix sums of the true range
+    at_m = _ring(atr_window) - 1
+    at_c = np.zeros(at_m + 1)
+    at_p = 0.0
+    # volume z-score: prefix sums of log(1 + volume) and its square
+    vz_m = _ring(vz_window) - 1
+    vz_c1 = np.zeros(vz_m + 1)
+    vz_c2 = np.zeros(vz_m + 1)
+    vz_cb = np.zeros(vz_m + 1, dtype=np.int64)
+    vz_p1 = 0.0
+    vz_p2 = 0.0
+    vz_pb = 0
+    # spreads: prefix sums and counts of the finite per-bar terms
+    sp_m = _ring(spread_window) - 1
+    cs_c = np.zeros(sp_m + 1)
+    cs_k = np.zeros(sp_m + 1, dtype=np.int64)
+    cs_p = 0.0
+    cs_pk = 0
+    ar_c = np.zeros(sp_m + 1)
+    ar_k = np.zeros(sp_m + 1, dtype=np.int64)
+    ar_p = 0.0
+    ar_pk = 0
+    # trend: prefix sums of the close
+    tr_m = _ring(trend_window) - 1
+    tr_c = np.zeros(tr_m + 1)
+    tr_cb = np.zeros(tr_m + 1, dtype=np.int64)
+    tr_p = 0.0
+    tr_pb = 0
+    last_gap = 0  # latest bar i with ts[i] - ts[i - 1] != tf_ms (0: none yet; bar 0 never is)
+    for i in range(n):
+        row = out[i]
+        if i > 0 and ts[i] - ts[i - 1] != tf_ms:
+            last_gap = i
+        j = 0
+        # ret_k
+        for r in range(n_ret):
+            k = ks[r]
+            ok = i >= k and last_gap <= i - k
+            row[j] = log_ret[r, i] if ok else np.nan
+            j += 1
+        # atr_w: true range (the first bar's from its own close), its rolling mean over the close
+        prev = close[i - 1] if i > 0 else close[0]
+        tr = high[i] - low[i]
+        b = abs(high[i] - prev)
+        if not (tr >= b or np.isnan(tr)):
+            tr = b
+        b = abs(low[i] - prev)
+        if not (tr >= b or np.isnan(tr)):
+            tr = b
+        at_p = at_p + tr
+        at_c[(i + 1) & at_m] = at_p
+        v = np.nan
+        if i >= atr_window - 1:
+            v = (at_p - at_c[(i + 1 - atr_window) & at_m]) / atr_window / close[i]
+        row[j] = v if i >= atr_window and last_gap <= i - atr_window else np.nan
+        j += 1
+        # rv_w, vol_ratio, vol_regime
+        x = log_ret[r1_row, i] if i >= 1 and last_gap <= i - 1 else np.nan
+        if np.isfinite(x):
+            rv_p1 = rv_p1 + x
+            rv_p2 = rv_p2 + x * x
+        else:
+            rv_p1 = rv_p1 + 0.0
+            rv_p2 = rv_p2 + 0.0
+            rv_pb += 1
+        s = (i + 1) & rv_m
+        rv_c1[s] = rv_p1
+        rv_c2[s] = rv_p2
+        rv_cb[s] = rv_pb
+        short = np.nan
+        long_ = np.nan
+        for q in range(n_vol):
+            w = vol_windows[q]
+            s1 = np.nan
+            s2 = np.nan
+            if i >= w - 1:
+                o = (i + 1 - w) & rv_m
+                if rv_pb - rv_cb[o] == 0:
+                    s1 = rv_p1 - rv_c1[o]
+                    s2 = rv_p2 - rv_c2[o]
+            m = s1 / w
+            if w == 1:
+                sd = 0.0
+            else:
+                var = (s2 - s1 * m) / (w - 1)
+                if var < 0.0:
+                    var = 0.0
+                sd = np.sqrt(var)
+            if not (i >= w and last_gap <= i - w):
+                sd = np.nan
+            if w == w_short:
+                short = sd
+            if w == w_long:
+                long_ = sd
+            row[j] = sd
+            j += 1
+        ratio = short / long_ if long_ > 0 else np.nan
+        if np.isnan(short) or np.isnan(long_):
+            ratio = np.nan
+        row[j] = ratio
+        j += 1
+        if np.isnan(ratio):
+            row[j] = np.nan
+        elif ratio < regime_low:
+            row[j] = -1.0
+        elif ratio > regime_high:
+            row[j] = 1.0
+        else:
+            row[j] = 0.0
+        j += 1
+        # volume_z_w
+        x = lv[i]
+        if np.isfinite(x):
+            vz_p1 = vz_p1 + x
+            vz_p2 = vz_p2 + x * x
+        else:
+            vz_p1 = vz_p1 + 0.0
+            vz_p2 = vz_p2 + 0.0
+            vz_pb += 1
+        s = (i + 1) & vz_m
+        vz_c1[s] = vz_p1
+        vz_c2[s] = vz_p2
+        vz_cb[s] = vz_pb
+        s1 = np.nan
+        s2 = np.nan
+        if i >= vz_window - 1:
+            o = (i + 1 - vz_window) & vz_m
+            if vz_pb - vz_cb[o] == 0:
+                s1 = vz_p1 - vz_c1[o]
+                s2 = vz_p2 - vz_c2[o]
+        m = s1 / vz_window
+        if vz_window == 1:
+            sd = 0.0
+        else:
+            var = (s2 - s1 * m) / (vz_window - 1)
+            if var < 0.0:
+                var = 0.0
+            sd = np.sqrt(var)
+        z = (x - m) / sd if sd > 0 else 0.0
+        if np.isnan(m) or not (i >= vz_window - 1 and last_gap <= i - vz_window + 1):
+            z = np.nan
+        row[j] = z
+        j += 1
+        # spread_cs_w, spread_ar_w: rolling means of the finite per-bar terms (all `window` of them)
+        spread_ok = i >= spread_window and last_gap <= i - spread_window
+        x = cs[i]
+        if np.isfinite(x):
+            cs_p = cs_p + x
+            cs_pk += 1
+        else:
+            cs_p = cs_p + 0.0
+        s = (i + 1) & sp_m
+        cs_c[s] = cs_p
+        cs_k[s] = cs_pk
+        v = np.nan
+        if i >= spread_window - 1:
+            o = (i + 1 - spread_window) & sp_m
+            cnt = cs_pk - cs_k[o]
+            if cnt >= spread_window:
+                v = (cs_p - cs_c[o]) / cnt
+        row[j] = v if spread_ok else np.nan
+        j += 1
+        x = ar[i]
+        if np.isfinite(x):
+            ar_p = ar_p + x
+            ar_pk += 1
+        else:
+            ar_p = ar_p + 0.0
+        ar_c[s] = ar_p
+        ar_k[s] = ar_pk
+        v = np.nan
+        if i >= spread_window - 1:
+            o = (i + 1 - spread_window) & sp_m
+            cnt = ar_pk - ar_k[o]
+            if cnt >= spread_window:
+                v = (ar_p - ar_c[o]) / cnt
+                v = np.sqrt(v if v >= 0.0 else 0.0)
+        row[j] = v if spread_ok else np.nan
+        j += 1
+        # session_*, dow_*, hour_* (as `session_masks`, `day_of_week`; the hour at the bar's close)
+        t = ts[i]
+        hour = (t % MS_PER_DAY) // MS_PER_HOUR
+        for q in range(sessions.shape[0]):
+            start = sessions[q, 0]
+            end = sessions[q, 1]
+            if start < end:
+                row[j] = 1.0 if hour >= start and hour < end else 0.0
+            else:
+                row[j] = 1.0 if hour >= start or hour < end else 0.0
+            j += 1
+        dow = (t // MS_PER_DAY + 3) % 7
+        row[j] = _DOW_SIN[dow]
+        row[j + 1] = _DOW_COS[dow]
+        minute = ((t + tf_ms) % MS_PER_DAY) // MS_PER_MINUTE
+        row[j + 2] = _HOUR_SIN[minute]
+        row[j + 3] = _HOUR_COS[minute]
+        j += 4
+        # trend_{base}, mom_{base}: close / SMA - 1 and the momentum log return
+        x = close[i]
+        if np.isfinite(x):
+            tr_p = tr_p + x
+        else:
+            tr_p = tr_p + 0.0
+            tr_pb += 1
+        s = (i + 1) & tr_m
+        tr_c[s] = tr_p
+        tr_cb[s] = tr_pb
+        s1 = np.nan
+        if i >= trend_window - 1:
+            o = (i + 1 - trend_window) & tr_m
+            if tr_pb - tr_cb[o] == 0:
+                s1 = tr_p - tr_c[o]
+        trend = x / (s1 / trend_window) - 1.0
+        if not (i >= trend_window - 1 and last_gap <= i - trend_window + 1):
+            trend = np.nan
+        k = ks[mom_row]
+        mom = log_ret[mom_row, i] if i >= k and last_gap <= i - k else np.nan
+        row[j] = trend
+        row[j + 1] = mom
+        j += 2
+        # trend_{htf}, mom_{htf} (the latest closed higher bar), then the sign means over timeframes
+        mom_acc = 0.0
+        trend_acc = 0.0
+        higher_acc = 0.0
+        sv = _sign_of(mom)
+        mom_acc = np.nan if np.isnan(sv) else mom_acc + sv
+        sv = _sign_of(trend)
+        trend_acc = np.nan if np.isnan(sv) else trend_acc + sv
+        for hh in range(n_h):
+            hk = h_idx[hh, i]
+            ht = np.nan
+            hm = np.nan
+            if hk >= 0:
+                ht = h_trend[h_offset[hh] + hk]
+                hm = h_mom[h_offset[hh] + hk]
+            row[j] = ht
+            row[j + 1] = hm
+            j += 2
+            sv = _sign_of(hm)
+            mom_acc = np.nan if np.isnan(sv) else mom_acc + sv
+            sv = _sign_of(ht)
+            trend_acc = np.nan if np.isnan(sv) else trend_acc + sv
+            higher_acc = np.nan if np.isnan(sv) else higher_acc + sv
+        row[j] = mom_acc / n_mom
+        row[j + 1] = trend_acc / n_mom
+        if n_h == 0:
+            row[j + 2] = np.nan
+        else:
+            m = higher_acc / n_h
+            if np.isnan(mom):
+                m = np.nan
+            elif abs(mom) < _FLAT:
+                m = m * 0.0
+            else:
+                m = m * (1.0 if mom > 0 else -1.0)
+            row[j + 2] = m
+        j += 3
+
+
+def _feature_names(params: FeatureParams, tf: Timeframe, higher: list[Timeframe]) -> tuple[str, ...]:
+    """The columns, in the order `_features_into` writes them (duplicate windows give one column)."""
+    names = [f"ret_{k}" for k in dict.fromkeys(params.return_lookbacks)]
+    names.append(f"atr_{params.atr_window}")
+    names += [f"rv_{w}" for w in dict.fromkeys(params.vol_windows)]
+    names += ["vol_ratio", "vol_regime", f"volume_z_{params.volume_z_window}"]
+    names += [f"spread_cs_{params.spread_window}", f"spread_ar_{params.spread_window}"]
+    names += [f"session_{s.value}" for s in Session]
+    names += ["dow_sin", "dow_cos", "hour_sin", "hour_cos", f"trend_{tf.value}", f"mom_{tf.value}"]
+    for htf in higher:
+        names += [f"trend_{htf.value}", f"mom_{htf.value}"]
+    names += ["mtf_alignment", "mtf_trend_alignment", "mtf_convergence"]
+    return tuple(names)
+
+
 def compute_features(
     candles: Candles,
     params: FeatureParams = DEFAULT_PARAMS,
@@ -327,95 +675,80 @@ def compute_features(
     configured higher timeframe not supplied is resampled from `candles` (complete buckets only).
     """
     tf = candles.timeframe
-    ts = candles.ts
-    h, lo, c, v = candles.high, candles.low, candles.close, candles.volume
-    cols: dict[str, FloatArray] = {}
+    ts = np.ascontiguousarray(candles.ts, dtype=np.int64)
+    n = ts.shape[0]
+    h, lo, c, v = (
+        np.ascontiguousarray(a, dtype=np.float64) for a in (candles.high, candles.low, candles.close, candles.volume)
+    )
 
-    win = WindowValidity(ts, tf).mask
-
-    log_returns: dict[int, FloatArray] = {}  # each k-bar log return once (ret_1 is also the rv input)
-
-    def log_return(k: int) -> FloatArray:
-        if k not in log_returns:
-            log_returns[k] = _masked(_log_return(c, k), win(k + 1))
-        return log_returns[k]
-
-    for k in params.return_lookbacks:
-        cols[f"ret_{k}"] = log_return(k)
-
+    # What needs a transcendental function is computed by numpy (log returns, log(1 + volume), the
+    # spread terms), so each value is bit for bit numpy's; the rest happens in one compiled pass.
+    ks = list(dict.fromkeys(params.return_lookbacks))
+    n_ret = len(ks)
+    for k in (1, params.momentum_lookback):
+        if k not in ks:
+            ks.append(k)
+    log_ret = np.empty((len(ks), n))
+    for r, k in enumerate(ks):
+        row = log_ret[r]
+        row[: min(k, n)] = np.nan
+        if n > k:
+            np.divide(c[k:], c[:-k], out=row[k:])
     with np.errstate(divide="ignore", invalid="ignore"):
-        cols[f"atr_{params.atr_window}"] = _masked(atr(h, lo, c, params.atr_window) / c, win(params.atr_window + 1))
+        np.log(log_ret, out=log_ret)
+        lv = np.log1p(np.maximum(v, 0.0))
+    cs = corwin_schultz(h, lo, c, negative="zero")
+    ar = abdi_ranaldo_squared(h, lo, c)
 
-    r1 = log_return(1)
-    rv: dict[int, FloatArray] = {}
-    for w in params.vol_windows:
-        _, sd = _rolling_mean_std(r1, w)
-        rv[w] = _masked(sd, win(w + 1))
-        cols[f"rv_{w}"] = rv[w]
-    short, long_ = rv[min(params.vol_windows)], rv[max(params.vol_windows)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(long_ > 0, short / long_, np.nan)
-    ratio = np.where(np.isnan(short) | np.isnan(long_), np.nan, ratio)
-    cols["vol_ratio"] = ratio
-    regime = np.where(ratio < params.regime_low, -1.0, np.where(ratio > params.regime_high, 1.0, 0.0))
-    cols["vol_regime"] = np.where(np.isnan(ratio), np.nan, regime)
-
-    wz = params.volume_z_window
-    lv = np.log1p(np.maximum(v, 0.0))
-    mean, sd = _rolling_mean_std(lv, wz)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(sd > 0, (lv - mean) / sd, 0.0)
-    cols[f"volume_z_{wz}"] = _masked(np.where(np.isnan(mean), np.nan, z), win(wz))
-
-    sw = params.spread_window
-    spread_ok = win(sw + 1)
-    cols[f"spread_cs_{sw}"] = _masked(rolling_corwin_schultz(h, lo, c, window=sw), spread_ok)
-    cols[f"spread_ar_{sw}"] = _masked(rolling_abdi_ranaldo(h, lo, c, window=sw), spread_ok)
-
-    masks = session_masks(ts)
-    for s in Session:
-        cols[f"session_{s.value}"] = masks[s].astype(np.float64)
-    dow = day_of_week(ts)
-    cols["dow_sin"] = _DOW_SIN[dow]
-    cols["dow_cos"] = _DOW_COS[dow]
-    # Time of day at the bar's close, in hours, so a 4h bar is placed when it is known.
-    minute = ((ts + tf.ms) % MS_PER_DAY) // MS_PER_MINUTE
-    cols["hour_sin"] = _HOUR_SIN[minute]
-    cols["hour_cos"] = _HOUR_COS[minute]
-
-    trend_base, mom_base = _trend_momentum(candles, params, win)
-    cols[f"trend_{tf.value}"] = trend_base
-    cols[f"mom_{tf.value}"] = mom_base
-    higher_trends: list[FloatArray] = []
-    moms: list[FloatArray] = [mom_base]
-    trends: list[FloatArray] = [trend_base]
+    htfs = higher_timeframes_for(params, tf)
     supplied = dict(higher or {})
-    for htf in higher_timeframes_for(params, tf):
+    h_trends: list[FloatArray] = []
+    h_moms: list[FloatArray] = []
+    h_idx = np.empty((len(htfs), n), dtype=np.int64)
+    for q, htf in enumerate(htfs):
         hc = supplied.get(htf)
         if hc is None:
             hc = resample(candles, htf, complete_only=True)
         elif hc.timeframe is not htf:
             raise ValueError(f"higher candles for {htf} have timeframe {hc.timeframe}")
         h_trend, h_mom = _trend_momentum(hc, params)
-        idx = align_closed(hc, ts, tf)
-        t_al, m_al = _take(h_trend, idx), _take(h_mom, idx)
-        cols[f"trend_{htf.value}"] = t_al
-        cols[f"mom_{htf.value}"] = m_al
-        higher_trends.append(t_al)
-        trends.append(t_al)
-        moms.append(m_al)
+        h_trends.append(h_trend)
+        h_moms.append(h_mom)
+        h_idx[q] = align_closed(hc, ts, tf)
+    h_offset = np.zeros(len(htfs) + 1, dtype=np.int64)
+    h_offset[1:] = np.cumsum([a.shape[0] for a in h_trends], dtype=np.int64)
+    empty = np.empty(0)
 
-    cols["mtf_alignment"] = _mean_sign(moms)
-    cols["mtf_trend_alignment"] = _mean_sign(trends)
-    if higher_trends:
-        cols["mtf_convergence"] = _mean_sign(higher_trends, mom_base)
-    else:
-        cols["mtf_convergence"] = np.full(ts.shape[0], np.nan)
-
-    names = tuple(cols)
-    values = np.empty((ts.shape[0], len(names)))
-    for j, name in enumerate(names):
-        values[:, j] = cols[name]
+    names = _feature_names(params, tf, htfs)
+    values = np.empty((n, len(names)))
+    _features_into(
+        ts,
+        h,
+        lo,
+        c,
+        int(tf.ms),
+        log_ret,
+        np.asarray(ks, dtype=np.int64),
+        n_ret,
+        ks.index(1),
+        ks.index(params.momentum_lookback),
+        int(params.atr_window),
+        np.asarray(list(dict.fromkeys(params.vol_windows)), dtype=np.int64),
+        lv,
+        int(params.volume_z_window),
+        cs,
+        ar,
+        int(params.spread_window),
+        np.asarray([DEFAULT_SESSION_HOURS.of(s) for s in Session], dtype=np.int64).reshape(-1, 2),
+        int(params.trend_window),
+        np.concatenate(h_trends) if h_trends else empty,
+        np.concatenate(h_moms) if h_moms else empty,
+        h_offset,
+        h_idx,
+        float(params.regime_low),
+        float(params.regime_high),
+        values,
+    )
     return FeatureMatrix(candles.symbol, tf.value, params.key(), ts, names, values)
 
 
