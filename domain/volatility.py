@@ -62,10 +62,15 @@ def regime_codes(
     """Regime code (0 low, 1 medium, 2 high) of `a[i]` among `a[i-W+1 .. i]`, for `rows` (default all).
 
     Exact integer counts: 2 x below + equal, accumulated over the W trailing offsets in W contiguous
-    passes over the series (no per-bar window gathered)."""
+    passes over the series (no per-bar window gathered). A few `rows` (the live cycle's newest bar)
+    are counted on their own windows instead: the same integers, without the passes over every bar."""
     if big_w < 1:
         raise ValueError(f"regime window must be >= 1, got {big_w}")
     n = a.shape[0]
+    if rows is not None:
+        idx = np.arange(n, dtype=np.int64)[np.asarray(rows, dtype=np.int64)]  # code[rows]'s indexing rules
+        if idx.size <= _FEW_ROWS:
+            return _regime_codes_at(a, big_w, idx, low_pct, high_pct)
     code = np.full(n, MEDIUM, dtype=np.int64)
     if n >= big_w:
         cur = a[big_w - 1 :]
@@ -90,3 +95,24 @@ def regime_codes(
         c = np.where(pct < low_pct, LOW, np.where(pct > high_pct, HIGH, MEDIUM))
         code[big_w - 1 :] = np.where(defined, c, MEDIUM)
     return code if rows is None else code[np.asarray(rows, dtype=np.int64)]
+
+
+_FEW_ROWS = 64  # up to this many rows, regime_codes counts each row's own window
+
+
+def _regime_codes_at(a: FloatArray, big_w: int, idx: IntArray, low_pct: float, high_pct: float) -> IntArray:
+    """regime_codes at the rows `idx` (in range), each from its own W trailing values: the same
+    integer counts (2 x below + equal), the same percentile arithmetic and NaN rule."""
+    code = np.full(idx.shape, MEDIUM, dtype=np.int64)
+    ok = idx >= big_w - 1
+    if not ok.any():
+        return code
+    at = idx[ok]
+    win = a[at[:, None] + np.arange(1 - big_w, 1, dtype=np.int64)]  # (rows, W): a[i-W+1 .. i]
+    cur = a[at][:, None]
+    half_ranks = np.count_nonzero(win < cur, axis=1) + np.count_nonzero(win <= cur, axis=1)
+    defined = ~np.isnan(win).any(axis=1)
+    pct = half_ranks.astype(np.float64) * 50.0 / big_w
+    c = np.where(pct < low_pct, LOW, np.where(pct > high_pct, HIGH, MEDIUM))
+    code[ok] = np.where(defined, c, MEDIUM)
+    return code

@@ -70,6 +70,27 @@ def test_any_trailing_window_gives_the_full_series_value(seed: int, n: int, w: i
             assert win_reg == 1
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 300),
+    big_w=st.integers(1, 80),
+    k=st.integers(1, 70),
+    nan_at=st.integers(-1, 299),
+)
+def test_requested_rows_are_the_full_series_codes(seed: int, n: int, big_w: int, k: int, nan_at: int) -> None:
+    # few rows are counted on their own windows: the same codes as the passes over every bar, ties
+    # (rounded values), NaNs, rows before the first full window and negative rows included
+    rng = np.random.default_rng(seed)
+    a = np.round(rng.normal(size=n), 1)
+    if 0 <= nan_at < n:
+        a[nan_at] = np.nan
+    rows = rng.integers(-n, n, size=k)
+    for lo_pct, hi_pct in ((33.3, 66.7), (10.0, 90.0), (50.0, 50.0)):
+        full = regime_codes(a, big_w, low_pct=lo_pct, high_pct=hi_pct)
+        assert regime_codes(a, big_w, rows=rows, low_pct=lo_pct, high_pct=hi_pct).tolist() == full[rows].tolist()
+
+
 def test_bad_windows_are_refused() -> None:
     with pytest.raises(ValueError):
         trailing_mean(np.zeros(3), 0)
