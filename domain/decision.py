@@ -1,12 +1,14 @@
 """The decision on one proposed trade, written once: runtime policy -> FTMO check and breach halt ->
 position limits -> sizing (risk budget capped by the free margin) -> FTMO guard -> volume or block.
 
-The live desk (services.execution.pre_trade) and the backtest engine's scalar path
-(domain.backtest.engine._Kernel.scalar) both decide here, so the step order exists in one function.
-What differs between them is only where the numbers come from: the live desk reads its broker, the
-engine its own simulated book. Both hand them over as a `TradeBook`, which `decide_trade` reads step
-by step, only once the steps before have let the trade through: a kill switch or a halt blocks
-before the account is read (or the FTMO ledger refreshed), a position limit before any sizing input.
+The step order is `decide_core`, compiled with numba: the backtest's compiled kernel
+(domain.backtest.kernel) calls it for every candidate with the whole book at hand, and the live desk
+(services.execution.pre_trade) reaches it through `decide_trade`, which reads its `TradeBook` step by
+step: `decide_core` answers with the next input it needs (NEED_*) until it decides, so a kill switch
+or a halt blocks before the account is read (or the FTMO ledger refreshed), a position limit before
+any sizing input, and the order of the steps exists only in `decide_core`. Each step's arithmetic is
+the compiled core of its module (domain.policy.gate, domain.sizing.sized_volume,
+domain.guard.guard_volume), which the Python functions of those modules wrap too.
 """
 
 from __future__ import annotations
@@ -15,19 +17,45 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import attrs
+import numba
+import numpy as np
+import numpy.typing as npt
 
 from domain import policy as pol
 from domain.ftmo import FtmoCheck
-from domain.guard import GuardDecision, Verdict, guard_order
+from domain.guard import (
+    G_ALLOW,
+    G_NO_STOP,
+    G_REDUCE,
+    GuardDecision,
+    Verdict,
+    guard_decision,
+    guard_volume,
+    position_arrays,
+)
 from domain.prague_time import next_day_start_ms
 from domain.settings import PositionLimits
-from domain.signals import BlockReason, Tier
-from domain.sizing import cap_to_margin, margin_price, size_order
+from domain.signals import BLOCK_CODES, REASON_OF_CODE, BlockReason, Tier
+from domain.sizing import sized_volume, sizing_of, volume_within
 from domain.trading import Position, SymbolSpec
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 # In the reason of a halt latched by an actual floor crossing (and in the text of its alert), as
 # opposed to a blocked attempt; the runtime's alert throttle tells the two apart by it.
 FLOOR_BREACH_MARK = " floor breached:"
+
+# What decide_core needs next (the inputs handed over so far: `have`)
+NEED_NOTHING, NEED_FTMO, NEED_POSITIONS, NEED_ACCOUNT, NEED_GUARD = 0, 1, 2, 3, 4
+_HALTED = BLOCK_CODES[BlockReason.HALTED]
+_KILL_SWITCH = BLOCK_CODES[BlockReason.KILL_SWITCH]
+_MAX_OPEN = BLOCK_CODES[BlockReason.MAX_OPEN_POSITIONS]
+_MAX_PER_PAIR = BLOCK_CODES[BlockReason.MAX_POSITIONS_PER_PAIR]
+_INSUFFICIENT_MARGIN = BLOCK_CODES[BlockReason.INSUFFICIENT_MARGIN]
+_DAILY_LOSS = BLOCK_CODES[BlockReason.DAILY_LOSS]
+_MAX_LOSS = BLOCK_CODES[BlockReason.MAX_LOSS]
+_BROKER_ERROR = BLOCK_CODES[BlockReason.BROKER_ERROR]
 
 
 def breach_reason(chk: FtmoCheck) -> str:
@@ -116,6 +144,116 @@ class TradeDecision:
         return self.guard is not None and self.guard.verdict is Verdict.REDUCE
 
 
+@numba.njit(cache=True)
+def decide_core(
+    # policy (domain.policy.gate's inputs, then the tier and whether rate limits apply)
+    kill_switch: bool,
+    halted_until: int,
+    emitted_ms: IntArray,
+    emitted_tier: IntArray,
+    now_ms: int,
+    window_ms: int,
+    max_per_hour: int,
+    tier_limits: IntArray,
+    backoff_until: int,
+    backoff_reduction_pct: float,
+    tier: int,
+    enforce_rate_limits: bool,
+    # the inputs handed over so far (NEED_*: 0 none, up to NEED_GUARD all)
+    have: int,
+    # NEED_FTMO: the FTMO check (equity at the refresh and the binding buffered floor)
+    chk_equity: float,
+    floor: float,
+    daily_binds: bool,  # the daily floor is the binding one (the guard's block reason)
+    # NEED_POSITIONS: open positions, of them this pair's, and the limits
+    n_open: int,
+    n_same_pair: int,
+    max_open: int,
+    max_per_pair: int,
+    # NEED_ACCOUNT: the new order's symbol, the account, the order's worst round trip; sizing
+    contract_size: float,
+    min_lot: float,
+    lot_step: float,
+    max_lot: float,
+    margin_rate: float,
+    equity: float,
+    free_margin: float,
+    cost_bps: float,
+    risk_pct: float,
+    entry: float,
+    sl: float,
+    explicit_volume: float,  # an operator's volume; NaN: size it
+    # NEED_GUARD: the balance and the open positions (domain.guard.position_arrays)
+    balance: float,
+    p_sign: FloatArray,
+    p_entry: FloatArray,
+    p_sl: FloatArray,
+    p_volume: FloatArray,
+    p_cs: FloatArray,
+    p_mark: FloatArray,
+    have_marks: bool,
+    p_exit_bps: FloatArray,
+    use_exit_bps: bool,
+) -> tuple[int, int, float, bool, float, int, int, float, float, float, float, float]:
+    """The one step order on plain numbers. Returns (block code or 0, NEED_* or 0, volume, latched,
+    risk multiplier, the count a policy or position limit saw, the guard's G_* verdict (-1 before it),
+    worst-case equity, headroom, money per lot, the volume sized for the guard (the risk budget's when
+    sizing blocks), the margin price).
+
+    1. Policy (domain.policy.gate): kill switch, halt, rate limits (skipped unless
+       `enforce_rate_limits`; kill switch and halt always apply); the loss backoff's risk multiplier.
+    2. The FTMO check; equity below the buffered floor latches a halt until the next Prague day
+       (`latch_on_breach`; the caller builds the halted state); halted -> block.
+    3. Position limits: MAX_OPEN_POSITIONS, then MAX_POSITIONS_PER_PAIR.
+    4. Sizing: the risk budget capped by the free margin (domain.sizing.sized_volume), or an explicit
+       volume capped by the free margin.
+    5. The FTMO guard (domain.guard.guard_volume), which may only reduce the volume."""
+    code, mult, count = pol.gate(
+        kill_switch, halted_until, emitted_ms, emitted_tier, now_ms, window_ms, max_per_hour, tier_limits,
+        backoff_until, backoff_reduction_pct, tier,
+    )  # fmt: skip
+    if code != 0 and (enforce_rate_limits or code in (_KILL_SWITCH, _HALTED)):
+        return code, 0, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    if have < NEED_FTMO:
+        return 0, NEED_FTMO, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    halted = halted_until != pol.NO_TIME and now_ms < halted_until
+    latched = chk_equity < floor and not halted
+    if latched or halted:
+        return _HALTED, 0, 0.0, latched, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    if have < NEED_POSITIONS:
+        return 0, NEED_POSITIONS, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    if n_open >= max_open:
+        return _MAX_OPEN, 0, 0.0, False, mult, n_open, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    if n_same_pair >= max_per_pair:
+        return _MAX_PER_PAIR, 0, 0.0, False, mult, n_same_pair, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    if have < NEED_ACCOUNT:
+        return 0, NEED_ACCOUNT, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    if np.isnan(explicit_volume):
+        size_code, volume, risk_vol, price = sized_volume(
+            equity, risk_pct, entry, sl, contract_size, min_lot, lot_step, max_lot, margin_rate, free_margin,
+            cost_bps, mult,
+        )  # fmt: skip
+        if size_code != 0:
+            return size_code, 0, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
+    else:  # an operator's explicit volume must fit the free margin too
+        price = abs(entry) * (1.0 + max(cost_bps, 0.0) / 1e4)
+        risk_vol = explicit_volume
+        per_lot_margin = margin_rate * abs(price) * 1.0 * contract_size
+        volume = min(explicit_volume, volume_within(free_margin, per_lot_margin, lot_step, min_lot, max_lot))
+        if volume <= 0:
+            return _INSUFFICIENT_MARGIN, 0, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
+    if have < NEED_GUARD:
+        return 0, NEED_GUARD, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
+    verdict, vol, worst, headroom, per_lot = guard_volume(
+        chk_equity, balance, floor, p_sign, p_entry, p_sl, p_volume, p_cs, p_mark, have_marks, p_exit_bps,
+        use_exit_bps, entry, sl, contract_size, lot_step, min_lot, max_lot, volume, 0.0, cost_bps,
+    )  # fmt: skip
+    if verdict in (G_ALLOW, G_REDUCE):
+        return 0, 0, vol, False, mult, count, verdict, worst, headroom, per_lot, volume, price
+    guard_code = _BROKER_ERROR if verdict == G_NO_STOP else _DAILY_LOSS if daily_binds else _MAX_LOSS
+    return guard_code, 0, 0.0, False, mult, count, verdict, worst, headroom, per_lot, volume, price
+
+
 def decide_trade(
     policy_cfg: pol.PolicyConfig,
     policy_state: pol.PolicyState,
@@ -131,61 +269,97 @@ def decide_trade(
     volume: float | None = None,
     enforce_rate_limits: bool = True,
 ) -> TradeDecision:
-    """Decide one proposed `pair` trade at `entry` with stop `sl`, in the one step order.
+    """Decide one proposed `pair` trade at `entry` with stop `sl`: `decide_core`, reading `book` only as
+    far as the steps get (see `decide_core` for the order; an explicit `volume` is an operator's)."""
+    p_args = pol.gate_inputs(policy_cfg, policy_state, now_ms)
+    chk: FtmoCheck | None = None
+    positions: Sequence[Position] = ()
+    spec: SymbolSpec | None = None
+    acct = (1.0, 0.01, 0.01, 1.0, 1.0, 0.0, 0.0, 0.0)
+    guard_in: tuple[object, ...] = (0.0, *_NO_POSITIONS)
+    have = NEED_NOTHING
+    while True:
+        r = decide_core(
+            *p_args, int(tier), enforce_rate_limits, have,
+            0.0 if chk is None else float(chk.equity), 0.0 if chk is None else float(chk.floor),
+            chk is not None and chk.binding == "daily_loss",
+            len(positions), sum(1 for p in positions if p.pair == pair), limits.max_open, limits.max_per_pair,
+            *acct, float(risk_pct), float(entry), float(sl), np.nan if volume is None else float(volume),
+            *guard_in,
+        )  # fmt: skip
+        need = r[1]
+        if need == NEED_NOTHING:
+            break
+        have = need
+        if need == NEED_FTMO:
+            chk = book.ftmo
+        elif need == NEED_POSITIONS:
+            positions = book.positions
+        elif need == NEED_ACCOUNT:
+            spec = book.spec
+            equity, free_margin = book.equity, book.free_margin
+            cost_bps = book.cost_bps
+            acct = (
+                spec.contract_size, spec.min_lot, spec.lot_step, spec.max_lot, spec.margin_rate,
+                float(equity), float(free_margin), float(cost_bps),
+            )  # fmt: skip
+        else:
+            specs, marks, exit_bps = book.specs, book.marks, book.exit_bps
+            arrays = position_arrays(positions, specs, marks, exit_bps)
+            guard_in = (float(book.balance), *arrays, bool(exit_bps))
+    return _decision_of(r, policy_cfg, policy_state, tier, now_ms, chk, positions, spec, pair, limits, volume, acct)
 
-    1. Policy (domain.policy.check): kill switch, halt, rate limits (skipped unless
-       `enforce_rate_limits`; kill switch and halt always apply); the loss backoff's risk multiplier.
-    2. The FTMO check (`book.ftmo`); a breach latches a halt until the next Prague day
-       (`latch_on_breach`); halted -> block.
-    3. Position limits: MAX_OPEN_POSITIONS, then MAX_POSITIONS_PER_PAIR.
-    4. Sizing: the risk budget capped by the free margin (domain.sizing.size_order), or an explicit
-       `volume` (an operator's) capped by the free margin.
-    5. The FTMO guard (domain.guard.guard_order), which may only reduce the volume."""
-    dec = pol.check(policy_cfg, policy_state, tier, now_ms)
-    if not dec.allowed and (enforce_rate_limits or dec.reason in (BlockReason.KILL_SWITCH, BlockReason.HALTED)):
+
+_EMPTY = np.zeros(0, dtype=np.float64)
+_NO_POSITIONS = (_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True, _EMPTY, False)
+
+
+def _decision_of(
+    r: tuple[int, int, float, bool, float, int, int, float, float, float, float, float],
+    policy_cfg: pol.PolicyConfig,
+    policy_state: pol.PolicyState,
+    tier: Tier,
+    now_ms: int,
+    chk: FtmoCheck | None,
+    positions: Sequence[Position],
+    spec: SymbolSpec | None,
+    pair: str,
+    limits: PositionLimits,
+    volume: float | None,
+    acct: tuple[float, ...],
+) -> TradeDecision:
+    """The `TradeDecision` of `decide_core`'s answer, with its details for a person."""
+    code, _need, vol, latched, mult, count, verdict, worst, headroom, per_lot, risk_vol, price = r
+    if chk is None:  # the policy blocked
+        dec = pol.decision_of(code, mult, count, policy_cfg, policy_state, tier)
         return TradeDecision(0.0, dec.reason or BlockReason.HALTED, dec.detail, policy_state, alert=dec.alert)
-    mult = dec.risk_multiplier
-    chk = book.ftmo
     state = latch_on_breach(policy_state, chk, now_ms)
-    latched = state is not policy_state
 
     def blocked(reason: BlockReason, detail: str) -> TradeDecision:
         return TradeDecision(0.0, reason, detail, state, chk, latched=latched)
 
-    if state.is_halted(now_ms):
-        return blocked(BlockReason.HALTED, state.halted_reason)
-    positions = book.positions
-    if len(positions) >= limits.max_open:
-        return blocked(
-            BlockReason.MAX_OPEN_POSITIONS, f"{len(positions)} positions open, MAX_OPEN_POSITIONS={limits.max_open}"
-        )
-    same = sum(1 for p in positions if p.pair == pair)
-    if same >= limits.max_per_pair:
+    if spec is None:
+        if code == _HALTED:
+            return blocked(BlockReason.HALTED, state.halted_reason)
+        if code == _MAX_OPEN:
+            return blocked(
+                BlockReason.MAX_OPEN_POSITIONS, f"{count} positions open, MAX_OPEN_POSITIONS={limits.max_open}"
+            )
         return blocked(
             BlockReason.MAX_POSITIONS_PER_PAIR,
-            f"{same} {pair} position(s) open, MAX_POSITIONS_PER_PAIR={limits.max_per_pair}",
+            f"{count} {pair} position(s) open, MAX_POSITIONS_PER_PAIR={limits.max_per_pair}",
         )
-    spec = book.spec
-    equity, free_margin = book.equity, book.free_margin
-    cost_bps = book.cost_bps
-    if volume is None:
-        sized = size_order(
-            equity, risk_pct, entry, sl, spec, free_margin=free_margin, cost_bps=cost_bps, risk_multiplier=mult
+    if verdict < 0:  # sizing blocked
+        free_margin = acct[6]
+        if volume is None:
+            sized = sizing_of(code, 0.0, risk_vol, price, free_margin, spec)
+            return blocked(sized.block or REASON_OF_CODE[code], sized.detail)
+        return blocked(
+            BlockReason.INSUFFICIENT_MARGIN, f"free margin {free_margin:.2f} is below one minimum lot's margin"
         )
-        if sized.block is not None:
-            return blocked(sized.block, sized.detail)
-        volume = sized.volume
-    else:  # an operator's explicit volume must fit the free margin too
-        volume = cap_to_margin(volume, free_margin, margin_price(entry, cost_bps), spec)
-        if volume <= 0:
-            return blocked(
-                BlockReason.INSUFFICIENT_MARGIN, f"free margin {free_margin:.2f} is below one minimum lot's margin"
-            )
-    specs, marks, exit_bps = book.specs, book.marks, book.exit_bps
-    g = guard_order(
-        chk, book.balance, positions, specs, pair, entry, sl, volume, marks=marks, cost_bps=cost_bps, exit_bps=exit_bps
-    )
+    floor = chk.floor
+    reason = BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS
+    g = guard_decision(verdict, vol, worst, headroom, per_lot, floor, reason, risk_vol, spec)
     if g.verdict is Verdict.BLOCK:
-        reason = g.reason or BlockReason.DAILY_LOSS
-        return TradeDecision(0.0, reason, g.detail, state, chk, g, mult, latched=latched)
+        return TradeDecision(0.0, g.reason or BlockReason.DAILY_LOSS, g.detail, state, chk, g, mult, latched=latched)
     return TradeDecision(g.volume, None, "", state, chk, g, mult, latched=latched)

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, Protocol
 
 import attrs
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -210,6 +211,21 @@ class CostModel(Protocol):
         self, pair: str, session: Session, latency_ms: float = 0.0, fee_bps: float = 0.0
     ) -> float: ...
 
+    def draw_tables(self, pairs: Sequence[str], latency_ms: float = 0.0) -> DrawTables: ...
+
+
+@attrs.frozen(eq=False)
+class DrawTables:
+    """What `sample` reads, per (pair, session) cell as arrays, for compiled code that draws like it:
+    row `pair_index * len(SESSION_ORDER) + session_index` holds the spread and slippage quantiles
+    (`_interp_one` reads them at the two uniforms of `rng.random((1, 2))`), the latency penalty, and
+    whether the model knows the cell (`sample` raises UnknownCostCell where it does not)."""
+
+    spread_q: FloatArray
+    slip_q: FloatArray
+    penalty: FloatArray
+    known: npt.NDArray[np.bool_]
+
 
 def bounded_round_trip_bps(spread_max: float, slippage_max: float, penalty: float, fee_bps: float) -> float:
     """A round trip no fill can exceed: the whole top spread, the top slippage and the penalty on both
@@ -230,8 +246,10 @@ def _interp_uniform(table: FloatArray, rows: IntArray, u: FloatArray) -> FloatAr
     return np.asarray(np.minimum(a + frac * (b - a), b), dtype=np.float64)
 
 
+@numba.njit(cache=True)
 def _interp_one(q: FloatArray, u: float) -> float:
-    """`_interp_uniform` for one draw, in Python floats: the same IEEE operations in the same order."""
+    """`_interp_uniform` for one draw (compiled; the backtest kernel draws here too): the same IEEE
+    operations in the same order."""
     pos = u * (N_QUANTILES - 1)
     lo = min(int(pos), N_QUANTILES - 2)
     a = float(q[lo])
@@ -318,6 +336,12 @@ class ExecutionModel:
                 f"no execution profile for {pair} in session {session.value}; the model covers {', '.join(self.pairs)}"
             ) from None
 
+    def _row_or_none(self, pair: str, session: Session) -> int:
+        try:
+            return self._row(pair, session)
+        except UserError:  # UnknownCostCell or InvalidSymbol: `sample` raises it at the first draw
+            return -1
+
     def with_latency_sla(self, latency_sla_ms: float) -> ExecutionModel:
         return attrs.evolve(self, latency_sla_ms=latency_sla_ms)
 
@@ -334,8 +358,8 @@ class ExecutionModel:
         u = rng.random((1, 2))
         lat = _latency_one(latency_ms)
         return CostDraw(
-            _interp_one(self._spread_q[row], float(u[0, 0])),
-            _interp_one(self._slip_q[row], float(u[0, 1])),
+            float(_interp_one(self._spread_q[row], float(u[0, 0]))),
+            float(_interp_one(self._slip_q[row], float(u[0, 1]))),
             float(self._slip_p90[row]) if lat > self.latency_sla_ms else 0.0,
         )
 
@@ -356,6 +380,17 @@ class ExecutionModel:
         rows = np.fromiter((cells[k] for k in keys), dtype=np.int64, count=n)
         lat = _latency_array(latency_ms, n)
         return self._draw(rows, rng.random((n, 2)), lat)
+
+    def draw_tables(self, pairs: Sequence[str], latency_ms: float = 0.0) -> DrawTables:
+        lat = _latency_one(latency_ms)
+        rows = np.array([self._row_or_none(p, x) for p in pairs for x in Session], dtype=np.int64)
+        safe = np.maximum(rows, 0)
+        return DrawTables(
+            np.ascontiguousarray(self._spread_q[safe]),
+            np.ascontiguousarray(self._slip_q[safe]),
+            np.where(lat > self.latency_sla_ms, self._slip_p90[safe], 0.0),
+            rows >= 0,
+        )
 
     def latency_penalty_bps(self, pair: str, session: Session, latency_ms: float) -> float:
         return self.profile(pair, session).slippage.p90 if latency_ms > self.latency_sla_ms else 0.0
@@ -437,6 +472,17 @@ class FixedCostModel:
     def expected_round_trip_cost_bps(self, pair: str, session: Session, latency_ms: float = 0.0) -> float:
         penalty = self.slippage_bps if latency_ms > self.latency_sla_ms else 0.0
         return self.spread_bps + 2 * (self.slippage_bps + penalty)
+
+    def draw_tables(self, pairs: Sequence[str], latency_ms: float = 0.0) -> DrawTables:
+        """Constant quantiles: `_interp_one` gives back the fixed costs exactly."""
+        lat = _latency_one(latency_ms)
+        n = len(pairs) * len(Session)
+        return DrawTables(
+            np.full((n, N_QUANTILES), float(self.spread_bps)),
+            np.full((n, N_QUANTILES), float(self.slippage_bps)),
+            np.full(n, float(self.slippage_bps) if lat > self.latency_sla_ms else 0.0),
+            np.ones(n, dtype=np.bool_),
+        )
 
     def worst_round_trip_cost_bps(
         self, pair: str, session: Session, latency_ms: float = 0.0, fee_bps: float = 0.0

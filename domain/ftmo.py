@@ -19,6 +19,7 @@ import enum
 from collections.abc import Sequence
 
 import attrs
+import numba
 
 from domain.prague_time import day_start_ms, prague_day, prague_midnight_ms
 
@@ -88,16 +89,40 @@ class FtmoRules:
     def daily_floor(self, day_start_balance: float, *, buffered: bool = True) -> float:
         """Lowest allowed equity today: previous-midnight balance minus pct x initial balance."""
         pct = self.daily_buffer_pct if buffered else self.daily_loss_limit_pct
-        return day_start_balance - pct / 100.0 * self.initial_balance
+        return float(daily_floor_at(day_start_balance, pct, self.initial_balance))
 
     def total_floor(self, max_eod_balance: float | None = None, *, buffered: bool = True) -> float:
         """Lowest allowed equity ever. One-step: trails the highest end-of-day balance, capped at initial."""
         pct = self.total_buffer_pct if buffered else self.max_loss_limit_pct
-        static = self.initial_balance * (1.0 - pct / 100.0)
-        if self.kind is ChallengeKind.TWO_STEP or max_eod_balance is None:
-            return static
-        trailed = max_eod_balance - pct / 100.0 * self.initial_balance
-        return max(static, min(trailed, self.initial_balance))
+        trailing = self.kind is ChallengeKind.ONE_STEP and max_eod_balance is not None
+        return float(total_floor_at(max_eod_balance or 0.0, pct, self.initial_balance, trailing))
+
+
+# The floors' and the day roll's arithmetic, compiled (numba) so that FtmoRules / FtmoState above and the
+# backtest's compiled kernel (domain.backtest.kernel) run the same code.
+@numba.njit(cache=True)
+def daily_floor_at(day_start_balance: float, pct: float, initial: float) -> float:
+    return day_start_balance - pct / 100.0 * initial
+
+
+@numba.njit(cache=True)
+def total_floor_at(max_eod_balance: float, pct: float, initial: float, trailing: bool) -> float:
+    static = initial * (1.0 - pct / 100.0)
+    if not trailing:
+        return static
+    trailed = max_eod_balance - pct / 100.0 * initial
+    return max(static, min(trailed, initial))
+
+
+@numba.njit(cache=True)
+def rolled_day(
+    day_start: int, day_start_balance: float, max_eod_balance: float, start: int, balance_at_midnight: float
+) -> tuple[int, float, float]:
+    """The day's start, its start balance and the highest end-of-day balance after the roll to the Prague
+    day starting at `start` (unchanged when that day is not later)."""
+    if start <= day_start:
+        return day_start, day_start_balance, max_eod_balance
+    return start, balance_at_midnight, max(max_eod_balance, balance_at_midnight)
 
 
 @attrs.frozen
@@ -147,10 +172,13 @@ class FtmoState:
     def _rolled(self, start: int, balance_at_midnight: float, equity_at_midnight: float | None) -> FtmoState:
         if start <= self.day_start_ms:
             return self
+        day, dsb, eod = rolled_day(
+            self.day_start_ms, self.day_start_balance, self.max_eod_balance, start, balance_at_midnight
+        )
         return FtmoState(
-            day_start_ms=start,
-            day_start_balance=balance_at_midnight,
-            max_eod_balance=max(self.max_eod_balance, balance_at_midnight),
+            day_start_ms=day,
+            day_start_balance=dsb,
+            max_eod_balance=eod,
             trading_days=self.trading_days,
             day_profits=self.day_profits,
             day_start_equity=balance_at_midnight if equity_at_midnight is None else equity_at_midnight,

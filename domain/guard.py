@@ -15,13 +15,18 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import attrs
+import numba
+import numpy as np
+import numpy.typing as npt
 
 from domain.execution_costs import FixedCostModel
 from domain.ftmo import FtmoCheck
 from domain.market import Session
 from domain.signals import BlockReason
-from domain.sizing import loss_per_lot
+from domain.sizing import volume_within
 from domain.trading import Position, SymbolSpec
+
+FloatArray = npt.NDArray[np.float64]
 
 # What the guard charges for execution when no measured cost model is injected: 10 bps spread and
 # 5 bps slippage per side (about 4x and 18x the means measured on Binance BTC/USDT, see
@@ -72,20 +77,14 @@ def exit_cost_allowance(
     )
 
 
-def _volume_within(budget: float, per_lot: float, spec: SymbolSpec) -> float:
-    """Largest volume (lot steps, >= min_lot) with volume x per_lot <= budget; 0.0 if none."""
-    if per_lot <= 0 or budget <= 0:
-        return 0.0
-    vol = spec.floor_volume(budget / per_lot)
-    while vol > 0 and vol * per_lot > budget:  # floor_volume tolerates float noise upward
-        vol = spec.floor_volume(vol - spec.lot_step)
-    return vol
-
-
 class Verdict(enum.StrEnum):
     ALLOW = "allow"
     REDUCE = "reduce"
     BLOCK = "block"
+
+
+# guard_volume's answers
+G_ALLOW, G_REDUCE, G_NO_STOP, G_NO_ROOM, G_BELOW_LOT = 0, 1, 2, 3, 4
 
 
 @attrs.frozen
@@ -152,15 +151,52 @@ def guard_order(
     spec = specs[pair]
     floor = chk.floor
     reason = BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS
-    worst = worst_case_equity(chk.equity, balance, positions, specs, marks)
-    if exit_bps:
-        worst -= exit_cost_allowance(positions, specs, exit_bps)
-    headroom = worst - floor - extra_cost
-    stop_loss = loss_per_lot(entry, sl, spec)
-    per_lot = stop_loss + order_cost_per_lot(entry, sl, spec, cost_bps) if cost_bps else stop_loss
-    if stop_loss <= 0:
+    arrays = position_arrays(positions, specs, marks, exit_bps)
+    verdict, vol, worst, headroom, per_lot = guard_volume(
+        float(chk.equity), float(balance), float(floor), *arrays, bool(exit_bps), float(entry), float(sl),
+        spec.contract_size, spec.lot_step, spec.min_lot, spec.max_lot, float(volume), float(extra_cost),
+        float(cost_bps),
+    )  # fmt: skip
+    return guard_decision(verdict, vol, worst, headroom, per_lot, floor, reason, volume, spec)
+
+
+def position_arrays(
+    positions: Sequence[Position],
+    specs: Mapping[str, SymbolSpec],
+    marks: Mapping[str, float] | None,
+    exit_bps: Mapping[str, float] | None,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, bool, FloatArray]:
+    """The open positions as `guard_volume` reads them: sign, entry, stop, volume, contract size,
+    mark (NaN without one), whether every pair has a mark, and the exit-cost allowance (0 without one)."""
+    n = len(positions)
+    have_marks = marks is not None and all(p.pair in marks for p in positions)
+    return (
+        np.fromiter((p.direction.sign for p in positions), np.float64, n),
+        np.fromiter((p.entry for p in positions), np.float64, n),
+        np.fromiter((p.sl for p in positions), np.float64, n),
+        np.fromiter((p.volume for p in positions), np.float64, n),
+        np.fromiter((specs[p.pair].contract_size for p in positions), np.float64, n),
+        np.fromiter(((marks or {}).get(p.pair, np.nan) for p in positions), np.float64, n),
+        have_marks,
+        np.fromiter(((exit_bps or {}).get(p.pair, 0.0) for p in positions), np.float64, n),
+    )
+
+
+def guard_decision(
+    verdict: int,
+    vol: float,
+    worst: float,
+    headroom: float,
+    per_lot: float,
+    floor: float,
+    reason: BlockReason,
+    volume: float,
+    spec: SymbolSpec,
+) -> GuardDecision:
+    """The `GuardDecision` of `guard_volume`'s answer."""
+    if verdict == G_NO_STOP:
         return GuardDecision(Verdict.BLOCK, 0.0, worst, floor, BlockReason.BROKER_ERROR, "zero stop distance")
-    if headroom <= 0:
+    if verdict == G_NO_ROOM:
         return GuardDecision(
             Verdict.BLOCK,
             0.0,
@@ -169,10 +205,9 @@ def guard_order(
             reason,
             f"worst-case equity {worst:.2f} leaves no room above the {reason.value} floor {floor:.2f}",
         )
-    if volume * per_lot <= headroom:
+    if verdict == G_ALLOW:
         return GuardDecision(Verdict.ALLOW, volume, worst, floor)
-    reduced = min(_volume_within(headroom, per_lot, spec), volume)
-    if reduced <= 0:
+    if verdict == G_BELOW_LOT:
         return GuardDecision(
             Verdict.BLOCK,
             0.0,
@@ -184,9 +219,69 @@ def guard_order(
         )
     return GuardDecision(
         Verdict.REDUCE,
-        reduced,
+        vol,
         worst,
         floor,
         reason,
-        f"reduced {volume} -> {reduced} lots to keep worst-case equity above {floor:.2f}",
+        f"reduced {volume} -> {vol} lots to keep worst-case equity above {floor:.2f}",
     )
+
+
+@numba.njit(cache=True)
+def guard_volume(
+    equity: float,
+    balance: float,
+    floor: float,
+    p_sign: FloatArray,
+    p_entry: FloatArray,
+    p_sl: FloatArray,
+    p_volume: FloatArray,
+    p_cs: FloatArray,
+    p_mark: FloatArray,
+    have_marks: bool,
+    p_exit_bps: FloatArray,
+    use_exit_bps: bool,
+    entry: float,
+    sl: float,
+    contract_size: float,
+    lot_step: float,
+    min_lot: float,
+    max_lot: float,
+    volume: float,
+    extra_cost: float,
+    cost_bps: float,
+) -> tuple[int, float, float, float, float]:
+    """`guard_order` on plain numbers (compiled; domain.decision's compiled decision guards here):
+    (G_* verdict, volume, worst-case equity, headroom, money per lot at the stop with costs).
+    Sums run in the positions' order, as `worst_case_equity` and `exit_cost_allowance` add them."""
+    n = p_sign.shape[0]
+    if have_marks:  # exact: each position's fall from its P&L now to its P&L at SL
+        drop = 0.0
+        for q in range(n):
+            now_pnl = p_sign[q] * (p_mark[q] - p_entry[q]) * p_volume[q] * p_cs[q]
+            sl_pnl = p_sign[q] * (p_sl[q] - p_entry[q]) * p_volume[q] * p_cs[q]
+            drop += max(0.0, now_pnl - sl_pnl)
+        worst = equity - drop
+    else:  # conservative without marks
+        at_sl = 0.0
+        for q in range(n):
+            at_sl += min(0.0, p_sign[q] * (p_sl[q] - p_entry[q]) * p_volume[q] * p_cs[q])
+        worst = min(equity, balance) + at_sl
+    if use_exit_bps:
+        allowance = 0.0
+        for q in range(n):
+            allowance += p_exit_bps[q] / 1e4 * max(abs(p_entry[q]), abs(p_sl[q])) * p_volume[q] * p_cs[q]
+        worst -= allowance
+    headroom = worst - floor - extra_cost
+    stop_loss = abs(entry - sl) * contract_size
+    per_lot = stop_loss + cost_bps / 1e4 * max(abs(entry), abs(sl)) * contract_size if cost_bps else stop_loss
+    if stop_loss <= 0:
+        return G_NO_STOP, 0.0, worst, headroom, per_lot
+    if headroom <= 0:
+        return G_NO_ROOM, 0.0, worst, headroom, per_lot
+    if volume * per_lot <= headroom:
+        return G_ALLOW, volume, worst, headroom, per_lot
+    reduced = min(volume_within(headroom, per_lot, lot_step, min_lot, max_lot), volume)
+    if reduced <= 0:
+        return G_BELOW_LOT, 0.0, worst, headroom, per_lot
+    return G_REDUCE, reduced, worst, headroom, per_lot

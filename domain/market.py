@@ -11,6 +11,7 @@ import re
 from typing import Final
 
 import attrs
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -240,16 +241,36 @@ def primary_session(ts_ms: int, hours: SessionHours = DEFAULT_SESSION_HOURS) -> 
     return None
 
 
+def session_end_hours(hours: SessionHours = DEFAULT_SESSION_HOURS) -> IntArray:
+    """Per UTC hour 0..23, the closing hour of the latest-opened session active then
+    (`primary_session`), -1 where none is: what `session_end_at` reads."""
+    out = np.full(24, -1, dtype=np.int64)
+    for h in range(24):
+        s = primary_session(h * MS_PER_HOUR, hours)
+        if s is not None:
+            out[h] = hours.of(s)[1]
+    return out
+
+
+_DEFAULT_END_HOURS: Final = session_end_hours()
+
+
+@numba.njit(cache=True)
+def session_end_at(at_ms: int, end_hours: IntArray) -> int:
+    """`session_end_ms` on the table of `session_end_hours` (compiled: the backtest kernel's too)."""
+    day = at_ms - at_ms % (24 * MS_PER_HOUR)
+    end = end_hours[(at_ms % (24 * MS_PER_HOUR)) // MS_PER_HOUR]
+    if end < 0:
+        return at_ms + MS_PER_HOUR
+    end_ms = day + end * MS_PER_HOUR
+    return end_ms if end_ms > at_ms else end_ms + 24 * MS_PER_HOUR
+
+
 def session_end_ms(at_ms: int, hours: SessionHours = DEFAULT_SESSION_HOURS) -> int:
     """End of the trading session active at at_ms (the latest-opened one), or one hour later if none:
     how long the loss backoff lasts. The live outcome tracker and the batch backtest engine both use it."""
-    s = primary_session(at_ms, hours)
-    if s is None:
-        return at_ms + MS_PER_HOUR
-    day = at_ms - at_ms % (24 * MS_PER_HOUR)
-    _start, end = hours.of(s)
-    end_ms = day + end * MS_PER_HOUR
-    return end_ms if end_ms > at_ms else end_ms + 24 * MS_PER_HOUR
+    table = _DEFAULT_END_HOURS if hours == DEFAULT_SESSION_HOURS else session_end_hours(hours)
+    return int(session_end_at(int(at_ms), table))
 
 
 class VolRegime(enum.Enum):

@@ -9,9 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import attrs
+import numba
+import numpy as np
+import numpy.typing as npt
 
 from domain.market import MS_PER_MINUTE
-from domain.signals import BlockReason, Tier
+from domain.signals import BLOCK_CODES, REASON_OF_CODE, BlockReason, Tier
+
+IntArray = npt.NDArray[np.int64]
+NO_TIME = int(np.iinfo(np.int64).min)  # "no such instant" (None) in the compiled state
+_KILL_SWITCH = BLOCK_CODES[BlockReason.KILL_SWITCH]
+_HALTED = BLOCK_CODES[BlockReason.HALTED]
+_RATE_LIMIT = BLOCK_CODES[BlockReason.RATE_LIMIT]
+_RATE_LIMIT_TIER = BLOCK_CODES[BlockReason.RATE_LIMIT_TIER]
 
 
 def _tier_limits(value: Mapping[Tier, int] | tuple[tuple[Tier, int], ...]) -> tuple[tuple[Tier, int], ...]:
@@ -32,6 +42,13 @@ class PolicyConfig:
 
     def tier_limit(self, tier: Tier) -> int | None:
         return dict(self.max_per_hour_by_tier).get(tier)
+
+    def tier_limits(self) -> IntArray:
+        """Per tier value, its per-hour cap (-1: none), as `gate` reads it."""
+        out = np.full(len(Tier), -1, dtype=np.int64)
+        for t, n in self.max_per_hour_by_tier:
+            out[int(t)] = n
+        return out
 
 
 @attrs.frozen
@@ -70,25 +87,86 @@ def _window(emitted: tuple[tuple[int, Tier], ...], now_ms: int, window_ms: int) 
 
 def check(cfg: PolicyConfig, state: PolicyState, tier: Tier, now_ms: int) -> PolicyDecision:
     """May a signal of `tier` be emitted at now_ms? Kill switch, then halt, then rate limits."""
-    if state.kill_switch:
-        return PolicyDecision(False, BlockReason.KILL_SWITCH, "kill switch is on", alert=True)
-    if state.is_halted(now_ms):
-        return PolicyDecision(False, BlockReason.HALTED, f"halted until {state.halted_until_ms}: {state.halted_reason}")
-    recent = _window(state.emitted, now_ms, cfg.window_ms)
-    if len(recent) >= cfg.max_per_hour:
-        return PolicyDecision(
-            False, BlockReason.RATE_LIMIT, f"{len(recent)} signals in the last 60 min (max {cfg.max_per_hour})"
-        )
-    limit = cfg.tier_limit(tier)
-    same = sum(1 for _, t in recent if t is tier)
-    if limit is not None and same >= limit:
-        return PolicyDecision(
-            False,
-            BlockReason.RATE_LIMIT_TIER,
-            f"{same} {tier.name} signals in the last 60 min (max {limit})",
-        )
-    mult = 1.0 - cfg.backoff_risk_reduction_pct / 100.0 if state.in_backoff(now_ms) else 1.0
-    return PolicyDecision(True, risk_multiplier=mult)
+    code, mult, count = gate(*gate_inputs(cfg, state, now_ms), int(tier))
+    return decision_of(code, mult, count, cfg, state, tier)
+
+
+def gate_inputs(
+    cfg: PolicyConfig, state: PolicyState, now_ms: int
+) -> tuple[bool, int, IntArray, IntArray, int, int, int, IntArray, int, float]:
+    """`gate`'s arguments but the tier: the state and the config as plain numbers and arrays."""
+    n = len(state.emitted)
+    return (
+        state.kill_switch,
+        NO_TIME if state.halted_until_ms is None else state.halted_until_ms,
+        np.fromiter((e[0] for e in state.emitted), np.int64, n),
+        np.fromiter((int(e[1]) for e in state.emitted), np.int64, n),
+        int(now_ms),
+        cfg.window_ms,
+        cfg.max_per_hour,
+        cfg.tier_limits(),
+        NO_TIME if state.backoff_until_ms is None else state.backoff_until_ms,
+        float(cfg.backoff_risk_reduction_pct),
+    )
+
+
+def decision_of(
+    code: int, mult: float, count: int, cfg: PolicyConfig, state: PolicyState, tier: Tier
+) -> PolicyDecision:
+    """The `PolicyDecision` of `gate`'s answer (its detail for a person)."""
+    if code == 0:
+        return PolicyDecision(True, risk_multiplier=mult)
+    reason = REASON_OF_CODE[code]
+    if reason is BlockReason.KILL_SWITCH:
+        return PolicyDecision(False, reason, "kill switch is on", alert=True)
+    if reason is BlockReason.HALTED:
+        return PolicyDecision(False, reason, f"halted until {state.halted_until_ms}: {state.halted_reason}")
+    if reason is BlockReason.RATE_LIMIT:
+        return PolicyDecision(False, reason, f"{count} signals in the last 60 min (max {cfg.max_per_hour})")
+    return PolicyDecision(False, reason, f"{count} {tier.name} signals in the last 60 min (max {cfg.tier_limit(tier)})")
+
+
+@numba.njit(cache=True)
+def gate(
+    kill_switch: bool,
+    halted_until: int,
+    emitted_ms: IntArray,
+    emitted_tier: IntArray,
+    now_ms: int,
+    window_ms: int,
+    max_per_hour: int,
+    tier_limits: IntArray,
+    backoff_until: int,
+    backoff_reduction_pct: float,
+    tier: int,
+) -> tuple[int, float, int]:
+    """`check` on plain numbers (compiled; domain.decision's compiled decision starts here): (block code
+    or 0, the loss backoff's risk multiplier, the count a rate limit saw). An emission at t counts for
+    now in [t, t + window)."""
+    if kill_switch:
+        return _KILL_SWITCH, 1.0, 0
+    if halted_until != NO_TIME and now_ms < halted_until:
+        return _HALTED, 1.0, 0
+    recent = 0
+    same = 0
+    for q in range(emitted_ms.shape[0]):
+        if now_ms - emitted_ms[q] < window_ms:
+            recent += 1
+            same += emitted_tier[q] == tier
+    if recent >= max_per_hour:
+        return _RATE_LIMIT, 1.0, recent
+    limit = tier_limits[tier]
+    if limit >= 0 and same >= limit:
+        return _RATE_LIMIT_TIER, 1.0, same
+    if backoff_until != NO_TIME and now_ms < backoff_until:
+        return 0, 1.0 - backoff_reduction_pct / 100.0, 0
+    return 0, 1.0, 0
+
+
+@numba.njit(cache=True)
+def later_of(until_ms: int, current: int) -> int:
+    """A halt's or a backoff's end after extending `current` (NO_TIME: none) to `until_ms`; never shorter."""
+    return max(until_ms, current if current != NO_TIME else 0)
 
 
 def record_emit(cfg: PolicyConfig, state: PolicyState, tier: Tier, now_ms: int) -> PolicyState:
@@ -99,12 +177,12 @@ def record_loss(cfg: PolicyConfig, state: PolicyState, at_ms: int, session_end_m
     """Record a losing trade; `backoff_losses` losses within the window start backoff until session_end_ms."""
     losses = (*(t for t in state.losses if at_ms - t < cfg.backoff_window_ms), at_ms)
     if len(losses) >= cfg.backoff_losses:
-        until = max(session_end_ms, state.backoff_until_ms or 0)
-        return attrs.evolve(state, losses=losses, backoff_until_ms=until)
+        until = later_of(session_end_ms, NO_TIME if state.backoff_until_ms is None else state.backoff_until_ms)
+        return attrs.evolve(state, losses=losses, backoff_until_ms=int(until))
     return attrs.evolve(state, losses=losses)
 
 
 def latch_halt(state: PolicyState, reason: str, until_ms: int) -> PolicyState:
     """Halt everything until until_ms (the next daily reset); a later halt never shortens it."""
-    until = max(until_ms, state.halted_until_ms or 0)
-    return attrs.evolve(state, halted_reason=reason, halted_until_ms=until)
+    until = later_of(until_ms, NO_TIME if state.halted_until_ms is None else state.halted_until_ms)
+    return attrs.evolve(state, halted_reason=reason, halted_until_ms=int(until))

@@ -7,6 +7,7 @@ percentage). Thresholds are in the same unit.
 from __future__ import annotations
 
 import enum
+from typing import Final
 
 import attrs
 
@@ -153,6 +154,12 @@ class BlockReason(enum.StrEnum):
     SENTIMENT = "sentiment"  # a signal against strong sentiment (|score| >= the configured bound)
     MAX_OPEN_POSITIONS = "max_open_positions"  # MAX_OPEN_POSITIONS positions are open already
     MAX_POSITIONS_PER_PAIR = "max_positions_per_pair"  # MAX_POSITIONS_PER_PAIR positions of this pair are open
+
+
+# The integer code of each reason, for arrays and compiled code (0 = no block): the batch engine's block
+# column and domain.decision's compiled decision. Stable: new reasons are appended.
+BLOCK_CODES: Final[dict[BlockReason, int]] = {r: i + 1 for i, r in enumerate(BlockReason)}
+REASON_OF_CODE: Final[dict[int, BlockReason]] = {v: k for k, v in BLOCK_CODES.items()}
 
 
 @attrs.frozen

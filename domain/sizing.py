@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import attrs
+import numba
 
-from domain.signals import BlockReason
-from domain.trading import SymbolSpec
+from domain.signals import BLOCK_CODES, BlockReason
+from domain.trading import SymbolSpec, floor_volume_at
+
+_BELOW_MIN_LOT = BLOCK_CODES[BlockReason.BELOW_MIN_LOT]
+_INSUFFICIENT_MARGIN = BLOCK_CODES[BlockReason.INSUFFICIENT_MARGIN]
 
 
 def loss_per_lot(entry: float, sl: float, spec: SymbolSpec) -> float:
@@ -13,15 +17,21 @@ def loss_per_lot(entry: float, sl: float, spec: SymbolSpec) -> float:
     return abs(entry - sl) * spec.contract_size
 
 
-def _volume_within(budget: float, per_lot: float, spec: SymbolSpec) -> float:
-    """Largest volume (a multiple of lot_step, >= min_lot) with volume x per_lot <= budget; 0.0 if none."""
+@numba.njit(cache=True)
+def volume_within(budget: float, per_lot: float, lot_step: float, min_lot: float, max_lot: float) -> float:
+    """Largest volume (a multiple of lot_step, >= min_lot, <= max_lot) with volume x per_lot <= budget;
+    0.0 if none. Compiled: sizing, the guard and the backtest kernel share it."""
     if per_lot <= 0 or budget <= 0:
         return 0.0
-    vol = spec.floor_volume(budget / per_lot)
+    vol = floor_volume_at(budget / per_lot, lot_step, min_lot, max_lot)
     # floor_volume tolerates float noise upward; step back if that crossed the budget.
     while vol > 0 and vol * per_lot > budget:
-        vol = spec.floor_volume(vol - spec.lot_step)
+        vol = floor_volume_at(vol - lot_step, lot_step, min_lot, max_lot)
     return vol
+
+
+def _volume_within(budget: float, per_lot: float, spec: SymbolSpec) -> float:
+    return float(volume_within(float(budget), float(per_lot), spec.lot_step, spec.min_lot, spec.max_lot))
 
 
 def volume_for_budget(budget: float, entry: float, sl: float, spec: SymbolSpec) -> float:
@@ -78,12 +88,18 @@ def size_order(
     """The risk-budget volume (`position_size`), capped so the new position's margin fits the free
     margin (equity - used margin) at `margin_price(entry, cost_bps)`. The live desk and the batch
     engine both size through here."""
-    risk_vol = position_size(equity, risk_pct, entry, sl, spec, risk_multiplier)
-    if risk_vol <= 0:
+    code, vol, risk_vol, price = sized_volume(
+        float(equity), float(risk_pct), float(entry), float(sl), spec.contract_size, spec.min_lot, spec.lot_step,
+        spec.max_lot, spec.margin_rate, float(free_margin), float(cost_bps), float(risk_multiplier),
+    )  # fmt: skip
+    return sizing_of(code, vol, risk_vol, price, free_margin, spec)
+
+
+def sizing_of(code: int, vol: float, risk_vol: float, price: float, free_margin: float, spec: SymbolSpec) -> Sizing:
+    """The `Sizing` record of `sized_volume`'s answer."""
+    if code == _BELOW_MIN_LOT:
         return Sizing(0.0, BlockReason.BELOW_MIN_LOT, f"risk budget buys less than {spec.min_lot} lots")
-    price = margin_price(entry, cost_bps)
-    vol = cap_to_margin(risk_vol, free_margin, price, spec)
-    if vol <= 0:
+    if code == _INSUFFICIENT_MARGIN:
         return Sizing(
             0.0,
             BlockReason.INSUFFICIENT_MARGIN,
@@ -92,3 +108,33 @@ def size_order(
             f"rate {spec.margin_rate:g})",
         )
     return Sizing(vol, None, "", vol < risk_vol)
+
+
+@numba.njit(cache=True)
+def sized_volume(
+    equity: float,
+    risk_pct: float,
+    entry: float,
+    sl: float,
+    contract_size: float,
+    min_lot: float,
+    lot_step: float,
+    max_lot: float,
+    margin_rate: float,
+    free_margin: float,
+    cost_bps: float,
+    risk_multiplier: float,
+) -> tuple[int, float, float, float]:
+    """`size_order` on plain numbers (compiled; domain.decision's compiled decision sizes here):
+    (block code or 0, volume, the risk-budget volume, the margin price)."""
+    budget = equity * risk_pct / 100.0 * risk_multiplier
+    risk_vol = volume_within(budget, abs(entry - sl) * contract_size, lot_step, min_lot, max_lot)
+    if risk_vol <= 0:
+        return _BELOW_MIN_LOT, 0.0, risk_vol, 0.0
+    price = abs(entry) * (1.0 + max(cost_bps, 0.0) / 1e4)
+    vol = min(
+        risk_vol, volume_within(free_margin, margin_rate * abs(price) * 1.0 * contract_size, lot_step, min_lot, max_lot)
+    )
+    if vol <= 0:
+        return _INSUFFICIENT_MARGIN, 0.0, risk_vol, price
+    return 0, vol, risk_vol, price

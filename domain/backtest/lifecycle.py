@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 
 import attrs
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -31,10 +32,19 @@ class ExitReason(enum.IntEnum):
     FLATTEN = 4  # closed at a bar's close by FLATTEN_ON_FLOOR: equity crossed a buffered floor
 
 
+_TAKE_PROFIT = int(ExitReason.TAKE_PROFIT)
+
+
 def exit_cost_bps_of(spread_bps: float, slippage_bps: float, reason: int) -> float:
     """What an exit fill pays, in bps of its price: half the spread drawn at entry, and the slippage
     unless a resting take-profit filled."""
-    return spread_bps / 2 + (0.0 if reason == ExitReason.TAKE_PROFIT else slippage_bps)
+    return float(exit_cost_bps_at(float(spread_bps), float(slippage_bps), int(reason)))
+
+
+@numba.njit(cache=True)
+def exit_cost_bps_at(spread_bps: float, slippage_bps: float, reason: int) -> float:
+    """`exit_cost_bps_of`, compiled (the backtest kernel's exits)."""
+    return spread_bps / 2 + (0.0 if reason == _TAKE_PROFIT else slippage_bps)
 
 
 def closed_trade(
@@ -48,6 +58,24 @@ def closed_trade(
 ) -> tuple[float, float]:
     """(exit fill, P&L) of a trade closed at `exit_price`: the fill pays `exit_cost_bps`, the P&L
     the commission on both fills. The batch engine and the simulated broker close trades with it."""
+    fill, pnl = closed_trade_at(
+        float(sign), float(entry_fill), float(exit_price), float(exit_cost_bps), float(volume),
+        float(contract_size), float(fee_bps),
+    )  # fmt: skip
+    return float(fill), float(pnl)
+
+
+@numba.njit(cache=True)
+def closed_trade_at(
+    sign: float,
+    entry_fill: float,
+    exit_price: float,
+    exit_cost_bps: float,
+    volume: float,
+    contract_size: float,
+    fee_bps: float,
+) -> tuple[float, float]:
+    """`closed_trade`, compiled (the backtest kernel's exits and flatten)."""
     exit_fill = exit_price * (1.0 - sign * exit_cost_bps / 1e4)
     fee = fee_bps / 1e4 * (entry_fill + exit_fill) * volume * contract_size
     return exit_fill, sign * (exit_fill - entry_fill) * volume * contract_size - fee
