@@ -334,7 +334,7 @@ def _sign_of(v: float) -> float:
     return 1.0 if v > 0 else -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # a division by zero gives inf/NaN, as numpy's
 def _features_into(
     ts: IntArray,
     high: FloatArray,
@@ -689,12 +689,12 @@ def compute_features(
         if k not in ks:
             ks.append(k)
     log_ret = np.empty((len(ks), n))
-    for r, k in enumerate(ks):
-        row = log_ret[r]
-        row[: min(k, n)] = np.nan
-        if n > k:
-            np.divide(c[k:], c[:-k], out=row[k:])
     with np.errstate(divide="ignore", invalid="ignore"):
+        for r, k in enumerate(ks):
+            row = log_ret[r]
+            row[: min(k, n)] = np.nan
+            if n > k:
+                np.divide(c[k:], c[:-k], out=row[k:])
         np.log(log_ret, out=log_ret)
         lv = np.log1p(np.maximum(v, 0.0))
     cs = corwin_schultz(h, lo, c, negative="zero")
@@ -721,34 +721,35 @@ def compute_features(
 
     names = _feature_names(params, tf, htfs)
     values = np.empty((n, len(names)))
-    _features_into(
-        ts,
-        h,
-        lo,
-        c,
-        int(tf.ms),
-        log_ret,
-        np.asarray(ks, dtype=np.int64),
-        n_ret,
-        ks.index(1),
-        ks.index(params.momentum_lookback),
-        int(params.atr_window),
-        np.asarray(list(dict.fromkeys(params.vol_windows)), dtype=np.int64),
-        lv,
-        int(params.volume_z_window),
-        cs,
-        ar,
-        int(params.spread_window),
-        np.asarray([DEFAULT_SESSION_HOURS.of(s) for s in Session], dtype=np.int64).reshape(-1, 2),
-        int(params.trend_window),
-        np.concatenate(h_trends) if h_trends else empty,
-        np.concatenate(h_moms) if h_moms else empty,
-        h_offset,
-        h_idx,
-        float(params.regime_low),
-        float(params.regime_high),
-        values,
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):  # (numpy scalars when NUMBA_DISABLE_JIT=1)
+        _features_into(
+            ts,
+            h,
+            lo,
+            c,
+            int(tf.ms),
+            log_ret,
+            np.asarray(ks, dtype=np.int64),
+            n_ret,
+            ks.index(1),
+            ks.index(params.momentum_lookback),
+            int(params.atr_window),
+            np.asarray(list(dict.fromkeys(params.vol_windows)), dtype=np.int64),
+            lv,
+            int(params.volume_z_window),
+            cs,
+            ar,
+            int(params.spread_window),
+            np.asarray([DEFAULT_SESSION_HOURS.of(s) for s in Session], dtype=np.int64).reshape(-1, 2),
+            int(params.trend_window),
+            np.concatenate(h_trends) if h_trends else empty,
+            np.concatenate(h_moms) if h_moms else empty,
+            h_offset,
+            h_idx,
+            float(params.regime_low),
+            float(params.regime_high),
+            values,
+        )
     return FeatureMatrix(candles.symbol, tf.value, params.key(), ts, names, values)
 
 

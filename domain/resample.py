@@ -55,17 +55,30 @@ def resample(candles: Candles, target: Timeframe, complete_only: bool = True) ->
 
 @njit(cache=True)
 def _bucket_starts(ts: IntArray, period: int) -> IntArray:
-    """Index of the first bar of each run of equal `ts // period` (ts sorted)."""
+    """Index of the first bar of each run of equal `ts // period` (ts sorted).
+
+    A bar starts a run when it falls outside [b * period, (b + 1) * period) of the run before
+    (b = its first bar's ts // period): the same test as comparing ts // period with the previous
+    bar's, with one division per run instead of two per bar."""
     n = ts.shape[0]
-    count = 1
-    for i in range(1, n):
-        if ts[i] // period != ts[i - 1] // period:
+    if n == 0:
+        return np.zeros(1, dtype=np.int64)  # (as before: one run starting at 0; `resample` returns before)
+    count = 0
+    lo = 0
+    hi = 0
+    for i in range(n):
+        t = ts[i]
+        if i == 0 or t < lo or t >= hi:
+            lo = (t // period) * period
+            hi = lo + period
             count += 1
     out = np.empty(count, dtype=np.int64)
-    out[0] = 0
-    k = 1
-    for i in range(1, n):
-        if ts[i] // period != ts[i - 1] // period:
+    k = 0
+    for i in range(n):
+        t = ts[i]
+        if i == 0 or t < lo or t >= hi:
+            lo = (t // period) * period
+            hi = lo + period
             out[k] = i
             k += 1
     return out
