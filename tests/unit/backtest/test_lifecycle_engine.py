@@ -1,4 +1,5 @@
-"""Trade lifecycle rules, bulk==scalar stage 2, walk-forward parallel==serial, challenge mechanics.
+"""Trade lifecycle rules, the compiled stage 2 == itself run as Python, walk-forward parallel==serial,
+challenge mechanics.
 Synthetic candles here are labelled as such: they test mechanics only."""
 
 from __future__ import annotations
@@ -85,44 +86,35 @@ CFG = EngineConfig(
 )
 
 
-def test_bulk_classification_equals_the_scalar_rules_everywhere() -> None:
-    for seed in (1, 2, 3):
-        pairs = _random_pairs(seed)
-        a = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(seed), bulk=True)
-        b = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(seed), bulk=False)
-        assert a.trades["pnl"].shape[0] > 0 and a.blocks["reason"].shape[0] > 0
-        for k in a.blocks:
-            assert np.array_equal(a.blocks[k], b.blocks[k]), k
-        for k in a.trades:
-            assert np.array_equal(a.trades[k], b.trades[k]), k
-        assert (a.final_balance, a.breach_episodes, a.ftmo_breach_episodes, a.breach_halt_days) == (
-            b.final_balance,
-            b.breach_episodes,
-            b.ftmo_breach_episodes,
-            b.breach_halt_days,
-        )
+def test_the_compiled_kernel_equals_itself_run_as_python() -> None:
+    """NUMBA_DISABLE_JIT=1 runs the very same kernel as Python: every signal, block, trade and summary
+    figure of each fixture (random walks; near a floor; margin-capped sizes; floor crossings that halt
+    and flatten) is identical to the bit."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
 
+    from tests.unit.backtest.jit_cases import CASES, outputs
 
-def test_bulk_equals_scalar_with_the_account_a_hair_above_a_floor() -> None:
-    """Flat, a cent or less above the total floor: every candidate is a guard block, which the bulk
-    path must take whole (exactly, since equity is then the balance) and agree with the scalar path."""
-    rules = CFG.rules
-    for above in (0.0, 0.0017, 0.01, 250.0):
-        start = rules.total_floor(rules.initial_balance) + above
-        pairs = _random_pairs(4, n=1500)
-        a = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(4), start_balance=start, bulk=True)
-        b = run(pairs, CFG, FixedCostModel(5, 2), np.random.default_rng(4), start_balance=start, bulk=False)
-        assert a.blocks["reason"].shape[0] > 100
-        for k in a.blocks:
-            assert np.array_equal(a.blocks[k], b.blocks[k]), (above, k)
-        for k in a.trades:
-            assert np.array_equal(a.trades[k], b.trades[k]), (above, k)
-        assert (a.final_balance, a.breach_episodes, a.ftmo_breach_episodes, a.breach_halt_days) == (
-            b.final_balance,
-            b.breach_episodes,
-            b.ftmo_breach_episodes,
-            b.breach_halt_days,
+    root = Path(__file__).resolve().parents[3]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "python.npz"
+        env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+        subprocess.run(
+            [sys.executable, "-m", "tests.unit.backtest.jit_cases", str(path)], cwd=root, env=env, check=True
         )
+        python = dict(np.load(path))
+    flattened = 0
+    for name, fn in CASES.items():
+        res = fn()
+        got = outputs(res)
+        assert res.trades["pnl"].shape[0] > 0 or name.startswith("near_floor"), name
+        for k, v in got.items():
+            assert np.array_equal(v, python[f"{name}/{k}"]), (name, k)
+        flattened += int((res.trades["exit_reason"] == ExitReason.FLATTEN).sum())
+    assert flattened > 0  # the flatten case did close positions at a floor crossing
 
 
 def test_walk_forward_in_processes_equals_serial() -> None:
@@ -146,10 +138,10 @@ def test_challenge_passes_on_steady_profit_and_fails_on_a_daily_loss() -> None:
     assert a.outcome == "daily_loss" and a.guardrail_violations == 1
 
 
-def test_margin_caps_the_batch_engine_identically_in_bulk_and_scalar() -> None:
+def test_margin_caps_the_batch_engine() -> None:
     """Tight stops and risk 1.5%: the free margin, not the risk budget, sets the size (1:1 no leverage, and
     a mechanics-only 2x notional), and an open position can leave no room for a second one
-    (insufficient_margin blocks). Bulk == scalar either way."""
+    (insufficient_margin blocks)."""
     import attrs
 
     from domain.backtest.engine import BLOCK_CODES
@@ -160,12 +152,7 @@ def test_margin_caps_the_batch_engine_identically_in_bulk_and_scalar() -> None:
     cfg = attrs.evolve(CFG, rules=FtmoRules())  # FTMO's own buffers: the guard leaves room for margin to bind
     for rate in (1.0, 2.0):
         pairs = [attrs_evolve_spec(p, rate) for p in _random_pairs(7)]
-        a = run(pairs, cfg, costs, np.random.default_rng(7), bulk=True)
-        b = run(pairs, cfg, costs, np.random.default_rng(7), bulk=False)
-        for k in a.blocks:
-            assert np.array_equal(a.blocks[k], b.blocks[k]), (rate, k)
-        for k in a.trades:
-            assert np.array_equal(a.trades[k], b.trades[k]), (rate, k)
+        a = run(pairs, cfg, costs, np.random.default_rng(7))
         margin_blocks = int((a.blocks["reason"] == BLOCK_CODES[BlockReason.INSUFFICIENT_MARGIN]).sum())
         assert margin_blocks > 0
         tr = a.trades
