@@ -7,6 +7,12 @@ Left to the first live cycle, that time lands on a real decision. So the runtime
 own features function and every predictor once at start-up, on warm-up candles: a synthetic,
 deterministic series labelled "warm-up" (never market data, never traded, never stored), of the
 cycle's own timeframe and look-back so the compiled signatures are exactly the ones a cycle uses.
+
+numba compiles one signature per array type, and a read-only array is a type of its own: the
+bundled candle store hands out read-only arrays, a live feed writable ones, so the warm-up runs the
+features on both. The FTMO ledger arithmetic every cycle runs first (domain.ftmo, domain.prague_time:
+start, the roll across a Prague midnight, the floor check) is warmed on a throwaway ledger, never
+the desk's.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from domain.ftmo import FtmoRules, FtmoState, check
 from domain.market import Candles
+from domain.prague_time import next_day_start_ms
 
 WARM_UP_LABEL = "warm-up (synthetic)"
 
@@ -32,13 +40,39 @@ def warm_up_candles(pair: str, scan: Any) -> Candles:
     return Candles(pair, tf, ts, close, close * 1.001, close * 0.999, close, np.full(n, 10.0))
 
 
+def read_only(c: Candles) -> Candles:
+    """The same candles on read-only arrays (what the bundled candle store returns)."""
+    arrays = []
+    for a in (c.ts, c.open, c.high, c.low, c.close, c.volume):
+        ro = a.copy()
+        ro.flags.writeable = False
+        arrays.append(ro)
+    return Candles(c.symbol, c.timeframe, *arrays)
+
+
+def warm_up_ledger(scan: Any) -> None:
+    """The cycle's FTMO steps on a throwaway ledger: start, a balance change across a Prague midnight,
+    the floor check (the desk's own ledger is not touched)."""
+    t = 1_700_000_000_000
+    day = 86_400_000
+    led = FtmoState.start(t, 100_000.0, 100_000.0)
+    led = led.advance(t + day, 100_000.0, 100_000.0).advance(t + 3 * day, 100_100.0, 100_050.0, [t + 2 * day])
+    rules = getattr(getattr(scan, "desk", None), "rules", None)
+    check(rules if isinstance(rules, FtmoRules) else FtmoRules(), led, 100_050.0)
+    next_day_start_ms(t)
+
+
 def warm_up_compiled(scan: Any, log: logging.Logger) -> float:
-    """Run `scan.features` and each of `scan.predictors` once on warm-up candles; returns seconds.
+    """Run `scan.features` (on writable and read-only warm-up candles), each of `scan.predictors`
+    once, and the FTMO ledger steps; returns seconds.
 
     A predictor that fails here is logged and left to the cycle (which handles its own failures):
     a warm-up never stops the start-up."""
     t0 = time.perf_counter()
     inputs = {p: scan.features(warm_up_candles(p, scan)) for p in scan.settings.pairs}
+    for p in scan.settings.pairs:
+        scan.features(read_only(warm_up_candles(p, scan)))
+    warm_up_ledger(scan)
     for pred in scan.predictors:
         try:
             pred.predict(inputs)
