@@ -168,7 +168,7 @@ class SimulatedBroker:
             raise UnknownPosition(f"no open position {position_id}")
         pos, _, _, _, (spread, slip) = self._open.pop(position_id)
         # a market close at the last close: half the spread and the slippage drawn at entry, and the
-        # commission (the batch engine's FLATTEN exit, domain.backtest.engine._Kernel.flatten)
+        # commission (the batch engine's FLATTEN exit, domain.backtest.kernel.run_stage2)
         px = self._mark(pos.pair)
         cs = self._specs[pos.pair].contract_size
         cost = exit_cost_bps_of(spread, slip, ExitReason.FLATTEN)

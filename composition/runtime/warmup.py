@@ -12,7 +12,7 @@ numba compiles one signature per array type, and a read-only array is a type of 
 bundled candle store hands out read-only arrays, a live feed writable ones, so the warm-up runs the
 features on both. The FTMO ledger arithmetic every cycle runs first (domain.ftmo, domain.prague_time:
 start, the roll across a Prague midnight, the floor check) is warmed on a throwaway ledger, never
-the desk's.
+the desk's, and so is the desk's compiled decision (domain.decision.decide_core) on a throwaway book.
 """
 
 from __future__ import annotations
@@ -23,9 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from domain import policy
+from domain.backtest.lifecycle import closed_trade
+from domain.decision import Book, decide_trade
 from domain.ftmo import FtmoRules, FtmoState, check
-from domain.market import Candles
+from domain.market import Candles, session_end_ms
 from domain.prague_time import next_day_start_ms
+from domain.settings import PositionLimits
+from domain.signals import Direction, Tier
+from domain.trading import Position, SymbolSpec
 
 WARM_UP_LABEL = "warm-up (synthetic)"
 
@@ -62,9 +68,38 @@ def warm_up_ledger(scan: Any) -> None:
     next_day_start_ms(t)
 
 
+def warm_up_decision() -> None:
+    """The desk's compiled decision (domain.decision.decide_core and the steps it calls: policy gate,
+    sizing, guard) on a throwaway book with one open position, through every step; the loss backoff's
+    session end and the close arithmetic of a trade (never the desk's state)."""
+    t = 1_700_000_000_000
+    spec = SymbolSpec("WARM/USDT", "WARMUSD")
+    led = FtmoState.start(t, 100_000.0)
+    open_ = Position("w", spec.pair, Direction.LONG, 0.1, 100.0, 99.0, None, t - 1, "w")
+    book = Book(
+        ftmo=check(FtmoRules(), led, 100_000.0),
+        positions=(open_,),
+        spec=spec,
+        equity=100_000.0,
+        free_margin=99_990.0,
+        balance=100_000.0,
+        cost_bps=10.0,
+        specs={spec.pair: spec},
+        marks={spec.pair: 100.0},
+        exit_bps={spec.pair: 5.0},
+    )
+    for volume in (None, 0.5):
+        decide_trade(
+            policy.PolicyConfig(), policy.PolicyState(emitted=((t - 1, Tier.HIGH),)), Tier.HIGH, t, book,
+            pair=spec.pair, entry=100.0, sl=99.0, risk_pct=0.5, limits=PositionLimits.unlimited(), volume=volume,
+        )  # fmt: skip
+    session_end_ms(t)
+    closed_trade(1, 100.0, 101.0, 5.0, 0.1, 1.0, 3.25)
+
+
 def warm_up_compiled(scan: Any, log: logging.Logger) -> float:
     """Run `scan.features` (on writable and read-only warm-up candles), each of `scan.predictors`
-    once, and the FTMO ledger steps; returns seconds.
+    once, the FTMO ledger steps and the desk's decision; returns seconds.
 
     A predictor that fails here is logged and left to the cycle (which handles its own failures):
     a warm-up never stops the start-up."""
@@ -73,6 +108,7 @@ def warm_up_compiled(scan: Any, log: logging.Logger) -> float:
     for p in scan.settings.pairs:
         scan.features(read_only(warm_up_candles(p, scan)))
     warm_up_ledger(scan)
+    warm_up_decision()
     for pred in scan.predictors:
         try:
             pred.predict(inputs)
