@@ -14,7 +14,7 @@ domain.guard.guard_volume), which the Python functions of those modules wrap too
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 import numba
@@ -275,18 +275,19 @@ def decide_trade(
     chk: FtmoCheck | None = None
     positions: Sequence[Position] = ()
     spec: SymbolSpec | None = None
-    acct = (1.0, 0.01, 0.01, 1.0, 1.0, 0.0, 0.0, 0.0)
-    guard_in: tuple[object, ...] = (0.0, *_NO_POSITIONS)
+    acct: tuple[float, float, float, float, float, float, float, float] = (1.0, 0.01, 0.01, 1.0, 1.0, 0.0, 0.0, 0.0)
+    guard_in: GuardInputs = (0.0, *_NO_POSITIONS)
     have = NEED_NOTHING
     while True:
-        r = decide_core(
+        args: list[Any] = [
             *p_args, int(tier), enforce_rate_limits, have,
             0.0 if chk is None else float(chk.equity), 0.0 if chk is None else float(chk.floor),
             chk is not None and chk.binding == "daily_loss",
             len(positions), sum(1 for p in positions if p.pair == pair), limits.max_open, limits.max_per_pair,
             *acct, float(risk_pct), float(entry), float(sl), np.nan if volume is None else float(volume),
             *guard_in,
-        )  # fmt: skip
+        ]  # fmt: skip
+        r = decide_core(*args)
         need = r[1]
         if need == NEED_NOTHING:
             break
@@ -311,7 +312,13 @@ def decide_trade(
 
 
 _EMPTY = np.zeros(0, dtype=np.float64)
-_NO_POSITIONS = (_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True, _EMPTY, False)
+_NO_POSITIONS: tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, bool, FloatArray, bool] = (
+    _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True, _EMPTY, False,
+)  # fmt: skip
+# decide_core's NEED_GUARD inputs: the balance, domain.guard.position_arrays and whether exit costs apply
+GuardInputs = tuple[
+    float, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, bool, FloatArray, bool
+]
 
 
 def _decision_of(

@@ -49,7 +49,7 @@ from domain.market import (
     Session,
     Timeframe,
 )
-from domain.resample import align_closed, resample
+from domain.resample import complete_closes
 from domain.spread_estimators import abdi_ranaldo_squared, corwin_schultz
 
 # Bump when the feature code changes what it computes: it is part of every feature-store key.
@@ -278,14 +278,13 @@ def _mean_sign(rows: Iterable[FloatArray], times: FloatArray | None = None) -> F
 
 
 def _trend_momentum(
-    c: Candles, params: FeatureParams, win: Callable[[int], BoolArray] | None = None
+    ts: IntArray, close: FloatArray, timeframe: Timeframe, params: FeatureParams
 ) -> tuple[FloatArray, FloatArray]:
-    close = c.close
+    """close / SMA(trend_window) - 1 and the momentum log return of one timeframe's bars (masked)."""
     sma = _rolling_sum(close, params.trend_window) / params.trend_window
     with np.errstate(divide="ignore", invalid="ignore"):
         trend = close / sma - 1.0
-    if win is None:
-        win = WindowValidity(c.ts, c.timeframe).mask
+    win = WindowValidity(ts, timeframe).mask
     trend = _masked(trend, win(params.trend_window))
     k = params.momentum_lookback
     mom = _masked(_log_return(close, k), win(k + 1))
@@ -358,7 +357,8 @@ def _features_into(
     h_trend: FloatArray,
     h_mom: FloatArray,
     h_offset: IntArray,
-    h_idx: IntArray,
+    h_close: IntArray,
+    h_age: IntArray,
     regime_low: float,
     regime_high: float,
     out: FloatArray,
@@ -418,6 +418,13 @@ def _features_into(
     tr_cb = np.zeros(tr_m + 1, dtype=np.int64)
     tr_p = 0.0
     tr_pb = 0
+    # higher timeframes: the signs of their trend/momentum per higher bar, a walk pointer each
+    h_tsign = np.empty(h_trend.shape[0])
+    h_msign = np.empty(h_mom.shape[0])
+    for q in range(h_trend.shape[0]):
+        h_tsign[q] = _sign_of(h_trend[q])
+        h_msign[q] = _sign_of(h_mom[q])
+    h_ptr = np.zeros(n_h, dtype=np.int64)
     last_gap = 0  # latest bar i with ts[i] - ts[i - 1] != tf_ms (0: none yet; bar 0 never is)
     for i in range(n):
         row = out[i]
@@ -618,21 +625,32 @@ def _features_into(
         mom_acc = np.nan if np.isnan(sv) else mom_acc + sv
         sv = _sign_of(trend)
         trend_acc = np.nan if np.isnan(sv) else trend_acc + sv
+        # (the closed-bar walk of `align_closed`, stale_after=1, one pointer per higher timeframe)
+        b_close = ts[i] + tf_ms
+        restart = i > 0 and b_close < ts[i - 1] + tf_ms
         for hh in range(n_h):
-            hk = h_idx[hh, i]
+            off = h_offset[hh]
+            m_h = h_offset[hh + 1] - off
+            p = 0 if restart else h_ptr[hh]
+            while p < m_h and h_close[off + p] <= b_close:
+                p += 1
+            h_ptr[hh] = p
+            hk = off + p - 1
             ht = np.nan
             hm = np.nan
-            if hk >= 0:
-                ht = h_trend[h_offset[hh] + hk]
-                hm = h_mom[h_offset[hh] + hk]
+            st = np.nan
+            sm = np.nan
+            if p >= 1 and b_close - h_close[hk] < h_age[hh]:
+                ht = h_trend[hk]
+                hm = h_mom[hk]
+                st = h_tsign[hk]
+                sm = h_msign[hk]
             row[j] = ht
             row[j + 1] = hm
             j += 2
-            sv = _sign_of(hm)
-            mom_acc = np.nan if np.isnan(sv) else mom_acc + sv
-            sv = _sign_of(ht)
-            trend_acc = np.nan if np.isnan(sv) else trend_acc + sv
-            higher_acc = np.nan if np.isnan(sv) else higher_acc + sv
+            mom_acc = np.nan if np.isnan(sm) else mom_acc + sm
+            trend_acc = np.nan if np.isnan(st) else trend_acc + st
+            higher_acc = np.nan if np.isnan(st) else higher_acc + st
         row[j] = mom_acc / n_mom
         row[j + 1] = trend_acc / n_mom
         if n_h == 0:
@@ -704,17 +722,19 @@ def compute_features(
     supplied = dict(higher or {})
     h_trends: list[FloatArray] = []
     h_moms: list[FloatArray] = []
-    h_idx = np.empty((len(htfs), n), dtype=np.int64)
-    for q, htf in enumerate(htfs):
+    h_close: list[IntArray] = []
+    for htf in htfs:
         hc = supplied.get(htf)
         if hc is None:
-            hc = resample(candles, htf, complete_only=True)
+            h_ts, h_c = complete_closes(candles, htf)  # the bars of resample(candles, htf) that count
         elif hc.timeframe is not htf:
             raise ValueError(f"higher candles for {htf} have timeframe {hc.timeframe}")
-        h_trend, h_mom = _trend_momentum(hc, params)
+        else:
+            h_ts, h_c = hc.ts, hc.close
+        h_trend, h_mom = _trend_momentum(h_ts, h_c, htf, params)
         h_trends.append(h_trend)
         h_moms.append(h_mom)
-        h_idx[q] = align_closed(hc, ts, tf)
+        h_close.append(h_ts + htf.ms)
     h_offset = np.zeros(len(htfs) + 1, dtype=np.int64)
     h_offset[1:] = np.cumsum([a.shape[0] for a in h_trends], dtype=np.int64)
     empty = np.empty(0)
@@ -745,7 +765,8 @@ def compute_features(
             np.concatenate(h_trends) if h_trends else empty,
             np.concatenate(h_moms) if h_moms else empty,
             h_offset,
-            h_idx,
+            np.concatenate(h_close) if h_close else np.empty(0, dtype=np.int64),
+            np.asarray([htf.ms for htf in htfs], dtype=np.int64),
             float(params.regime_low),
             float(params.regime_high),
             values,

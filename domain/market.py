@@ -259,7 +259,7 @@ _DEFAULT_END_HOURS: Final = session_end_hours()
 def session_end_at(at_ms: int, end_hours: IntArray) -> int:
     """`session_end_ms` on the table of `session_end_hours` (compiled: the backtest kernel's too)."""
     day = at_ms - at_ms % (24 * MS_PER_HOUR)
-    end = end_hours[(at_ms % (24 * MS_PER_HOUR)) // MS_PER_HOUR]
+    end = int(end_hours[(at_ms % (24 * MS_PER_HOUR)) // MS_PER_HOUR])
     if end < 0:
         return at_ms + MS_PER_HOUR
     end_ms = day + end * MS_PER_HOUR

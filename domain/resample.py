@@ -53,6 +53,19 @@ def resample(candles: Candles, target: Timeframe, complete_only: bool = True) ->
     return Candles(candles.symbol, target, out_ts, opens, high, low, closes, volume)
 
 
+def complete_closes(candles: Candles, target: Timeframe) -> tuple[IntArray, FloatArray]:
+    """Open times and closes of the bars `resample(candles, target)` keeps (complete buckets only),
+    without building their open/high/low/volume: what the trend and momentum features read."""
+    per = check_resample(candles.timeframe, target)
+    if per == 1 or len(candles) == 0:
+        return candles.ts, candles.close
+    starts = _bucket_starts(np.ascontiguousarray(candles.ts), int(target.ms))
+    ends = np.concatenate((starts[1:], np.array([len(candles)], dtype=np.int64)))
+    keep = (ends - starts) == per
+    out_ts = (candles.ts[starts[keep]] // target.ms) * target.ms
+    return out_ts, candles.close[ends[keep] - 1]
+
+
 @njit(cache=True)
 def _bucket_starts(ts: IntArray, period: int) -> IntArray:
     """Index of the first bar of each run of equal `ts // period` (ts sorted).

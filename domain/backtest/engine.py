@@ -272,8 +272,13 @@ def run(
         for p, s in zip(pairs, s1, strict=True)
     ]
 
-    def cat(xs: Sequence[npt.NDArray[np.generic]], dtype: type) -> npt.NDArray[np.generic]:
-        return np.ascontiguousarray(np.concatenate([np.zeros(0, dtype)] + [np.asarray(x, dtype=dtype) for x in xs]))
+    def cat_i(xs: Sequence[npt.NDArray[np.generic]]) -> IntArray:
+        return np.ascontiguousarray(
+            np.concatenate([np.zeros(0, np.int64)] + [np.asarray(x, dtype=np.int64) for x in xs])
+        )
+
+    def cat_f(xs: Sequence[npt.NDArray[np.generic]]) -> FloatArray:
+        return np.ascontiguousarray(np.concatenate([np.zeros(0)] + [np.asarray(x, dtype=np.float64) for x in xs]))
 
     fill_sess = [
         cost_session_codes(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else np.zeros(0, np.int64)
@@ -301,25 +306,25 @@ def run(
         ev_t, ev_rank, ev_cand,
         cost_session_codes(ev_t) if m else np.zeros(0, np.int64),
         grid.searchsorted(ev_t).astype(np.int64),
-        cat([s.cand for s in s1], np.int64),
-        cat([s.tier[s.cand] for s in s1], np.int64),
-        cat([s.sign for s in s1], np.int64),
-        cat([s.entry_ref for s in s1], np.float64),
-        cat([s.sl for s in s1], np.float64),
-        cat([s.tp for s in s1], np.float64),
-        cat([s.confidence[s.cand] for s in s1], np.float64),
-        cat(fill_sess, np.int64),
-        cat([p.bars.open[s.cand + 1] for p, s in zip(pairs, s1, strict=True)], np.float64),
-        cat([x.at_ms for x in exits], np.int64),
-        cat([x.bar for x in exits], np.int64),
-        cat([x.price for x in exits], np.float64),
-        cat([x.reason for x in exits], np.int64),
-        cat([x.worst for x in exits], np.float64),
+        cat_i([s.cand for s in s1]),
+        cat_i([s.tier[s.cand] for s in s1]),
+        cat_i([s.sign for s in s1]),
+        cat_f([s.entry_ref for s in s1]),
+        cat_f([s.sl for s in s1]),
+        cat_f([s.tp for s in s1]),
+        cat_f([s.confidence[s.cand] for s in s1]),
+        cat_i(fill_sess),
+        cat_f([p.bars.open[s.cand + 1] for p, s in zip(pairs, s1, strict=True)]),
+        cat_i([x.at_ms for x in exits]),
+        cat_i([x.bar for x in exits]),
+        cat_f([x.price for x in exits]),
+        cat_i([x.reason for x in exits]),
+        cat_f([x.worst for x in exits]),
         grid, gmark, gvalid,
         np.concatenate(([0], np.cumsum([len(p.bars) for p in pairs]))).astype(np.int64),
-        cat(ends, np.int64),
-        cat([p.bars.low for p in pairs], np.float64),
-        cat([p.bars.high for p in pairs], np.float64),
+        cat_i(ends),
+        cat_f([p.bars.low for p in pairs]),
+        cat_f([p.bars.high for p in pairs]),
         np.array([x.contract_size for x in specs], dtype=np.float64),
         np.array([x.min_lot for x in specs], dtype=np.float64),
         np.array([x.lot_step for x in specs], dtype=np.float64),
@@ -343,9 +348,9 @@ def run(
     bad = int(counters[C_ERROR_EVENT])
     if bad >= 0:  # the model lacks this order's cell: the error its own sample gives
         r = int(ev_rank[bad])
-        costs.sample(pairs[r].pair, _SESSIONS[int(cat(fill_sess, np.int64)[ev_cand[bad]])], rng, cfg.latency_ms)
+        costs.sample(pairs[r].pair, _SESSIONS[int(cat_i(fill_sess)[ev_cand[bad]])], rng, cfg.latency_ms)
         raise UnknownCostCell(f"no execution profile for {pairs[r].pair}")
-    cand_bar = cat([s.cand for s in s1], np.int64)
+    cand_bar = cat_i([s.cand for s in s1])
     emitted = ev_code[:m] == 0
     bk = np.flatnonzero(~emitted)
     blocks: dict[str, npt.NDArray[np.generic]] = {
@@ -353,8 +358,8 @@ def run(
         "pair": ev_rank[bk],
         "bar": cand_bar[ev_cand[bk]],
         "reason": ev_code[bk],
-        "tier": cat([s.tier[s.cand] for s in s1], np.int64)[ev_cand[bk]],
-        "confidence": cat([s.confidence[s.cand] for s in s1], np.float64)[ev_cand[bk]],
+        "tier": cat_i([s.tier[s.cand] for s in s1])[ev_cand[bk]],
+        "confidence": cat_f([s.confidence[s.cand] for s in s1])[ev_cand[bk]],
     }
     tf, ti = t_f[:n], t_i[:n]
     trades: dict[str, npt.NDArray[np.generic]] = {

@@ -330,9 +330,7 @@ def run_stage2(
             risk_pct, c_entry[c], c_sl[c], np.nan,
             balance, p_sign, p_entry, p_sl, p_vol, p_cs, p_mark, True, p_exit, n_open > 0,
         )  # fmt: skip
-        policy_blocked = (
-            code in (_KILL_SWITCH, _RATE_LIMIT, _RATE_LIMIT_TIER) or (code == _HALTED and not latched)
-        )
+        policy_blocked = code in (_KILL_SWITCH, _RATE_LIMIT, _RATE_LIMIT_TIER) or (code == _HALTED and not latched)
         if not policy_blocked:  # the decision read the FTMO check: the refreshed ledger is stored
             st_i[I_STARTED], st_i[I_DAY], st_f[F_DSB], st_f[F_EOD] = 1, c_day, c_dsb, c_eod
             breached = equity < floor
@@ -394,7 +392,7 @@ def run_stage2(
         n_trades += 1
     counters[C_TRADES] = n_trades
     if counters[C_ERROR_EVENT] >= 0:
-        return st_f[F_BALANCE]
+        return float(st_f[F_BALANCE])
     # ---- the end: every trade settles; a run that ends below a floor ends in a breach episode
     _settle(INT_MAX, st_f, st_i, *settle_args)
     if st_i[I_STARTED]:
@@ -409,4 +407,4 @@ def run_stage2(
         )
         counters[C_BREACH] += breached and not in_breach
         counters[C_FTMO_BREACH] += ftmo_breached and not in_ftmo_breach
-    return st_f[F_BALANCE]
+    return float(st_f[F_BALANCE])

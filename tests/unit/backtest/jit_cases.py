@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import attrs
 import numpy as np
@@ -51,13 +53,14 @@ def _flatten() -> EngineResult:
     return run(_gappy(9, 2500), cfg, FixedCostModel(5, 2), np.random.default_rng(9))
 
 
+def _seed(seed: int) -> EngineResult:
+    return run(_random_pairs(seed), CFG, FixedCostModel(5, 2), np.random.default_rng(seed))
+
+
 CASES: dict[str, Callable[[], EngineResult]] = {
-    **{
-        f"seed{s}": (lambda s=s: run(_random_pairs(s), CFG, FixedCostModel(5, 2), np.random.default_rng(s)))
-        for s in (1, 2, 3)
-    },  # type: ignore[misc]
-    **{f"near_floor_{a}": (lambda a=a: _near_floor(a)) for a in (0.0, 0.0017, 0.01, 250.0)},  # type: ignore[misc]
-    **{f"margin_{r}": (lambda r=r: _margin(r)) for r in (1.0, 2.0)},  # type: ignore[misc]
+    **{f"seed{s}": partial(_seed, s) for s in (1, 2, 3)},
+    **{f"near_floor_{a}": partial(_near_floor, a) for a in (0.0, 0.0017, 0.01, 250.0)},
+    **{f"margin_{r}": partial(_margin, r) for r in (1.0, 2.0)},
     "flatten": _flatten,
 }
 
@@ -73,7 +76,8 @@ def outputs(res: EngineResult) -> dict[str, np.ndarray]:
 
 
 def main(path: str) -> None:
-    np.savez(path, **{f"{name}/{k}": v for name, fn in CASES.items() for k, v in outputs(fn()).items()})
+    arrays: dict[str, Any] = {f"{name}/{k}": v for name, fn in CASES.items() for k, v in outputs(fn()).items()}
+    np.savez(path, **arrays)
 
 
 if __name__ == "__main__":
