@@ -46,7 +46,7 @@ def _trailing_all(ok: BoolArray, width: int) -> BoolArray:
     return out
 
 
-def ready_mask(fm: FeatureMatrix, cols: Sequence[int], seq_len: int, bar_ms: int) -> BoolArray:
+def ready_mask(fm: FeatureMatrix, cols: Sequence[int] | npt.NDArray[np.intp], seq_len: int, bar_ms: int) -> BoolArray:
     """Bars whose `seq_len`-row window ending there is what `TorchPredictor.window` accepts: every
     value finite and the rows consecutive bars."""
     n = len(fm)
@@ -76,9 +76,8 @@ def predictor_probs(predictor: TorchPredictor, pair: str, fm: FeatureMatrix, bat
     member = predictor.members.get(pair)
     if member is None or n == 0:
         return out
-    try:
-        cols = [fm.names.index(name) for name in predictor.feature_names]
-    except ValueError:
+    cols = predictor.columns(fm.names)
+    if cols is None:
         return out  # the matrix lacks a feature the network needs: the live window() refuses too
     L = predictor.seq_len
     idx = np.flatnonzero(ready_mask(fm, cols, L, predictor.timeframe.ms))

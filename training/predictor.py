@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from domain.calibration import CalibrationMap, calibration_from_dict
@@ -34,6 +35,7 @@ class _Member:
         self.calibration: CalibrationMap = calibration_from_dict(d["calibration"])
         self.ensemble_calibration: CalibrationMap = calibration_from_dict(d["ensemble_calibration"])
         self.symbol_id = int(d["symbol_id"])
+        self.symbol = torch.tensor([self.symbol_id], dtype=torch.long)  # the (1,) ids of a one-pair batch
         self.reference = np.asarray(d.get("reference_sample", []), dtype=np.float64)
 
 
@@ -56,6 +58,7 @@ class TorchPredictor:
         self.feature_params = FeatureParams.from_dict(any_meta["feature_params"])
         self.members = {pair: _Member(m["pairs"][pair]) for pair, m in meta.items()}
         self.calibrated = calibrated
+        self._columns: dict[tuple[str, ...], npt.NDArray[np.intp] | None] = {}  # matrix names -> our feature columns
         for net in {id(n): n for n in nets.values()}.values():
             net.eval()
 
@@ -74,16 +77,26 @@ class TorchPredictor:
     def window(self, pair: str, fm: FeatureMatrix) -> np.ndarray | None:
         """The standardised (L, F) window ending at the matrix's last row, or None if unusable."""
         L = self.seq_len
-        if len(fm) < L or pair not in self.members:
+        member = self.members.get(pair)
+        if len(fm) < L or member is None:
             return None
-        try:
-            cols = [fm.names.index(n) for n in self.feature_names]
-        except ValueError:
+        cols = self.columns(fm.names)
+        if cols is None:
             return None
         rows = fm.values[-L:][:, cols]
-        if not np.all(np.isfinite(rows)) or not np.all(np.diff(fm.ts[-L:]) == self.timeframe.ms):
+        if not np.isfinite(rows).all() or not (np.diff(fm.ts[-L:]) == self.timeframe.ms).all():
             return None
-        return self.members[pair].std.apply(rows).astype(np.float32)
+        return member.std.apply(rows).astype(np.float32)
+
+    def columns(self, names: tuple[str, ...]) -> npt.NDArray[np.intp] | None:
+        """Where this model's features sit among a matrix's `names` (None if one is missing); looked
+        up once per names tuple (every cycle's matrices carry the same one)."""
+        if names not in self._columns:
+            try:
+                self._columns[names] = np.array([names.index(n) for n in self.feature_names], dtype=np.intp)
+            except ValueError:
+                self._columns[names] = None
+        return self._columns[names]
 
     def predict(self, inputs: Mapping[str, Any]) -> list[Prediction]:
         ready: list[tuple[str, np.ndarray]] = []
@@ -110,7 +123,7 @@ class TorchPredictor:
             return torch.sigmoid(nets[0](x, sym)["direction"]).tolist()
         res = []
         for (pair, w), net in zip(ready, nets, strict=True):
-            sym = torch.tensor([self.members[pair].symbol_id], dtype=torch.long)
+            sym = self.members[pair].symbol
             res.append(float(torch.sigmoid(net(torch.from_numpy(w[None]), sym)["direction"])[0]))
         return res
 
