@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Final
 
 import attrs
@@ -192,31 +192,6 @@ def _rolling_sum(x: FloatArray, window: int) -> FloatArray:
     return s1
 
 
-@njit(cache=True)
-def _mean_std_into(x: FloatArray, window: int, mean: FloatArray, sd: FloatArray) -> None:
-    _rolling_sums_into(x, window, mean, sd, True)  # sums first, overwritten in place below
-    for t in range(x.shape[0]):
-        s1 = mean[t]
-        s2 = sd[t]
-        m = s1 / window
-        mean[t] = m
-        if window == 1:
-            sd[t] = 0.0
-        else:
-            var = (s2 - s1 * m) / (window - 1)
-            if var < 0.0:
-                var = 0.0
-            sd[t] = np.sqrt(var)
-
-
-def _rolling_mean_std(x: FloatArray, window: int) -> tuple[FloatArray, FloatArray]:
-    """Trailing mean and sample std (ddof=1) over `window` values."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    mean, sd = np.empty(x.shape[0]), np.empty(x.shape[0])
-    _mean_std_into(x, int(window), mean, sd)
-    return mean, sd
-
-
 def _log_return(close: FloatArray, k: int) -> FloatArray:
     out = np.empty(close.shape[0])
     out[: min(k, close.shape[0])] = np.nan
@@ -237,43 +212,6 @@ def _masked(values: FloatArray, valid: BoolArray) -> FloatArray:
 _FLAT: Final = 1e-9
 
 
-def _sign(x: FloatArray) -> FloatArray:
-    """-1, 0, +1 (NaN stays NaN), with |x| < 1e-9 counted as 0."""
-    return np.where(np.abs(x) < _FLAT, 0.0, np.sign(x))
-
-
-@njit(cache=True)
-def _mean_sign_into(rows: tuple[FloatArray, ...], times: FloatArray | None, out: FloatArray) -> None:
-    """out := mean over `rows` of `_sign` per bar (NaN if any is NaN), times `_sign(times)` when given."""
-    n = rows[0].shape[0]
-    k = len(rows)
-    for i in range(n):
-        acc = 0.0
-        for r in range(k):
-            v = rows[r][i]
-            if np.isnan(v):
-                acc = np.nan
-            elif abs(v) >= _FLAT:
-                acc += 1.0 if v > 0 else -1.0
-        m = acc / k
-        if times is not None:
-            v = times[i]
-            if np.isnan(v):
-                m = np.nan
-            elif abs(v) < _FLAT:
-                m = m * 0.0
-            else:
-                m = m * (1.0 if v > 0 else -1.0)
-        out[i] = m
-
-
-def _mean_sign(rows: Iterable[FloatArray], times: FloatArray | None = None) -> FloatArray:
-    r = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in rows)
-    out = np.empty(r[0].shape[0])
-    _mean_sign_into(r, None if times is None else np.ascontiguousarray(times, dtype=np.float64), out)
-    return out
-
-
 # ---------------------------------------------------------------- per-timeframe trend/momentum
 
 
@@ -289,20 +227,6 @@ def _trend_momentum(
     k = params.momentum_lookback
     mom = _masked(_log_return(close, k), win(k + 1))
     return trend, mom
-
-
-@njit(cache=True)
-def _take_into(values: FloatArray, idx: IntArray, out: FloatArray) -> None:
-    for i in range(idx.shape[0]):
-        out[i] = values[idx[i]] if idx[i] >= 0 else np.nan
-
-
-def _take(values: FloatArray, idx: IntArray) -> FloatArray:
-    if values.shape[0] == 0:
-        return np.full(idx.shape[0], np.nan)
-    out = np.empty(idx.shape[0])
-    _take_into(np.ascontiguousarray(values, dtype=np.float64), np.ascontiguousarray(idx, dtype=np.int64), out)
-    return out
 
 
 # ---------------------------------------------------------------- the feature set
