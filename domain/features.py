@@ -50,7 +50,7 @@ from domain.market import (
     Timeframe,
 )
 from domain.resample import complete_closes
-from domain.spread_estimators import abdi_ranaldo_squared, corwin_schultz
+from domain.spread_estimators import two_bar_terms
 
 # Bump when the feature code changes what it computes: it is part of every feature-store key.
 FEATURE_CODE_VERSION: Final = "2"
@@ -639,8 +639,7 @@ def compute_features(
                 np.divide(c[k:], c[:-k], out=row[k:])
         np.log(log_ret, out=log_ret)
         lv = np.log1p(np.maximum(v, 0.0))
-    cs = corwin_schultz(h, lo, c, negative="zero")
-    ar = abdi_ranaldo_squared(h, lo, c)
+    cs, ar = two_bar_terms(h, lo, c)  # corwin_schultz (negatives zero), abdi_ranaldo_squared
 
     htfs = higher_timeframes_for(params, tf)
     supplied = dict(higher or {})

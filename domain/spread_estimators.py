@@ -266,6 +266,34 @@ def abdi_ranaldo_squared(high: object, low: object, close: object) -> FloatArray
     return out
 
 
+def two_bar_terms(high: object, low: object, close: object) -> tuple[FloatArray, FloatArray]:
+    """`corwin_schultz(high, low, close)` (negatives zero) and `abdi_ranaldo_squared(high, low, close)`
+    together, value for value: the bar validity is computed once and the logs go into one buffer
+    (what the feature build reads; fewer temporaries than the two calls)."""
+    h = _f64("high", high)
+    lo = _f64("low", low)
+    c = _f64("close", close)
+    n = _check_lengths(high=h, low=lo, close=c)
+    cs = np.full(n, np.nan)
+    ar = np.full(n, np.nan)
+    if n < 2:
+        return cs, ar
+    ok = _valid_bars(h, lo, c)
+    m = n - 1
+    buf = np.empty((6, n))
+    ra, rb, rc = buf[0, :m], buf[1, :m], buf[2, :m]
+    pair_ok = np.empty(m, dtype=np.bool_)
+    _cs_ratios_into(h, lo, c, ok, True, ra, rb, rc, pair_ok)
+    la = np.log(ra, out=ra)
+    _cs_alpha_into(la, np.log(rb, out=rb), np.log(rc, out=rc), la)
+    ea = np.exp(la, out=la)
+    _cs_spread_into(ea, pair_ok, _NEGATIVE_CODES["zero"], cs[1:])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lh, ll, lc = np.log(h, out=buf[3]), np.log(lo, out=buf[4]), np.log(c, out=buf[5])
+    _ar_terms_into(lh, ll, lc, ok, ar[1:])
+    return cs, ar
+
+
 def rolling_mean(values: object, window: int, min_count: int | None = None) -> FloatArray:
     """Trailing mean over `window` elements ending at each index, ignoring NaN.
 
