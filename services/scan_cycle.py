@@ -146,8 +146,29 @@ class ScanCycle:
     # blocked (BlockReason.SENTIMENT; 0 = filter off). No source or no score: as before.
     sentiment: Sequence[SentimentSource] = ()
     sentiment_bound: float = 0.0
+    # Each pair's last features (the features function, a copy of its candles, what it returned).
+    # `features` is a function of the candles alone, so a cycle whose closed bars equal the last
+    # cycle's, value for value (the scan runs more often than bars close), takes the same result
+    # without recomputing it. A copy: a feed may reuse its arrays in place.
+    _last_features: dict[str, tuple[FeaturesFn, Candles, Any]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     # ------------------------------------------------------------ helpers shared with operator
+    def features_of(self, pair: str, candles: Candles) -> Any:
+        """`self.features(candles)`, reused from the pair's last call when its candles are unchanged."""
+        last = self._last_features.get(pair)
+        if last is not None and last[0] is self.features and last[1].equals(candles):
+            return last[2]
+        out = self.features(candles)
+        kept = Candles(
+            candles.symbol,
+            candles.timeframe,
+            *(a.copy() for a in (candles.ts, candles.open, candles.high, candles.low, candles.close, candles.volume)),
+        )
+        self._last_features[pair] = (self.features, kept, out)
+        return out
+
     def _hysteresis(self, pair: str) -> History:
         """The pair's hysteresis memory from the runtime state (hysteresis_run keeps its last N-1 scans)."""
         for h in self.desk.runtime.hysteresis:
@@ -212,7 +233,7 @@ class ScanCycle:
                 self._block(Block(pair, BlockReason.NO_DATA, "no closed bars", now, mode=self.desk.mode), blocks)
                 continue
             candles[pair] = c
-        inputs = {p: self.features(c) for p, c in candles.items()}
+        inputs = {p: self.features_of(p, c) for p, c in candles.items()}
         probs: dict[str, dict[str, float]] = {p: {} for p in candles}
         versions: dict[str, list[str]] = {p: [] for p in candles}
         for pred in self.predictors:

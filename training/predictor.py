@@ -59,6 +59,7 @@ class TorchPredictor:
         self.members = {pair: _Member(m["pairs"][pair]) for pair, m in meta.items()}
         self.calibrated = calibrated
         self._columns: dict[tuple[str, ...], npt.NDArray[np.intp] | None] = {}  # matrix names -> our feature columns
+        self._last: tuple[list[tuple[str, np.ndarray]], list[float]] | None = None  # the last forward pass
         for net in {id(n): n for n in nets.values()}.values():
             net.eval()
 
@@ -107,12 +108,27 @@ class TorchPredictor:
                     ready.append((pair, w))
         if not ready:
             return []
-        probs = self._forward(ready)
+        probs = self._probs(ready)
         out = []
         for (pair, _), p in zip(ready, probs, strict=True):
             q = self.members[pair].calibration.apply(float(p)) if self.calibrated else float(p)
             out.append(Prediction(pair, q, self._name, self._version))
         return out
+
+    def _probs(self, ready: list[tuple[str, np.ndarray]]) -> list[float]:
+        """The forward pass's probabilities; the last call's when the same pairs bring the same windows
+        (the networks are deterministic on CPU in eval mode, and the batch is the same one, so the
+        numbers are too: a cycle between two bar closes)."""
+        last = self._last
+        if (
+            last is not None
+            and len(last[0]) == len(ready)
+            and all(p == q and np.array_equal(w, v) for (p, w), (q, v) in zip(last[0], ready, strict=True))
+        ):
+            return last[1]
+        probs = self._forward(ready)
+        self._last = (ready, probs)
+        return probs
 
     @torch.inference_mode()
     def _forward(self, ready: list[tuple[str, np.ndarray]]) -> list[float]:

@@ -184,3 +184,31 @@ def test_a_pair_whose_window_is_not_ready_is_left_out_not_guessed(case: Case) ->
         assert {x.pair: x.prob_up for x in out} == pytest.approx(
             {k: v for k, v in ready.items() if k != pair}, abs=1e-6
         )
+
+
+@pytest.mark.parametrize("kind", ["lstm", "transformer"])
+def test_the_same_windows_again_reuse_the_last_forward_pass(kind: str, request: pytest.FixtureRequest) -> None:
+    """A cycle between two bar closes brings the same windows: the last forward pass's numbers come
+    back (the very numbers a new pass gives); a changed window, or another set of pairs, runs the nets."""
+    case = _torch_case(kind)(request)
+    p: Any = case.predictor
+    first = p.predict(case.inputs)
+    passes: list[int] = []
+    forward = p._forward
+
+    def counted(ready: list[Any]) -> list[float]:
+        passes.append(len(ready))
+        out: list[float] = forward(ready)
+        return out
+
+    p._forward = counted
+    assert p.predict(copy.deepcopy(dict(case.inputs))) == first and passes == []
+    p._last = None  # forget it: a new pass gives the same bits
+    assert p.predict(case.inputs) == first and passes == [2]
+    pair = TRAINED_PAIRS[0]
+    fm = case.inputs[pair]
+    values = fm.values.copy()
+    values[-1, list(fm.names).index(p.feature_names[0])] += 0.5
+    moved = p.predict({**case.inputs, pair: attrs.evolve(fm, values=values)})
+    assert passes == [2, 2] and [x.pair for x in moved] == list(case.inputs)
+    assert p.predict({TRAINED_PAIRS[1]: case.inputs[TRAINED_PAIRS[1]]}) != [] and passes == [2, 2, 1]

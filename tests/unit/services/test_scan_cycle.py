@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from domain.errors import ConfigError
+from domain.market import Candles, Timeframe
 from domain.signals import Block, BlockReason, Direction, Signal, Tier
 from domain.volatility import REGIME_OF_CODE, regime_codes, stop_atr
 from ports.errors import BrokerDisconnected
@@ -64,6 +65,28 @@ def test_the_cycle_runs_the_array_steps_and_explains_the_signal_as_the_scalar_or
         "BTC/USDT": ((1, int(Tier.HIGH)),),
         "ETH/USDT": ((1, int(Tier.NONE)),),
     }
+
+
+def test_unchanged_closed_bars_reuse_the_last_features(system: Any) -> None:
+    """Between two bar closes a cycle sees the same closed bars: the pair's last features come back
+    (the features function is not called); changed values, an in-place change of the feed's arrays
+    (the memory keeps a copy) or another features function compute them again."""
+    cycle = system.cycle
+    c = system.market.candles("BTC/USDT", Timeframe.M5)
+    first = cycle.features_of("BTC/USDT", c)
+    assert cycle.features_of("BTC/USDT", c.tail(len(c))) is first and len(system.features_seen) == 1
+    close = c.close.copy()
+    close[-1] *= 1.001
+    moved = Candles(c.symbol, c.timeframe, c.ts, c.open, c.high, c.low, close, c.volume)
+    assert cycle.features_of("BTC/USDT", moved) is not first and len(system.features_seen) == 2
+    close[-1] = c.close[-1]  # the feed's own array, changed in place back to the first values
+    assert cycle.features_of("BTC/USDT", moved) is not first and len(system.features_seen) == 3
+    cycle.features = lambda x: ("other", x)
+    assert cycle.features_of("BTC/USDT", moved)[0] == "other"
+    # whole cycles: the second and third scans lie between the same two bar closes
+    system2 = System()
+    system2.scan(3)
+    assert len(system2.features_seen) == 4  # two pairs, computed on the first two scans only
 
 
 def test_notifier_failure_leaves_signal_pending(system: Any) -> None:
