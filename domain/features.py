@@ -349,6 +349,17 @@ def _features_into(
         h_tsign[q] = _sign_of(h_trend[q])
         h_msign[q] = _sign_of(h_mom[q])
     h_ptr = np.zeros(n_h, dtype=np.int64)
+    # sessions: 1.0 / 0.0 per session and UTC hour
+    n_sess = sessions.shape[0]
+    in_session = np.zeros((n_sess, 24))
+    for q in range(n_sess):
+        start = sessions[q, 0]
+        end = sessions[q, 1]
+        for hr in range(24):
+            if (start < end and hr >= start and hr < end) or (start >= end and (hr >= start or hr < end)):
+                in_session[q, hr] = 1.0
+    day0 = 0
+    dow = 0
     last_gap = 0  # latest bar i with ts[i] - ts[i - 1] != tf_ms (0: none yet; bar 0 never is)
     for i in range(n):
         row = out[i]
@@ -500,21 +511,21 @@ def _features_into(
                 v = np.sqrt(v if v >= 0.0 else 0.0)
         row[j] = v if spread_ok else np.nan
         j += 1
-        # session_*, dow_*, hour_* (as `session_masks`, `day_of_week`; the hour at the bar's close)
+        # session_*, dow_*, hour_* (as `session_masks`, `day_of_week`; the hour at the bar's close):
+        # the UTC day is divided out when a bar leaves the previous bar's day, t % MS_PER_DAY is t - day0
         t = ts[i]
-        hour = (t % MS_PER_DAY) // MS_PER_HOUR
-        for q in range(sessions.shape[0]):
-            start = sessions[q, 0]
-            end = sessions[q, 1]
-            if start < end:
-                row[j] = 1.0 if hour >= start and hour < end else 0.0
-            else:
-                row[j] = 1.0 if hour >= start or hour < end else 0.0
-            j += 1
-        dow = (t // MS_PER_DAY + 3) % 7
+        if i == 0 or t < day0 or t >= day0 + MS_PER_DAY:
+            day = t // MS_PER_DAY
+            day0 = day * MS_PER_DAY
+            dow = (day + 3) % 7
+        ms = t - day0
+        hour = ms // MS_PER_HOUR
+        for q in range(n_sess):
+            row[j + q] = in_session[q, hour]
+        j += n_sess
         row[j] = _DOW_SIN[dow]
         row[j + 1] = _DOW_COS[dow]
-        minute = ((t + tf_ms) % MS_PER_DAY) // MS_PER_MINUTE
+        minute = ((ms + tf_ms) % MS_PER_DAY) // MS_PER_MINUTE
         row[j + 2] = _HOUR_SIN[minute]
         row[j + 3] = _HOUR_COS[minute]
         j += 4
