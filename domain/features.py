@@ -295,8 +295,9 @@ def _features_into(
     the same divisions, clamps and square roots; a column is NaN wherever `WindowValidity.mask` is
     False for its window (tracked here as the latest bar after a gap). The log returns (row r of
     `log_ret` over ks[r] bars, not yet masked), log(1 + volume) and the per-bar spread terms come
-    computed by numpy; `h_trend`/`h_mom` hold each higher timeframe's values back to back
-    (`h_offset`), `h_idx` the closed higher bar of each base bar (-1: none)."""
+    computed by numpy; `h_trend`/`h_mom`/`h_close` hold each higher timeframe's values and bar
+    close times back to back (`h_offset`), `h_age` the age (ms) past which its latest closed bar is
+    stale (`align_closed` with stale_after=1)."""
     n = ts.shape[0]
     n_vol = vol_windows.shape[0]
     n_h = h_offset.shape[0] - 1

@@ -19,6 +19,7 @@ from domain.spread_estimators import (
     rolling_abdi_ranaldo,
     rolling_corwin_schultz,
     rolling_mean,
+    two_bar_terms,
 )
 
 E2 = math.exp(0.02)
@@ -145,3 +146,17 @@ def test_shape_errors() -> None:
         corwin_schultz([2.0, 2.0], [1.0, 1.0], negative="drop")  # type: ignore[arg-type]
     assert corwin_schultz([], []).shape == (0,)
     assert np.isnan(abdi_ranaldo([2.0], [1.0], [1.5])).all()
+
+
+def test_two_bar_terms_are_corwin_schultz_and_abdi_ranaldo_squared_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    n = 500
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    high = close * (1 + np.abs(rng.normal(0, 0.005, n))) * (1 + rng.normal(0, 0.002, n))
+    low = close * (1 - np.abs(rng.normal(0, 0.005, n)))
+    high[[5, 50]], low[[7, 70]], close[[9, 90]] = (np.nan, np.inf), (0.0, -1.0), (np.nan, 0.0)
+    cs, ar = two_bar_terms(high, low, close)
+    np.testing.assert_array_equal(cs, corwin_schultz(high, low, close, negative="zero"))
+    np.testing.assert_array_equal(ar, abdi_ranaldo_squared(high, low, close))
+    for k in (0, 1):
+        assert all(np.isnan(a).all() for a in two_bar_terms(high[:k], low[:k], close[:k]))

@@ -4,7 +4,7 @@ import numpy as np
 
 from adapters.market_data.bundled import BundledCandles
 from domain.market import Candles, Timeframe
-from domain.resample import align_closed, resample
+from domain.resample import align_closed, complete_closes, resample
 
 
 def test_real_1m_resampled_to_5m_matches_the_exchange_5m_bars(bundled: BundledCandles) -> None:
@@ -54,3 +54,14 @@ def test_stale_higher_bar_after_a_dropped_bucket_is_not_reused() -> None:
     assert at[8] == 0  # closes at minute 9: bucket 0 (closed at 5) is 4 minutes old, still current
     assert at[9] == -1  # closes at 10: bucket 5 should have closed and is missing
     assert at[14] == 1
+
+
+def test_complete_closes_are_the_resampled_bars_open_times_and_closes(bundled: BundledCandles) -> None:
+    one = bundled.candles("BTC/USDT", Timeframe.M1)
+    gappy = _synthetic([0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+    for c in (one, gappy):
+        for tf in (Timeframe.M1, Timeframe.M5, Timeframe.parse("15m"), Timeframe.H1):
+            ts, close = complete_closes(c, tf)
+            ref = resample(c, tf, complete_only=True)
+            np.testing.assert_array_equal(ts, ref.ts)
+            np.testing.assert_array_equal(close, ref.close)
