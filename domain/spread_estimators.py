@@ -284,9 +284,9 @@ def two_bar_terms(high: object, low: object, close: object) -> tuple[FloatArray,
     ra, rb, rc = buf[0, :m], buf[1, :m], buf[2, :m]
     pair_ok = np.empty(m, dtype=np.bool_)
     _cs_ratios_into(h, lo, c, ok, True, ra, rb, rc, pair_ok)
-    la = np.log(ra, out=ra)
-    _cs_alpha_into(la, np.log(rb, out=rb), np.log(rc, out=rc), la)
-    ea = np.exp(la, out=la)
+    alpha = buf[3, :m]  # apart from its inputs: the compiled loop then runs in SIMD lanes
+    _cs_alpha_into(np.log(ra, out=ra), np.log(rb, out=rb), np.log(rc, out=rc), alpha)
+    ea = np.exp(alpha, out=alpha)
     _cs_spread_into(ea, pair_ok, _NEGATIVE_CODES["zero"], cs[1:])
     with np.errstate(divide="ignore", invalid="ignore"):
         lh, ll, lc = np.log(h, out=buf[3]), np.log(lo, out=buf[4]), np.log(c, out=buf[5])
