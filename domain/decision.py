@@ -149,8 +149,7 @@ def decide_core(
     # policy (domain.policy.gate's inputs, then the tier and whether rate limits apply)
     kill_switch: bool,
     halted_until: int,
-    emitted_ms: IntArray,
-    emitted_tier: IntArray,
+    emitted: IntArray,
     now_ms: int,
     window_ms: int,
     max_per_hour: int,
@@ -185,14 +184,8 @@ def decide_core(
     explicit_volume: float,  # an operator's volume; NaN: size it
     # NEED_GUARD: the balance and the open positions (domain.guard.position_arrays)
     balance: float,
-    p_sign: FloatArray,
-    p_entry: FloatArray,
-    p_sl: FloatArray,
-    p_volume: FloatArray,
-    p_cs: FloatArray,
-    p_mark: FloatArray,
+    pos: FloatArray,
     have_marks: bool,
-    p_exit_bps: FloatArray,
     use_exit_bps: bool,
 ) -> tuple[int, int, float, bool, float, int, int, float, float, float, float, float]:
     """The one step order on plain numbers. Returns (block code or 0, NEED_* or 0, volume, latched,
@@ -209,7 +202,7 @@ def decide_core(
        volume capped by the free margin.
     5. The FTMO guard (domain.guard.guard_volume), which may only reduce the volume."""
     code, mult, count = pol.gate(
-        kill_switch, halted_until, emitted_ms, emitted_tier, now_ms, window_ms, max_per_hour, tier_limits,
+        kill_switch, halted_until, emitted, now_ms, window_ms, max_per_hour, tier_limits,
         backoff_until, backoff_reduction_pct, tier,
     )  # fmt: skip
     if code != 0 and (enforce_rate_limits or code in (_KILL_SWITCH, _HALTED)):
@@ -245,8 +238,8 @@ def decide_core(
     if have < NEED_GUARD:
         return 0, NEED_GUARD, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
     verdict, vol, worst, headroom, per_lot = guard_volume(
-        chk_equity, balance, floor, p_sign, p_entry, p_sl, p_volume, p_cs, p_mark, have_marks, p_exit_bps,
-        use_exit_bps, entry, sl, contract_size, lot_step, min_lot, max_lot, volume, 0.0, cost_bps,
+        chk_equity, balance, floor, pos, have_marks, use_exit_bps, entry, sl, contract_size, lot_step, min_lot,
+        max_lot, volume, 0.0, cost_bps,
     )  # fmt: skip
     if verdict in (G_ALLOW, G_REDUCE):
         return 0, 0, vol, False, mult, count, verdict, worst, headroom, per_lot, volume, price
@@ -306,19 +299,14 @@ def decide_trade(
             )  # fmt: skip
         else:
             specs, marks, exit_bps = book.specs, book.marks, book.exit_bps
-            arrays = position_arrays(positions, specs, marks, exit_bps)
-            guard_in = (float(book.balance), *arrays, bool(exit_bps))
+            pos, have_marks = position_arrays(positions, specs, marks, exit_bps)
+            guard_in = (float(book.balance), pos, have_marks, bool(exit_bps))
     return _decision_of(r, policy_cfg, policy_state, tier, now_ms, chk, positions, spec, pair, limits, volume, acct)
 
 
-_EMPTY = np.zeros(0, dtype=np.float64)
-_NO_POSITIONS: tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, bool, FloatArray, bool] = (
-    _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, True, _EMPTY, False,
-)  # fmt: skip
+_NO_POSITIONS: tuple[FloatArray, bool, bool] = (np.zeros((0, 7), dtype=np.float64), True, False)
 # decide_core's NEED_GUARD inputs: the balance, domain.guard.position_arrays and whether exit costs apply
-GuardInputs = tuple[
-    float, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, bool, FloatArray, bool
-]
+GuardInputs = tuple[float, FloatArray, bool, bool]
 
 
 def _decision_of(

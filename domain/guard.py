@@ -151,13 +151,17 @@ def guard_order(
     spec = specs[pair]
     floor = chk.floor
     reason = BlockReason.DAILY_LOSS if chk.binding == "daily_loss" else BlockReason.MAX_LOSS
-    arrays = position_arrays(positions, specs, marks, exit_bps)
+    pos, have_marks = position_arrays(positions, specs, marks, exit_bps)
     verdict, vol, worst, headroom, per_lot = guard_volume(
-        float(chk.equity), float(balance), float(floor), *arrays, bool(exit_bps), float(entry), float(sl),
+        float(chk.equity), float(balance), float(floor), pos, have_marks, bool(exit_bps), float(entry), float(sl),
         spec.contract_size, spec.lot_step, spec.min_lot, spec.max_lot, float(volume), float(extra_cost),
         float(cost_bps),
     )  # fmt: skip
     return guard_decision(verdict, vol, worst, headroom, per_lot, floor, reason, volume, spec)
+
+
+# columns of the open positions' matrix guard_volume reads (position_arrays)
+P_SIGN, P_ENTRY, P_SL, P_VOLUME, P_CS, P_MARK, P_EXIT_BPS = range(7)
 
 
 def position_arrays(
@@ -165,21 +169,25 @@ def position_arrays(
     specs: Mapping[str, SymbolSpec],
     marks: Mapping[str, float] | None,
     exit_bps: Mapping[str, float] | None,
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, bool, FloatArray]:
-    """The open positions as `guard_volume` reads them: sign, entry, stop, volume, contract size,
-    mark (NaN without one), whether every pair has a mark, and the exit-cost allowance (0 without one)."""
-    n = len(positions)
+) -> tuple[FloatArray, bool]:
+    """The open positions as `guard_volume` reads them, one row each: sign, entry, stop, volume,
+    contract size, mark (NaN without one), exit-cost allowance in bps (0 without one); and whether
+    every pair has a mark."""
     have_marks = marks is not None and all(p.pair in marks for p in positions)
-    return (
-        np.fromiter((p.direction.sign for p in positions), np.float64, n),
-        np.fromiter((p.entry for p in positions), np.float64, n),
-        np.fromiter((p.sl for p in positions), np.float64, n),
-        np.fromiter((p.volume for p in positions), np.float64, n),
-        np.fromiter((specs[p.pair].contract_size for p in positions), np.float64, n),
-        np.fromiter(((marks or {}).get(p.pair, np.nan) for p in positions), np.float64, n),
-        have_marks,
-        np.fromiter(((exit_bps or {}).get(p.pair, 0.0) for p in positions), np.float64, n),
-    )
+    m, e = marks or {}, exit_bps or {}
+    rows = [
+        (
+            p.direction.sign,
+            p.entry,
+            p.sl,
+            p.volume,
+            specs[p.pair].contract_size,
+            m.get(p.pair, np.nan),
+            e.get(p.pair, 0.0),
+        )
+        for p in positions
+    ]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), 7), have_marks
 
 
 def guard_decision(
@@ -232,14 +240,8 @@ def guard_volume(
     equity: float,
     balance: float,
     floor: float,
-    p_sign: FloatArray,
-    p_entry: FloatArray,
-    p_sl: FloatArray,
-    p_volume: FloatArray,
-    p_cs: FloatArray,
-    p_mark: FloatArray,
+    pos: FloatArray,
     have_marks: bool,
-    p_exit_bps: FloatArray,
     use_exit_bps: bool,
     entry: float,
     sl: float,
@@ -253,24 +255,32 @@ def guard_volume(
 ) -> tuple[int, float, float, float, float]:
     """`guard_order` on plain numbers (compiled; domain.decision's compiled decision guards here):
     (G_* verdict, volume, worst-case equity, headroom, money per lot at the stop with costs).
-    Sums run in the positions' order, as `worst_case_equity` and `exit_cost_allowance` add them."""
-    n = p_sign.shape[0]
+    `pos`: the open positions (`position_arrays`). Sums run in the positions' order, as
+    `worst_case_equity` and `exit_cost_allowance` add them."""
+    n = pos.shape[0]
     if have_marks:  # exact: each position's fall from its P&L now to its P&L at SL
         drop = 0.0
         for q in range(n):
-            now_pnl = p_sign[q] * (p_mark[q] - p_entry[q]) * p_volume[q] * p_cs[q]
-            sl_pnl = p_sign[q] * (p_sl[q] - p_entry[q]) * p_volume[q] * p_cs[q]
+            sign, p_entry, vol, cs = pos[q, P_SIGN], pos[q, P_ENTRY], pos[q, P_VOLUME], pos[q, P_CS]
+            now_pnl = sign * (pos[q, P_MARK] - p_entry) * vol * cs
+            sl_pnl = sign * (pos[q, P_SL] - p_entry) * vol * cs
             drop += max(0.0, now_pnl - sl_pnl)
         worst = equity - drop
     else:  # conservative without marks
         at_sl = 0.0
         for q in range(n):
-            at_sl += min(0.0, p_sign[q] * (p_sl[q] - p_entry[q]) * p_volume[q] * p_cs[q])
+            at_sl += min(0.0, pos[q, P_SIGN] * (pos[q, P_SL] - pos[q, P_ENTRY]) * pos[q, P_VOLUME] * pos[q, P_CS])
         worst = min(equity, balance) + at_sl
     if use_exit_bps:
         allowance = 0.0
         for q in range(n):
-            allowance += p_exit_bps[q] / 1e4 * max(abs(p_entry[q]), abs(p_sl[q])) * p_volume[q] * p_cs[q]
+            allowance += (
+                pos[q, P_EXIT_BPS]
+                / 1e4
+                * max(abs(pos[q, P_ENTRY]), abs(pos[q, P_SL]))
+                * pos[q, P_VOLUME]
+                * pos[q, P_CS]
+            )
         worst -= allowance
     headroom = worst - floor - extra_cost
     stop_loss = abs(entry - sl) * contract_size

@@ -93,14 +93,13 @@ def check(cfg: PolicyConfig, state: PolicyState, tier: Tier, now_ms: int) -> Pol
 
 def gate_inputs(
     cfg: PolicyConfig, state: PolicyState, now_ms: int
-) -> tuple[bool, int, IntArray, IntArray, int, int, int, IntArray, int, float]:
+) -> tuple[bool, int, IntArray, int, int, int, IntArray, int, float]:
     """`gate`'s arguments but the tier: the state and the config as plain numbers and arrays."""
     n = len(state.emitted)
     return (
         state.kill_switch,
         NO_TIME if state.halted_until_ms is None else state.halted_until_ms,
-        np.fromiter((e[0] for e in state.emitted), np.int64, n),
-        np.fromiter((int(e[1]) for e in state.emitted), np.int64, n),
+        np.array([(t, int(x)) for t, x in state.emitted], dtype=np.int64).reshape(n, 2),
         int(now_ms),
         cfg.window_ms,
         cfg.max_per_hour,
@@ -130,8 +129,7 @@ def decision_of(
 def gate(
     kill_switch: bool,
     halted_until: int,
-    emitted_ms: IntArray,
-    emitted_tier: IntArray,
+    emitted: IntArray,
     now_ms: int,
     window_ms: int,
     max_per_hour: int,
@@ -141,18 +139,18 @@ def gate(
     tier: int,
 ) -> tuple[int, float, int]:
     """`check` on plain numbers (compiled; domain.decision's compiled decision starts here): (block code
-    or 0, the loss backoff's risk multiplier, the count a rate limit saw). An emission at t counts for
-    now in [t, t + window)."""
+    or 0, the loss backoff's risk multiplier, the count a rate limit saw). `emitted`: one row per
+    emitted signal (time, tier); an emission at t counts for now in [t, t + window)."""
     if kill_switch:
         return _KILL_SWITCH, 1.0, 0
     if halted_until != NO_TIME and now_ms < halted_until:
         return _HALTED, 1.0, 0
     recent = 0
     same = 0
-    for q in range(emitted_ms.shape[0]):
-        if now_ms - emitted_ms[q] < window_ms:
+    for q in range(emitted.shape[0]):
+        if now_ms - emitted[q, 0] < window_ms:
             recent += 1
-            same += emitted_tier[q] == tier
+            same += emitted[q, 1] == tier
     if recent >= max_per_hour:
         return _RATE_LIMIT, 1.0, recent
     limit = tier_limits[tier]

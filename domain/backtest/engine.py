@@ -261,7 +261,10 @@ def run(
     m = int(ev_t.shape[0])
     ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
     # the live cycle's clock: every bar close that has a next bar; each pair's mark there
-    grid = np.unique(np.concatenate([np.zeros(0, np.int64)] + [e[:-1] for e in ends]))
+    if ends and all(np.array_equal(e, ends[0]) for e in ends[1:]):
+        grid = ends[0][:-1]  # the usual case, pairs on the same bars: their union is one of them
+    else:
+        grid = np.unique(np.concatenate([np.zeros(0, np.int64)] + [e[:-1] for e in ends]))
     gk = [e.searchsorted(grid, side="right") - 1 for e in ends]
     gvalid = np.array([x >= 0 for x in gk], dtype=np.bool_).reshape(n_p, grid.shape[0])
     gmark = np.array([p.bars.close[np.maximum(x, 0)] for p, x in zip(pairs, gk, strict=True)], dtype=np.float64)

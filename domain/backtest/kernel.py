@@ -30,7 +30,7 @@ from domain.backtest.lifecycle import ExitReason, closed_trade_at, exit_cost_bps
 from domain.decision import decide_core
 from domain.execution_costs import _interp_one
 from domain.ftmo import daily_floor_at, rolled_day, total_floor_at
-from domain.guard import G_REDUCE
+from domain.guard import G_REDUCE, P_CS, P_ENTRY, P_EXIT_BPS, P_MARK, P_SIGN, P_SL, P_VOLUME
 from domain.market import session_end_at
 from domain.policy import NO_TIME, later_of
 from domain.prague_time import day_start_ms, next_day_start_ms
@@ -58,7 +58,16 @@ _RATE_LIMIT_TIER = BLOCK_CODES[BlockReason.RATE_LIMIT_TIER]
 _HALTED = BLOCK_CODES[BlockReason.HALTED]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
+def _day_start(t: int, days: IntArray) -> int:
+    """day_start_ms(t), remembered with the next day's start in `days` (the walk asks about the same
+    Prague day again and again)."""
+    if not (days[0] <= t < days[1]):
+        days[0], days[1] = day_start_ms(t), next_day_start_ms(t)
+    return int(days[0])
+
+
+@numba.njit(cache=True, inline="always")
 def _book_close(
     at: int,
     pnl: float,
@@ -68,13 +77,14 @@ def _book_close(
     backoff_losses: int,
     backoff_window_ms: int,
     end_hours: IntArray,
+    days: IntArray,
 ) -> None:
     """A trade closed at `at` with `pnl`: the ledger sees the close at its time (rolled at any midnight
     before it with the balance then), the balance takes the P&L, a loss feeds the backoff
     (domain.policy.record_loss: losses within the window, the backoff to the session's end)."""
     if st_i[I_STARTED]:
         st_i[I_DAY], st_f[F_DSB], st_f[F_EOD] = rolled_day(
-            st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], day_start_ms(at), st_f[F_BALANCE]
+            st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], _day_start(at, days), st_f[F_BALANCE]
         )
     st_f[F_BALANCE] += pnl
     st_i[I_LAST_EXIT] = max(st_i[I_LAST_EXIT], at)
@@ -89,7 +99,7 @@ def _book_close(
             st_i[I_BACKOFF_UNTIL] = later_of(session_end_at(at, end_hours), st_i[I_BACKOFF_UNTIL])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _settle(
     upto: int,
     st_f: FloatArray,
@@ -101,6 +111,7 @@ def _settle(
     backoff_losses: int,
     backoff_window_ms: int,
     end_hours: IntArray,
+    days: IntArray,
 ) -> None:
     """Close every open trade that ended at or before `upto`, in exit order (ties: opening order)."""
     while st_i[I_OPEN] > 0:
@@ -117,15 +128,15 @@ def _settle(
         for q in range(best, n - 1):
             o_seq[q] = o_seq[q + 1]
         st_i[I_OPEN] = n - 1
-        _book_close(at, t_f[s, TF_PNL], st_f, st_i, loss_t, backoff_losses, backoff_window_ms, end_hours)
+        _book_close(at, t_f[s, TF_PNL], st_f, st_i, loss_t, backoff_losses, backoff_window_ms, end_hours, days)
 
 
-@numba.njit(cache=True)
-def _refreshed(st_f: FloatArray, st_i: IntArray, now: int) -> tuple[int, float, float]:
+@numba.njit(cache=True, inline="always")
+def _refreshed(st_f: FloatArray, st_i: IntArray, now: int, days: IntArray) -> tuple[int, float, float]:
     """The ledger as the live desk's refresh would leave it at `now` (started there, or rolled)."""
     if st_i[I_STARTED]:
-        return rolled_day(st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], day_start_ms(now), st_f[F_BALANCE])
-    return day_start_ms(now), st_f[F_BALANCE], st_f[F_BALANCE]
+        return rolled_day(st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], _day_start(now, days), st_f[F_BALANCE])
+    return _day_start(now, days), st_f[F_BALANCE], st_f[F_BALANCE]
 
 
 @numba.njit(cache=True)
@@ -210,8 +221,7 @@ def run_stage2(
     st_i = np.zeros(8, dtype=np.int64)  # the ledger starts at the first refresh, as the live desk's
     st_i[I_HALTED_UNTIL] = NO_TIME
     st_i[I_BACKOFF_UNTIL] = NO_TIME
-    em_t = np.zeros(m + 1, dtype=np.int64)  # emitted orders (time, tier), the rate limits' window
-    em_tier = np.zeros(m + 1, dtype=np.int64)
+    emitted = np.zeros((m + 1, 2), dtype=np.int64)  # emitted orders (time, tier), the rate limits' window
     em_head = 0
     em_n = 0
     loss_t = np.zeros(2 * m + 1, dtype=np.int64)
@@ -221,15 +231,16 @@ def run_stage2(
     n_trades = 0
     gi = 0  # grid closes before gi have had their FTMO check
     counters[C_ERROR_EVENT] = -1
-    settle_args = (o_seq, t_i, t_f, loss_t, backoff_losses, backoff_window_ms, end_hours)
+    days = np.zeros(2, dtype=np.int64)  # _day_start's memory: [start, next start) of one Prague day
+    pos = np.empty((m + 1, 7))  # the open positions as decide_core reads them (position_arrays' rows)
 
     for k in range(m + 1):
         upto = ev_t[k] if k < m else (grid[g_n - 1] if g_n > 0 else NO_TIME)
         # ---- every bar close up to the event: settle what ended, then the cycle's FTMO check
         while gi < g_n and grid[gi] <= upto:
             tau = grid[gi]
-            _settle(tau, st_f, st_i, *settle_args)
-            c_day, c_dsb, c_eod = _refreshed(st_f, st_i, tau)
+            _settle(tau, st_f, st_i, o_seq, t_i, t_f, loss_t, backoff_losses, backoff_window_ms, end_hours, days)
+            c_day, c_dsb, c_eod = _refreshed(st_f, st_i, tau, days)
             floor = max(daily_floor_at(c_dsb, daily_pct, initial), total_floor_at(c_eod, total_pct, initial, trailing))
             n_open = st_i[I_OPEN]
             floating = 0.0
@@ -264,7 +275,7 @@ def run_stage2(
                         fill = t_f[s, TF_FILL]
                         cost = exit_cost_bps_at(t_f[s, TF_SPREAD], t_f[s, TF_SLIP], _FLATTEN)
                         exit_fill, pnl = closed_trade_at(sign, fill, px, cost, vol, s_cs[r], fee_bps)
-                        _book_close(tau, pnl, st_f, st_i, loss_t, backoff_losses, backoff_window_ms, end_hours)
+                        _book_close(tau, pnl, st_f, st_i, loss_t, backoff_losses, backoff_window_ms, end_hours, days)
                         # the worst price from the entry bar to the bar of the mark
                         kb = np.searchsorted(b_end[b_off[r] : b_off[r + 1]], tau, side="right") - 1
                         lo_i, hi_i = b_off[r] + t_i[s, TI_BAR] + 1, b_off[r] + kb + 1
@@ -280,55 +291,45 @@ def run_stage2(
         if k == m:
             break
         now = ev_t[k]
-        _settle(now, st_f, st_i, *settle_args)
+        _settle(now, st_f, st_i, o_seq, t_i, t_f, loss_t, backoff_losses, backoff_window_ms, end_hours, days)
         # ---- the candidate: the live desk's decision on the engine's book
         r = ev_rank[k]
         c = ev_cand[k]
         g = ev_grid[k]
         sc = ev_sess[k]
         tier = c_tier[c]
-        while em_head < em_n and now - em_t[em_head] >= window_ms:
+        while em_head < em_n and now - emitted[em_head, 0] >= window_ms:
             em_head += 1
         n_open = st_i[I_OPEN]
         balance = st_f[F_BALANCE]
         floating = 0.0
         used = 0.0
         same = 0
-        p_sign = np.empty(n_open)
-        p_entry = np.empty(n_open)
-        p_sl = np.empty(n_open)
-        p_vol = np.empty(n_open)
-        p_cs = np.empty(n_open)
-        p_mark = np.empty(n_open)
-        p_exit = np.empty(n_open)
         for q in range(n_open):
             s = o_seq[q]
             rq = t_i[s, TI_PAIR]
             fill = t_f[s, TF_FILL]
-            p_sign[q] = t_i[s, TI_SIGN]
-            p_entry[q] = fill
-            p_sl[q] = t_f[s, TF_SL]
-            p_vol[q] = t_f[s, TF_VOL]
-            p_cs[q] = s_cs[rq]
-            p_mark[q] = gmark[rq, g] if gvalid[rq, g] else fill
-            p_exit[q] = exit_table[rq, sc]
-            floating = floating + t_i[s, TI_SIGN] * (p_mark[q] - fill) * p_vol[q] * s_cs[rq]
-            used = used + s_rate[rq] * abs(fill) * p_vol[q] * s_cs[rq]
+            mark = gmark[rq, g] if gvalid[rq, g] else fill
+            vol = t_f[s, TF_VOL]
+            pos[q, P_SIGN], pos[q, P_ENTRY], pos[q, P_SL], pos[q, P_VOLUME] = t_i[s, TI_SIGN], fill, t_f[s, TF_SL], vol
+            pos[q, P_CS], pos[q, P_MARK], pos[q, P_EXIT_BPS] = s_cs[rq], mark, exit_table[rq, sc]
+            floating = floating + t_i[s, TI_SIGN] * (mark - fill) * vol * s_cs[rq]
+            used = used + s_rate[rq] * abs(fill) * vol * s_cs[rq]
             same += rq == r
         equity = balance + floating
-        c_day, c_dsb, c_eod = _refreshed(st_f, st_i, now)
+        c_day, c_dsb, c_eod = _refreshed(st_f, st_i, now, days)
         d_floor = daily_floor_at(c_dsb, daily_pct, initial)
         t_floor = total_floor_at(c_eod, total_pct, initial, trailing)
         floor = max(d_floor, t_floor)
         halted_until = st_i[I_HALTED_UNTIL]
         code, _need, vol, latched, _mult, _count, verdict, _w, _h, _pl, _sized, _price = decide_core(
-            kill_switch, halted_until, em_t[em_head:em_n], em_tier[em_head:em_n], now, window_ms, max_per_hour,
+            kill_switch, halted_until, emitted[em_head:em_n], now, window_ms, max_per_hour,
             tier_limits, st_i[I_BACKOFF_UNTIL], backoff_reduction_pct, tier, True, 4,
             equity, floor, d_floor >= t_floor,
             n_open, same, max_open, max_per_pair,
             s_cs[r], s_min_lot[r], s_step[r], s_max_lot[r], s_rate[r], equity, equity - used, rt_table[r, sc],
             risk_pct, c_entry[c], c_sl[c], np.nan,
-            balance, p_sign, p_entry, p_sl, p_vol, p_cs, p_mark, True, p_exit, n_open > 0,
+            balance, pos[:n_open], True, n_open > 0,
         )  # fmt: skip
         policy_blocked = code in (_KILL_SWITCH, _RATE_LIMIT, _RATE_LIMIT_TIER) or (code == _HALTED and not latched)
         if not policy_blocked:  # the decision read the FTMO check: the refreshed ledger is stored
@@ -351,8 +352,7 @@ def run_stage2(
         if not known[row]:
             counters[C_ERROR_EVENT] = k
             break
-        em_t[em_n] = now
-        em_tier[em_n] = tier
+        emitted[em_n, 0], emitted[em_n, 1] = now, tier
         em_n += 1
         spread = _interp_one(spread_q[row], uniforms[n_trades, 0])
         slip = _interp_one(slip_q[row], uniforms[n_trades, 1])
@@ -394,10 +394,10 @@ def run_stage2(
     if counters[C_ERROR_EVENT] >= 0:
         return float(st_f[F_BALANCE])
     # ---- the end: every trade settles; a run that ends below a floor ends in a breach episode
-    _settle(INT_MAX, st_f, st_i, *settle_args)
+    _settle(INT_MAX, st_f, st_i, o_seq, t_i, t_f, loss_t, backoff_losses, backoff_window_ms, end_hours, days)
     if st_i[I_STARTED]:
         end = max(st_i[I_LAST_EXIT], ev_t[m - 1] if m > 0 else 0)
-        _day, dsb, eod = rolled_day(st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], day_start_ms(end), st_f[F_BALANCE])
+        _day, dsb, eod = rolled_day(st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], _day_start(end, days), st_f[F_BALANCE])
         balance = st_f[F_BALANCE]
         breached = balance < max(
             daily_floor_at(dsb, daily_pct, initial), total_floor_at(eod, total_pct, initial, trailing)
