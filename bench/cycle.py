@@ -117,12 +117,26 @@ def build_cycle(config: Config, market: InMemoryMarketData, start: int, log: log
 
 def time_cycles(
     scan: Any, clock: FakeClock, broker: MockBroker, market: InMemoryMarketData, ticks: list[int]
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, list[bool]]:
+    """Each cycle's milliseconds, the signals, and whether the cycle's windows differ from the last
+    cycle's (a bar closed since: the features and the networks run; between closes the cycle reuses
+    its last features and forward pass)."""
     tf = scan.settings.timeframe
     ms: list[float] = []
+    fresh: list[bool] = []
+    last: tuple[Any, ...] | None = None
     n_signals = 0
     for t in ticks:
         clock.set(t)
+        wins = tuple(
+            (len(w), int(w.ts[0]), int(w.ts[-1])) if len(w) else ()
+            for w in (
+                market.candles(p, tf, t - scan.settings.lookback_bars * tf.ms, t).closed_before(t)
+                for p in scan.settings.pairs
+            )
+        )
+        fresh.append(wins != last)
+        last = wins
         for p in scan.settings.pairs:  # the broker's quote is outside the decision (read from the broker)
             c = market.candles(p, tf, t - 2 * tf.ms, t).closed_before(t)
             if len(c):
@@ -132,7 +146,7 @@ def time_cycles(
         rep = scan.run_once()
         ms.append((time.perf_counter() - t0) * 1000)
         n_signals += len(rep.signals)
-    return ms, n_signals
+    return ms, n_signals, fresh
 
 
 def main() -> int:
@@ -165,7 +179,7 @@ def main() -> int:
         return 1
     t0 = time.perf_counter()
     warm_s = warm_up_compiled(scan, log)  # what build_service runs at start-up
-    cyc_ms, n_signals = time_cycles(scan, clock, broker, market, ticks)
+    cyc_ms, n_signals, fresh = time_cycles(scan, clock, broker, market, ticks)
     total_s = time.perf_counter() - t0
 
     base_ms: list[float] = []
@@ -178,7 +192,7 @@ def main() -> int:
     mom_config = load_config(env_file=None, environ={"MODELS_DIR": str(Path(tmp.name) / "none")})
     mom_scan, mom_clock, mom_broker, _ = build_cycle(mom_config, market, start, log)
     warm_up_compiled(mom_scan, log)
-    mom_ms, _mom_signals = time_cycles(mom_scan, mom_clock, mom_broker, market, ticks)
+    mom_ms, _mom_signals, _ = time_cycles(mom_scan, mom_clock, mom_broker, market, ticks)
 
     p50, p99 = statistics.median(cyc_ms), pct(cyc_ms, 0.99)
     b50, b99 = statistics.median(base_ms), pct(base_ms, 0.99)
@@ -194,6 +208,13 @@ def main() -> int:
         f"  cycle, LSTM + Transformer  p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   ({n_signals} signals; "
         f"warm-up + all cycles {total_s:.1f} s)"
     )
+    for label, want in (("at a bar close (new windows)", True), ("between two closes", False)):
+        part = [x for x, f in zip(cyc_ms, fresh, strict=True) if f is want]
+        if part:
+            print(
+                f"    {label:28s} p50 {statistics.median(part):7.2f} ms   p99 {pct(part, 0.99):7.2f} ms   "
+                f"({len(part)} cycles)"
+            )
     print(f"  baseline: slice + features p50 {b50:7.2f} ms   p99 {b99:7.2f} ms")
     print(f"  baseline: momentum cycle   p50 {m50:7.2f} ms   p99 {m99:7.2f} ms")
     print(f"  ratio to slice + features  p50 {p50 / b50:5.1f}x   p99 {p99 / b99:5.1f}x")
