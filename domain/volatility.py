@@ -15,6 +15,7 @@ reductions), so it does not depend on where the array starts.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -61,58 +62,43 @@ def regime_codes(
 ) -> IntArray:
     """Regime code (0 low, 1 medium, 2 high) of `a[i]` among `a[i-W+1 .. i]`, for `rows` (default all).
 
-    Exact integer counts: 2 x below + equal, accumulated over the W trailing offsets in W contiguous
-    passes over the series (no per-bar window gathered). A few `rows` (the live cycle's newest bar)
-    are counted on their own windows instead: the same integers, without the passes over every bar."""
+    Exact integer counts (2 x below + equal, `_half_ranks`, compiled), the same for the backtest's
+    whole series and the live cycle's newest bar; then the percentile and the NaN rule."""
     if big_w < 1:
         raise ValueError(f"regime window must be >= 1, got {big_w}")
     n = a.shape[0]
-    if rows is not None:
-        idx = np.arange(n, dtype=np.int64)[np.asarray(rows, dtype=np.int64)]  # code[rows]'s indexing rules
-        if idx.size <= _FEW_ROWS:
-            return _regime_codes_at(a, big_w, idx, low_pct, high_pct)
-    code = np.full(n, MEDIUM, dtype=np.int64)
-    if n >= big_w:
-        cur = a[big_w - 1 :]
-        m = cur.shape[0]
-        half_ranks = np.zeros(m, dtype=np.int64)  # 2 x below + equal = #(<) + #(<=)
-        acc = np.zeros(m, dtype=np.int8)  # narrow partial sums (< 128 per flush) keep the passes cheap
-        hit = np.empty(m, dtype=np.bool_)
-        hit8 = hit.view(np.int8)
-        for k in range(big_w):
-            past = a[big_w - 1 - k : n - k]
-            np.less(past, cur, out=hit)
-            np.add(acc, hit8, out=acc)
-            np.less_equal(past, cur, out=hit)
-            np.add(acc, hit8, out=acc)
-            if k % 60 == 59:
-                np.add(half_ranks, acc, out=half_ranks)
-                acc[:] = 0
-        np.add(half_ranks, acc, out=half_ranks)
-        nan_seen = np.concatenate(([0], np.cumsum(np.isnan(a), dtype=np.int64)))
-        defined = nan_seen[big_w:] - nan_seen[: n - big_w + 1] == 0  # no NaN among the W values
-        pct = half_ranks.astype(np.float64) * 50.0 / big_w
-        c = np.where(pct < low_pct, LOW, np.where(pct > high_pct, HIGH, MEDIUM))
-        code[big_w - 1 :] = np.where(defined, c, MEDIUM)
-    return code if rows is None else code[np.asarray(rows, dtype=np.int64)]
-
-
-_FEW_ROWS = 64  # up to this many rows, regime_codes counts each row's own window
-
-
-def _regime_codes_at(a: FloatArray, big_w: int, idx: IntArray, low_pct: float, high_pct: float) -> IntArray:
-    """regime_codes at the rows `idx` (in range), each from its own W trailing values: the same
-    integer counts (2 x below + equal), the same percentile arithmetic and NaN rule."""
+    idx = (
+        np.arange(n, dtype=np.int64) if rows is None else np.arange(n, dtype=np.int64)[np.asarray(rows, dtype=np.int64)]
+    )
     code = np.full(idx.shape, MEDIUM, dtype=np.int64)
     ok = idx >= big_w - 1
     if not ok.any():
         return code
-    at = idx[ok]
-    win = a[at[:, None] + np.arange(1 - big_w, 1, dtype=np.int64)]  # (rows, W): a[i-W+1 .. i]
-    cur = a[at][:, None]
-    half_ranks = np.count_nonzero(win < cur, axis=1) + np.count_nonzero(win <= cur, axis=1)
-    defined = ~np.isnan(win).any(axis=1)
+    at = np.ascontiguousarray(idx[ok])
+    x = np.array(a, dtype=np.float64)  # a writable copy: one compiled signature, whoever owns `a`
+    half_ranks = _half_ranks(x, big_w, at)
+    nan_seen = np.concatenate(([0], np.cumsum(np.isnan(x), dtype=np.int64)))
+    defined = nan_seen[at + 1] - nan_seen[at + 1 - big_w] == 0  # no NaN among the W values
     pct = half_ranks.astype(np.float64) * 50.0 / big_w
     c = np.where(pct < low_pct, LOW, np.where(pct > high_pct, HIGH, MEDIUM))
     code[ok] = np.where(defined, c, MEDIUM)
     return code
+
+
+@numba.njit(cache=True)
+def _half_ranks(a: FloatArray, big_w: int, at: IntArray) -> IntArray:
+    """Per row i of `at` (i >= W-1): #(a[j] < a[i]) + #(a[j] <= a[i]) over j in i-W+1 .. i (NaN counts in
+    neither)."""
+    out = np.empty(at.shape[0], dtype=np.int64)
+    for r in range(at.shape[0]):
+        i = at[r]
+        cur = a[i]
+        win = a[i - big_w + 1 : i + 1]
+        lt = np.int32(0)  # narrow counters, one per comparison: the loop vectorises
+        le = np.int32(0)
+        for j in range(big_w):
+            v = win[j]
+            lt += np.int32(1) if v < cur else np.int32(0)
+            le += np.int32(1) if v <= cur else np.int32(0)
+        out[r] = lt + le
+    return out

@@ -32,6 +32,7 @@ from domain.prague_time import next_day_start_ms
 from domain.settings import PositionLimits
 from domain.signals import Direction, Tier
 from domain.trading import Position, SymbolSpec
+from domain.volatility import regime_codes, stop_atr
 
 WARM_UP_LABEL = "warm-up (synthetic)"
 
@@ -97,6 +98,15 @@ def warm_up_decision() -> None:
     closed_trade(1, 100.0, 101.0, 5.0, 0.1, 1.0, 3.25)
 
 
+def warm_up_regime(scan: Any) -> None:
+    """The cycle's stop ATR and volatility regime of the newest bar (domain.volatility), on warm-up
+    candles."""
+    if scan.settings.pairs:
+        c = warm_up_candles(scan.settings.pairs[0], scan)
+        a = stop_atr(c.high, c.low, c.close, scan.settings.atr_window)
+        regime_codes(a, scan.settings.regime_window, rows=np.array([len(a) - 1]))
+
+
 def warm_up_compiled(scan: Any, log: logging.Logger) -> float:
     """Run `scan.features` (on writable and read-only warm-up candles), each of `scan.predictors`
     once, the FTMO ledger steps and the desk's decision; returns seconds.
@@ -109,6 +119,7 @@ def warm_up_compiled(scan: Any, log: logging.Logger) -> float:
         scan.features(read_only(warm_up_candles(p, scan)))
     warm_up_ledger(scan)
     warm_up_decision()
+    warm_up_regime(scan)
     for pred in scan.predictors:
         try:
             pred.predict(inputs)
