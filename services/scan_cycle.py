@@ -342,7 +342,12 @@ class ScanCycle:
         return out
 
     def _stop_atr(self, c: Candles) -> npt.NDArray[np.float64]:
-        return stop_atr(c.high, c.low, c.close, self.settings.atr_window)
+        """The stop ATR over the newest atr_window + regime_window bars: what a cycle reads (the last
+        value for the levels, the last regime_window values for the regime) is defined there, and each
+        value depends only on its own atr_window + 1 bars (domain.volatility), so it is the value the
+        whole look-back gives."""
+        k = self.settings.atr_window + self.settings.regime_window
+        return stop_atr(c.high[-k:], c.low[-k:], c.close[-k:], self.settings.atr_window)
 
     def _score(
         self, candles: dict[str, Candles], probs: dict[str, dict[str, float]], now: int
