@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from domain import policy
-from domain.backtest.lifecycle import closed_trade
+from domain.backtest.lifecycle import closed_trade, resolve_exits
 from domain.decision import Book, decide_trade
 from domain.ftmo import FtmoRules, FtmoState, check
 from domain.market import Candles, session_end_ms
@@ -99,12 +99,15 @@ def warm_up_decision() -> None:
 
 
 def warm_up_regime(scan: Any) -> None:
-    """The cycle's stop ATR and volatility regime of the newest bar (domain.volatility), on warm-up
-    candles."""
+    """The cycle's stop ATR and volatility regime of the newest bar (domain.volatility) and an order's
+    exit, on warm-up candles."""
     if scan.settings.pairs:
         c = warm_up_candles(scan.settings.pairs[0], scan)
         a = stop_atr(c.high, c.low, c.close, scan.settings.atr_window)
         regime_codes(a, scan.settings.regime_window, rows=np.array([len(a) - 1]))
+        # an order's exit on the simulated broker (domain.backtest.lifecycle, the engine's own rule)
+        last = np.array([len(c) - 3])
+        resolve_exits(c, last, np.array([1]), c.close[last] * 0.99, c.close[last] * 1.01, 3)
 
 
 def warm_up_compiled(scan: Any, log: logging.Logger) -> float:

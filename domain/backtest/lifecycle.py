@@ -33,6 +33,9 @@ class ExitReason(enum.IntEnum):
 
 
 _TAKE_PROFIT = int(ExitReason.TAKE_PROFIT)
+_STOP_LOSS = int(ExitReason.STOP_LOSS)
+_TIME = int(ExitReason.TIME)
+_END_OF_DATA = int(ExitReason.END_OF_DATA)
 
 
 def exit_cost_bps_of(spread_bps: float, slippage_bps: float, reason: int) -> float:
@@ -121,55 +124,134 @@ def resolve_exits(
         return Exits(z, np.zeros(0), np.zeros(0, dtype=np.int8), z.copy(), np.zeros(0))
     if int(entry_bar.min()) < 0 or int(entry_bar.max()) >= n:
         raise ValueError("entry bar out of range")
-    pad = np.full(horizon, np.nan)
-    hi = np.concatenate((bars.high, pad))
-    lo = np.concatenate((bars.low, pad))
-    idx = entry_bar[:, None] + np.arange(horizon, dtype=np.int64)[None, :]
-    h = hi[idx]
-    lo_w = lo[idx]
-    long = (np.asarray(sign, dtype=np.int64) > 0)[:, None]
-    slc = sl[:, None]
-    tpc = tp[:, None]
-    sl_hit = np.where(long, lo_w <= slc, h >= slc)
-    tp_hit = np.where(long, h >= tpc, lo_w <= tpc)
-    first, hit = _first_true(sl_hit | tp_hit)
-    rows = np.arange(m)
-    both = hit & sl_hit[rows, first] & tp_hit[rows, first]
-    is_sl = hit & sl_hit[rows, first]
-
-    exit_bar = entry_bar + first
+    e = np.ascontiguousarray(entry_bar, dtype=np.int64)
+    sg = np.ascontiguousarray(sign, dtype=np.int64)
+    slc = np.ascontiguousarray(sl, dtype=np.float64)
+    tpc = np.ascontiguousarray(tp, dtype=np.float64)
+    first, hit, is_sl, both = _first_touch(bars.high, bars.low, e, sg, slc, tpc, horizon)
+    exit_bar = e + first
     at_ms = bars.ts[np.minimum(exit_bar, n - 1)] + period
     if fine is not None and bool(both.any()):
         amb = np.flatnonzero(both)
-        fine_sl, fine_at = _resolve_in_fine_bars(fine, bars.ts[exit_bar[amb]], period, long[amb, 0], sl[amb], tp[amb])
+        fine_sl, fine_at = _resolve_in_fine_bars(fine, bars.ts[exit_bar[amb]], period, sg[amb] > 0, slc[amb], tpc[amb])
         is_sl[amb] = fine_sl
         at_ms[amb] = np.where(fine_at >= 0, fine_at, at_ms[amb])
-
-    # no touch: time exit at the last bar of the horizon (or of the data)
-    last = np.minimum(entry_bar + horizon - 1, n - 1)
-    reason = np.where(
+    reason, exit_bar, at_ms, price, worst = _exit_of(
+        bars.ts,
+        bars.open,
+        bars.high,
+        bars.low,
+        bars.close,
+        period,
+        e,
+        sg,
+        slc,
+        tpc,
+        horizon,
         hit,
-        np.where(is_sl, ExitReason.STOP_LOSS, ExitReason.TAKE_PROFIT),
-        np.where(entry_bar + horizon - 1 <= n - 1, ExitReason.TIME, ExitReason.END_OF_DATA),
-    ).astype(np.int8)
-    exit_bar = np.where(hit, exit_bar, last)
-    at_ms = np.where(hit, at_ms, bars.ts[last] + period)
-    op = bars.open[exit_bar]
-    gap_sl = np.where(long[:, 0], np.minimum(op, sl), np.maximum(op, sl))
-    price = np.where(
-        reason == ExitReason.STOP_LOSS, gap_sl, np.where(reason == ExitReason.TAKE_PROFIT, tp, bars.close[exit_bar])
+        is_sl,
+        exit_bar,
+        at_ms,
     )
-    held = np.arange(horizon)[None, :] <= (exit_bar - entry_bar)[:, None]
-    worst = np.where(
-        long[:, 0],
-        np.where(held, lo_w, np.inf).min(axis=1),
-        np.where(held, h, -np.inf).max(axis=1),
-    )
-    is_stop = reason == ExitReason.STOP_LOSS
-    worst = np.where(is_stop, np.where(long[:, 0], np.maximum(worst, price), np.minimum(worst, price)), worst)
-    return Exits(
-        exit_bar.astype(np.int64), price.astype(np.float64), reason, at_ms.astype(np.int64), worst.astype(np.float64)
-    )
+    return Exits(exit_bar, price, reason, at_ms, worst)
+
+
+@numba.njit(cache=True)
+def _np_min(a: float, b: float) -> float:
+    """numpy.minimum on two floats: NaN if either is NaN."""
+    if np.isnan(a) or np.isnan(b):
+        return np.nan
+    return a if a <= b else b
+
+
+@numba.njit(cache=True)
+def _np_max(a: float, b: float) -> float:
+    """numpy.maximum on two floats: NaN if either is NaN."""
+    if np.isnan(a) or np.isnan(b):
+        return np.nan
+    return a if a >= b else b
+
+
+@numba.njit(cache=True)
+def _first_touch(
+    high: FloatArray, low: FloatArray, entry_bar: IntArray, sign: IntArray, sl: FloatArray, tp: FloatArray, horizon: int
+) -> tuple[IntArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per trade: the first of its `horizon` bars that touches the stop or the target (0 if none), whether
+    one does, whether that bar touches the stop, and whether it touches both (bars past the data touch
+    nothing)."""
+    n, m = high.shape[0], entry_bar.shape[0]
+    first = np.zeros(m, dtype=np.int64)
+    hit = np.zeros(m, dtype=np.bool_)
+    is_sl = np.zeros(m, dtype=np.bool_)
+    both = np.zeros(m, dtype=np.bool_)
+    for j in range(m):
+        long = sign[j] > 0
+        for t in range(horizon):
+            i = entry_bar[j] + t
+            if i >= n:
+                break
+            h, lo = high[i], low[i]
+            sl_hit = lo <= sl[j] if long else h >= sl[j]
+            tp_hit = h >= tp[j] if long else lo <= tp[j]
+            if sl_hit or tp_hit:
+                first[j], hit[j], is_sl[j], both[j] = t, True, sl_hit, sl_hit and tp_hit
+                break
+    return first, hit, is_sl, both
+
+
+@numba.njit(cache=True)
+def _exit_of(
+    ts: IntArray,
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    period: int,
+    entry_bar: IntArray,
+    sign: IntArray,
+    sl: FloatArray,
+    tp: FloatArray,
+    horizon: int,
+    hit: npt.NDArray[np.bool_],
+    is_sl: npt.NDArray[np.bool_],
+    touch_bar: IntArray,
+    touch_ms: IntArray,
+) -> tuple[npt.NDArray[np.int8], IntArray, IntArray, FloatArray, FloatArray]:
+    """Per trade: reason, exit bar, when it is known, price, and the most adverse price while open.
+    Untouched: a time exit at the horizon's last bar (or the data's). A stop gapped through fills at
+    the open; a target at the target; NaN prices propagate as numpy's minimum/maximum do."""
+    n, m = ts.shape[0], entry_bar.shape[0]
+    reason = np.empty(m, dtype=np.int8)
+    exit_bar = np.empty(m, dtype=np.int64)
+    at_ms = np.empty(m, dtype=np.int64)
+    price = np.empty(m, dtype=np.float64)
+    worst = np.empty(m, dtype=np.float64)
+    for j in range(m):
+        long = sign[j] > 0
+        e = entry_bar[j]
+        if hit[j]:
+            reason[j] = _STOP_LOSS if is_sl[j] else _TAKE_PROFIT
+            xb, at = touch_bar[j], touch_ms[j]
+        else:
+            reason[j] = _TIME if e + horizon - 1 <= n - 1 else _END_OF_DATA
+            xb = min(e + horizon - 1, n - 1)
+            at = ts[xb] + period
+        exit_bar[j], at_ms[j] = xb, at
+        op = open_[xb]
+        if reason[j] == _STOP_LOSS:
+            px = _np_min(op, sl[j]) if long else _np_max(op, sl[j])
+        elif reason[j] == _TAKE_PROFIT:
+            px = tp[j]
+        else:
+            px = close[xb]
+        price[j] = px
+        w = np.inf if long else -np.inf
+        for i in range(e, xb + 1):
+            w = _np_min(w, low[i]) if long else _np_max(w, high[i])
+        if reason[j] == _STOP_LOSS:  # a stop fill caps the worst price
+            w = _np_max(w, px) if long else _np_min(w, px)
+        worst[j] = w
+    return reason, exit_bar, at_ms, price, worst
 
 
 def _resolve_in_fine_bars(
