@@ -31,6 +31,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports importlinter.ini
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@echo "live == batch equivalence with every compiled function run as Python (NUMBA_DISABLE_JIT=1):"
+	NUMBA_DISABLE_JIT=1 $(PY) -m pytest -q -p no:cacheprovider tests/integration/backtest/test_live_equivalence.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
