@@ -10,9 +10,9 @@ live scan cycle runs one scan per pair and carries each pair's memory (`history`
 from __future__ import annotations
 
 import attrs
+import numba
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import sliding_window_view
 
 from domain.signals import TierThresholds
 
@@ -54,13 +54,30 @@ def hysteresis_run(
     elif k == 1:
         eff = np.where(d != 0, r, 0).astype(np.int64)
     else:  # windows of N scans ending at each new row
-        wd = sliding_window_view(all_d, k)
-        wr = sliding_window_view(all_r, k)
-        same = wd == d[:, None]
-        eff = np.where(d != 0, np.where(same, wr, 0).min(axis=1), 0).astype(np.int64)
+        eff = _window_min(all_d, all_r, k)
     real = slice(pad, None)  # the padding is not memory
     tail = tuple(zip(all_d[real][-keep:].tolist(), all_r[real][-keep:].tolist(), strict=True)) if keep else ()
     return HysteresisRun(eff, tail)
+
+
+@numba.njit(cache=True)
+def _window_min(all_d: IntArray, all_r: IntArray, k: int) -> IntArray:
+    """Per new row i (the last len(all_d) - k + 1 scans): 0 without a direction, else the minimum over
+    the k scans ending at it of the raw tier, counting a scan in another direction as 0."""
+    n = all_d.shape[0] - k + 1
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        d = all_d[i + k - 1]
+        if d == 0:
+            out[i] = 0
+            continue
+        low = all_r[i + k - 1]
+        for j in range(i, i + k - 1):
+            v = all_r[j] if all_d[j] == d else 0
+            if v < low:
+                low = v
+        out[i] = low
+    return out
 
 
 def hysteresis_batch(direction_sign: IntArray, raw: IntArray, scans_required: int = 2) -> IntArray:

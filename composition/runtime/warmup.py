@@ -31,6 +31,7 @@ from domain.market import Candles, session_end_ms
 from domain.prague_time import next_day_start_ms
 from domain.settings import PositionLimits
 from domain.signals import Direction, Tier
+from domain.tiering import hysteresis_run
 from domain.trading import Position, SymbolSpec
 from domain.volatility import regime_codes, stop_atr
 
@@ -99,12 +100,13 @@ def warm_up_decision() -> None:
 
 
 def warm_up_regime(scan: Any) -> None:
-    """The cycle's stop ATR and volatility regime of the newest bar (domain.volatility) and an order's
-    exit, on warm-up candles."""
+    """The cycle's stop ATR and volatility regime of the newest bar (domain.volatility), its tier
+    hysteresis and an order's exit, on warm-up candles."""
     if scan.settings.pairs:
         c = warm_up_candles(scan.settings.pairs[0], scan)
         a = stop_atr(c.high, c.low, c.close, scan.settings.atr_window)
         regime_codes(a, scan.settings.regime_window, rows=np.array([len(a) - 1]))
+        hysteresis_run(np.array([1]), np.array([2]), 3, ((1, 2), (1, 1)))  # the tier's memory (domain.tiering)
         # an order's exit on the simulated broker (domain.backtest.lifecycle, the engine's own rule)
         last = np.array([len(c) - 3])
         resolve_exits(c, last, np.array([1]), c.close[last] * 0.99, c.close[last] * 1.01, 3)
