@@ -14,7 +14,7 @@ domain.guard.guard_volume), which the Python functions of those modules wrap too
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import attrs
 import numba
@@ -144,49 +144,28 @@ class TradeDecision:
         return self.guard is not None and self.guard.verdict is Verdict.REDUCE
 
 
-@numba.njit(cache=True)
+# decide_core's inputs beyond the policy's, by the step that reads them (see decide_core)
+FtmoInputs = tuple[float, float, bool]  # equity at the refresh, the binding buffered floor, the daily one binds
+LimitInputs = tuple[int, int, int, int]  # open positions, of them this pair's, MAX_OPEN_POSITIONS, ..._PER_PAIR
+# the new order's symbol (contract size, min lot, lot step, max lot, margin rate), the account (equity,
+# free margin), its worst round trip in bps, risk %, entry, stop, an operator's volume (NaN: size it)
+OrderInputs = tuple[float, float, float, float, float, float, float, float, float, float, float, float]
+# the balance, the open positions (domain.guard.position_arrays) and whether every pair has a mark, and
+# whether the open positions' exit costs apply
+GuardInputs = tuple[float, FloatArray, bool, bool]
+
+
+@numba.njit(cache=True, inline="always")
 def decide_core(
-    # policy (domain.policy.gate's inputs, then the tier and whether rate limits apply)
-    kill_switch: bool,
-    halted_until: int,
+    g: pol.GateState,
     emitted: IntArray,
-    now_ms: int,
-    window_ms: int,
-    max_per_hour: int,
     tier_limits: IntArray,
-    backoff_until: int,
-    backoff_reduction_pct: float,
-    tier: int,
     enforce_rate_limits: bool,
-    # the inputs handed over so far (NEED_*: 0 none, up to NEED_GUARD all)
-    have: int,
-    # NEED_FTMO: the FTMO check (equity at the refresh and the binding buffered floor)
-    chk_equity: float,
-    floor: float,
-    daily_binds: bool,  # the daily floor is the binding one (the guard's block reason)
-    # NEED_POSITIONS: open positions, of them this pair's, and the limits
-    n_open: int,
-    n_same_pair: int,
-    max_open: int,
-    max_per_pair: int,
-    # NEED_ACCOUNT: the new order's symbol, the account, the order's worst round trip; sizing
-    contract_size: float,
-    min_lot: float,
-    lot_step: float,
-    max_lot: float,
-    margin_rate: float,
-    equity: float,
-    free_margin: float,
-    cost_bps: float,
-    risk_pct: float,
-    entry: float,
-    sl: float,
-    explicit_volume: float,  # an operator's volume; NaN: size it
-    # NEED_GUARD: the balance and the open positions (domain.guard.position_arrays)
-    balance: float,
-    pos: FloatArray,
-    have_marks: bool,
-    use_exit_bps: bool,
+    have: int,  # the inputs handed over so far (NEED_*: 0 none, up to NEED_GUARD all)
+    ftmo: FtmoInputs,
+    limits: LimitInputs,
+    order: OrderInputs,
+    guard: GuardInputs,
 ) -> tuple[int, int, float, bool, float, int, int, float, float, float, float, float]:
     """The one step order on plain numbers. Returns (block code or 0, NEED_* or 0, volume, latched,
     risk multiplier, the count a policy or position limit saw, the guard's G_* verdict (-1 before it),
@@ -201,26 +180,28 @@ def decide_core(
     4. Sizing: the risk budget capped by the free margin (domain.sizing.sized_volume), or an explicit
        volume capped by the free margin.
     5. The FTMO guard (domain.guard.guard_volume), which may only reduce the volume."""
-    code, mult, count = pol.gate(
-        kill_switch, halted_until, emitted, now_ms, window_ms, max_per_hour, tier_limits,
-        backoff_until, backoff_reduction_pct, tier,
-    )  # fmt: skip
+    code, mult, count = pol.gate(g, emitted, tier_limits)
     if code != 0 and (enforce_rate_limits or code in (_KILL_SWITCH, _HALTED)):
         return code, 0, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
     if have < NEED_FTMO:
         return 0, NEED_FTMO, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    halted_until, now_ms = g[1], g[2]
+    chk_equity, floor, daily_binds = ftmo
     halted = halted_until != pol.NO_TIME and now_ms < halted_until
     latched = chk_equity < floor and not halted
     if latched or halted:
         return _HALTED, 0, 0.0, latched, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
     if have < NEED_POSITIONS:
         return 0, NEED_POSITIONS, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    n_open, n_same_pair, max_open, max_per_pair = limits
     if n_open >= max_open:
         return _MAX_OPEN, 0, 0.0, False, mult, n_open, -1, 0.0, 0.0, 0.0, 0.0, 0.0
     if n_same_pair >= max_per_pair:
         return _MAX_PER_PAIR, 0, 0.0, False, mult, n_same_pair, -1, 0.0, 0.0, 0.0, 0.0, 0.0
     if have < NEED_ACCOUNT:
         return 0, NEED_ACCOUNT, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, 0.0, 0.0
+    (contract_size, min_lot, lot_step, max_lot, margin_rate, equity, free_margin, cost_bps, risk_pct, entry, sl,
+     explicit_volume) = order  # fmt: skip
     if np.isnan(explicit_volume):
         size_code, volume, risk_vol, price = sized_volume(
             equity, risk_pct, entry, sl, contract_size, min_lot, lot_step, max_lot, margin_rate, free_margin,
@@ -237,6 +218,7 @@ def decide_core(
             return _INSUFFICIENT_MARGIN, 0, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
     if have < NEED_GUARD:
         return 0, NEED_GUARD, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
+    balance, pos, have_marks, use_exit_bps = guard
     verdict, vol, worst, headroom, per_lot = guard_volume(
         chk_equity, balance, floor, pos, have_marks, use_exit_bps, entry, sl, contract_size, lot_step, min_lot,
         max_lot, volume, 0.0, cost_bps,
@@ -264,23 +246,23 @@ def decide_trade(
 ) -> TradeDecision:
     """Decide one proposed `pair` trade at `entry` with stop `sl`: `decide_core`, reading `book` only as
     far as the steps get (see `decide_core` for the order; an explicit `volume` is an operator's)."""
-    p_args = pol.gate_inputs(policy_cfg, policy_state, now_ms)
+    g = pol.gate_state(policy_cfg, policy_state, now_ms, tier)
+    emitted, tier_limits = pol.emitted_rows(policy_state), policy_cfg.tier_limits()
     chk: FtmoCheck | None = None
     positions: Sequence[Position] = ()
     spec: SymbolSpec | None = None
+    explicit = np.nan if volume is None else float(volume)
     acct: tuple[float, float, float, float, float, float, float, float] = (1.0, 0.01, 0.01, 1.0, 1.0, 0.0, 0.0, 0.0)
-    guard_in: GuardInputs = (0.0, *_NO_POSITIONS)
+    guard_in: GuardInputs = _NO_POSITIONS
     have = NEED_NOTHING
     while True:
-        args: list[Any] = [
-            *p_args, int(tier), enforce_rate_limits, have,
-            0.0 if chk is None else float(chk.equity), 0.0 if chk is None else float(chk.floor),
-            chk is not None and chk.binding == "daily_loss",
-            len(positions), sum(1 for p in positions if p.pair == pair), limits.max_open, limits.max_per_pair,
-            *acct, float(risk_pct), float(entry), float(sl), np.nan if volume is None else float(volume),
-            *guard_in,
-        ]  # fmt: skip
-        r = decide_core(*args)
+        r = decide_core(
+            g, emitted, tier_limits, enforce_rate_limits, have,
+            (0.0, 0.0, False) if chk is None else (float(chk.equity), float(chk.floor), chk.binding == "daily_loss"),
+            (len(positions), sum(1 for p in positions if p.pair == pair), limits.max_open, limits.max_per_pair),
+            (*acct, float(risk_pct), float(entry), float(sl), explicit),
+            guard_in,
+        )  # fmt: skip
         need = r[1]
         if need == NEED_NOTHING:
             break
@@ -294,8 +276,8 @@ def decide_trade(
             equity, free_margin = book.equity, book.free_margin
             cost_bps = book.cost_bps
             acct = (
-                spec.contract_size, spec.min_lot, spec.lot_step, spec.max_lot, spec.margin_rate,
-                float(equity), float(free_margin), float(cost_bps),
+                float(spec.contract_size), float(spec.min_lot), float(spec.lot_step), float(spec.max_lot),
+                float(spec.margin_rate), float(equity), float(free_margin), float(cost_bps),
             )  # fmt: skip
         else:
             specs, marks, exit_bps = book.specs, book.marks, book.exit_bps
@@ -304,9 +286,7 @@ def decide_trade(
     return _decision_of(r, policy_cfg, policy_state, tier, now_ms, chk, positions, spec, pair, limits, volume, acct)
 
 
-_NO_POSITIONS: tuple[FloatArray, bool, bool] = (np.zeros((0, 7), dtype=np.float64), True, False)
-# decide_core's NEED_GUARD inputs: the balance, domain.guard.position_arrays and whether exit costs apply
-GuardInputs = tuple[float, FloatArray, bool, bool]
+_NO_POSITIONS: GuardInputs = (0.0, np.zeros((0, 7), dtype=np.float64), True, False)
 
 
 def _decision_of(

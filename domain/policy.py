@@ -87,26 +87,33 @@ def _window(emitted: tuple[tuple[int, Tier], ...], now_ms: int, window_ms: int) 
 
 def check(cfg: PolicyConfig, state: PolicyState, tier: Tier, now_ms: int) -> PolicyDecision:
     """May a signal of `tier` be emitted at now_ms? Kill switch, then halt, then rate limits."""
-    code, mult, count = gate(*gate_inputs(cfg, state, now_ms), int(tier))
+    code, mult, count = gate(gate_state(cfg, state, now_ms, tier), emitted_rows(state), cfg.tier_limits())
     return decision_of(code, mult, count, cfg, state, tier)
 
 
-def gate_inputs(
-    cfg: PolicyConfig, state: PolicyState, now_ms: int
-) -> tuple[bool, int, IntArray, int, int, int, IntArray, int, float]:
-    """`gate`'s arguments but the tier: the state and the config as plain numbers and arrays."""
-    n = len(state.emitted)
+# What `gate` reads of the state and the config, as one tuple of plain numbers: kill switch, halted until
+# (NO_TIME: not halted), now, window, max per hour, backoff until (NO_TIME: none), backoff reduction %, tier.
+GateState = tuple[bool, int, int, int, int, int, float, int]
+
+
+def gate_state(cfg: PolicyConfig, state: PolicyState, now_ms: int, tier: Tier) -> GateState:
+    """`gate`'s numbers for a signal of `tier` at `now_ms`."""
     return (
-        state.kill_switch,
-        NO_TIME if state.halted_until_ms is None else state.halted_until_ms,
-        np.array([(t, int(x)) for t, x in state.emitted], dtype=np.int64).reshape(n, 2),
+        bool(state.kill_switch),
+        NO_TIME if state.halted_until_ms is None else int(state.halted_until_ms),
         int(now_ms),
-        cfg.window_ms,
-        cfg.max_per_hour,
-        cfg.tier_limits(),
-        NO_TIME if state.backoff_until_ms is None else state.backoff_until_ms,
+        int(cfg.window_ms),
+        int(cfg.max_per_hour),
+        NO_TIME if state.backoff_until_ms is None else int(state.backoff_until_ms),
         float(cfg.backoff_risk_reduction_pct),
+        int(tier),
     )
+
+
+def emitted_rows(state: PolicyState) -> IntArray:
+    """The emitted signals as `gate` reads them: one row (time, tier) each."""
+    n = len(state.emitted)
+    return np.array([(t, int(x)) for t, x in state.emitted], dtype=np.int64).reshape(n, 2)
 
 
 def decision_of(
@@ -125,22 +132,13 @@ def decision_of(
     return PolicyDecision(False, reason, f"{count} {tier.name} signals in the last 60 min (max {cfg.tier_limit(tier)})")
 
 
-@numba.njit(cache=True)
-def gate(
-    kill_switch: bool,
-    halted_until: int,
-    emitted: IntArray,
-    now_ms: int,
-    window_ms: int,
-    max_per_hour: int,
-    tier_limits: IntArray,
-    backoff_until: int,
-    backoff_reduction_pct: float,
-    tier: int,
-) -> tuple[int, float, int]:
+@numba.njit(cache=True, inline="always")
+def gate(g: GateState, emitted: IntArray, tier_limits: IntArray) -> tuple[int, float, int]:
     """`check` on plain numbers (compiled; domain.decision's compiled decision starts here): (block code
     or 0, the loss backoff's risk multiplier, the count a rate limit saw). `emitted`: one row per
-    emitted signal (time, tier); an emission at t counts for now in [t, t + window)."""
+    emitted signal (time, tier); an emission at t counts for now in [t, t + window). `tier_limits`: per
+    tier value its cap per window, -1 for none (PolicyConfig.tier_limits)."""
+    kill_switch, halted_until, now_ms, window_ms, max_per_hour, backoff_until, backoff_reduction_pct, tier = g
     if kill_switch:
         return _KILL_SWITCH, 1.0, 0
     if halted_until != NO_TIME and now_ms < halted_until:

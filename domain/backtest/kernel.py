@@ -322,15 +322,31 @@ def run_stage2(
         t_floor = total_floor_at(c_eod, total_pct, initial, trailing)
         floor = max(d_floor, t_floor)
         halted_until = st_i[I_HALTED_UNTIL]
-        code, _need, vol, latched, _mult, _count, verdict, _w, _h, _pl, _sized, _price = decide_core(
-            kill_switch, halted_until, emitted[em_head:em_n], now, window_ms, max_per_hour,
-            tier_limits, st_i[I_BACKOFF_UNTIL], backoff_reduction_pct, tier, True, 4,
-            equity, floor, d_floor >= t_floor,
-            n_open, same, max_open, max_per_pair,
+        g = (
+            kill_switch,
+            halted_until,
+            now,
+            window_ms,
+            max_per_hour,
+            st_i[I_BACKOFF_UNTIL],
+            backoff_reduction_pct,
+            tier,
+        )
+        order = (
             s_cs[r], s_min_lot[r], s_step[r], s_max_lot[r], s_rate[r], equity, equity - used, rt_table[r, sc],
             risk_pct, c_entry[c], c_sl[c], np.nan,
-            balance, pos[:n_open], True, n_open > 0,
         )  # fmt: skip
+        code, _need, vol, latched, _mult, _count, verdict, _w, _h, _pl, _sized, _price = decide_core(
+            g,
+            emitted[em_head:em_n],
+            tier_limits,
+            True,
+            4,
+            (equity, floor, d_floor >= t_floor),
+            (n_open, same, max_open, max_per_pair),
+            order,
+            (balance, pos[:n_open], True, n_open > 0),
+        )
         policy_blocked = code in (_KILL_SWITCH, _RATE_LIMIT, _RATE_LIMIT_TIER) or (code == _HALTED and not latched)
         if not policy_blocked:  # the decision read the FTMO check: the refreshed ledger is stored
             st_i[I_STARTED], st_i[I_DAY], st_f[F_DSB], st_f[F_EOD] = 1, c_day, c_dsb, c_eod
