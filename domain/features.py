@@ -38,7 +38,6 @@ from numba import njit
 from domain.cleaning import WindowValidity
 from domain.feature_matrix import FeatureMatrix
 from domain.market import (
-    DEFAULT_SESSION_HOURS,
     MS_PER_DAY,
     MS_PER_HOUR,
     MS_PER_MINUTE,
@@ -48,6 +47,8 @@ from domain.market import (
     IntArray,
     Session,
     Timeframe,
+    session_hour_table,
+    true_range_at,
 )
 from domain.resample import complete_closes
 from domain.spread_estimators import two_bar_terms
@@ -232,6 +233,7 @@ def _trend_momentum(
 # ---------------------------------------------------------------- the feature set
 
 # Calendar encodings by table lookup (7 weekdays, 1440 minutes of the day).
+_SESSION_HOURS_TABLE: Final = session_hour_table()  # the feature pass's session_* columns per UTC hour
 _DOW_SIN: Final = np.sin(np.arange(7) * (2.0 * math.pi / 7.0))
 _DOW_COS: Final = np.cos(np.arange(7) * (2.0 * math.pi / 7.0))
 _HOUR_SIN: Final = np.sin(np.arange(1440) / 60.0 * (2.0 * math.pi / 24.0))
@@ -276,7 +278,7 @@ def _features_into(
     cs: FloatArray,
     ar: FloatArray,
     spread_window: int,
-    sessions: IntArray,
+    in_session: FloatArray,
     trend_window: int,
     h_trend: FloatArray,
     h_mom: FloatArray,
@@ -350,15 +352,7 @@ def _features_into(
         h_tsign[q] = _sign_of(h_trend[q])
         h_msign[q] = _sign_of(h_mom[q])
     h_ptr = np.zeros(n_h, dtype=np.int64)
-    # sessions: 1.0 / 0.0 per session and UTC hour
-    n_sess = sessions.shape[0]
-    in_session = np.zeros((n_sess, 24))
-    for q in range(n_sess):
-        start = sessions[q, 0]
-        end = sessions[q, 1]
-        for hr in range(24):
-            if (start < end and hr >= start and hr < end) or (start >= end and (hr >= start or hr < end)):
-                in_session[q, hr] = 1.0
+    n_sess = in_session.shape[0]  # 1.0 / 0.0 per session and UTC hour (domain.market.session_hour_table)
     day0 = 0
     dow = 0
     last_gap = 0  # latest bar i with ts[i] - ts[i - 1] != tf_ms (0: none yet; bar 0 never is)
@@ -374,14 +368,7 @@ def _features_into(
             row[j] = log_ret[r, i] if ok else np.nan
             j += 1
         # atr_w: true range (the first bar's from its own close), its rolling mean over the close
-        prev = close[i - 1] if i > 0 else close[0]
-        tr = high[i] - low[i]
-        b = abs(high[i] - prev)
-        if not (tr >= b or np.isnan(tr)):
-            tr = b
-        b = abs(low[i] - prev)
-        if not (tr >= b or np.isnan(tr)):
-            tr = b
+        tr = true_range_at(high[i], low[i], close[i - 1] if i > 0 else close[0])
         at_p = at_p + tr
         at_c[(i + 1) & at_m] = at_p
         v = np.nan
@@ -695,7 +682,7 @@ def compute_features(
             cs,
             ar,
             int(params.spread_window),
-            np.asarray([DEFAULT_SESSION_HOURS.of(s) for s in Session], dtype=np.int64).reshape(-1, 2),
+            _SESSION_HOURS_TABLE,
             int(params.trend_window),
             np.concatenate(h_trends) if h_trends else empty,
             np.concatenate(h_moms) if h_moms else empty,

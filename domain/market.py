@@ -280,9 +280,36 @@ class VolRegime(enum.Enum):
 
 
 def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
-    """True range per bar; the first bar uses high-low."""
-    prev = np.concatenate(([close[0]], close[:-1])) if close.shape[0] else close
-    return np.asarray(np.maximum.reduce([high - low, np.abs(high - prev), np.abs(low - prev)]), dtype=np.float64)
+    """True range per bar; the first bar uses high-low (its own close as the previous one)."""
+    return _true_ranges(_as_f64(high), _as_f64(low), _as_f64(close))
+
+
+@numba.njit(cache=True)
+def _true_ranges(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    out = np.empty(close.shape[0])
+    for i in range(close.shape[0]):
+        out[i] = true_range_at(high[i], low[i], close[i - 1] if i > 0 else close[0])
+    return out
+
+
+@numba.njit(cache=True, inline="always")
+def true_range_at(high: float, low: float, prev_close: float) -> float:
+    """max(high - low, |high - prev close|, |low - prev close|), NaN if any of them is NaN (as
+    numpy.maximum): `true_range`'s and the feature pass's (domain.features) one formula."""
+    tr = high - low
+    b = abs(high - prev_close)
+    if not (tr >= b or np.isnan(tr)):
+        tr = b
+    b = abs(low - prev_close)
+    if not (tr >= b or np.isnan(tr)):
+        tr = b
+    return tr
+
+
+def session_hour_table(hours: SessionHours = DEFAULT_SESSION_HOURS) -> FloatArray:
+    """1.0 / 0.0 per session (in `Session` order) and UTC hour 0..23: `session_masks` of each hour."""
+    masks = session_masks(np.arange(24, dtype=np.int64) * MS_PER_HOUR, hours)
+    return np.array([masks[s] for s in Session], dtype=np.float64)
 
 
 def atr(high: FloatArray, low: FloatArray, close: FloatArray, window: int = 14) -> FloatArray:
