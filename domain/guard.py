@@ -62,7 +62,7 @@ def exit_cost_bps(model: CostEstimator, pair: str, session: Session, latency_ms:
 
 def order_cost_per_lot(entry: float, sl: float, spec: SymbolSpec, cost_bps: float) -> float:
     """Round-trip cost of one lot, charged on the larger of the entry and the stop notional."""
-    return cost_bps / 1e4 * max(abs(entry), abs(sl)) * spec.contract_size
+    return float(order_cost_at(float(entry), float(sl), spec.contract_size, float(cost_bps)))
 
 
 def exit_cost_allowance(
@@ -71,10 +71,7 @@ def exit_cost_allowance(
     """Money the open positions still pay to leave at their stops (`exit_bps` per pair, missing = 0),
     on the larger of the entry fill and the stop notional: the entry commission is due on the entry
     fill, which for a long lies above the stop."""
-    return sum(
-        exit_bps.get(p.pair, 0.0) / 1e4 * max(abs(p.entry), abs(p.sl)) * p.volume * specs[p.pair].contract_size
-        for p in positions
-    )
+    return float(exit_allowance_of(position_arrays(positions, specs, None, exit_bps)[0]))
 
 
 class Verdict(enum.StrEnum):
@@ -115,14 +112,8 @@ def worst_case_equity(
     Without marks we cannot split equity into floating P&L and costs, so we take the conservative
     min(equity, balance) plus every position's P&L at SL where negative.
     """
-    if marks is not None and all(p.pair in marks for p in positions):
-        drop = 0.0
-        for p in positions:
-            cs = specs[p.pair].contract_size
-            drop += max(0.0, p.pnl_at(marks[p.pair], cs) - p.pnl_at(p.sl, cs))
-        return equity - drop
-    at_sl = sum(min(0.0, p.pnl_at(p.sl, specs[p.pair].contract_size)) for p in positions)
-    return min(equity, balance) + at_sl
+    pos, have_marks = position_arrays(positions, specs, marks, None)
+    return float(worst_case_of(float(equity), float(balance), pos, have_marks))
 
 
 def guard_order(
@@ -235,6 +226,41 @@ def guard_decision(
     )
 
 
+@numba.njit(cache=True, inline="always")
+def worst_case_of(equity: float, balance: float, pos: FloatArray, have_marks: bool) -> float:
+    """`worst_case_equity` on `position_arrays` (summed in the positions' order)."""
+    n = pos.shape[0]
+    if have_marks:  # exact: each position's fall from its P&L now to its P&L at SL
+        drop = 0.0
+        for q in range(n):
+            sign, p_entry, vol, cs = pos[q, P_SIGN], pos[q, P_ENTRY], pos[q, P_VOLUME], pos[q, P_CS]
+            now_pnl = sign * (pos[q, P_MARK] - p_entry) * vol * cs
+            sl_pnl = sign * (pos[q, P_SL] - p_entry) * vol * cs
+            drop += max(0.0, now_pnl - sl_pnl)
+        return equity - drop
+    at_sl = 0.0  # conservative without marks
+    for q in range(n):
+        at_sl += min(0.0, pos[q, P_SIGN] * (pos[q, P_SL] - pos[q, P_ENTRY]) * pos[q, P_VOLUME] * pos[q, P_CS])
+    return min(equity, balance) + at_sl
+
+
+@numba.njit(cache=True, inline="always")
+def exit_allowance_of(pos: FloatArray) -> float:
+    """`exit_cost_allowance` on `position_arrays` (summed in the positions' order)."""
+    allowance = 0.0
+    for q in range(pos.shape[0]):
+        allowance += (
+            pos[q, P_EXIT_BPS] / 1e4 * max(abs(pos[q, P_ENTRY]), abs(pos[q, P_SL])) * pos[q, P_VOLUME] * pos[q, P_CS]
+        )
+    return allowance
+
+
+@numba.njit(cache=True, inline="always")
+def order_cost_at(entry: float, sl: float, contract_size: float, cost_bps: float) -> float:
+    """`order_cost_per_lot` on plain numbers."""
+    return cost_bps / 1e4 * max(abs(entry), abs(sl)) * contract_size
+
+
 @numba.njit(cache=True)
 def guard_volume(
     equity: float,
@@ -257,34 +283,12 @@ def guard_volume(
     (G_* verdict, volume, worst-case equity, headroom, money per lot at the stop with costs).
     `pos`: the open positions (`position_arrays`). Sums run in the positions' order, as
     `worst_case_equity` and `exit_cost_allowance` add them."""
-    n = pos.shape[0]
-    if have_marks:  # exact: each position's fall from its P&L now to its P&L at SL
-        drop = 0.0
-        for q in range(n):
-            sign, p_entry, vol, cs = pos[q, P_SIGN], pos[q, P_ENTRY], pos[q, P_VOLUME], pos[q, P_CS]
-            now_pnl = sign * (pos[q, P_MARK] - p_entry) * vol * cs
-            sl_pnl = sign * (pos[q, P_SL] - p_entry) * vol * cs
-            drop += max(0.0, now_pnl - sl_pnl)
-        worst = equity - drop
-    else:  # conservative without marks
-        at_sl = 0.0
-        for q in range(n):
-            at_sl += min(0.0, pos[q, P_SIGN] * (pos[q, P_SL] - pos[q, P_ENTRY]) * pos[q, P_VOLUME] * pos[q, P_CS])
-        worst = min(equity, balance) + at_sl
+    worst = worst_case_of(equity, balance, pos, have_marks)
     if use_exit_bps:
-        allowance = 0.0
-        for q in range(n):
-            allowance += (
-                pos[q, P_EXIT_BPS]
-                / 1e4
-                * max(abs(pos[q, P_ENTRY]), abs(pos[q, P_SL]))
-                * pos[q, P_VOLUME]
-                * pos[q, P_CS]
-            )
-        worst -= allowance
+        worst -= exit_allowance_of(pos)
     headroom = worst - floor - extra_cost
     stop_loss = abs(entry - sl) * contract_size
-    per_lot = stop_loss + cost_bps / 1e4 * max(abs(entry), abs(sl)) * contract_size if cost_bps else stop_loss
+    per_lot = stop_loss + order_cost_at(entry, sl, contract_size, cost_bps) if cost_bps else stop_loss
     if stop_loss <= 0:
         return G_NO_STOP, 0.0, worst, headroom, per_lot
     if headroom <= 0:
