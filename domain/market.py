@@ -46,11 +46,11 @@ class Timeframe(enum.Enum):
 
     @property
     def minutes(self) -> int:
-        return _TF_MINUTES[self.value]
+        return _TF_MINUTES[self._value_]
 
     @property
     def ms(self) -> int:
-        return self.minutes * MS_PER_MINUTE
+        return _TF_MS[self._value_]
 
     @classmethod
     def parse(cls, text: str | Timeframe) -> Timeframe:
@@ -69,6 +69,7 @@ class Timeframe(enum.Enum):
 
 
 _TF_MINUTES: Final[dict[str, int]] = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "4h": 240, "1d": 1440}
+_TF_MS: Final[dict[str, int]] = {k: v * MS_PER_MINUTE for k, v in _TF_MINUTES.items()}
 
 _SYMBOL_RE: Final = re.compile(r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$")
 
@@ -125,16 +126,21 @@ class Candles:
         return cls(symbol, timeframe, np.zeros(0, dtype=np.int64), z, z, z, z, z)
 
     def _take(self, sl: slice) -> Candles:
-        return Candles(
-            self.symbol,
-            self.timeframe,
-            self.ts[sl],
-            self.open[sl],
-            self.high[sl],
-            self.low[sl],
-            self.close[sl],
-            self.volume[sl],
-        )
+        """A run of these bars. Built without the constructor's checks, which a contiguous slice of
+        valid bars passes by construction (the live cycle slices its windows several times a cycle)."""
+        out = object.__new__(Candles)
+        for name, value in (
+            ("symbol", self.symbol),
+            ("timeframe", self.timeframe),
+            ("ts", self.ts[sl]),
+            ("open", self.open[sl]),
+            ("high", self.high[sl]),
+            ("low", self.low[sl]),
+            ("close", self.close[sl]),
+            ("volume", self.volume[sl]),
+        ):
+            object.__setattr__(out, name, value)
+        return out
 
     def slice_until(self, ts_ms: int) -> Candles:
         """Bars whose open time is <= ts_ms (what was known at or before that instant's bar)."""
@@ -143,7 +149,7 @@ class Candles:
 
     def closed_before(self, now_ms: int) -> Candles:
         """Bars fully closed at now_ms: open time + period <= now_ms (no look-ahead in live use)."""
-        end = int(np.searchsorted(self.ts + self.timeframe.ms, now_ms, side="right"))
+        end = int(np.searchsorted(self.ts, now_ms - self.timeframe.ms, side="right"))  # ts + period <= now
         return self._take(slice(0, end))
 
     def between(self, start_ms: int | None = None, end_ms: int | None = None) -> Candles:
