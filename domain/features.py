@@ -259,6 +259,28 @@ def _sign_of(v: float) -> float:
     return 1.0 if v > 0 else -1.0
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _ring_mean_sd(
+    i: int, w: int, mask: int, p1: float, p2: float, pb: int, c1: FloatArray, c2: FloatArray, cb: IntArray
+) -> tuple[float, float]:
+    """Mean and sample std of the last `w` values at row i from rings of prefix sums (sum, sum of
+    squares, count of bad values; slot k & mask): NaN unless all w are good; std 0 for w == 1."""
+    s1 = np.nan
+    s2 = np.nan
+    if i >= w - 1:
+        o = (i + 1 - w) & mask
+        if pb - cb[o] == 0:
+            s1 = p1 - c1[o]
+            s2 = p2 - c2[o]
+    m = s1 / w
+    if w == 1:
+        return m, 0.0
+    var = (s2 - s1 * m) / (w - 1)
+    if var < 0.0:
+        var = 0.0
+    return m, np.sqrt(var)
+
+
 @njit(cache=True, error_model="numpy")  # a division by zero gives inf/NaN, as numpy's
 def _features_into(
     ts: IntArray,
@@ -393,21 +415,7 @@ def _features_into(
         long_ = np.nan
         for q in range(n_vol):
             w = vol_windows[q]
-            s1 = np.nan
-            s2 = np.nan
-            if i >= w - 1:
-                o = (i + 1 - w) & rv_m
-                if rv_pb - rv_cb[o] == 0:
-                    s1 = rv_p1 - rv_c1[o]
-                    s2 = rv_p2 - rv_c2[o]
-            m = s1 / w
-            if w == 1:
-                sd = 0.0
-            else:
-                var = (s2 - s1 * m) / (w - 1)
-                if var < 0.0:
-                    var = 0.0
-                sd = np.sqrt(var)
+            m, sd = _ring_mean_sd(i, w, rv_m, rv_p1, rv_p2, rv_pb, rv_c1, rv_c2, rv_cb)
             if not (i >= w and last_gap <= i - w):
                 sd = np.nan
             if w == w_short:
@@ -443,21 +451,7 @@ def _features_into(
         vz_c1[s] = vz_p1
         vz_c2[s] = vz_p2
         vz_cb[s] = vz_pb
-        s1 = np.nan
-        s2 = np.nan
-        if i >= vz_window - 1:
-            o = (i + 1 - vz_window) & vz_m
-            if vz_pb - vz_cb[o] == 0:
-                s1 = vz_p1 - vz_c1[o]
-                s2 = vz_p2 - vz_c2[o]
-        m = s1 / vz_window
-        if vz_window == 1:
-            sd = 0.0
-        else:
-            var = (s2 - s1 * m) / (vz_window - 1)
-            if var < 0.0:
-                var = 0.0
-            sd = np.sqrt(var)
+        m, sd = _ring_mean_sd(i, vz_window, vz_m, vz_p1, vz_p2, vz_pb, vz_c1, vz_c2, vz_cb)
         z = (x - m) / sd if sd > 0 else 0.0
         if np.isnan(m) or not (i >= vz_window - 1 and last_gap <= i - vz_window + 1):
             z = np.nan
