@@ -249,7 +249,6 @@ def run(
     balance = float(cfg.rules.initial_balance if start_balance is None else start_balance)
     n_p = len(pairs)
     # events: every pair's candidates at their bar's close, in time order (ties: pair order)
-    np.concatenate(([0], np.cumsum([s.cand.shape[0] for s in s1]))).astype(np.int64)
     t_all = np.concatenate(
         [np.zeros(0, np.int64)] + [p.bars.ts[s.cand] + p.bars.timeframe.ms for p, s in zip(pairs, s1, strict=True)]
     )
@@ -283,10 +282,15 @@ def run(
     def cat_f(xs: Sequence[npt.NDArray[np.generic]]) -> FloatArray:
         return np.ascontiguousarray(np.concatenate([np.zeros(0)] + [np.asarray(x, dtype=np.float64) for x in xs]))
 
-    fill_sess = [
-        cost_session_codes(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else np.zeros(0, np.int64)
-        for p, s in zip(pairs, s1, strict=True)
-    ]
+    fill_sess = cat_i(
+        [
+            cost_session_codes(p.bars.ts[s.cand + 1]) if s.cand.shape[0] else np.zeros(0, np.int64)
+            for p, s in zip(pairs, s1, strict=True)
+        ]
+    )
+    c_bar = cat_i([s.cand for s in s1])
+    c_tier = cat_i([s.tier[s.cand] for s in s1])
+    c_conf = cat_f([s.confidence[s.cand] for s in s1])
     # the guard's cost allowance, as the live desk computes it at decision time: per pair and cost session,
     # the WORST round trip with commission on both sides, and each open position's exit allowance
     rt_table = np.array(
@@ -309,14 +313,14 @@ def run(
         ev_t, ev_rank, ev_cand,
         cost_session_codes(ev_t) if m else np.zeros(0, np.int64),
         grid.searchsorted(ev_t).astype(np.int64),
-        cat_i([s.cand for s in s1]),
-        cat_i([s.tier[s.cand] for s in s1]),
+        c_bar,
+        c_tier,
         cat_i([s.sign for s in s1]),
         cat_f([s.entry_ref for s in s1]),
         cat_f([s.sl for s in s1]),
         cat_f([s.tp for s in s1]),
-        cat_f([s.confidence[s.cand] for s in s1]),
-        cat_i(fill_sess),
+        c_conf,
+        fill_sess,
         cat_f([p.bars.open[s.cand + 1] for p, s in zip(pairs, s1, strict=True)]),
         cat_i([x.at_ms for x in exits]),
         cat_i([x.bar for x in exits]),
@@ -351,36 +355,25 @@ def run(
     bad = int(counters[C_ERROR_EVENT])
     if bad >= 0:  # the model lacks this order's cell: the error its own sample gives
         r = int(ev_rank[bad])
-        costs.sample(pairs[r].pair, _SESSIONS[int(cat_i(fill_sess)[ev_cand[bad]])], rng, cfg.latency_ms)
+        costs.sample(pairs[r].pair, _SESSIONS[int(fill_sess[ev_cand[bad]])], rng, cfg.latency_ms)
         raise UnknownCostCell(f"no execution profile for {pairs[r].pair}")
-    cand_bar = cat_i([s.cand for s in s1])
-    emitted = ev_code[:m] == 0
-    bk = np.flatnonzero(~emitted)
+    bk = np.flatnonzero(ev_code != 0)
     blocks: dict[str, npt.NDArray[np.generic]] = {
         "at_ms": ev_t[bk],
         "pair": ev_rank[bk],
-        "bar": cand_bar[ev_cand[bk]],
+        "bar": c_bar[ev_cand[bk]],
         "reason": ev_code[bk],
-        "tier": cat_i([s.tier[s.cand] for s in s1])[ev_cand[bk]],
-        "confidence": cat_f([s.confidence[s.cand] for s in s1])[ev_cand[bk]],
+        "tier": c_tier[ev_cand[bk]],
+        "confidence": c_conf[ev_cand[bk]],
     }
     tf, ti = t_f[:n], t_i[:n]
     trades: dict[str, npt.NDArray[np.generic]] = {
-        "entry_ms": ti[:, TI_ENTRY_MS].copy(), "pair": ti[:, TI_PAIR].copy(), "bar": ti[:, TI_BAR].copy(),
-        "sign": ti[:, TI_SIGN].copy(), "tier": ti[:, TI_TIER].copy(), "confidence": tf[:, TF_CONF].copy(),
-        "volume": tf[:, TF_VOL].copy(), "entry": tf[:, TF_ENTRY].copy(), "sl": tf[:, TF_SL].copy(),
-        "tp": tf[:, TF_TP].copy(), "entry_fill": tf[:, TF_FILL].copy(), "exit_ms": ti[:, TI_EXIT_MS].copy(),
-        "exit_bar": ti[:, TI_EXIT_BAR].copy(), "exit_fill": tf[:, TF_EXIT_FILL].copy(),
-        "exit_reason": ti[:, TI_REASON].copy(), "pnl": tf[:, TF_PNL].copy(), "r": tf[:, TF_R].copy(),
-        "equity_at_entry": tf[:, TF_EQUITY].copy(), "spread_bps": tf[:, TF_SPREAD].copy(),
-        "slippage_bps": tf[:, TF_SLIP].copy(), "latency_penalty_bps": tf[:, TF_PENALTY].copy(),
-        "session": ti[:, TI_SESSION].copy(), "worst_pnl": tf[:, TF_WORST].copy(),
-    }  # fmt: skip
+        name: (ti if ints else tf)[:, col].copy() for name, ints, col in TRADE_COLUMNS
+    }
     signals: dict[str, npt.NDArray[np.generic]] = {
-        "at_ms": trades["entry_ms"], "pair": trades["pair"], "bar": trades["bar"], "sign": trades["sign"],
-        "tier": trades["tier"], "confidence": trades["confidence"], "entry": trades["entry"], "sl": trades["sl"],
-        "tp": trades["tp"], "volume": trades["volume"], "reduced": ti[:, TI_REDUCED].copy(),
-    }  # fmt: skip
+        ("at_ms" if name == "entry_ms" else name): trades[name].copy() for name in SIGNAL_COLUMNS
+    }
+    signals["reduced"] = ti[:, TI_REDUCED].copy()
     return EngineResult(
         tuple(p.pair for p in pairs),
         tuple(s1),
@@ -411,53 +404,31 @@ def _cost(
         return fn(DEFAULT_COST_ALLOWANCE, pair, session, cfg.latency_ms, cfg.fee_bps)
 
 
-def session_code(s: Session) -> int:
-    return _SESSIONS.index(s)
-
-
-SIGNAL_COLUMNS = (
-    ("at_ms", np.int64),
-    ("pair", np.int64),
-    ("bar", np.int64),
-    ("sign", np.int64),
-    ("tier", np.int64),
-    ("confidence", np.float64),
-    ("entry", np.float64),
-    ("sl", np.float64),
-    ("tp", np.float64),
-    ("volume", np.float64),
-    ("reduced", np.int64),
+# The trade columns, in order: name, whether it is in the kernel's int matrix, its column there.
+TRADE_COLUMNS: tuple[tuple[str, bool, int], ...] = (
+    ("entry_ms", True, TI_ENTRY_MS),
+    ("pair", True, TI_PAIR),
+    ("bar", True, TI_BAR),
+    ("sign", True, TI_SIGN),
+    ("tier", True, TI_TIER),
+    ("confidence", False, TF_CONF),
+    ("volume", False, TF_VOL),
+    ("entry", False, TF_ENTRY),
+    ("sl", False, TF_SL),
+    ("tp", False, TF_TP),
+    ("entry_fill", False, TF_FILL),
+    ("exit_ms", True, TI_EXIT_MS),
+    ("exit_bar", True, TI_EXIT_BAR),
+    ("exit_fill", False, TF_EXIT_FILL),
+    ("exit_reason", True, TI_REASON),
+    ("pnl", False, TF_PNL),
+    ("r", False, TF_R),
+    ("equity_at_entry", False, TF_EQUITY),
+    ("spread_bps", False, TF_SPREAD),
+    ("slippage_bps", False, TF_SLIP),
+    ("latency_penalty_bps", False, TF_PENALTY),
+    ("session", True, TI_SESSION),
+    ("worst_pnl", False, TF_WORST),
 )
-BLOCK_COLUMNS = (
-    ("at_ms", np.int64),
-    ("pair", np.int64),
-    ("bar", np.int64),
-    ("reason", np.int64),
-    ("tier", np.int64),
-    ("confidence", np.float64),
-)
-TRADE_COLUMNS = (
-    ("entry_ms", np.int64),
-    ("pair", np.int64),
-    ("bar", np.int64),
-    ("sign", np.int64),
-    ("tier", np.int64),
-    ("confidence", np.float64),
-    ("volume", np.float64),
-    ("entry", np.float64),
-    ("sl", np.float64),
-    ("tp", np.float64),
-    ("entry_fill", np.float64),
-    ("exit_ms", np.int64),
-    ("exit_bar", np.int64),
-    ("exit_fill", np.float64),
-    ("exit_reason", np.int64),
-    ("pnl", np.float64),
-    ("r", np.float64),
-    ("equity_at_entry", np.float64),
-    ("spread_bps", np.float64),
-    ("slippage_bps", np.float64),
-    ("latency_penalty_bps", np.float64),
-    ("session", np.int64),
-    ("worst_pnl", np.float64),
-)
+# The signal columns taken from the trade's (entry_ms as at_ms), in order, then `reduced`.
+SIGNAL_COLUMNS = ("entry_ms", "pair", "bar", "sign", "tier", "confidence", "entry", "sl", "tp", "volume")

@@ -43,7 +43,7 @@ BoolArray = npt.NDArray[np.bool_]
 INT_MAX = int(np.iinfo(np.int64).max)
 _FLATTEN = int(ExitReason.FLATTEN)
 
-# trade columns (domain.backtest.engine.TRADE_COLUMNS): float matrix columns and int matrix columns
+# the trade matrices' columns (domain.backtest.engine.TRADE_COLUMNS names them): floats, then ints
 TF_CONF, TF_VOL, TF_ENTRY, TF_SL, TF_TP, TF_FILL, TF_EXIT_FILL, TF_PNL, TF_R, TF_EQUITY = range(10)
 TF_SPREAD, TF_SLIP, TF_PENALTY, TF_WORST = 10, 11, 12, 13
 TI_ENTRY_MS, TI_PAIR, TI_BAR, TI_SIGN, TI_TIER, TI_EXIT_MS, TI_EXIT_BAR, TI_REASON, TI_SESSION, TI_REDUCED = range(10)
@@ -52,6 +52,7 @@ C_TRADES, C_BREACH, C_FTMO_BREACH, C_HALT_DAYS, C_ERROR_EVENT = range(5)
 # the walk's scalar state, in two small arrays the helpers below update in place
 F_BALANCE, F_DSB, F_EOD = range(3)
 I_STARTED, I_DAY, I_HALTED_UNTIL, I_BACKOFF_UNTIL, I_LOSS_HEAD, I_LOSS_N, I_OPEN, I_LAST_EXIT = range(8)
+I_IN_BREACH, I_IN_FTMO_BREACH = 8, 9  # the last FTMO check found equity below our floor (... FTMO's own)
 _KILL_SWITCH = BLOCK_CODES[BlockReason.KILL_SWITCH]
 _RATE_LIMIT = BLOCK_CODES[BlockReason.RATE_LIMIT]
 _RATE_LIMIT_TIER = BLOCK_CODES[BlockReason.RATE_LIMIT_TIER]
@@ -129,6 +130,27 @@ def _settle(
             o_seq[q] = o_seq[q + 1]
         st_i[I_OPEN] = n - 1
         _book_close(at, t_f[s, TF_PNL], st_f, st_i, loss_t, backoff_losses, backoff_window_ms, end_hours, days)
+
+
+@numba.njit(cache=True, inline="always")
+def _floors(
+    dsb: float, eod: float, rules: tuple[float, float, float, float, float, bool]
+) -> tuple[float, float, float]:
+    """For a ledger (day-start balance, highest end-of-day balance): our daily floor, our total floor and
+    FTMO's binding floor (domain.ftmo.check's floors). `rules`: initial balance, our daily and total
+    buffer %, FTMO's daily and total limit %, whether the total floor trails (one-step)."""
+    initial, daily_pct, total_pct, ftmo_daily_pct, ftmo_total_pct, trailing = rules
+    ftmo = max(daily_floor_at(dsb, ftmo_daily_pct, initial), total_floor_at(eod, ftmo_total_pct, initial, trailing))
+    return daily_floor_at(dsb, daily_pct, initial), total_floor_at(eod, total_pct, initial, trailing), ftmo
+
+
+@numba.njit(cache=True, inline="always")
+def _note_check(st_i: IntArray, counters: IntArray, breached: bool, ftmo_breached: bool) -> None:
+    """An FTMO check's finding: a breach episode starts where equity is below a floor after a check that
+    found it above (ours and FTMO's counted apart)."""
+    counters[C_BREACH] += breached and not st_i[I_IN_BREACH]
+    counters[C_FTMO_BREACH] += ftmo_breached and not st_i[I_IN_FTMO_BREACH]
+    st_i[I_IN_BREACH], st_i[I_IN_FTMO_BREACH] = breached, ftmo_breached
 
 
 @numba.njit(cache=True, inline="always")
@@ -218,7 +240,7 @@ def run_stage2(
     g_n = grid.shape[0]
     st_f = np.zeros(3)
     st_f[F_BALANCE] = start_balance
-    st_i = np.zeros(8, dtype=np.int64)  # the ledger starts at the first refresh, as the live desk's
+    st_i = np.zeros(10, dtype=np.int64)  # the ledger starts at the first refresh, as the live desk's
     st_i[I_HALTED_UNTIL] = NO_TIME
     st_i[I_BACKOFF_UNTIL] = NO_TIME
     emitted = np.zeros((m + 1, 2), dtype=np.int64)  # emitted orders (time, tier), the rate limits' window
@@ -226,8 +248,7 @@ def run_stage2(
     em_n = 0
     loss_t = np.zeros(2 * m + 1, dtype=np.int64)
     o_seq = np.zeros(m + 1, dtype=np.int64)  # open trades, in opening order
-    in_breach = False  # the last FTMO check found equity below our floor (... below FTMO's own)
-    in_ftmo_breach = False
+    rules = (initial, daily_pct, total_pct, ftmo_daily_pct, ftmo_total_pct, trailing)
     n_trades = 0
     gi = 0  # grid closes before gi have had their FTMO check
     counters[C_ERROR_EVENT] = -1
@@ -241,7 +262,8 @@ def run_stage2(
             tau = grid[gi]
             _settle(tau, st_f, st_i, o_seq, t_i, t_f, loss_t, backoff_losses, backoff_window_ms, end_hours, days)
             c_day, c_dsb, c_eod = _refreshed(st_f, st_i, tau, days)
-            floor = max(daily_floor_at(c_dsb, daily_pct, initial), total_floor_at(c_eod, total_pct, initial, trailing))
+            d_floor, t_floor, ftmo_floor = _floors(c_dsb, c_eod, rules)
+            floor = max(d_floor, t_floor)
             n_open = st_i[I_OPEN]
             floating = 0.0
             for q in range(n_open):
@@ -255,13 +277,7 @@ def run_stage2(
             if equity < floor and (flatten or not halted):
                 # the live refresh at this close: the ledger stored, the breach counted and latched
                 st_i[I_STARTED], st_i[I_DAY], st_f[F_DSB], st_f[F_EOD] = 1, c_day, c_dsb, c_eod
-                ftmo_breached = equity < max(
-                    daily_floor_at(c_dsb, ftmo_daily_pct, initial),
-                    total_floor_at(c_eod, ftmo_total_pct, initial, trailing),
-                )
-                counters[C_BREACH] += not in_breach
-                counters[C_FTMO_BREACH] += ftmo_breached and not in_ftmo_breach
-                in_breach, in_ftmo_breach = True, ftmo_breached
+                _note_check(st_i, counters, True, equity < ftmo_floor)
                 if not halted:
                     st_i[I_HALTED_UNTIL] = later_of(next_day_start_ms(tau), st_i[I_HALTED_UNTIL])
                     counters[C_HALT_DAYS] += 1
@@ -318,8 +334,7 @@ def run_stage2(
             same += rq == r
         equity = balance + floating
         c_day, c_dsb, c_eod = _refreshed(st_f, st_i, now, days)
-        d_floor = daily_floor_at(c_dsb, daily_pct, initial)
-        t_floor = total_floor_at(c_eod, total_pct, initial, trailing)
+        d_floor, t_floor, ftmo_floor = _floors(c_dsb, c_eod, rules)
         floor = max(d_floor, t_floor)
         halted_until = st_i[I_HALTED_UNTIL]
         g = (
@@ -350,13 +365,7 @@ def run_stage2(
         policy_blocked = code in (_KILL_SWITCH, _RATE_LIMIT, _RATE_LIMIT_TIER) or (code == _HALTED and not latched)
         if not policy_blocked:  # the decision read the FTMO check: the refreshed ledger is stored
             st_i[I_STARTED], st_i[I_DAY], st_f[F_DSB], st_f[F_EOD] = 1, c_day, c_dsb, c_eod
-            breached = equity < floor
-            ftmo_breached = equity < max(
-                daily_floor_at(c_dsb, ftmo_daily_pct, initial), total_floor_at(c_eod, ftmo_total_pct, initial, trailing)
-            )
-            counters[C_BREACH] += breached and not in_breach
-            counters[C_FTMO_BREACH] += ftmo_breached and not in_ftmo_breach
-            in_breach, in_ftmo_breach = breached, ftmo_breached
+            _note_check(st_i, counters, equity < floor, equity < ftmo_floor)
         if latched:
             st_i[I_HALTED_UNTIL] = later_of(next_day_start_ms(now), halted_until)
             counters[C_HALT_DAYS] += 1
@@ -414,13 +423,7 @@ def run_stage2(
     if st_i[I_STARTED]:
         end = max(st_i[I_LAST_EXIT], ev_t[m - 1] if m > 0 else 0)
         _day, dsb, eod = rolled_day(st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], _day_start(end, days), st_f[F_BALANCE])
+        d_floor, t_floor, ftmo_floor = _floors(dsb, eod, rules)
         balance = st_f[F_BALANCE]
-        breached = balance < max(
-            daily_floor_at(dsb, daily_pct, initial), total_floor_at(eod, total_pct, initial, trailing)
-        )
-        ftmo_breached = balance < max(
-            daily_floor_at(dsb, ftmo_daily_pct, initial), total_floor_at(eod, ftmo_total_pct, initial, trailing)
-        )
-        counters[C_BREACH] += breached and not in_breach
-        counters[C_FTMO_BREACH] += ftmo_breached and not in_ftmo_breach
+        _note_check(st_i, counters, balance < max(d_floor, t_floor), balance < ftmo_floor)
     return float(st_f[F_BALANCE])
