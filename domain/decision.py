@@ -36,7 +36,7 @@ from domain.guard import (
 from domain.prague_time import next_day_start_ms
 from domain.settings import PositionLimits
 from domain.signals import BLOCK_CODES, REASON_OF_CODE, BlockReason, Tier
-from domain.sizing import sized_volume, sizing_of, volume_within
+from domain.sizing import margin_capped, margin_price_at, sized_volume, sizing_of
 from domain.trading import Position, SymbolSpec
 
 FloatArray = npt.NDArray[np.float64]
@@ -210,10 +210,11 @@ def decide_core(
         if size_code != 0:
             return size_code, 0, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
     else:  # an operator's explicit volume must fit the free margin too
-        price = abs(entry) * (1.0 + max(cost_bps, 0.0) / 1e4)
+        price = margin_price_at(entry, cost_bps)
         risk_vol = explicit_volume
-        per_lot_margin = margin_rate * abs(price) * 1.0 * contract_size
-        volume = min(explicit_volume, volume_within(free_margin, per_lot_margin, lot_step, min_lot, max_lot))
+        volume = margin_capped(
+            explicit_volume, free_margin, price, contract_size, margin_rate, lot_step, min_lot, max_lot
+        )
         if volume <= 0:
             return _INSUFFICIENT_MARGIN, 0, 0.0, False, mult, count, -1, 0.0, 0.0, 0.0, risk_vol, price
     if have < NEED_GUARD:
@@ -283,7 +284,7 @@ def decide_trade(
             specs, marks, exit_bps = book.specs, book.marks, book.exit_bps
             pos, have_marks = position_arrays(positions, specs, marks, exit_bps)
             guard_in = (float(book.balance), pos, have_marks, bool(exit_bps))
-    return _decision_of(r, policy_cfg, policy_state, tier, now_ms, chk, positions, spec, pair, limits, volume, acct)
+    return _decision_of(r, policy_cfg, policy_state, tier, now_ms, chk, spec, pair, limits, volume, acct)
 
 
 _NO_POSITIONS: GuardInputs = (0.0, np.zeros((0, 7), dtype=np.float64), True, False)
@@ -296,7 +297,6 @@ def _decision_of(
     tier: Tier,
     now_ms: int,
     chk: FtmoCheck | None,
-    positions: Sequence[Position],
     spec: SymbolSpec | None,
     pair: str,
     limits: PositionLimits,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 import numba
+import numpy as np
 
 from domain.signals import BLOCK_CODES, BlockReason
 from domain.trading import SymbolSpec, floor_volume_at
@@ -43,24 +44,73 @@ def position_size(
     equity: float, risk_pct: float, entry: float, sl: float, spec: SymbolSpec, risk_multiplier: float = 1.0
 ) -> float:
     """Volume risking `risk_pct`% of equity (times the backoff multiplier) at the stop."""
+    return float(
+        risk_volume(
+            float(equity), float(risk_pct), float(entry), float(sl), spec.contract_size, spec.lot_step,
+            spec.min_lot, spec.max_lot, float(risk_multiplier),
+        )
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, inline="always")
+def risk_volume(
+    equity: float,
+    risk_pct: float,
+    entry: float,
+    sl: float,
+    contract_size: float,
+    lot_step: float,
+    min_lot: float,
+    max_lot: float,
+    risk_multiplier: float,
+) -> float:
+    """`position_size` on plain numbers (compiled): the risk budget over the loss per lot at the stop."""
     budget = equity * risk_pct / 100.0 * risk_multiplier
-    return volume_for_budget(budget, entry, sl, spec)
+    return volume_within(budget, abs(entry - sl) * contract_size, lot_step, min_lot, max_lot)
 
 
 def margin_price(entry: float, cost_bps: float) -> float:
     """The price a new order's margin is charged at: the reference price worsened by the order's whole
     expected round-trip cost, so a fill slipped by its costs still fits the free margin."""
-    return abs(entry) * (1.0 + max(cost_bps, 0.0) / 1e4)
+    return float(margin_price_at(float(entry), float(cost_bps)))
 
 
 def volume_for_margin(free_margin: float, price: float, spec: SymbolSpec) -> float:
     """Largest volume (lot steps, >= min_lot) whose margin at `price` is <= free_margin; 0.0 if none."""
-    return _volume_within(free_margin, spec.margin_for(1.0, price), spec)
+    return cap_to_margin(np.inf, free_margin, price, spec)
 
 
 def cap_to_margin(volume: float, free_margin: float, price: float, spec: SymbolSpec) -> float:
     """`volume`, reduced to what the free margin holds at `price` (0.0 below one minimum lot)."""
-    return min(volume, volume_for_margin(free_margin, price, spec))
+    return float(
+        margin_capped(
+            float(volume), float(free_margin), float(price), spec.contract_size, spec.margin_rate, spec.lot_step,
+            spec.min_lot, spec.max_lot,
+        )
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, inline="always")
+def margin_price_at(entry: float, cost_bps: float) -> float:
+    """`margin_price` on plain numbers (compiled)."""
+    return abs(entry) * (1.0 + max(cost_bps, 0.0) / 1e4)
+
+
+@numba.njit(cache=True, inline="always")
+def margin_capped(
+    volume: float,
+    free_margin: float,
+    price: float,
+    contract_size: float,
+    margin_rate: float,
+    lot_step: float,
+    min_lot: float,
+    max_lot: float,
+) -> float:
+    """`cap_to_margin` on plain numbers (compiled): the margin of one lot at `price` is
+    SymbolSpec.margin_for's `rate x |price| x 1 x contract size`."""
+    per_lot = margin_rate * abs(price) * 1.0 * contract_size
+    return min(volume, volume_within(free_margin, per_lot, lot_step, min_lot, max_lot))
 
 
 @attrs.frozen
@@ -127,8 +177,7 @@ def sized_volume(
 ) -> tuple[int, float, float, float]:
     """`size_order` on plain numbers (compiled; domain.decision's compiled decision sizes here):
     (block code or 0, volume, the risk-budget volume, the margin price)."""
-    budget = equity * risk_pct / 100.0 * risk_multiplier
-    risk_vol = volume_within(budget, abs(entry - sl) * contract_size, lot_step, min_lot, max_lot)
+    risk_vol = risk_volume(equity, risk_pct, entry, sl, contract_size, lot_step, min_lot, max_lot, risk_multiplier)
     if risk_vol <= 0:
         return _BELOW_MIN_LOT, 0.0, risk_vol, 0.0
     price = abs(entry) * (1.0 + max(cost_bps, 0.0) / 1e4)
