@@ -99,7 +99,7 @@ def warm_up_decision() -> None:
     closed_trade(1, 100.0, 101.0, 5.0, 0.1, 1.0, 3.25)
 
 
-def warm_up_regime(scan: Any) -> None:
+def warm_up_cycle_steps(scan: Any) -> None:
     """The cycle's stop ATR and volatility regime of the newest bar (domain.volatility), its tier
     hysteresis and an order's exit, on warm-up candles."""
     if scan.settings.pairs:
@@ -124,7 +124,7 @@ def warm_up_compiled(scan: Any, log: logging.Logger) -> float:
         scan.features(read_only(warm_up_candles(p, scan)))
     warm_up_ledger(scan)
     warm_up_decision()
-    warm_up_regime(scan)
+    warm_up_cycle_steps(scan)
     for pred in scan.predictors:
         try:
             pred.predict(inputs)
