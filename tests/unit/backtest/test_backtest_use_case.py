@@ -7,15 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from domain.backtest.baseline import MomentumSignPredictor
 from domain.backtest.engine import EngineConfig, EngineResult, PairData
 from domain.confidence import ConfidenceParams, EnsembleWeights
 from domain.execution_costs import CostModel, FixedCostModel
 from domain.ftmo import FtmoRules
-from domain.market import Candles, Timeframe
-from domain.trading import SymbolSpec
 from services.backtest import (
     Period,
     backtest,
@@ -28,6 +23,7 @@ from services.backtest import (
     walk_forward,
     walk_forward_total,
 )
+from tests.unit.backtest.test_lifecycle_engine import _random_pairs
 
 T0 = 1_735_689_600_000  # 2025-01-01 UTC
 CFG = EngineConfig(
@@ -41,21 +37,8 @@ CFG = EngineConfig(
 COSTS = FixedCostModel(5, 2)
 
 
-def _pairs(seed: int, n: int = 2400) -> list[PairData]:  # SYNTHETIC random walks
-    rng = np.random.default_rng(seed)
-    out = []
-    for k in range(2):
-        c = 100 * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
-        o = np.concatenate(([100.0], c[:-1]))
-        h = np.maximum(o, c) * (1 + rng.uniform(0, 0.002, n))
-        lo = np.minimum(o, c) * (1 - rng.uniform(0, 0.002, n))
-        bars = Candles(f"S{k}/USDT", Timeframe.M5, T0 + np.arange(n) * Timeframe.M5.ms, o, h, lo, c, np.ones(n))
-        out.append(PairData(bars.symbol, bars, {"momentum": MomentumSignPredictor(scale=1.2).probs(c)}, _spec(bars)))
-    return out
-
-
-def _spec(bars: Candles) -> SymbolSpec:
-    return SymbolSpec(bars.symbol, bars.symbol)
+def _pairs(seed: int) -> list[PairData]:  # SYNTHETIC random walks (test_lifecycle_engine's)
+    return _random_pairs(seed, n=2400)
 
 
 def _models(pairs: Sequence[PairData]) -> dict[str, Any]:
