@@ -67,7 +67,19 @@ from domain.tiering import hysteresis_batch, raw_tiers_batch
 from domain.trading import SymbolSpec
 from domain.volatility import MEDIUM, regime_codes, stop_atr
 
-__all__ = ["BLOCK_CODES", "REASON_OF_CODE", "EngineConfig", "EngineResult", "PairData", "Stage1", "run", "stage1"]
+__all__ = [
+    "BLOCK_CODES",
+    "REASON_OF_CODE",
+    "EngineConfig",
+    "EngineResult",
+    "PairData",
+    "Prepared",
+    "Stage1",
+    "prepare",
+    "run",
+    "stage1",
+    "walk",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -234,21 +246,48 @@ class EngineResult:
     breach_episodes: int
     ftmo_breach_episodes: int  # the same for FTMO's own floors
     breach_halt_days: int  # halts latched by a breach: one per day an episode keeps the desk halted
+    lowest_equity: float = float("inf")  # the lowest equity the bar-close FTMO checks saw (inf: no check)
 
 
-def run(
-    pairs: Sequence[PairData],
-    cfg: EngineConfig,
-    costs: CostModel,
-    rng: np.random.Generator,
-    *,
-    start_balance: float | None = None,
-) -> EngineResult:
-    """Run the backtest: stage 1 per pair, then the compiled walk (domain.backtest.kernel.run_stage2)."""
+@attrs.frozen(eq=False)
+class Prepared:
+    """Everything the walk reads, built once per run: stage 1, the candidates in time order with their
+    exits, the grid of bar closes and the cost tables. `walk` runs the kernel over all of it (`run`) or
+    over one time window (the challenge simulator's days, domain.challenge.KernelDays)."""
+
+    pairs: tuple[PairData, ...]
+    cfg: EngineConfig
+    costs: CostModel
+    stage1: tuple[Stage1, ...]
+    ev_t: IntArray  # candidates of every pair at their bar's close, in time order (ties: pair order)
+    ev_rank: IntArray
+    ev_cand: IntArray
+    ev_sess: IntArray
+    ev_grid: IntArray
+    grid: IntArray  # the live cycle's clock: every bar close that has a next bar
+    gmark: FloatArray  # each pair's mark at each grid close
+    gvalid: npt.NDArray[np.bool_]
+    fill_sess: IntArray
+    c_bar: IntArray
+    c_tier: IntArray
+    c_conf: FloatArray
+    candidates: tuple[npt.NDArray[np.generic], ...]  # run_stage2's c_sign .. c_tp
+    exits: tuple[npt.NDArray[np.generic], ...]  # run_stage2's c_open_next .. x_worst
+    bars: tuple[npt.NDArray[np.generic], ...]  # run_stage2's bar arguments (b_off .. b_high)
+    tables: tuple[npt.NDArray[np.generic], ...]  # run_stage2's specs and cost tables (s_cs .. known)
+    settings: tuple[object, ...]  # run_stage2's settings (kill_switch .. end_hours)
+
+    def window(self, t0: int, t1: int) -> tuple[int, int, int, int]:
+        """Events [k0, k1) and grid closes [g0, g1) whose time is in [t0, t1)."""
+        k0, k1 = (int(x) for x in self.ev_t.searchsorted([t0, t1]))
+        g0, g1 = (int(x) for x in self.grid.searchsorted([t0, t1]))
+        return k0, k1, g0, g1
+
+
+def prepare(pairs: Sequence[PairData], cfg: EngineConfig, costs: CostModel) -> Prepared:
+    """Stage 1 per pair and everything the compiled walk reads."""
     s1 = [stage1(p, cfg) for p in pairs]
-    balance = float(cfg.rules.initial_balance if start_balance is None else start_balance)
     n_p = len(pairs)
-    # events: every pair's candidates at their bar's close, in time order (ties: pair order)
     t_all = np.concatenate(
         [np.zeros(0, np.int64)] + [p.bars.ts[s.cand] + p.bars.timeframe.ms for p, s in zip(pairs, s1, strict=True)]
     )
@@ -257,9 +296,8 @@ def run(
     )
     order = np.lexsort((rank_all, t_all))
     ev_t, ev_rank, ev_cand = t_all[order], rank_all[order], order.astype(np.int64)
-    m = int(ev_t.shape[0])
     ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
-    # the live cycle's clock: every bar close that has a next bar; each pair's mark there
+    # every bar close that has a next bar; each pair's mark there
     if ends and all(np.array_equal(e, ends[0]) for e in ends[1:]):
         grid = ends[0][:-1]  # the usual case, pairs on the same bars: their union is one of them
     else:
@@ -288,9 +326,6 @@ def run(
             for p, s in zip(pairs, s1, strict=True)
         ]
     )
-    c_bar = cat_i([s.cand for s in s1])
-    c_tier = cat_i([s.tier[s.cand] for s in s1])
-    c_conf = cat_f([s.confidence[s.cand] for s in s1])
     # the guard's cost allowance, as the live desk computes it at decision time: per pair and cost session,
     # the WORST round trip with commission on both sides, and each open position's exit allowance
     rt_table = np.array(
@@ -299,72 +334,113 @@ def run(
     exit_table = np.array([[_cost(exit_cost_bps, costs, p.pair, x, cfg) for x in _SESSIONS] for p in pairs]).reshape(
         n_p, len(_SESSIONS)
     )
-    tables = costs.draw_tables([p.pair for p in pairs], cfg.latency_ms)
+    draws = costs.draw_tables([p.pair for p in pairs], cfg.latency_ms)
+    specs = [p.spec for p in pairs]
+    rules, pol_cfg = cfg.rules, cfg.policy
+    return Prepared(
+        tuple(pairs), cfg, costs, tuple(s1),
+        ev_t, ev_rank, ev_cand,
+        cost_session_codes(ev_t) if ev_t.shape[0] else np.zeros(0, np.int64),
+        grid.searchsorted(ev_t).astype(np.int64),
+        np.ascontiguousarray(grid), gmark, gvalid,
+        fill_sess,
+        cat_i([s.cand for s in s1]),
+        cat_i([s.tier[s.cand] for s in s1]),
+        cat_f([s.confidence[s.cand] for s in s1]),
+        (
+            cat_i([s.sign for s in s1]),
+            cat_f([s.entry_ref for s in s1]),
+            cat_f([s.sl for s in s1]),
+            cat_f([s.tp for s in s1]),
+        ),
+        (
+            cat_f([p.bars.open[s.cand + 1] for p, s in zip(pairs, s1, strict=True)]),
+            cat_i([x.at_ms for x in exits]),
+            cat_i([x.bar for x in exits]),
+            cat_f([x.price for x in exits]),
+            cat_i([x.reason for x in exits]),
+            cat_f([x.worst for x in exits]),
+        ),
+        (
+            np.concatenate(([0], np.cumsum([len(p.bars) for p in pairs]))).astype(np.int64),
+            cat_i(ends),
+            cat_f([p.bars.low for p in pairs]),
+            cat_f([p.bars.high for p in pairs]),
+        ),
+        (
+            np.array([x.contract_size for x in specs], dtype=np.float64),
+            np.array([x.min_lot for x in specs], dtype=np.float64),
+            np.array([x.lot_step for x in specs], dtype=np.float64),
+            np.array([x.max_lot for x in specs], dtype=np.float64),
+            np.array([x.margin_rate for x in specs], dtype=np.float64),
+            np.ascontiguousarray(rt_table, dtype=np.float64),
+            np.ascontiguousarray(exit_table, dtype=np.float64),
+            draws.spread_q, draws.slip_q, draws.penalty, draws.known,
+        ),
+        (
+            bool(cfg.kill_switch), int(pol_cfg.window_ms), int(pol_cfg.max_per_hour), pol_cfg.tier_limits(),
+            int(pol_cfg.backoff_losses), int(pol_cfg.backoff_window_ms), float(pol_cfg.backoff_risk_reduction_pct),
+            float(rules.initial_balance), float(rules.daily_buffer_pct), float(rules.total_buffer_pct),
+            float(rules.daily_loss_limit_pct), float(rules.max_loss_limit_pct),
+            rules.kind is ftmo.ChallengeKind.ONE_STEP, float(cfg.risk_pct),
+            int(min(cfg.limits.max_open, _INT_MAX)), int(min(cfg.limits.max_per_pair, _INT_MAX)),
+            float(cfg.fee_bps), bool(cfg.flatten_on_floor), session_end_hours(),
+        ),
+    )  # fmt: skip
+
+
+def walk(
+    prep: Prepared,
+    rng: np.random.Generator,
+    start_balance: float,
+    *,
+    max_eod_balance: float | None = None,
+    window: tuple[int, int, int, int] | None = None,
+) -> EngineResult:
+    """The compiled walk (domain.backtest.kernel.run_stage2) over the prepared run, or over `window`
+    (Prepared.window: events and grid closes of a time span) on an account that starts flat there at
+    `start_balance` (and, for a one-step trailing floor, `max_eod_balance`)."""
+    k0, k1, g0, g1 = window if window is not None else (0, prep.ev_t.shape[0], 0, prep.grid.shape[0])
+    ev_t = prep.ev_t[k0:k1]
+    ev_cand = prep.ev_cand[k0:k1]
+    m = int(ev_t.shape[0])
+    whole = g0 == 0 and g1 == prep.grid.shape[0]
+    gmark = prep.gmark if whole else np.ascontiguousarray(prep.gmark[:, g0:g1])
+    gvalid = prep.gvalid if whole else np.ascontiguousarray(prep.gvalid[:, g0:g1])
     # the orders' uniforms: drawn up front, the generator then left where n orders' draws leave it
     saved = rng.bit_generator.state
     uniforms = rng.random((m, 2))
-    rules, pol_cfg = cfg.rules, cfg.policy
     ev_code = np.zeros(m, dtype=np.int64)
     t_f = np.zeros((m, 14))
     t_i = np.zeros((m, 10), dtype=np.int64)
     counters = np.zeros(5, dtype=np.int64)
-    specs = [p.spec for p in pairs]
+    lowest = np.full(1, np.inf)
     final = run_stage2(
-        ev_t, ev_rank, ev_cand,
-        cost_session_codes(ev_t) if m else np.zeros(0, np.int64),
-        grid.searchsorted(ev_t).astype(np.int64),
-        c_bar,
-        c_tier,
-        cat_i([s.sign for s in s1]),
-        cat_f([s.entry_ref for s in s1]),
-        cat_f([s.sl for s in s1]),
-        cat_f([s.tp for s in s1]),
-        c_conf,
-        fill_sess,
-        cat_f([p.bars.open[s.cand + 1] for p, s in zip(pairs, s1, strict=True)]),
-        cat_i([x.at_ms for x in exits]),
-        cat_i([x.bar for x in exits]),
-        cat_f([x.price for x in exits]),
-        cat_i([x.reason for x in exits]),
-        cat_f([x.worst for x in exits]),
-        grid, gmark, gvalid,
-        np.concatenate(([0], np.cumsum([len(p.bars) for p in pairs]))).astype(np.int64),
-        cat_i(ends),
-        cat_f([p.bars.low for p in pairs]),
-        cat_f([p.bars.high for p in pairs]),
-        np.array([x.contract_size for x in specs], dtype=np.float64),
-        np.array([x.min_lot for x in specs], dtype=np.float64),
-        np.array([x.lot_step for x in specs], dtype=np.float64),
-        np.array([x.max_lot for x in specs], dtype=np.float64),
-        np.array([x.margin_rate for x in specs], dtype=np.float64),
-        np.ascontiguousarray(rt_table, dtype=np.float64),
-        np.ascontiguousarray(exit_table, dtype=np.float64),
-        tables.spread_q, tables.slip_q, tables.penalty, tables.known,
-        uniforms,
-        bool(cfg.kill_switch), int(pol_cfg.window_ms), int(pol_cfg.max_per_hour), pol_cfg.tier_limits(),
-        int(pol_cfg.backoff_losses), int(pol_cfg.backoff_window_ms), float(pol_cfg.backoff_risk_reduction_pct),
-        float(rules.initial_balance), float(rules.daily_buffer_pct), float(rules.total_buffer_pct),
-        float(rules.daily_loss_limit_pct), float(rules.max_loss_limit_pct), rules.kind is ftmo.ChallengeKind.ONE_STEP,
-        float(cfg.risk_pct), int(min(cfg.limits.max_open, _INT_MAX)), int(min(cfg.limits.max_per_pair, _INT_MAX)),
-        float(cfg.fee_bps), bool(cfg.flatten_on_floor), session_end_hours(), balance,
-        ev_code, t_f, t_i, counters,
+        ev_t, prep.ev_rank[k0:k1], ev_cand, prep.ev_sess[k0:k1], prep.ev_grid[k0:k1] - g0,
+        prep.c_bar, prep.c_tier, *prep.candidates, prep.c_conf, prep.fill_sess, *prep.exits,
+        prep.grid[g0:g1], gmark, gvalid,
+        *prep.bars, *prep.tables, uniforms, *prep.settings,
+        float(start_balance), float(start_balance if max_eod_balance is None else max_eod_balance),
+        ev_code, t_f, t_i, counters, lowest,
     )  # fmt: skip
     n = int(counters[C_TRADES])
     rng.bit_generator.state = saved
     rng.random((n, 2))
     bad = int(counters[C_ERROR_EVENT])
+    pairs = prep.pairs
     if bad >= 0:  # the model lacks this order's cell: the error its own sample gives
-        r = int(ev_rank[bad])
-        costs.sample(pairs[r].pair, _SESSIONS[int(fill_sess[ev_cand[bad]])], rng, cfg.latency_ms)
+        r = int(prep.ev_rank[k0 + bad])
+        session = _SESSIONS[int(prep.fill_sess[ev_cand[bad]])]
+        prep.costs.sample(pairs[r].pair, session, rng, prep.cfg.latency_ms)
         raise UnknownCostCell(f"no execution profile for {pairs[r].pair}")
     bk = np.flatnonzero(ev_code != 0)
     blocks: dict[str, npt.NDArray[np.generic]] = {
         "at_ms": ev_t[bk],
-        "pair": ev_rank[bk],
-        "bar": c_bar[ev_cand[bk]],
+        "pair": prep.ev_rank[k0:k1][bk],
+        "bar": prep.c_bar[ev_cand[bk]],
         "reason": ev_code[bk],
-        "tier": c_tier[ev_cand[bk]],
-        "confidence": c_conf[ev_cand[bk]],
+        "tier": prep.c_tier[ev_cand[bk]],
+        "confidence": prep.c_conf[ev_cand[bk]],
     }
     tf, ti = t_f[:n], t_i[:n]
     trades: dict[str, npt.NDArray[np.generic]] = {
@@ -376,7 +452,7 @@ def run(
     signals["reduced"] = ti[:, TI_REDUCED].copy()
     return EngineResult(
         tuple(p.pair for p in pairs),
-        tuple(s1),
+        prep.stage1,
         signals,
         blocks,
         trades,
@@ -384,7 +460,21 @@ def run(
         int(counters[C_BREACH]),
         int(counters[C_FTMO_BREACH]),
         int(counters[C_HALT_DAYS]),
+        float(lowest[0]),
     )
+
+
+def run(
+    pairs: Sequence[PairData],
+    cfg: EngineConfig,
+    costs: CostModel,
+    rng: np.random.Generator,
+    *,
+    start_balance: float | None = None,
+) -> EngineResult:
+    """Run the backtest: stage 1 per pair, then the compiled walk (domain.backtest.kernel.run_stage2)."""
+    balance = float(cfg.rules.initial_balance if start_balance is None else start_balance)
+    return walk(prepare(pairs, cfg, costs), rng, balance)
 
 
 _SESSIONS = tuple(Session)

@@ -155,10 +155,11 @@ def _note_check(st_i: IntArray, counters: IntArray, breached: bool, ftmo_breache
 
 @numba.njit(cache=True, inline="always")
 def _refreshed(st_f: FloatArray, st_i: IntArray, now: int, days: IntArray) -> tuple[int, float, float]:
-    """The ledger as the live desk's refresh would leave it at `now` (started there, or rolled)."""
+    """The ledger as the live desk's refresh would leave it at `now` (started there, or rolled). Before
+    its start F_EOD holds the highest end-of-day balance the account brings (the walk's `start_eod`)."""
     if st_i[I_STARTED]:
         return rolled_day(st_i[I_DAY], st_f[F_DSB], st_f[F_EOD], _day_start(now, days), st_f[F_BALANCE])
-    return _day_start(now, days), st_f[F_BALANCE], st_f[F_BALANCE]
+    return _day_start(now, days), st_f[F_BALANCE], max(st_f[F_BALANCE], st_f[F_EOD])
 
 
 @numba.njit(cache=True)
@@ -227,11 +228,13 @@ def run_stage2(
     flatten_on_floor: bool,
     end_hours: IntArray,
     start_balance: float,
+    start_eod: float,  # the highest end-of-day balance before the walk (a one-step trailing floor's)
     # outputs
     ev_code: IntArray,  # per event: 0 emitted, else its block code
     t_f: FloatArray,  # [m, 14] trade floats
     t_i: IntArray,  # [m, 10] trade ints
     counters: IntArray,
+    lowest: FloatArray,  # [1]: the lowest equity a bar-close check saw (left as given when none ran)
 ) -> float:
     """Walk the events; fill the outputs; return the final balance. counters[C_ERROR_EVENT] >= 0 names
     the event whose order's costs the model does not know (the walk stopped there)."""
@@ -240,6 +243,7 @@ def run_stage2(
     g_n = grid.shape[0]
     st_f = np.zeros(3)
     st_f[F_BALANCE] = start_balance
+    st_f[F_EOD] = start_eod
     st_i = np.zeros(10, dtype=np.int64)  # the ledger starts at the first refresh, as the live desk's
     st_i[I_HALTED_UNTIL] = NO_TIME
     st_i[I_BACKOFF_UNTIL] = NO_TIME
@@ -272,6 +276,7 @@ def run_stage2(
                 mk = gmark[r, gi] if gvalid[r, gi] else t_f[s, TF_FILL]
                 floating = floating + t_i[s, TI_SIGN] * (mk - t_f[s, TF_FILL]) * t_f[s, TF_VOL] * s_cs[r]
             equity = st_f[F_BALANCE] + floating
+            lowest[0] = min(lowest[0], equity)
             halted = st_i[I_HALTED_UNTIL] != NO_TIME and tau < st_i[I_HALTED_UNTIL]
             flatten = flatten_on_floor and n_open > 0
             if equity < floor and (flatten or not halted):
