@@ -1,79 +1,90 @@
-"""FTMO challenge simulator over a strategy's trade stream.
+"""FTMO challenge simulator: challenge attempts run through the backtest kernel, day by day.
 
-A trade is replayed as a fraction of the account: `ret = pnl / equity at entry` and
-`worst = worst floating P&L / equity at entry` (what the position cost at its most adverse price),
-so a risk-based strategy scales with the simulated account as it did in the backtest.
+An attempt is a sequence of historical Prague days. Each day is one walk of the backtest's compiled
+kernel (domain.backtest.engine.walk over that day's window of a prepared run, `KernelDays`): the live
+desk's decisions, sizing, guard, floors and halts on an account that enters the day flat at the
+attempt's balance, with the attempt's FTMO ledger (its day-start balance, and the highest end-of-day
+balance a one-step trailing floor needs). Simplifications, stated in the report: a day's trades all
+settle in that day's walk (a trade still open at midnight holds at most `horizon_bars` bars and is
+booked into its entry day), and the rate-limit window and the loss backoff start afresh each day.
 
 Two ways to draw challenge attempts:
 - historical: start on evenly spaced Prague days of the backtest and replay the days as they came;
 - bootstrap: string together blocks of `block_days` consecutive historical days, drawn with a
   seeded Generator, so day-level streaks and quiet spells stay intact.
 
-Each attempt runs day by day against the rules (`domain.ftmo.FtmoRules`): FTMO's own daily and
-max-loss floors decide a failure (breach by rule), our buffered floors count guardrail violations
-(which the plan's gate requires to be zero), the profit target, minimum trading days and (one-step)
-the best-day rule decide a pass. Simplification, stated in the report: trades of a day are applied
-one after another in entry order, each with its own worst point (overlapping trades' worst points
-are not summed).
+The attempt judges each day against the rules (`domain.ftmo.FtmoRules`): the day's lowest equity (the
+kernel's bar-close checks, and each trade's worst floating point on top of the equity it entered at)
+below FTMO's own daily or max-loss floor is a failure (breach by rule); below our buffered floors on a
+day the account entered above them, a guardrail violation (an episode, as the backtest counts its
+breach episodes; the plan's gate requires zero); the profit target, minimum trading days and
+(one-step) the best-day rule decide a pass at a day's end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Protocol
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from domain.backtest.engine import Prepared, walk
 from domain.ftmo import FtmoRules, FtmoState, best_day_share, check, progress
 from domain.prague_time import prague_day, prague_midnight_ms
 
-FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 _SYNTHETIC_DAY0 = 20_000  # the replayed days are laid on a calendar from this Prague day on
 OUTCOMES = ("passed", "daily_loss", "max_loss", "timeout", "end_of_data")
 
 
+@attrs.frozen
+class Day:
+    """One replayed day on the attempt's account."""
+
+    balance: float  # at the day's end, every trade of the day settled
+    low: float  # the day's lowest equity
+    trades: int  # trades opened (a trading day when > 0)
+
+
+class DaySource(Protocol):
+    """Historical days an attempt replays (day 0 is Prague day `first_day`)."""
+
+    @property
+    def first_day(self) -> int: ...
+
+    @property
+    def n_days(self) -> int: ...
+
+    def day(self, d: int, balance: float, max_eod_balance: float, rng: np.random.Generator) -> Day: ...
+
+
 @attrs.frozen(eq=False)
-class TradeStream:
-    entry_ms: IntArray
-    ret: FloatArray
-    worst: FloatArray
+class KernelDays:
+    """The Prague days of a prepared backtest run, each replayed through the kernel on demand."""
 
-    @classmethod
-    def from_trades(cls, trades: Mapping[str, npt.NDArray[np.generic]]) -> TradeStream:
-        eq = np.asarray(trades["equity_at_entry"], dtype=np.float64)
-        return cls(
-            np.asarray(trades["entry_ms"], dtype=np.int64),
-            np.asarray(trades["pnl"], dtype=np.float64) / eq,
-            np.asarray(trades["worst_pnl"], dtype=np.float64) / eq,
-        )
-
-
-@attrs.frozen(eq=False)
-class DayTable:
-    """Historical Prague days from the first to the last trade day (empty days included)."""
-
+    prep: Prepared
     first_day: int
-    offsets: IntArray  # trades of day d are rows offsets[d]:offsets[d+1] of the stream, in entry order
-    ret: FloatArray
-    worst: FloatArray
+    windows: tuple[tuple[int, int, int, int], ...]  # per day: events [k0, k1), grid closes [g0, g1)
 
     @property
     def n_days(self) -> int:
-        return int(self.offsets.shape[0] - 1)
+        return len(self.windows)
 
     @classmethod
-    def build(cls, stream: TradeStream, first_ms: int | None = None, last_ms: int | None = None) -> DayTable:
-        o = np.argsort(stream.entry_ms, kind="stable")
-        days = np.array([prague_day(int(t)) for t in stream.entry_ms[o].tolist()], dtype=np.int64)
-        lo = prague_day(first_ms) if first_ms is not None else (int(days[0]) if days.shape[0] else 0)
-        hi = prague_day(last_ms) if last_ms is not None else (int(days[-1]) if days.shape[0] else lo)
-        rel = days - lo
-        counts = np.bincount(rel, minlength=hi - lo + 1) if rel.shape[0] else np.zeros(hi - lo + 1, np.int64)
-        offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        return cls(lo, offsets, stream.ret[o], stream.worst[o])
+    def build(cls, prep: Prepared, first_ms: int, last_ms: int) -> KernelDays:
+        """The days from the one holding `first_ms` to the one holding `last_ms` (empty days included)."""
+        lo, hi = prague_day(first_ms), prague_day(last_ms)
+        edges = [prague_midnight_ms(d) for d in range(lo, hi + 2)]
+        return cls(prep, lo, tuple(prep.window(edges[i], edges[i + 1]) for i in range(hi - lo + 1)))
+
+    def day(self, d: int, balance: float, max_eod_balance: float, rng: np.random.Generator) -> Day:
+        res = walk(self.prep, rng, balance, max_eod_balance=max_eod_balance, window=self.windows[d])
+        tr = res.trades
+        worst = np.asarray(tr["equity_at_entry"], dtype=np.float64) + np.asarray(tr["worst_pnl"], dtype=np.float64)
+        low = min(res.lowest_equity, res.final_balance, float(worst.min()) if worst.shape[0] else np.inf)
+        return Day(res.final_balance, low, int(worst.shape[0]))
 
 
 @attrs.frozen
@@ -84,7 +95,7 @@ class Attempt:
     trading_days: int
     profit_pct: float
     best_day_share: float  # best day's profit / total profit (NaN without profit)
-    guardrail_violations: int  # points below our buffered floors
+    guardrail_violations: int  # episodes below our buffered floors (days entered above them that went below)
     # one row per day replayed: (end-of-day balance, lowest equity that day, FTMO daily floor, FTMO total floor)
     path: tuple[tuple[float, float, float, float], ...] = ()
 
@@ -96,12 +107,14 @@ class ChallengeSettings:
     block_days: int = 5
 
 
-def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, start_day: int = 0) -> Attempt:
-    """Replay the historical days `day_seq` (indices into the table) as one challenge attempt.
+def attempt(
+    days: DaySource, day_seq: IntArray, settings: ChallengeSettings, rng: np.random.Generator, start_day: int = 0
+) -> Attempt:
+    """Replay the historical days `day_seq` (indices into `days`) as one challenge attempt.
 
     The account is the runtime's FTMO ledger (domain.ftmo.FtmoState): each replayed day k starts at a
     Prague midnight of a synthetic calendar, the ledger is advanced by that clock (rolled with the balance
-    at midnight, each trade's P&L booked into its day, trading days marked), and the floors, the trading
+    at midnight, the day's P&L booked into its day, trading days marked), and the floors, the trading
     days and the best-day rule are read from it exactly as the live desk reads them."""
     rules = settings.rules
     initial = rules.initial_balance
@@ -116,22 +129,17 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
         t0 = prague_midnight_ms(_SYNTHETIC_DAY0 + k)
         ledger = ledger.advance(t0, balance)
         chk = check(rules, ledger, balance)
-        d_ftmo, d_ours, t_ftmo, t_ours = chk.ftmo_daily_floor, chk.daily_floor, chk.ftmo_total_floor, chk.total_floor
-        a, b = int(table.offsets[d]), int(table.offsets[d + 1])
-        failed = ""
-        day_low = balance
-        for i in range(a, b):
+        day = days.day(int(d), balance, ledger.max_eod_balance, rng)
+        if day.trades:
             ledger = ledger.with_trade_opened(t0)
-            low = balance + float(table.worst[i]) * balance
-            day_low = min(day_low, low)
-            if low < max(d_ours, t_ours):
-                violations += 1
-            if low < d_ftmo or low < t_ftmo:
-                failed = "daily_loss" if d_ftmo >= t_ftmo else "max_loss"
-                break
-            balance += float(table.ret[i]) * balance
-            ledger = ledger.advance(t0 + 1 + i - a, balance)
-        path.append((balance, min(day_low, balance), d_ftmo, t_ftmo))
+        ours = max(chk.daily_floor, chk.total_floor)
+        violations += int(day.low < ours <= balance)  # a day entered below it continues the episode
+        failed = ""
+        if day.low < chk.ftmo_daily_floor or day.low < chk.ftmo_total_floor:
+            failed = "daily_loss" if chk.ftmo_daily_floor >= chk.ftmo_total_floor else "max_loss"
+        balance = day.balance
+        ledger = ledger.advance(t0 + 1, balance)
+        path.append((balance, min(day.low, balance), chk.ftmo_daily_floor, chk.ftmo_total_floor))
         if failed:
             outcome = failed
             break
@@ -154,31 +162,33 @@ def attempt(table: DayTable, day_seq: IntArray, settings: ChallengeSettings, sta
     )
 
 
-def historical_attempts(table: DayTable, runs: int, settings: ChallengeSettings) -> list[Attempt]:
+def historical_attempts(
+    days: DaySource, runs: int, settings: ChallengeSettings, rng: np.random.Generator
+) -> list[Attempt]:
     """`runs` attempts starting on evenly spaced days, each replaying history from there."""
-    n = table.n_days
+    n = days.n_days
     if n == 0 or runs <= 0:
         return []
     starts = np.unique(np.linspace(0, n - 1, runs).round().astype(np.int64)) if runs < n else np.arange(n)
     out = []
     for s in starts.tolist():
         seq = np.arange(s, min(n, s + settings.max_days), dtype=np.int64)
-        out.append(attempt(table, seq, settings, start_day=table.first_day + s))
+        out.append(attempt(days, seq, settings, rng, start_day=days.first_day + s))
     return out
 
 
 def bootstrap_attempts(
-    table: DayTable, runs: int, settings: ChallengeSettings, rng: np.random.Generator
+    days: DaySource, runs: int, settings: ChallengeSettings, rng: np.random.Generator
 ) -> list[Attempt]:
     """`runs` attempts over day sequences built from random blocks of consecutive historical days."""
-    n = table.n_days
+    n = days.n_days
     if n == 0 or runs <= 0:
         return []
     block = max(1, min(settings.block_days, n))
     nblocks = -(-settings.max_days // block)
     starts = rng.integers(0, n - block + 1, size=(runs, nblocks))
     seqs = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(runs, -1)[:, : settings.max_days]
-    return [attempt(table, seqs[i].astype(np.int64), settings, start_day=-1) for i in range(runs)]
+    return [attempt(days, seqs[i].astype(np.int64), settings, rng, start_day=-1) for i in range(runs)]
 
 
 @attrs.frozen

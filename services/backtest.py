@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain import policy as pol
-from domain.backtest.engine import EngineConfig, EngineResult, PairData, run
+from domain.backtest.engine import EngineConfig, EngineResult, PairData, Prepared, prepare, run, walk
 from domain.errors import UserError
 from domain.execution_costs import CostModel
 from domain.market import session_end_ms
@@ -161,9 +161,14 @@ def walk_forward_summary(
     }
 
 
+def run_prepared(prep: Prepared, seed: int, index: int) -> EngineResult:
+    """Walk-forward period `index` on its own account, its generator seeded from (seed, index)."""
+    return walk(prep, np.random.default_rng(period_seed(seed, index)), prep.cfg.rules.initial_balance)
+
+
 def _run_period(args: tuple[Period, EngineConfig, CostModel, int]) -> tuple[int, EngineResult]:
     p, cfg, costs, seed = args
-    return p.index, run(p.pairs, cfg, costs, np.random.default_rng(period_seed(seed, p.index)))
+    return p.index, run_prepared(prepare(p.pairs, cfg, costs), seed, p.index)
 
 
 def run_walk_forward(

@@ -5,8 +5,8 @@
 - `score_folds(results, ...)`: a trial's objective values from the engine results of its validation
   folds: expectancy after costs (mean net P&L per trade, account currency: fills carry spread,
   slippage and latency, commission is charged) and the FTMO challenge pass rate (historical rolling
-  starts of domain.challenge on each fold's trade stream, pooled), plus the daily P&L on each fold's
-  day grid (the overfitting check's returns matrix).
+  starts of domain.challenge on each fold's days, run through the backtest kernel, pooled), plus the
+  daily P&L on each fold's day grid (the overfitting check's returns matrix).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.backtest.engine import EngineResult
-from domain.challenge import ChallengeSettings, DayTable, TradeStream, historical_attempts
+from domain.challenge import ChallengeSettings, DaySource, historical_attempts
 from domain.errors import ConfigError
 
 DAY_MS = 86_400_000
@@ -118,14 +118,20 @@ def daily_pnl(result: EngineResult, span: FoldSpan) -> npt.NDArray[np.float64]:
 
 
 def score_folds(
-    results: Sequence[EngineResult], spans: Sequence[FoldSpan], challenge: ChallengeSettings, runs: int
+    results: Sequence[EngineResult],
+    spans: Sequence[FoldSpan],
+    days: Sequence[DaySource],
+    challenge: ChallengeSettings,
+    runs: int,
+    seed: int,
 ) -> TrialScore:
-    """The trial's objective values from its folds' engine results (each fold on a fresh account)."""
+    """The trial's objective values from its folds' engine results (each fold on a fresh account) and
+    challenge attempts over each fold's days (domain.challenge.KernelDays; fold i's generator seeded
+    from (seed, i))."""
     pnl = np.concatenate([np.asarray(r.trades["pnl"], dtype=np.float64) for r in results]) if results else np.zeros(0)
     passed = attempts = 0
-    for r, s in zip(results, spans, strict=True):
-        table = DayTable.build(TradeStream.from_trades(r.trades), s.start_ms, s.end_ms - 1)
-        tries = historical_attempts(table, runs, challenge)
+    for i, fold_days in enumerate(days):
+        tries = historical_attempts(fold_days, runs, challenge, np.random.default_rng([seed, i]))
         attempts += len(tries)
         passed += sum(1 for a in tries if a.outcome == "passed")
     daily = np.concatenate([daily_pnl(r, s) for r, s in zip(results, spans, strict=True)]) if results else np.zeros(0)

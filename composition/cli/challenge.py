@@ -1,4 +1,4 @@
-"""`trading-ai challenge simulate`: FTMO challenge attempts over the backtest's trade stream."""
+"""`trading-ai challenge simulate`: FTMO challenge attempts, each day run through the backtest kernel."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from domain.errors import UserError
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("challenge", help="FTMO challenge simulation over the strategy's trade stream")
+    p = sub.add_parser(
+        "challenge", help="FTMO challenge simulation: attempts run day by day through the backtest kernel"
+    )
     csub = p.add_subparsers(dest="challenge_command", metavar="SUBCOMMAND")
     s = csub.add_parser("simulate", help="historical rolling starts + day-block bootstrap; pass rate, breaches")
     s.add_argument("--runs", type=int, default=20, help="attempts per method (default 20)")
@@ -44,10 +46,10 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
 
     from adapters.execution_metrics.cost_model import load_cost_model
     from composition.model_choice import challenge_engine_config, choose_model, load_pairs, print_model
-    from domain.challenge import ChallengeSettings, DayTable, TradeStream, bootstrap_attempts, historical_attempts
+    from domain.backtest.engine import prepare
+    from domain.challenge import ChallengeSettings, KernelDays, bootstrap_attempts, historical_attempts
     from domain.challenge import summarise as summarise_attempts
     from domain.market import Timeframe
-    from services.backtest import run_batch
 
     if not 1 <= args.runs <= MAX_RUNS:
         raise UserError(
@@ -65,19 +67,17 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     cfg = challenge_engine_config(config, args.one_step, model)
     pairs = load_pairs(config, Timeframe.parse(args.timeframe or config.data.timeframe), model)
     print_model(model, pairs)
-    res = run_batch(pairs, cfg, costs, config.seed)
-    stream = TradeStream.from_trades(res.trades)
     t0 = min(int(p.bars.ts[0]) for p in pairs)
     t1 = max(int(p.bars.ts[-1]) for p in pairs)
-    table = DayTable.build(stream, t0, t1)
+    days = KernelDays.build(prepare(pairs, cfg, costs), t0, t1)
     settings = ChallengeSettings(rules=cfg.rules, max_days=args.max_days, block_days=args.block_days)
-    hist_attempts = historical_attempts(table, args.runs, settings)
-    boot_attempts = bootstrap_attempts(table, args.runs, settings, np.random.default_rng(config.seed))
+    hist_attempts = historical_attempts(days, args.runs, settings, np.random.default_rng(config.seed))
+    boot_attempts = bootstrap_attempts(days, args.runs, settings, np.random.default_rng(config.seed))
     hist = summarise_attempts("historical", hist_attempts, cfg.rules)
     boot = summarise_attempts("bootstrap", boot_attempts, cfg.rules)
     t = Table(
-        title=f"FTMO {cfg.rules.kind.value} challenge simulation: {len(stream.ret)} backtest trades over "
-        f"{table.n_days} days, model {model.description}, {costs.description}"
+        title=f"FTMO {cfg.rules.kind.value} challenge simulation over {days.n_days} historical days, each run "
+        f"through the backtest kernel, model {model.description}, {costs.description}"
     )
     t.add_column("figure")
     for s in (hist, boot):
@@ -121,8 +121,7 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
             "model": model.description,
             "costs": costs.description,
             "rules": cfg.rules.kind.value,
-            "trades": len(stream.ret),
-            "days": table.n_days,
+            "days": days.n_days,
             "report": str(report),
             "methods": {
                 s.method: {

@@ -5,7 +5,8 @@ The period is cut into `folds + 1` consecutive spans (services.backtest.split_pe
 walk-forward's own split); the first `folds` spans are the validation folds every trial is scored
 on, the last span is the final test block, scored once for the best trial (`evaluate(..., test=True)`).
 Each fold runs on its own fresh account with the walk-forward's period seed
-(services.backtest.run_walk_forward), so a trial's result depends on its parameters and the seed only.
+(services.backtest.run_prepared, what run_walk_forward runs), and its challenge attempts run its days
+through the same prepared kernel, so a trial's result depends on its parameters and the seed only.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 import attrs
 
 from composition.config import Config
-from domain.backtest.engine import EngineConfig, EngineResult, PairData
-from domain.challenge import ChallengeSettings
+from domain.backtest.engine import EngineConfig, EngineResult, PairData, Prepared, prepare
+from domain.challenge import ChallengeSettings, KernelDays
 from domain.execution_costs import CostModel
-from services.backtest import Period, run_walk_forward
+from services.backtest import Period, run_prepared
 from services.tuning import FoldSpan, TrialScore, score_folds
 
 
@@ -79,17 +80,22 @@ def trial_engine_config(data: TuneData, params: Mapping[str, float]) -> EngineCo
 
 def run_folds(
     data: TuneData, params: Mapping[str, float], test: bool = False
-) -> tuple[list[EngineResult], EngineConfig]:
+) -> tuple[list[EngineResult], list[Prepared], EngineConfig]:
+    """The trial's folds (or the test block): each prepared once, walked on its own account."""
     cfg = trial_engine_config(data, params)
     periods = [data.test] if test else list(data.folds)
-    return run_walk_forward(periods, cfg, data.costs, data.config.seed, workers=1), cfg
+    preps = [prepare(p.pairs, cfg, data.costs) for p in periods]
+    results = [run_prepared(prep, data.config.seed, p.index) for prep, p in zip(preps, periods, strict=True)]
+    return results, preps, cfg
 
 
 def evaluate(data: TuneData, params: Mapping[str, float], test: bool = False) -> TrialScore:
     """The trial's score on the validation folds (or, once, on the final test block)."""
-    results, cfg = run_folds(data, params, test)
-    periods = [data.test] if test else list(data.folds)
-    return score_folds(results, spans(periods), ChallengeSettings(rules=cfg.rules), data.challenge_runs)
+    results, preps, cfg = run_folds(data, params, test)
+    fold_spans = spans([data.test] if test else list(data.folds))
+    days = [KernelDays.build(prep, s.start_ms, s.end_ms - 1) for prep, s in zip(preps, fold_spans, strict=True)]
+    challenge = ChallengeSettings(rules=cfg.rules)
+    return score_folds(results, fold_spans, days, challenge, data.challenge_runs, data.config.seed)
 
 
 def trial_job(data: TuneData, params: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ simulated broker does. `NUMBA_DISABLE_JIT=1` runs the same code as Python, with 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -271,11 +272,11 @@ class Prepared:
     c_bar: IntArray
     c_tier: IntArray
     c_conf: FloatArray
-    candidates: tuple[npt.NDArray[np.generic], ...]  # run_stage2's c_sign .. c_tp
-    exits: tuple[npt.NDArray[np.generic], ...]  # run_stage2's c_open_next .. x_worst
-    bars: tuple[npt.NDArray[np.generic], ...]  # run_stage2's bar arguments (b_off .. b_high)
-    tables: tuple[npt.NDArray[np.generic], ...]  # run_stage2's specs and cost tables (s_cs .. known)
-    settings: tuple[object, ...]  # run_stage2's settings (kill_switch .. end_hours)
+    candidates: tuple[Any, ...]  # run_stage2's c_sign .. c_tp
+    exits: tuple[Any, ...]  # run_stage2's c_open_next .. x_worst
+    bars: tuple[Any, ...]  # run_stage2's bar arguments (b_off .. b_high)
+    tables: tuple[Any, ...]  # run_stage2's specs and cost tables (s_cs .. known)
+    settings: tuple[Any, ...]  # run_stage2's settings (kill_switch .. end_hours)
 
     def window(self, t0: int, t1: int) -> tuple[int, int, int, int]:
         """Events [k0, k1) and grid closes [g0, g1) whose time is in [t0, t1)."""
@@ -415,7 +416,7 @@ def walk(
     t_i = np.zeros((m, 10), dtype=np.int64)
     counters = np.zeros(5, dtype=np.int64)
     lowest = np.full(1, np.inf)
-    final = run_stage2(
+    args: tuple[Any, ...] = (
         ev_t, prep.ev_rank[k0:k1], ev_cand, prep.ev_sess[k0:k1], prep.ev_grid[k0:k1] - g0,
         prep.c_bar, prep.c_tier, *prep.candidates, prep.c_conf, prep.fill_sess, *prep.exits,
         prep.grid[g0:g1], gmark, gvalid,
@@ -423,6 +424,7 @@ def walk(
         float(start_balance), float(start_balance if max_eod_balance is None else max_eod_balance),
         ev_code, t_f, t_i, counters, lowest,
     )  # fmt: skip
+    final = run_stage2(*args)
     n = int(counters[C_TRADES])
     rng.bit_generator.state = saved
     rng.random((n, 2))

@@ -1,5 +1,4 @@
-"""Trade lifecycle rules, the compiled stage 2 == itself run as Python, walk-forward parallel==serial,
-challenge mechanics.
+"""Trade lifecycle rules, the compiled stage 2 == itself run as Python, walk-forward parallel==serial.
 Synthetic candles here are labelled as such: they test mechanics only."""
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import numpy as np
 from domain.backtest.baseline import MomentumSignPredictor
 from domain.backtest.engine import EngineConfig, PairData, run
 from domain.backtest.lifecycle import ExitReason, resolve_exits
-from domain.challenge import ChallengeSettings, DayTable, TradeStream, attempt
 from domain.confidence import ConfidenceParams, EnsembleWeights
 from domain.execution_costs import FixedCostModel
 from domain.ftmo import FtmoRules
@@ -125,17 +123,6 @@ def test_walk_forward_in_processes_equals_serial() -> None:
     for s, p in zip(serial, parallel, strict=True):
         for k in s.trades:
             assert np.array_equal(s.trades[k], p.trades[k])
-
-
-def test_challenge_passes_on_steady_profit_and_fails_on_a_daily_loss() -> None:
-    day = 86_400_000
-    steady = TradeStream(T0 + 10 * 3_600_000 + np.arange(12) * day, np.full(12, 0.01), np.full(12, -0.002))
-    table = DayTable.build(steady)
-    a = attempt(table, np.arange(table.n_days), ChallengeSettings())
-    assert a.outcome == "passed" and a.trading_days == 10 and a.days == 10 and a.guardrail_violations == 0
-    crash = TradeStream(np.array([T0 + 10 * 3_600_000]), np.array([-0.01]), np.array([-0.06]))
-    a = attempt(DayTable.build(crash), np.arange(1), ChallengeSettings(rules=FtmoRules()))
-    assert a.outcome == "daily_loss" and a.guardrail_violations == 1
 
 
 def test_margin_caps_the_batch_engine() -> None:
