@@ -35,7 +35,6 @@ import attrs
 import numpy as np
 from numba import njit
 
-from domain.cleaning import WindowValidity
 from domain.feature_matrix import FeatureMatrix
 from domain.market import (
     MS_PER_DAY,
@@ -50,7 +49,7 @@ from domain.market import (
     session_hour_table,
     true_range_at,
 )
-from domain.resample import complete_closes
+from domain.resample import complete_closes, complete_closes_into
 from domain.spread_estimators import two_bar_terms
 
 # Bump when the feature code changes what it computes: it is part of every feature-store key.
@@ -185,25 +184,6 @@ def _rolling_sums_into(x: FloatArray, window: int, s1: FloatArray, s2: FloatArra
             s2[i] = np.nan
 
 
-def _rolling_sum(x: FloatArray, window: int) -> FloatArray:
-    """Sum of x[t-window+1 .. t]; NaN during warm-up or when the window holds a non-finite value."""
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    s1, s2 = np.empty(x.shape[0]), np.empty(x.shape[0])
-    _rolling_sums_into(x, int(window), s1, s2, False)
-    return s1
-
-
-def _log_return(close: FloatArray, k: int) -> FloatArray:
-    out = np.empty(close.shape[0])
-    out[: min(k, close.shape[0])] = np.nan
-    if close.shape[0] > k:
-        tail = out[k:]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(close[k:], close[:-k], out=tail)
-            np.log(tail, out=tail)
-    return out
-
-
 def _masked(values: FloatArray, valid: BoolArray) -> FloatArray:
     return np.where(valid, values, np.nan)
 
@@ -216,18 +196,75 @@ _FLAT: Final = 1e-9
 # ---------------------------------------------------------------- per-timeframe trend/momentum
 
 
-def _trend_momentum(
-    ts: IntArray, close: FloatArray, timeframe: Timeframe, params: FeatureParams
-) -> tuple[FloatArray, FloatArray]:
-    """close / SMA(trend_window) - 1 and the momentum log return of one timeframe's bars (masked)."""
-    sma = _rolling_sum(close, params.trend_window) / params.trend_window
-    with np.errstate(divide="ignore", invalid="ignore"):
-        trend = close / sma - 1.0
-    win = WindowValidity(ts, timeframe).mask
-    trend = _masked(trend, win(params.trend_window))
-    k = params.momentum_lookback
-    mom = _masked(_log_return(close, k), win(k + 1))
-    return trend, mom
+@njit(cache=True)
+def _higher_closes_into(
+    ts: IntArray,
+    close: FloatArray,
+    periods: IntArray,
+    pers: IntArray,
+    h_ts: IntArray,
+    h_c: FloatArray,
+    h_offset: IntArray,
+) -> None:
+    """The complete-bucket open times and closes of each higher timeframe (`complete_closes`, period
+    periods[q] of pers[q] base bars), back to back in h_ts/h_c from h_offset[q] (room for the sum
+    of len(ts) // pers[q]); h_offset[q + 1] ends each."""
+    off = 0
+    h_offset[0] = 0
+    for q in range(periods.shape[0]):
+        off += complete_closes_into(ts, close, periods[q], pers[q], h_ts[off:], h_c[off:])
+        h_offset[q + 1] = off
+
+
+@njit(cache=True, error_model="numpy")  # a division by zero gives inf/NaN, as numpy's
+def _log_inputs_into(
+    close: FloatArray,
+    ks: IntArray,
+    h_ts: IntArray,
+    h_c: FloatArray,
+    h_offset: IntArray,
+    h_ms: IntArray,
+    trend_window: int,
+    mom_k: int,
+    ratio: FloatArray,
+    h_trend: FloatArray,
+    h_mom_ok: BoolArray,
+    h_close_ms: IntArray,
+    scratch: FloatArray,
+) -> None:
+    """What the feature pass needs besides numpy's logs: ratio[r * n + i] := close[i] / close[i - ks[r]]
+    (NaN for i < ks[r]), the base log returns' arguments; then per higher timeframe q (segment
+    h_offset[q] .. h_offset[q + 1] of h_ts/h_c, bar length h_ms[q]) its trend close / SMA(trend_window)
+    - 1 (NaN unless `WindowValidity.mask(trend_window)`), its momentum ratio close[j] / close[j - mom_k]
+    in ratio[len(ks) * n + j] with h_mom_ok[j] = `WindowValidity.mask(mom_k + 1)`, and its bars' close
+    times. The SMA is `_rolling_sums_into`'s, then the same division by the window as numpy's."""
+    n = close.shape[0]
+    for r in range(ks.shape[0]):
+        k = ks[r]
+        base = r * n
+        for i in range(n):
+            ratio[base + i] = close[i] / close[i - k] if i >= k else np.nan
+    hr = ks.shape[0] * n
+    for q in range(h_ms.shape[0]):
+        a = h_offset[q]
+        b = h_offset[q + 1]
+        seg = h_c[a:b]
+        sums = h_trend[a:b]
+        _rolling_sums_into(seg, trend_window, sums, scratch[a:b], False)
+        period = h_ms[q]
+        last_gap = 0  # latest bar j with ts[j] - ts[j - 1] != period (0: none yet)
+        for j in range(b - a):
+            g = a + j
+            if j > 0 and h_ts[g] - h_ts[g - 1] != period:
+                last_gap = j
+            x = seg[j]
+            if j >= trend_window - 1 and last_gap <= j - trend_window + 1:
+                h_trend[g] = x / (sums[j] / trend_window) - 1.0
+            else:
+                h_trend[g] = np.nan
+            ratio[hr + g] = x / seg[j - mom_k] if j >= mom_k else np.nan
+            h_mom_ok[g] = j >= mom_k and last_gap <= j - mom_k
+            h_close_ms[g] = h_ts[g] + period
 
 
 # ---------------------------------------------------------------- the feature set
@@ -599,6 +636,87 @@ def _feature_names(params: FeatureParams, tf: Timeframe, higher: list[Timeframe]
     return tuple(names)
 
 
+@attrs.frozen
+class _Layout:
+    """What `compute_features` derives from the parameters and the base timeframe alone (memoised:
+    the live cycle computes features for the same ones every bar)."""
+
+    higher: tuple[Timeframe, ...]
+    names: tuple[str, ...]
+    ks: IntArray  # the log-return lookbacks: return_lookbacks (deduplicated), then 1 and momentum_lookback
+    n_ret: int
+    r1_row: int
+    mom_row: int
+    vol_windows: IntArray
+    h_ms: IntArray
+    h_per: IntArray  # base bars per higher bar
+
+
+_LAYOUTS: dict[tuple[FeatureParams, Timeframe], _Layout] = {}
+
+
+def _layout(params: FeatureParams, tf: Timeframe) -> _Layout:
+    hit = _LAYOUTS.get((params, tf))
+    if hit is None:
+        htfs = higher_timeframes_for(params, tf)
+        ks = list(dict.fromkeys(params.return_lookbacks))
+        n_ret = len(ks)
+        for k in (1, params.momentum_lookback):
+            if k not in ks:
+                ks.append(k)
+        hit = _LAYOUTS[(params, tf)] = _Layout(
+            tuple(htfs),
+            _feature_names(params, tf, htfs),
+            np.asarray(ks, dtype=np.int64),
+            n_ret,
+            ks.index(1),
+            ks.index(params.momentum_lookback),
+            np.asarray(list(dict.fromkeys(params.vol_windows)), dtype=np.int64),
+            np.asarray([htf.ms for htf in htfs], dtype=np.int64),
+            np.asarray([htf.ms // tf.ms for htf in htfs], dtype=np.int64),
+        )
+    return hit
+
+
+def _higher_closes(
+    candles: Candles, lay: _Layout, higher: Mapping[Timeframe, Candles] | None
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """Each higher timeframe's bar open times and closes back to back, and where each one starts:
+    supplied bars where `higher` has them, else the complete buckets of `candles` (`complete_closes`)."""
+    supplied = dict(higher or {})
+    if not any(htf in supplied for htf in lay.higher):  # all resampled: one compiled call
+        n = len(candles)
+        room = int(sum(n // int(p) for p in lay.h_per))
+        h_ts, h_c = np.empty(room, dtype=np.int64), np.empty(room)
+        h_offset = np.empty(len(lay.higher) + 1, dtype=np.int64)
+        _higher_closes_into(
+            np.ascontiguousarray(candles.ts),
+            np.ascontiguousarray(candles.close),
+            lay.h_ms,
+            lay.h_per,
+            h_ts,
+            h_c,
+            h_offset,
+        )
+        return h_ts, h_c, h_offset
+    parts: list[tuple[IntArray, FloatArray]] = []
+    for htf in lay.higher:
+        hc = supplied.get(htf)
+        if hc is None:
+            parts.append(complete_closes(candles, htf))  # the bars of resample(candles, htf) that count
+        elif hc.timeframe is not htf:
+            raise ValueError(f"higher candles for {htf} have timeframe {hc.timeframe}")
+        else:
+            parts.append((hc.ts, hc.close))
+    h_offset = np.zeros(len(parts) + 1, dtype=np.int64)
+    h_offset[1:] = np.cumsum([t.shape[0] for t, _ in parts], dtype=np.int64)
+    return (
+        np.ascontiguousarray(np.concatenate([t for t, _ in parts]), dtype=np.int64),
+        np.ascontiguousarray(np.concatenate([c for _, c in parts]), dtype=np.float64),
+        h_offset,
+    )
+
+
 def compute_features(
     candles: Candles,
     params: FeatureParams = DEFAULT_PARAMS,
@@ -610,53 +728,46 @@ def compute_features(
     configured higher timeframe not supplied is resampled from `candles` (complete buckets only).
     """
     tf = candles.timeframe
+    lay = _layout(params, tf)
     ts = np.ascontiguousarray(candles.ts, dtype=np.int64)
     n = ts.shape[0]
     h, lo, c, v = (
         np.ascontiguousarray(a, dtype=np.float64) for a in (candles.high, candles.low, candles.close, candles.volume)
     )
+    h_ts, h_c, h_offset = _higher_closes(candles, lay, higher)
 
     # What needs a transcendental function is computed by numpy (log returns, log(1 + volume), the
-    # spread terms), so each value is bit for bit numpy's; the rest happens in one compiled pass.
-    ks = list(dict.fromkeys(params.return_lookbacks))
-    n_ret = len(ks)
-    for k in (1, params.momentum_lookback):
-        if k not in ks:
-            ks.append(k)
-    log_ret = np.empty((len(ks), n))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for r, k in enumerate(ks):
-            row = log_ret[r]
-            row[: min(k, n)] = np.nan
-            if n > k:
-                np.divide(c[k:], c[:-k], out=row[k:])
-        np.log(log_ret, out=log_ret)
+    # spread terms), so each value is bit for bit numpy's; the rest is compiled: the ratios the logs
+    # take and the higher timeframes' trends before them, everything else in one pass after.
+    n_h = h_c.shape[0]
+    n_log = lay.ks.shape[0] * n
+    ratio = np.empty(n_log + n_h)
+    h_trend = np.empty(n_h)
+    h_mom_ok = np.empty(n_h, dtype=np.bool_)
+    h_close_ms = np.empty(n_h, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):  # (numpy scalars when NUMBA_DISABLE_JIT=1)
+        _log_inputs_into(
+            c,
+            lay.ks,
+            h_ts,
+            h_c,
+            h_offset,
+            lay.h_ms,
+            int(params.trend_window),
+            int(params.momentum_lookback),
+            ratio,
+            h_trend,
+            h_mom_ok,
+            h_close_ms,
+            np.empty(n_h),
+        )
+        np.log(ratio, out=ratio)
         lv = np.log1p(np.maximum(v, 0.0))
+    log_ret = ratio[:n_log].reshape(lay.ks.shape[0], n)
+    h_mom = _masked(ratio[n_log:], h_mom_ok)
     cs, ar = two_bar_terms(h, lo, c)  # corwin_schultz (negatives zero), abdi_ranaldo_squared
 
-    htfs = higher_timeframes_for(params, tf)
-    supplied = dict(higher or {})
-    h_trends: list[FloatArray] = []
-    h_moms: list[FloatArray] = []
-    h_close: list[IntArray] = []
-    for htf in htfs:
-        hc = supplied.get(htf)
-        if hc is None:
-            h_ts, h_c = complete_closes(candles, htf)  # the bars of resample(candles, htf) that count
-        elif hc.timeframe is not htf:
-            raise ValueError(f"higher candles for {htf} have timeframe {hc.timeframe}")
-        else:
-            h_ts, h_c = hc.ts, hc.close
-        h_trend, h_mom = _trend_momentum(h_ts, h_c, htf, params)
-        h_trends.append(h_trend)
-        h_moms.append(h_mom)
-        h_close.append(h_ts + htf.ms)
-    h_offset = np.zeros(len(htfs) + 1, dtype=np.int64)
-    h_offset[1:] = np.cumsum([a.shape[0] for a in h_trends], dtype=np.int64)
-    empty = np.empty(0)
-
-    names = _feature_names(params, tf, htfs)
-    values = np.empty((n, len(names)))
+    values = np.empty((n, len(lay.names)))
     with np.errstate(divide="ignore", invalid="ignore"):  # (numpy scalars when NUMBA_DISABLE_JIT=1)
         _features_into(
             ts,
@@ -665,12 +776,12 @@ def compute_features(
             c,
             int(tf.ms),
             log_ret,
-            np.asarray(ks, dtype=np.int64),
-            n_ret,
-            ks.index(1),
-            ks.index(params.momentum_lookback),
+            lay.ks,
+            lay.n_ret,
+            lay.r1_row,
+            lay.mom_row,
             int(params.atr_window),
-            np.asarray(list(dict.fromkeys(params.vol_windows)), dtype=np.int64),
+            lay.vol_windows,
             lv,
             int(params.volume_z_window),
             cs,
@@ -678,16 +789,16 @@ def compute_features(
             int(params.spread_window),
             _SESSION_HOURS_TABLE,
             int(params.trend_window),
-            np.concatenate(h_trends) if h_trends else empty,
-            np.concatenate(h_moms) if h_moms else empty,
+            h_trend,
+            h_mom,
             h_offset,
-            np.concatenate(h_close) if h_close else np.empty(0, dtype=np.int64),
-            np.asarray([htf.ms for htf in htfs], dtype=np.int64),
+            h_close_ms,
+            lay.h_ms,
             float(params.regime_low),
             float(params.regime_high),
             values,
         )
-    return FeatureMatrix(candles.symbol, tf.value, params.key(), ts, names, values)
+    return FeatureMatrix(candles.symbol, tf.value, params.key(), ts, lay.names, values)
 
 
 def feature_names(params: FeatureParams = DEFAULT_PARAMS, timeframe: Timeframe = Timeframe.M5) -> tuple[str, ...]:

@@ -59,11 +59,35 @@ def complete_closes(candles: Candles, target: Timeframe) -> tuple[IntArray, Floa
     per = check_resample(candles.timeframe, target)
     if per == 1 or len(candles) == 0:
         return candles.ts, candles.close
-    starts = _bucket_starts(np.ascontiguousarray(candles.ts), int(target.ms))
-    ends = np.concatenate((starts[1:], np.array([len(candles)], dtype=np.int64)))
-    keep = (ends - starts) == per
-    out_ts = (candles.ts[starts[keep]] // target.ms) * target.ms
-    return out_ts, candles.close[ends[keep] - 1]
+    n = len(candles)
+    out_ts, out_close = np.empty(n // per, dtype=np.int64), np.empty(n // per)
+    m = complete_closes_into(
+        np.ascontiguousarray(candles.ts), np.ascontiguousarray(candles.close), int(target.ms), per, out_ts, out_close
+    )
+    return out_ts[:m], out_close[:m]
+
+
+@njit(cache=True)
+def complete_closes_into(
+    ts: IntArray, close: FloatArray, period: int, per: int, out_ts: IntArray, out_close: FloatArray
+) -> int:
+    """`complete_closes` written into out_ts/out_close from index 0 (room for len(ts) // per bars, a
+    bound: complete buckets hold `per` bars each); returns how many. Compiled callers (the feature
+    pass's higher timeframes) call it directly."""
+    n = ts.shape[0]
+    if n == 0:
+        return 0
+    starts = _bucket_starts(ts, period)
+    nb = starts.shape[0]
+    m = 0
+    for b in range(nb):
+        s = starts[b]
+        e = starts[b + 1] if b + 1 < nb else n
+        if e - s == per:
+            out_ts[m] = (ts[s] // period) * period
+            out_close[m] = close[e - 1]
+            m += 1
+    return m
 
 
 @njit(cache=True)
