@@ -20,7 +20,15 @@ import numpy.typing as npt
 
 from domain.calibration import CalibrationMap, IdentityMap
 from domain.errors import ConfigError
-from domain.market import DEFAULT_SESSION_HOURS, Session, SessionHours, VolRegime, session_masks
+from domain.market import (
+    DEFAULT_SESSION_HOURS,
+    MS_PER_HOUR,
+    Session,
+    SessionHours,
+    VolRegime,
+    session_masks,
+    utc_hour,
+)
 from domain.signals import Direction
 from domain.volatility import REGIME_OF_CODE
 
@@ -171,13 +179,19 @@ def mtf_booster_batch(direction_sign: IntArray, higher_tf_signs: IntArray, cfg: 
 
 
 def session_booster_batch(ts_ms: IntArray, cfg: BoosterConfig) -> FloatArray:
-    masks = session_masks(ts_ms, cfg.hours)
+    """The session booster at each timestamp: the rule below depends on the UTC hour alone, so it runs on
+    the 24 hours once and each timestamp takes its hour's value."""
+    return _session_boosters_by_hour(cfg)[utc_hour(ts_ms)]
+
+
+def _session_boosters_by_hour(cfg: BoosterConfig) -> FloatArray:
+    masks = session_masks(np.arange(24, dtype=np.int64) * MS_PER_HOUR, cfg.hours)
     bonus = dict(cfg.session_bonus)
-    out = np.zeros(np.asarray(ts_ms).shape[0])
+    out = np.zeros(24)
     for s in Session:
         out = np.where(masks[s], np.maximum(out, bonus.get(s.value, 0.0)), out)
     out = np.where(masks[Session.LONDON] & masks[Session.NEW_YORK], cfg.overlap_bonus, out)
-    return np.clip(out, -cfg.session_cap, cfg.session_cap)
+    return np.asarray(np.clip(out, -cfg.session_cap, cfg.session_cap), dtype=np.float64)
 
 
 def regime_booster_batch(codes: IntArray, cfg: BoosterConfig) -> FloatArray:

@@ -37,6 +37,7 @@ import numpy.typing as npt
 from domain.errors import UserError
 from domain.market import (
     DEFAULT_SESSION_HOURS,
+    MS_PER_HOUR,
     Session,
     SessionHours,
     session_masks,
@@ -504,12 +505,11 @@ def cost_session_codes(ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOUR
     `domain.market.primary_session` does. Hours in no session (21-24 UTC by default) use the New
     York profile: they are the late US afternoon, and the paper broker treats them the same way.
     """
-    masks = session_masks(ts_ms, hours)
-    n = utc_hour(ts_ms).shape[0]
-    code = np.full(n, SESSION_ORDER.index(Session.NEW_YORK), dtype=np.int64)
+    masks = session_masks(np.arange(24, dtype=np.int64) * MS_PER_HOUR, hours)  # the rule by UTC hour
+    code = np.full(24, SESSION_ORDER.index(Session.NEW_YORK), dtype=np.int64)
     for s in reversed(_SESSION_PRIORITY):
         code = np.where(masks[s], SESSION_ORDER.index(s), code)
-    return np.asarray(code, dtype=np.int64)
+    return np.asarray(code[utc_hour(ts_ms)], dtype=np.int64)
 
 
 def cost_sessions(ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS) -> list[Session]:

@@ -300,13 +300,16 @@ def prepare(pairs: Sequence[PairData], cfg: EngineConfig, costs: CostModel) -> P
     ends = [p.bars.ts + p.bars.timeframe.ms for p in pairs]
     # every bar close that has a next bar; each pair's mark there
     if ends and all(np.array_equal(e, ends[0]) for e in ends[1:]):
-        grid = ends[0][:-1]  # the usual case, pairs on the same bars: their union is one of them
+        # the usual case, pairs on the same bars: their union is one of them, and grid close j is bar j
+        grid = ends[0][:-1]
+        gvalid = np.ones((n_p, grid.shape[0]), dtype=np.bool_)
+        gmark = np.array([p.bars.close[:-1] for p in pairs], dtype=np.float64).reshape(n_p, grid.shape[0])
     else:
         grid = np.unique(np.concatenate([np.zeros(0, np.int64)] + [e[:-1] for e in ends]))
-    gk = [e.searchsorted(grid, side="right") - 1 for e in ends]
-    gvalid = np.array([x >= 0 for x in gk], dtype=np.bool_).reshape(n_p, grid.shape[0])
-    gmark = np.array([p.bars.close[np.maximum(x, 0)] for p, x in zip(pairs, gk, strict=True)], dtype=np.float64)
-    gmark = gmark.reshape(n_p, grid.shape[0])
+        gk = [e.searchsorted(grid, side="right") - 1 for e in ends]
+        gvalid = np.array([x >= 0 for x in gk], dtype=np.bool_).reshape(n_p, grid.shape[0])
+        gmark = np.array([p.bars.close[np.maximum(x, 0)] for p, x in zip(pairs, gk, strict=True)], dtype=np.float64)
+        gmark = gmark.reshape(n_p, grid.shape[0])
     # candidates, concatenated, with their exits (resolved once, vectorised: they do not depend on sizing)
     exits = [
         resolve_exits(p.bars, s.cand + 1, s.sign, s.sl, s.tp, cfg.horizon_bars, p.fine)
