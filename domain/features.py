@@ -346,9 +346,11 @@ def _features_into(
     h_age: IntArray,
     regime_low: float,
     regime_high: float,
+    first: int,
     out: FloatArray,
 ) -> None:
-    """out[i, :] := the feature row of bar i, in `_feature_names` order, in one pass over the bars.
+    """out[i - first, :] := the feature row of bar i >= first, in `_feature_names` order, in one pass
+    over the bars (the rows before `first` advance the rolling sums but are not written).
 
     Value for value the arithmetic of the array code it replaces: the rolling sums are prefix sums
     accumulated in index order and differenced over the window (`_rolling_sums_into`: finite values
@@ -416,26 +418,15 @@ def _features_into(
     dow = 0
     last_gap = 0  # latest bar i with ts[i] - ts[i - 1] != tf_ms (0: none yet; bar 0 never is)
     for i in range(n):
-        row = out[i]
         if i > 0 and ts[i] - ts[i - 1] != tf_ms:
             last_gap = i
-        j = 0
-        # ret_k
-        for r in range(n_ret):
-            k = ks[r]
-            ok = i >= k and last_gap <= i - k
-            row[j] = log_ret[r, i] if ok else np.nan
-            j += 1
-        # atr_w: true range (the first bar's from its own close), its rolling mean over the close
+        # The prefix sums advance on every bar (row i's windows difference them); rows before
+        # `first` are not written.
+        # ATR: true range (the first bar's from its own close)
         tr = true_range_at(high[i], low[i], close[i - 1] if i > 0 else close[0])
         at_p = at_p + tr
         at_c[(i + 1) & at_m] = at_p
-        v = np.nan
-        if i >= atr_window - 1:
-            v = (at_p - at_c[(i + 1 - atr_window) & at_m]) / atr_window / close[i]
-        row[j] = v if i >= atr_window and last_gap <= i - atr_window else np.nan
-        j += 1
-        # rv_w, vol_ratio, vol_regime
+        # realised volatility: the masked 1-bar log return
         x = log_ret[r1_row, i] if i >= 1 and last_gap <= i - 1 else np.nan
         if np.isfinite(x):
             rv_p1 = rv_p1 + x
@@ -448,6 +439,64 @@ def _features_into(
         rv_c1[s] = rv_p1
         rv_c2[s] = rv_p2
         rv_cb[s] = rv_pb
+        # volume z-score: log(1 + volume)
+        x_vz = lv[i]
+        if np.isfinite(x_vz):
+            vz_p1 = vz_p1 + x_vz
+            vz_p2 = vz_p2 + x_vz * x_vz
+        else:
+            vz_p1 = vz_p1 + 0.0
+            vz_p2 = vz_p2 + 0.0
+            vz_pb += 1
+        s = (i + 1) & vz_m
+        vz_c1[s] = vz_p1
+        vz_c2[s] = vz_p2
+        vz_cb[s] = vz_pb
+        # spreads: the finite per-bar terms
+        x = cs[i]
+        if np.isfinite(x):
+            cs_p = cs_p + x
+            cs_pk += 1
+        else:
+            cs_p = cs_p + 0.0
+        s = (i + 1) & sp_m
+        cs_c[s] = cs_p
+        cs_k[s] = cs_pk
+        x = ar[i]
+        if np.isfinite(x):
+            ar_p = ar_p + x
+            ar_pk += 1
+        else:
+            ar_p = ar_p + 0.0
+        ar_c[s] = ar_p
+        ar_k[s] = ar_pk
+        # trend: the close
+        x_tr = close[i]
+        if np.isfinite(x_tr):
+            tr_p = tr_p + x_tr
+        else:
+            tr_p = tr_p + 0.0
+            tr_pb += 1
+        s = (i + 1) & tr_m
+        tr_c[s] = tr_p
+        tr_cb[s] = tr_pb
+        if i < first:
+            continue
+        row = out[i - first]
+        j = 0
+        # ret_k
+        for r in range(n_ret):
+            k = ks[r]
+            ok = i >= k and last_gap <= i - k
+            row[j] = log_ret[r, i] if ok else np.nan
+            j += 1
+        # atr_w: the rolling mean of the true range over the close
+        v = np.nan
+        if i >= atr_window - 1:
+            v = (at_p - at_c[(i + 1 - atr_window) & at_m]) / atr_window / close[i]
+        row[j] = v if i >= atr_window and last_gap <= i - atr_window else np.nan
+        j += 1
+        # rv_w, vol_ratio, vol_regime
         short = np.nan
         long_ = np.nan
         for q in range(n_vol):
@@ -476,35 +525,14 @@ def _features_into(
             row[j] = 0.0
         j += 1
         # volume_z_w
-        x = lv[i]
-        if np.isfinite(x):
-            vz_p1 = vz_p1 + x
-            vz_p2 = vz_p2 + x * x
-        else:
-            vz_p1 = vz_p1 + 0.0
-            vz_p2 = vz_p2 + 0.0
-            vz_pb += 1
-        s = (i + 1) & vz_m
-        vz_c1[s] = vz_p1
-        vz_c2[s] = vz_p2
-        vz_cb[s] = vz_pb
         m, sd = _ring_mean_sd(i, vz_window, vz_m, vz_p1, vz_p2, vz_pb, vz_c1, vz_c2, vz_cb)
-        z = (x - m) / sd if sd > 0 else 0.0
+        z = (x_vz - m) / sd if sd > 0 else 0.0
         if np.isnan(m) or not (i >= vz_window - 1 and last_gap <= i - vz_window + 1):
             z = np.nan
         row[j] = z
         j += 1
         # spread_cs_w, spread_ar_w: rolling means of the finite per-bar terms (all `window` of them)
         spread_ok = i >= spread_window and last_gap <= i - spread_window
-        x = cs[i]
-        if np.isfinite(x):
-            cs_p = cs_p + x
-            cs_pk += 1
-        else:
-            cs_p = cs_p + 0.0
-        s = (i + 1) & sp_m
-        cs_c[s] = cs_p
-        cs_k[s] = cs_pk
         v = np.nan
         if i >= spread_window - 1:
             o = (i + 1 - spread_window) & sp_m
@@ -513,14 +541,6 @@ def _features_into(
                 v = (cs_p - cs_c[o]) / cnt
         row[j] = v if spread_ok else np.nan
         j += 1
-        x = ar[i]
-        if np.isfinite(x):
-            ar_p = ar_p + x
-            ar_pk += 1
-        else:
-            ar_p = ar_p + 0.0
-        ar_c[s] = ar_p
-        ar_k[s] = ar_pk
         v = np.nan
         if i >= spread_window - 1:
             o = (i + 1 - spread_window) & sp_m
@@ -533,7 +553,7 @@ def _features_into(
         # session_*, dow_*, hour_* (as `session_masks`, `day_of_week`; the hour at the bar's close):
         # the UTC day is divided out when a bar leaves the previous bar's day, t % MS_PER_DAY is t - day0
         t = ts[i]
-        if i == 0 or t < day0 or t >= day0 + MS_PER_DAY:
+        if i == first or t < day0 or t >= day0 + MS_PER_DAY:
             day = t // MS_PER_DAY
             day0 = day * MS_PER_DAY
             dow = (day + 3) % 7
@@ -549,21 +569,12 @@ def _features_into(
         row[j + 3] = _HOUR_COS[minute]
         j += 4
         # trend_{base}, mom_{base}: close / SMA - 1 and the momentum log return
-        x = close[i]
-        if np.isfinite(x):
-            tr_p = tr_p + x
-        else:
-            tr_p = tr_p + 0.0
-            tr_pb += 1
-        s = (i + 1) & tr_m
-        tr_c[s] = tr_p
-        tr_cb[s] = tr_pb
         s1 = np.nan
         if i >= trend_window - 1:
             o = (i + 1 - trend_window) & tr_m
             if tr_pb - tr_cb[o] == 0:
                 s1 = tr_p - tr_c[o]
-        trend = x / (s1 / trend_window) - 1.0
+        trend = x_tr / (s1 / trend_window) - 1.0
         if not (i >= trend_window - 1 and last_gap <= i - trend_window + 1):
             trend = np.nan
         k = ks[mom_row]
@@ -721,11 +732,16 @@ def compute_features(
     candles: Candles,
     params: FeatureParams = DEFAULT_PARAMS,
     higher: Mapping[Timeframe, Candles] | None = None,
+    last: int | None = None,
 ) -> FeatureMatrix:
     """The full feature set for `candles` (see the module docstring). Pure and causal.
 
     `higher` optionally supplies closed higher-timeframe candles (e.g. exchange 1h bars); any
     configured higher timeframe not supplied is resampled from `candles` (complete buckets only).
+    `last` keeps only the newest `last` rows (all of them when None or more than there are): the
+    values those rows have in the whole matrix, bit for bit (the pass still runs its rolling sums
+    from the first bar; it only skips computing and writing the rows before), for a caller that
+    reads no more (the live cycle's networks read their last window).
     """
     tf = candles.timeframe
     lay = _layout(params, tf)
@@ -767,7 +783,10 @@ def compute_features(
     h_mom = _masked(ratio[n_log:], h_mom_ok)
     cs, ar = two_bar_terms(h, lo, c)  # corwin_schultz (negatives zero), abdi_ranaldo_squared
 
-    values = np.empty((n, len(lay.names)))
+    if last is not None and last < 0:
+        raise ValueError(f"last must be >= 0 or None, got {last}")
+    first = n - min(n, last) if last is not None else 0
+    values = np.empty((n - first, len(lay.names)))
     with np.errstate(divide="ignore", invalid="ignore"):  # (numpy scalars when NUMBA_DISABLE_JIT=1)
         _features_into(
             ts,
@@ -796,9 +815,10 @@ def compute_features(
             lay.h_ms,
             float(params.regime_low),
             float(params.regime_high),
+            first,
             values,
         )
-    return FeatureMatrix(candles.symbol, tf.value, params.key(), ts, lay.names, values)
+    return FeatureMatrix(candles.symbol, tf.value, params.key(), ts[first:], lay.names, values)
 
 
 def feature_names(params: FeatureParams = DEFAULT_PARAMS, timeframe: Timeframe = Timeframe.M5) -> tuple[str, ...]:

@@ -142,6 +142,15 @@ class Candles:
             object.__setattr__(out, name, value)
         return out
 
+    def copy(self) -> Candles:
+        """The same bars in arrays of their own (no checks: these bars passed them)."""
+        out = object.__new__(Candles)
+        for name in ("symbol", "timeframe"):
+            object.__setattr__(out, name, getattr(self, name))
+        for name in ("ts", "open", "high", "low", "close", "volume"):
+            object.__setattr__(out, name, getattr(self, name).copy())
+        return out
+
     def slice_until(self, ts_ms: int) -> Candles:
         """Bars whose open time is <= ts_ms (what was known at or before that instant's bar)."""
         end = int(np.searchsorted(self.ts, ts_ms, side="right"))

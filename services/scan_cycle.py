@@ -146,28 +146,41 @@ class ScanCycle:
     # blocked (BlockReason.SENTIMENT; 0 = filter off). No source or no score: as before.
     sentiment: Sequence[SentimentSource] = ()
     sentiment_bound: float = 0.0
-    # Each pair's last features (the features function, a copy of its candles, what it returned).
-    # `features` is a function of the candles alone, so a cycle whose closed bars equal the last
-    # cycle's, value for value (the scan runs more often than bars close), takes the same result
-    # without recomputing it. A copy: a feed may reuse its arrays in place.
-    _last_features: dict[str, tuple[FeaturesFn, Candles, Any]] = attrs.field(
+    # Each pair's last features (the features function, the rows asked for, a copy of its candles,
+    # what it returned). `features` is a function of the candles alone, so a cycle whose closed bars
+    # equal the last cycle's, value for value (the scan runs more often than bars close), takes the
+    # same result without recomputing it. A copy: a feed may reuse its arrays in place.
+    _last_features: dict[str, tuple[FeaturesFn, int | None, Candles, Any]] = attrs.field(
         factory=dict, init=False, repr=False, eq=False
     )
 
     # ------------------------------------------------------------ helpers shared with operator
     def features_of(self, pair: str, candles: Candles) -> Any:
-        """`self.features(candles)`, reused from the pair's last call when its candles are unchanged."""
+        """`self.features(candles)`, reused from the pair's last call when its candles are unchanged.
+        When every predictor says how many of the newest feature rows it reads (`feature_rows`) and
+        the features function can stop there (`newest(candles, rows)`: the same values for those
+        rows), only those rows are computed."""
+        rows = self.feature_rows()
+        newest = getattr(self.features, "newest", None) if rows is not None else None
+        if newest is None:
+            rows = None
         last = self._last_features.get(pair)
-        if last is not None and last[0] is self.features and last[1].equals(candles):
-            return last[2]
-        out = self.features(candles)
-        kept = Candles(
-            candles.symbol,
-            candles.timeframe,
-            *(a.copy() for a in (candles.ts, candles.open, candles.high, candles.low, candles.close, candles.volume)),
-        )
-        self._last_features[pair] = (self.features, kept, out)
+        if last is not None and last[0] is self.features and last[1] == rows and last[2].equals(candles):
+            return last[3]
+        out = self.features(candles) if newest is None else newest(candles, rows)
+        self._last_features[pair] = (self.features, rows, candles.copy(), out)
         return out
+
+    def feature_rows(self) -> int | None:
+        """The most newest feature rows any predictor reads (their `feature_rows`); None (all of them)
+        when there is no predictor or one does not say."""
+        rows = None
+        for p in self.predictors:
+            r = getattr(p, "feature_rows", None)
+            if r is None:
+                return None
+            rows = max(int(r), rows or 0)
+        return rows
 
     def _hysteresis(self, pair: str) -> History:
         """The pair's hysteresis memory from the runtime state (hysteresis_run keeps its last N-1 scans)."""

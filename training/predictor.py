@@ -75,6 +75,11 @@ class TorchPredictor:
     def pairs(self) -> tuple[str, ...]:
         return tuple(self.members)
 
+    @property
+    def feature_rows(self) -> int:
+        """The newest feature rows `predict` reads (its window): the scan cycle computes no more."""
+        return self.seq_len
+
     def window(self, pair: str, fm: FeatureMatrix) -> np.ndarray | None:
         """The standardised (L, F) window ending at the matrix's last row, or None if unusable."""
         L = self.seq_len
@@ -215,6 +220,12 @@ class RuntimeFeatures:
         from domain.features import compute_features
 
         return compute_features(candles, self.params)
+
+    def newest(self, candles: Any, rows: int) -> FeatureMatrix:
+        """The newest `rows` rows of `self(candles)`, the same values (compute_features' `last`)."""
+        from domain.features import compute_features
+
+        return compute_features(candles, self.params, last=rows)
 
 
 def load_runtime_predictors(config: Any) -> tuple[list[TorchPredictor], RuntimeFeatures, bool, str]:

@@ -81,6 +81,34 @@ def test_supplied_exchange_bars_give_the_same_higher_features_as_resampling(bund
     np.testing.assert_allclose(b.column("trend_1h")[ok], a.column("trend_1h")[ok], rtol=0, atol=1e-9)
 
 
+def test_the_newest_rows_alone_are_the_whole_matrix_rows_bit_for_bit(btc5m: Candles) -> None:
+    """`last` computes only the newest rows, with the values (NaN bits included) the whole call gives
+    them: on a gap-free window, across an outage, from the epoch's first day, with other parameters."""
+    keep = np.ones(3_000, dtype=bool)
+    keep[[7, 1_500, 1_501, 2_990]] = False
+    keep[2_000:2_100] = False
+    w = btc5m.tail(3_000)
+    gappy = Candles(w.symbol, w.timeframe, *(a[keep] for a in (w.ts, w.open, w.high, w.low, w.close, w.volume)))
+    early = Candles(
+        w.symbol,
+        w.timeframe,
+        np.arange(700, dtype=np.int64) * Timeframe.M5.ms,
+        *(a[:700] for a in (w.open, w.high, w.low, w.close, w.volume)),
+    )
+    odd = FeatureParams(return_lookbacks=(1, 3, 3), vol_windows=(10, 10, 50), higher_timeframes=("15m", "1d"))
+    for c in (btc5m.tail(1_025), gappy, early):
+        for params in (FeatureParams(), odd):
+            full = compute_features(c, params)
+            for last in (0, 1, 16, 300, len(c), len(c) + 3):
+                tail = compute_features(c, params, last=last)
+                k = min(last, len(c))
+                assert tail.names == full.names and tail.version == full.version
+                assert tail.ts.tobytes() == full.ts[len(c) - k :].tobytes()
+                assert tail.values.tobytes() == full.values[len(c) - k :].tobytes()
+    with pytest.raises(ValueError):
+        compute_features(w, last=-1)
+
+
 def test_key_is_stable_and_follows_the_parameters() -> None:
     assert FeatureParams().key() == FeatureParams().key()
     assert FeatureParams(atr_window=21).key() != FeatureParams().key()

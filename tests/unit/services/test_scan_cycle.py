@@ -89,6 +89,47 @@ def test_unchanged_closed_bars_reuse_the_last_features(system: Any) -> None:
     assert len(system2.features_seen) == 4  # two pairs, computed on the first two scans only
 
 
+def test_only_the_feature_rows_every_predictor_reads_are_computed(system: Any) -> None:
+    """When each predictor says how many newest feature rows it reads and the features function can
+    stop there, the cycle asks it for that many (the most of them); a predictor that does not say,
+    or a features function without `newest`, gets the whole call. The rows asked for are part of
+    the reuse key."""
+
+    class Rows:
+        def __init__(self) -> None:
+            self.calls: list[int | None] = []
+
+        def __call__(self, c: Candles) -> Any:
+            self.calls.append(None)
+            return ("all", len(c))
+
+        def newest(self, c: Candles, rows: int) -> Any:
+            self.calls.append(rows)
+            return ("newest", rows)
+
+    class Reads:
+        def __init__(self, rows: int | None) -> None:
+            if rows is not None:
+                self.feature_rows = rows
+
+    cycle = system.cycle
+    c = system.market.candles("BTC/USDT", Timeframe.M5)
+    fn = Rows()
+    cycle.features = fn
+    cycle.predictors = [Reads(16), Reads(40)]
+    assert cycle.feature_rows() == 40
+    assert cycle.features_of("BTC/USDT", c) == ("newest", 40)
+    assert cycle.features_of("BTC/USDT", c) == ("newest", 40) and fn.calls == [40]  # reused
+    cycle.predictors = [Reads(16), Reads(None)]
+    assert cycle.feature_rows() is None
+    assert cycle.features_of("BTC/USDT", c) == ("all", len(c)) and fn.calls == [40, None]
+    cycle.predictors = []
+    assert cycle.feature_rows() is None
+    cycle.predictors = [Reads(16)]
+    cycle.features = lambda x: ("plain", len(x))
+    assert cycle.features_of("BTC/USDT", c) == ("plain", len(c))
+
+
 def test_notifier_failure_leaves_signal_pending(system: Any) -> None:
     system.scan()
     system.notifier.fail_next = 1
