@@ -50,7 +50,7 @@ from domain.market import (
     true_range_at,
 )
 from domain.resample import complete_closes, complete_closes_into
-from domain.spread_estimators import two_bar_terms
+from domain.spread_estimators import add_finite, two_bar_terms
 
 # Bump when the feature code changes what it computes: it is part of every feature-store key.
 FEATURE_CODE_VERSION: Final = "2"
@@ -318,6 +318,15 @@ def _ring_mean_sd(
     return m, np.sqrt(var)
 
 
+@njit(cache=True, inline="always")
+def _add_moments(x: float, p1: float, p2: float, bad: int) -> tuple[float, float, int]:
+    """One value into running sums of x and x^2 over the finite values; a non-finite one adds 0.0 (as
+    a prefix sum over zeros would) and is counted in `bad`."""
+    if np.isfinite(x):
+        return p1 + x, p2 + x * x, bad
+    return p1 + 0.0, p2 + 0.0, bad + 1
+
+
 @njit(cache=True, error_model="numpy")  # a division by zero gives inf/NaN, as numpy's
 def _features_into(
     ts: IntArray,
@@ -428,46 +437,24 @@ def _features_into(
         at_c[(i + 1) & at_m] = at_p
         # realised volatility: the masked 1-bar log return
         x = log_ret[r1_row, i] if i >= 1 and last_gap <= i - 1 else np.nan
-        if np.isfinite(x):
-            rv_p1 = rv_p1 + x
-            rv_p2 = rv_p2 + x * x
-        else:
-            rv_p1 = rv_p1 + 0.0
-            rv_p2 = rv_p2 + 0.0
-            rv_pb += 1
+        rv_p1, rv_p2, rv_pb = _add_moments(x, rv_p1, rv_p2, rv_pb)
         s = (i + 1) & rv_m
         rv_c1[s] = rv_p1
         rv_c2[s] = rv_p2
         rv_cb[s] = rv_pb
         # volume z-score: log(1 + volume)
         x_vz = lv[i]
-        if np.isfinite(x_vz):
-            vz_p1 = vz_p1 + x_vz
-            vz_p2 = vz_p2 + x_vz * x_vz
-        else:
-            vz_p1 = vz_p1 + 0.0
-            vz_p2 = vz_p2 + 0.0
-            vz_pb += 1
+        vz_p1, vz_p2, vz_pb = _add_moments(x_vz, vz_p1, vz_p2, vz_pb)
         s = (i + 1) & vz_m
         vz_c1[s] = vz_p1
         vz_c2[s] = vz_p2
         vz_cb[s] = vz_pb
         # spreads: the finite per-bar terms
-        x = cs[i]
-        if np.isfinite(x):
-            cs_p = cs_p + x
-            cs_pk += 1
-        else:
-            cs_p = cs_p + 0.0
+        cs_p, cs_pk = add_finite(cs[i], cs_p, cs_pk)
         s = (i + 1) & sp_m
         cs_c[s] = cs_p
         cs_k[s] = cs_pk
-        x = ar[i]
-        if np.isfinite(x):
-            ar_p = ar_p + x
-            ar_pk += 1
-        else:
-            ar_p = ar_p + 0.0
+        ar_p, ar_pk = add_finite(ar[i], ar_p, ar_pk)
         ar_c[s] = ar_p
         ar_k[s] = ar_pk
         # trend: the close

@@ -150,6 +150,15 @@ def _ar_terms_into(lh: FloatArray, ll: FloatArray, lc: FloatArray, ok: npt.NDArr
             out[t] = np.nan
 
 
+@njit(cache=True, inline="always")
+def add_finite(x: float, total: float, count: int) -> tuple[float, int]:
+    """One value into a running sum of the finite values and their count; a non-finite one adds 0.0
+    (the features kernel's and the spread windows' prefix sums)."""
+    if np.isfinite(x):
+        return total + x, count + 1
+    return total + 0.0, count
+
+
 @njit(cache=True)
 def _rolling_mean_into(x: FloatArray, window: int, need: int, out: FloatArray) -> None:
     """Prefix sums of the finite values in index order (as np.cumsum), differenced over the window;
@@ -160,12 +169,7 @@ def _rolling_mean_into(x: FloatArray, window: int, need: int, out: FloatArray) -
     ps = 0.0
     pc = 0
     for i in range(x.shape[0]):
-        v = x[i]
-        if np.isfinite(v):
-            ps = ps + v
-            pc += 1
-        else:
-            ps = ps + 0.0
+        ps, pc = add_finite(x[i], ps, pc)
         k = (i + 1) % ring
         cs[k] = ps
         cc[k] = pc
