@@ -12,7 +12,8 @@ what `trading-ai run` does); its time is printed apart, and the first cycle is p
 too (it must not be an outlier: nothing compiles there).
 
 Baselines measured in the same run, over the same ticks: (1) the same cycles doing only the window
-slice + the feature step; (2) the momentum baseline's full cycle (the runtime without a bundle).
+slice + the cycle's own feature step (ScanCycle.features_of: the newest rows the networks read, reused
+between bar closes); (2) the momentum baseline's full cycle (the runtime without a bundle).
 
 Targets: p99 <= 5 ms for 3 pairs with the trained bundle, RSS <= 1 GiB.
 Run: .venv/bin/python bench/cycle.py [--cycles N] [--models-dir DIR]
@@ -183,11 +184,11 @@ def main() -> int:
     total_s = time.perf_counter() - t0
 
     base_ms: list[float] = []
-    for t in ticks:  # baseline (1): the window slice and the feature step only
+    for t in ticks:  # baseline (1): the window slice and the cycle's own feature step only
         t1 = time.perf_counter()
         for p in scan.settings.pairs:
             c = market.candles(p, tf, t - scan.settings.lookback_bars * tf.ms, t).closed_before(t)
-            scan.features(c)
+            scan.features_of(p, c)  # the newest rows the networks read, reused between bar closes
         base_ms.append((time.perf_counter() - t1) * 1000)
     mom_config = load_config(env_file=None, environ={"MODELS_DIR": str(Path(tmp.name) / "none")})
     mom_scan, mom_clock, mom_broker, _ = build_cycle(mom_config, market, start, log)
