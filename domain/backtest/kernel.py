@@ -57,6 +57,10 @@ _KILL_SWITCH = BLOCK_CODES[BlockReason.KILL_SWITCH]
 _RATE_LIMIT = BLOCK_CODES[BlockReason.RATE_LIMIT]
 _RATE_LIMIT_TIER = BLOCK_CODES[BlockReason.RATE_LIMIT_TIER]
 _HALTED = BLOCK_CODES[BlockReason.HALTED]
+# decide_core's inputs beyond the policy, before they are read (typed as the real ones)
+_NO_FTMO = (0.0, 0.0, False)
+_NO_LIMITS = (0, 0, 0, 0)
+_NO_ORDER = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.nan)
 
 
 @numba.njit(cache=True, inline="always")
@@ -321,6 +325,26 @@ def run_stage2(
         tier = c_tier[c]
         while em_head < em_n and now - emitted[em_head, 0] >= window_ms:
             em_head += 1
+        halted_until = st_i[I_HALTED_UNTIL]
+        gate_in = (
+            kill_switch,
+            halted_until,
+            now,
+            window_ms,
+            max_per_hour,
+            st_i[I_BACKOFF_UNTIL],
+            backoff_reduction_pct,
+            tier,
+        )
+        # decide_core asks for the book only once the policy has let the candidate through (NEED_FTMO):
+        # a candidate the policy blocks reads nothing of it, as on the live desk
+        first = decide_core(
+            gate_in, emitted[em_head:em_n], tier_limits, True, 0, _NO_FTMO, _NO_LIMITS, _NO_ORDER,
+            (0.0, pos[:0], True, False),
+        )  # fmt: skip
+        if first[1] == 0:
+            ev_code[k] = first[0]
+            continue
         n_open = st_i[I_OPEN]
         balance = st_f[F_BALANCE]
         floating = 0.0
@@ -341,23 +365,12 @@ def run_stage2(
         c_day, c_dsb, c_eod = _refreshed(st_f, st_i, now, days)
         d_floor, t_floor, ftmo_floor = _floors(c_dsb, c_eod, rules)
         floor = max(d_floor, t_floor)
-        halted_until = st_i[I_HALTED_UNTIL]
-        g = (
-            kill_switch,
-            halted_until,
-            now,
-            window_ms,
-            max_per_hour,
-            st_i[I_BACKOFF_UNTIL],
-            backoff_reduction_pct,
-            tier,
-        )
         order = (
             s_cs[r], s_min_lot[r], s_step[r], s_max_lot[r], s_rate[r], equity, equity - used, rt_table[r, sc],
             risk_pct, c_entry[c], c_sl[c], np.nan,
         )  # fmt: skip
         code, _need, vol, latched, _mult, _count, verdict, _w, _h, _pl, _sized, _price = decide_core(
-            g,
+            gate_in,
             emitted[em_head:em_n],
             tier_limits,
             True,
