@@ -23,6 +23,7 @@ breach episodes; the plan's gate requires zero); the profit target, minimum trad
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import attrs
@@ -163,9 +164,14 @@ def attempt(
 
 
 def historical_attempts(
-    days: DaySource, runs: int, settings: ChallengeSettings, rng: np.random.Generator
+    days: DaySource,
+    runs: int,
+    settings: ChallengeSettings,
+    rng: np.random.Generator,
+    on_attempt: Callable[[], None] | None = None,
 ) -> list[Attempt]:
-    """`runs` attempts starting on evenly spaced days, each replaying history from there."""
+    """`runs` attempts starting on evenly spaced days, each replaying history from there (at most one
+    per day; `on_attempt` is called after each, for a progress bar)."""
     n = days.n_days
     if n == 0 or runs <= 0:
         return []
@@ -174,13 +180,20 @@ def historical_attempts(
     for s in starts.tolist():
         seq = np.arange(s, min(n, s + settings.max_days), dtype=np.int64)
         out.append(attempt(days, seq, settings, rng, start_day=days.first_day + s))
+        if on_attempt is not None:
+            on_attempt()
     return out
 
 
 def bootstrap_attempts(
-    days: DaySource, runs: int, settings: ChallengeSettings, rng: np.random.Generator
+    days: DaySource,
+    runs: int,
+    settings: ChallengeSettings,
+    rng: np.random.Generator,
+    on_attempt: Callable[[], None] | None = None,
 ) -> list[Attempt]:
-    """`runs` attempts over day sequences built from random blocks of consecutive historical days."""
+    """`runs` attempts over day sequences built from random blocks of consecutive historical days
+    (`on_attempt` is called after each, for a progress bar)."""
     n = days.n_days
     if n == 0 or runs <= 0:
         return []
@@ -188,7 +201,12 @@ def bootstrap_attempts(
     nblocks = -(-settings.max_days // block)
     starts = rng.integers(0, n - block + 1, size=(runs, nblocks))
     seqs = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(runs, -1)[:, : settings.max_days]
-    return [attempt(days, seqs[i].astype(np.int64), settings, rng, start_day=-1) for i in range(runs)]
+    out = []
+    for i in range(runs):
+        out.append(attempt(days, seqs[i].astype(np.int64), settings, rng, start_day=-1))
+        if on_attempt is not None:
+            on_attempt()
+    return out
 
 
 @attrs.frozen

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from composition.cli.context import Context
-from composition.cli.output import EXIT_FAIL, EXIT_OK, add_json_flag, add_model_argument, emit_json
+from composition.cli.output import EXIT_FAIL, EXIT_OK, add_json_flag, add_model_argument, emit_json, progress_bar
 from domain.errors import UserError
 
 
@@ -71,8 +71,16 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     t1 = max(int(p.bars.ts[-1]) for p in pairs)
     days = KernelDays.build(prepare(pairs, cfg, costs), t0, t1)
     settings = ChallengeSettings(rules=cfg.rules, max_days=args.max_days, block_days=args.block_days)
-    hist_attempts = historical_attempts(days, args.runs, settings, np.random.default_rng(config.seed))
-    boot_attempts = bootstrap_attempts(days, args.runs, settings, np.random.default_rng(config.seed))
+    n_hist = min(args.runs, days.n_days)  # one historical start per day at most
+    with progress_bar() as progress:
+        task = progress.add_task(f"historical attempts ({days.n_days} days)", total=n_hist)
+        hist_attempts = historical_attempts(
+            days, args.runs, settings, np.random.default_rng(config.seed), lambda: progress.advance(task)
+        )
+        task = progress.add_task("bootstrap attempts", total=args.runs)
+        boot_attempts = bootstrap_attempts(
+            days, args.runs, settings, np.random.default_rng(config.seed), lambda: progress.advance(task)
+        )
     hist = summarise_attempts("historical", hist_attempts, cfg.rules)
     boot = summarise_attempts("bootstrap", boot_attempts, cfg.rules)
     t = Table(

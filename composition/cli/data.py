@@ -16,6 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from composition.cli.context import Context
+from composition.cli.output import progress_bar
 from domain.errors import UserError
 from domain.market import Timeframe, validate_symbol
 
@@ -23,7 +24,6 @@ from domain.market import Timeframe, validate_symbol
 # building the parser (every `trading-ai` call, `--help` included) stays cheap.
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress
     from rich.table import Table
 
     from adapters.market_data.parquet_store import ParquetCandleStore
@@ -81,19 +81,6 @@ def _symbols(text: str | None, default: tuple[str, ...]) -> list[str]:
     return [validate_symbol(s) for s in raw]
 
 
-def _progress(console: Console) -> Progress:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
 def _out() -> Console:
     """Tables on stdout; wide enough to stay readable when piped (rich assumes 80 columns then)."""
     from rich.console import Console
@@ -122,7 +109,7 @@ def _fetch(args: argparse.Namespace, ctx: Context) -> int:
         tf_ms: int | None = Timeframe.parse(tf_text).ms
     except UserError:
         tf_ms = None  # the adapter reports unknown timeframes with Binance's valid list
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         tasks: dict[str, Any] = {}
         for s in symbols:
             last = store.last_ts(s, Timeframe.parse(tf_text)) if tf_ms else None
@@ -206,12 +193,10 @@ def _findings_table(reports: list[QualityReport]) -> Table:
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
-    from rich.console import Console
-
     from composition.candles import import_pairs
 
     store = store_of(args, ctx)
-    with _progress(Console(stderr=True)) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("importing", total=None)
         reports = import_pairs(ctx.config, store, None, args.candles_dir, on_done=lambda _r: progress.advance(task))
     out = store.quality_path

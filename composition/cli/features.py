@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from composition.cli.context import Context
+from composition.cli.output import progress_bar
 from domain.errors import UserError
 from domain.features import FeatureParams
 from domain.market import Timeframe, validate_symbol
@@ -25,7 +26,6 @@ from domain.market import Timeframe, validate_symbol
 # pyarrow (the stores) and rich load inside the handlers, so building the parser stays cheap.
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.progress import Progress
 
     from domain.leakage import LeakageReport
     from ports.market_data import MarketData
@@ -126,19 +126,6 @@ def _pairs_with(market: MarketData, symbols: list[str], tf: Timeframe, explicit:
     return out
 
 
-def _progress() -> Progress:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    )
-
-
 def feature_root(args: argparse.Namespace, ctx: Context) -> Path:
     return Path(args.store_dir or ctx.config.data.store_dir) / "features"
 
@@ -157,7 +144,7 @@ def _build(args: argparse.Namespace, ctx: Context) -> int:
     market = market_for(args, ctx, [(s, tf) for s in symbols])
     pairs = _pairs_with(market, symbols, tf, explicit)
     store = ParquetFeatureStore(feature_root(args, ctx))
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"features {tf}", total=len(pairs))
         result = build_features(market, store, pairs, tf, params, on_pair=lambda _s: progress.advance(task))
         progress.update(task, completed=len(pairs))
@@ -222,7 +209,7 @@ def _check(args: argparse.Namespace, ctx: Context) -> int:
     params = parse_params(args.param)
     market = market_for(args, ctx, [(s, tf) for s in symbols for tf in tfs])
     rng = np.random.default_rng(ctx.config.seed)
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("leakage check", total=len(symbols) * len(tfs))
         reports = check_features_leakage(
             market,

@@ -118,3 +118,19 @@ def quiet_console_defaults(config: Any) -> Any:
     if not lg.file and "LOG_FILE" not in os.environ:
         changes["file"] = os.path.join(config.data.store_dir, "logs", "trading-ai.jsonl")
     return attrs.evolve(config, logging=attrs.evolve(lg, **changes)) if changes else config
+
+
+def progress_bar(console: Any | None = None) -> Any:
+    """The commands' progress bar for long work (description, bar, done/total, elapsed), on stderr
+    unless a console is given, so stdout keeps only results (and `--json`'s one document)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console if console is not None else Console(stderr=True),
+        transient=False,
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from composition.cli.context import Context
+from composition.cli.output import progress_bar
 from domain.errors import UserError
 
 
@@ -126,7 +127,6 @@ def markdown(report: dict[str, Any], command: str) -> str:
 def handle(args: argparse.Namespace, ctx: Context) -> int:
     import attrs
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from composition.candles import cleaned_store
@@ -176,14 +176,7 @@ def handle(args: argparse.Namespace, ctx: Context) -> int:
     jobs = rs.jobs_for(spec, candles, engine, costs, specs, models)
     cost_text = f"{getattr(costs, 'description', type(costs).__name__)}; commission {engine.fee_bps:g} bps per side"
     t0 = time.perf_counter()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-    ) as progress:
+    with progress_bar(err) as progress:
         task = progress.add_task(f"research {spec.name}: {spec.cells()} cells in {len(jobs)} jobs", total=len(jobs))
         rep = rs.run_research(jobs, spec, args.workers, cost_text, on_done=lambda _j, _c: progress.advance(task))
     report = rs.report_dict(rep)
