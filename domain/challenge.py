@@ -163,47 +163,40 @@ def attempt(
     )
 
 
-def historical_attempts(
+METHODS = ("historical", "bootstrap")
+
+
+def run_attempts(
     days: DaySource,
+    method: str,
     runs: int,
     settings: ChallengeSettings,
     rng: np.random.Generator,
     on_attempt: Callable[[], None] | None = None,
 ) -> list[Attempt]:
-    """`runs` attempts starting on evenly spaced days, each replaying history from there (at most one
-    per day; `on_attempt` is called after each, for a progress bar)."""
+    """`runs` attempts of `method` (one of METHODS); `on_attempt` is called after each (a progress bar).
+
+    - historical: starts on evenly spaced days (at most one per day), each replaying history from there;
+    - bootstrap: day sequences built from random blocks of `block_days` consecutive historical days."""
     n = days.n_days
     if n == 0 or runs <= 0:
         return []
-    starts = np.unique(np.linspace(0, n - 1, runs).round().astype(np.int64)) if runs < n else np.arange(n)
+    if method == "historical":
+        starts = np.unique(np.linspace(0, n - 1, runs).round().astype(np.int64)) if runs < n else np.arange(n)
+        plan = [
+            (np.arange(s, min(n, s + settings.max_days), dtype=np.int64), days.first_day + s) for s in starts.tolist()
+        ]
+    elif method == "bootstrap":
+        block = max(1, min(settings.block_days, n))
+        nblocks = -(-settings.max_days // block)
+        first = rng.integers(0, n - block + 1, size=(runs, nblocks))
+        seqs = (first[:, :, None] + np.arange(block)[None, None, :]).reshape(runs, -1)[:, : settings.max_days]
+        plan = [(seqs[i].astype(np.int64), -1) for i in range(runs)]
+    else:
+        raise ValueError(f"unknown challenge method {method!r} (one of {', '.join(METHODS)})")
     out = []
-    for s in starts.tolist():
-        seq = np.arange(s, min(n, s + settings.max_days), dtype=np.int64)
-        out.append(attempt(days, seq, settings, rng, start_day=days.first_day + s))
-        if on_attempt is not None:
-            on_attempt()
-    return out
-
-
-def bootstrap_attempts(
-    days: DaySource,
-    runs: int,
-    settings: ChallengeSettings,
-    rng: np.random.Generator,
-    on_attempt: Callable[[], None] | None = None,
-) -> list[Attempt]:
-    """`runs` attempts over day sequences built from random blocks of consecutive historical days
-    (`on_attempt` is called after each, for a progress bar)."""
-    n = days.n_days
-    if n == 0 or runs <= 0:
-        return []
-    block = max(1, min(settings.block_days, n))
-    nblocks = -(-settings.max_days // block)
-    starts = rng.integers(0, n - block + 1, size=(runs, nblocks))
-    seqs = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(runs, -1)[:, : settings.max_days]
-    out = []
-    for i in range(runs):
-        out.append(attempt(days, seqs[i].astype(np.int64), settings, rng, start_day=-1))
+    for seq, start_day in plan:
+        out.append(attempt(days, seq, settings, rng, start_day=start_day))
         if on_attempt is not None:
             on_attempt()
     return out

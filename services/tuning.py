@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from domain.backtest.engine import EngineResult
-from domain.challenge import ChallengeSettings, DaySource, historical_attempts
+from domain.challenge import ChallengeSettings, DaySource, run_attempts
 from domain.errors import ConfigError
 
 DAY_MS = 86_400_000
@@ -131,7 +131,7 @@ def score_folds(
     pnl = np.concatenate([np.asarray(r.trades["pnl"], dtype=np.float64) for r in results]) if results else np.zeros(0)
     passed = attempts = 0
     for i, fold_days in enumerate(days):
-        tries = historical_attempts(fold_days, runs, challenge, np.random.default_rng([seed, i]))
+        tries = run_attempts(fold_days, "historical", runs, challenge, np.random.default_rng([seed, i]))
         attempts += len(tries)
         passed += sum(1 for a in tries if a.outcome == "passed")
     daily = np.concatenate([daily_pnl(r, s) for r, s in zip(results, spans, strict=True)]) if results else np.zeros(0)

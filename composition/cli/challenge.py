@@ -40,6 +40,8 @@ MAX_RUNS = 100_000
 
 
 def _simulate(args: argparse.Namespace, ctx: Context) -> int:
+    from functools import partial
+
     import attrs
     from rich.console import Console
     from rich.table import Table
@@ -47,7 +49,7 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     from adapters.execution_metrics.cost_model import load_cost_model
     from composition.model_choice import challenge_engine_config, choose_model, load_pairs, print_model
     from domain.backtest.engine import prepare
-    from domain.challenge import ChallengeSettings, KernelDays, bootstrap_attempts, historical_attempts
+    from domain.challenge import Attempt, ChallengeSettings, KernelDays, run_attempts
     from domain.challenge import summarise as summarise_attempts
     from domain.market import Timeframe
 
@@ -71,16 +73,13 @@ def _simulate(args: argparse.Namespace, ctx: Context) -> int:
     t1 = max(int(p.bars.ts[-1]) for p in pairs)
     days = KernelDays.build(prepare(pairs, cfg, costs), t0, t1)
     settings = ChallengeSettings(rules=cfg.rules, max_days=args.max_days, block_days=args.block_days)
-    n_hist = min(args.runs, days.n_days)  # one historical start per day at most
+    found: dict[str, list[Attempt]] = {}
     with progress_bar() as progress:
-        task = progress.add_task(f"historical attempts ({days.n_days} days)", total=n_hist)
-        hist_attempts = historical_attempts(
-            days, args.runs, settings, np.random.default_rng(config.seed), lambda: progress.advance(task)
-        )
-        task = progress.add_task("bootstrap attempts", total=args.runs)
-        boot_attempts = bootstrap_attempts(
-            days, args.runs, settings, np.random.default_rng(config.seed), lambda: progress.advance(task)
-        )
+        for method, total in (("historical", min(args.runs, days.n_days)), ("bootstrap", args.runs)):
+            task = progress.add_task(f"{method} attempts over {days.n_days} days", total=total)
+            rng = np.random.default_rng(config.seed)
+            found[method] = run_attempts(days, method, args.runs, settings, rng, partial(progress.advance, task))
+    hist_attempts, boot_attempts = found["historical"], found["bootstrap"]
     hist = summarise_attempts("historical", hist_attempts, cfg.rules)
     boot = summarise_attempts("bootstrap", boot_attempts, cfg.rules)
     t = Table(

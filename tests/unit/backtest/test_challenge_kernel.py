@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 
 from domain.backtest.engine import Prepared, prepare, run, walk
-from domain.challenge import ChallengeSettings, Day, KernelDays, attempt, bootstrap_attempts, historical_attempts
+from domain.challenge import ChallengeSettings, Day, KernelDays, attempt, run_attempts
 from domain.execution_costs import FixedCostModel
 from domain.ftmo import FtmoRules
 from domain.prague_time import prague_day, prague_midnight_ms
@@ -101,11 +101,11 @@ def test_kernel_days_keep_the_guard_and_attempts_repeat_with_the_seed() -> None:
         out = days.day(d, floor + 400.0, CFG.rules.initial_balance, np.random.default_rng(d))
         assert out.trades > 0 and out.balance >= floor - 1e-6 and out.low >= floor - 1e-6
     settings = ChallengeSettings(rules=CFG.rules, max_days=5, block_days=2)
-    h1 = historical_attempts(days, 3, settings, np.random.default_rng(2))
-    h2 = historical_attempts(days, 3, settings, np.random.default_rng(2))
+    h1 = run_attempts(days, "historical", 3, settings, np.random.default_rng(2))
+    h2 = run_attempts(days, "historical", 3, settings, np.random.default_rng(2))
     assert repr(h1) == repr(h2) and len(h1) == 3 and all(a.days >= 1 for a in h1)
-    b1 = bootstrap_attempts(days, 4, settings, np.random.default_rng(3))
-    assert repr(b1) == repr(bootstrap_attempts(days, 4, settings, np.random.default_rng(3))) and len(b1) == 4
+    b1 = run_attempts(days, "bootstrap", 4, settings, np.random.default_rng(3))
+    assert repr(b1) == repr(run_attempts(days, "bootstrap", 4, settings, np.random.default_rng(3))) and len(b1) == 4
     # the one-step trailing floor: an account that brings a higher end-of-day balance has a higher floor,
     # so the kernel's guard trades smaller or blocks (never more P&L at risk than with its own balance)
     one = attrs.evolve(CFG, rules=FtmoRules.one_step(daily_buffer_pct=2.0, total_buffer_pct=4.0))
