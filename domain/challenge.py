@@ -4,7 +4,7 @@ An attempt is a sequence of historical Prague days. Each day is one walk of the 
 kernel (domain.backtest.engine.walk over that day's window of a prepared run, `KernelDays`): the live
 desk's decisions, sizing, guard, floors and halts on an account that enters the day flat at the
 attempt's balance, with the attempt's FTMO ledger (its day-start balance, and the highest end-of-day
-balance a one-step trailing floor needs). Simplifications, stated in the report: a day's trades all
+balance a one-step trailing floor needs). Simplifications (METHOD_NOTE, printed in the report): a day's trades all
 settle in that day's walk (a trade still open at midnight holds at most `horizon_bars` bars and is
 booked into its entry day), and the rate-limit window and the loss backoff start afresh each day.
 
@@ -38,6 +38,15 @@ IntArray = npt.NDArray[np.int64]
 
 _SYNTHETIC_DAY0 = 20_000  # the replayed days are laid on a calendar from this Prague day on
 OUTCOMES = ("passed", "daily_loss", "max_loss", "timeout", "end_of_data")
+# what the report says of the method (the module docstring's simplifications)
+METHOD_NOTE = (
+    "Each replayed day is one walk of the backtest kernel on the attempt's account, which enters the day "
+    "flat at the attempt's balance; a trade still open at midnight settles in its entry day's walk (it "
+    "holds at most the horizon's bars); the rate-limit window and the loss backoff start afresh each day. "
+    "A day's lowest equity (the bar-close checks, and each trade's worst point on the equity it entered "
+    "at) below FTMO's floors fails the attempt; below our buffered floors on a day entered above them, "
+    "it is one guardrail violation."
+)
 
 
 @attrs.frozen

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.reports.plotting import figure, fmt, page, table
+from domain.challenge import METHOD_NOTE
 
 if TYPE_CHECKING:
     from domain.challenge import Attempt, ChallengeSummary
@@ -163,6 +164,7 @@ def write_challenge_report(
         f"<p class='note'>rules: {rules.kind.value}, initial balance {rules.initial_balance:,.0f}, profit "
         f"target {rules.profit_target_pct:g}%, daily loss {rules.daily_loss_limit_pct:g}%, total loss "
         f"{rules.max_loss_limit_pct:g}%, at least {rules.min_trading_days} trading days</p>"
+        f"<p class='note'>method: {html.escape(METHOD_NOTE)}</p>"
         + "".join(_method_section(s, attempts, rules, i) for i, (s, attempts) in enumerate(methods))
     )
     directory.mkdir(parents=True, exist_ok=True)
