@@ -48,6 +48,7 @@ from domain.market import (
     Timeframe,
     session_hour_table,
     true_range_at,
+    weekday_of_day,
 )
 from domain.resample import complete_closes, complete_closes_into
 from domain.spread_estimators import add_finite, two_bar_terms
@@ -543,7 +544,7 @@ def _features_into(
         if i == first or t < day0 or t >= day0 + MS_PER_DAY:
             day = t // MS_PER_DAY
             day0 = day * MS_PER_DAY
-            dow = (day + 3) % 7
+            dow = weekday_of_day(day)
         ms = t - day0
         hour = ms // MS_PER_HOUR
         for q in range(n_sess):

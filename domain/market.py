@@ -220,10 +220,25 @@ def utc_hour(ts_ms: object) -> IntArray:
     return np.asarray((ts % MS_PER_DAY) // MS_PER_HOUR, dtype=np.int64)
 
 
+@numba.njit(cache=True, inline="always")
+def weekday_of_day(day: int) -> int:
+    """ISO-like weekday 0=Monday .. 6=Sunday of UTC epoch day `day` (day 0, 1970-01-01, a Thursday);
+    compiled, for the features kernel too."""
+    return (day + 3) % 7
+
+
+@numba.njit(cache=True)
+def _weekdays(days: IntArray) -> IntArray:
+    out = np.empty_like(days)
+    for i in range(days.shape[0]):
+        out[i] = weekday_of_day(days[i])
+    return out
+
+
 def day_of_week(ts_ms: object) -> IntArray:
-    """ISO-like weekday 0=Monday .. 6=Sunday (UTC). Epoch day 0 (1970-01-01) was a Thursday."""
+    """ISO-like weekday 0=Monday .. 6=Sunday (UTC) of each timestamp (`weekday_of_day` of its day)."""
     ts = _as_i64(ts_ms)
-    return np.asarray((ts // MS_PER_DAY + 3) % 7, dtype=np.int64)
+    return np.asarray(_weekdays(np.ascontiguousarray(ts.reshape(-1) // MS_PER_DAY)).reshape(ts.shape), dtype=np.int64)
 
 
 def session_masks(ts_ms: object, hours: SessionHours = DEFAULT_SESSION_HOURS) -> dict[Session, BoolArray]:
