@@ -100,7 +100,8 @@ def _bucket_starts(ts: IntArray, period: int) -> IntArray:
     n = ts.shape[0]
     if n == 0:
         return np.zeros(1, dtype=np.int64)  # (as before: one run starting at 0; `resample` returns before)
-    count = 0
+    out = np.empty(n, dtype=np.int64)
+    k = 0
     lo = 0
     hi = 0
     for i in range(n):
@@ -108,17 +109,9 @@ def _bucket_starts(ts: IntArray, period: int) -> IntArray:
         if i == 0 or t < lo or t >= hi:
             lo = (t // period) * period
             hi = lo + period
-            count += 1
-    out = np.empty(count, dtype=np.int64)
-    k = 0
-    for i in range(n):
-        t = ts[i]
-        if i == 0 or t < lo or t >= hi:
-            lo = (t // period) * period
-            hi = lo + period
             out[k] = i
             k += 1
-    return out
+    return out[:k].copy()
 
 
 @njit(cache=True)
